@@ -1,0 +1,41 @@
+// Plain C++ calls into each allocator's own API. No N-API here: these run on the
+// threadpool too. Each returns false when the allocator's symbol is absent.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sockprobe {
+
+using NamedSizes = std::vector<std::pair<std::string, uint64_t>>;
+
+// glibc
+struct Mallinfo2 {  // layout of glibc >= 2.33 `struct mallinfo2`, declared here to build anywhere
+  size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+};
+bool GlibcMallinfo2(Mallinfo2* out);
+bool GlibcMallocInfoXml(std::string* out);
+bool GlibcMallocStatsText(std::string* out);
+bool GlibcTrim(int* released_flag);
+const char* GlibcVersion();  // nullptr off glibc
+
+// jemalloc
+bool JemallocStats(NamedSizes* out);
+bool JemallocPurge();
+const char* JemallocVersion();
+
+// gperftools tcmalloc
+bool TcmallocStats(NamedSizes* out);
+bool TcmallocRelease();
+const char* TcmallocVersion();
+bool TcmallocStatsText(std::string* out);
+
+// mimalloc
+bool MimallocStats(NamedSizes* out);
+bool MimallocCollect();
+int MimallocVersion();  // -1 when absent
+bool MimallocStatsText(std::string* out);
+
+}  // namespace sockprobe

@@ -1,0 +1,158 @@
+// N-API surface of the malloc concern: a flat table of small functions. Validation and
+// normalisation live in TypeScript (src/memory/); this file converts and reports errors.
+#include <napi.h>
+
+#include "common/napi_util.h"
+#include "malloc/allocators.h"
+#include "malloc/owner.h"
+#include "malloc/release.h"
+
+namespace sockprobe {
+
+static const char kNotServing[] = "ERR_ALLOCATOR_NOT_SERVING";
+
+static Napi::Value MallocOwnerInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const MallocOwner& owner = GetMallocOwner();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("path", Napi::String::New(env, owner.path));
+  // Which allocator API the object serving malloc exports (not what exists elsewhere).
+  result.Set("glibc", Napi::Boolean::New(env, OwnerSymbol("gnu_get_libc_version") != nullptr));
+  result.Set("jemalloc", Napi::Boolean::New(env, OwnerSymbol("mallctl") != nullptr || OwnerSymbol("je_mallctl") != nullptr));
+  result.Set("tcmalloc", Napi::Boolean::New(env, OwnerSymbol("MallocExtension_GetNumericProperty") != nullptr));
+  result.Set("mimalloc", Napi::Boolean::New(env, OwnerSymbol("mi_version") != nullptr));
+  result.Set("mallinfo2", Napi::Boolean::New(env, OwnerSymbol("mallinfo2") != nullptr));
+  result.Set("mallocTrim", Napi::Boolean::New(env, OwnerSymbol("malloc_trim") != nullptr));
+  const char* glibc = GlibcVersion();
+  const char* jemalloc = JemallocVersion();
+  const char* tcmalloc = TcmallocVersion();
+  const int mimalloc = MimallocVersion();
+  result.Set("glibcVersion", glibc ? Napi::Value(Napi::String::New(env, glibc)) : env.Null());
+  result.Set("jemallocVersion", jemalloc ? Napi::Value(Napi::String::New(env, jemalloc)) : env.Null());
+  result.Set("tcmallocVersion", tcmalloc ? Napi::Value(Napi::String::New(env, tcmalloc)) : env.Null());
+  result.Set("mimallocVersion", mimalloc >= 0 ? Napi::Value(Napi::Number::New(env, mimalloc)) : env.Null());
+  return result;
+}
+
+static Napi::Value Mallinfo2Values(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mallinfo2 m{};
+  if (!GlibcMallinfo2(&m)) return ThrowCoded(env, "ERR_UNSUPPORTED", "mallinfo2 is not available in this libc (glibc >= 2.33 needed)");
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("arena", SizeValue(env, m.arena));
+  result.Set("ordblks", SizeValue(env, m.ordblks));
+  result.Set("smblks", SizeValue(env, m.smblks));
+  result.Set("hblks", SizeValue(env, m.hblks));
+  result.Set("hblkhd", SizeValue(env, m.hblkhd));
+  result.Set("usmblks", SizeValue(env, m.usmblks));
+  result.Set("fsmblks", SizeValue(env, m.fsmblks));
+  result.Set("uordblks", SizeValue(env, m.uordblks));
+  result.Set("fordblks", SizeValue(env, m.fordblks));
+  result.Set("keepcost", SizeValue(env, m.keepcost));
+  return result;
+}
+
+static Napi::Value MallocInfoXml(const Napi::CallbackInfo& info) {
+  std::string xml;
+  if (!GlibcMallocInfoXml(&xml)) return ThrowCoded(info.Env(), "ERR_UNSUPPORTED", "malloc_info is not available in this libc");
+  return Napi::String::New(info.Env(), xml);
+}
+
+// Numeric stats of one allocator as an object of name -> bytes (or count).
+static Napi::Value AllocatorNumbers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
+  const std::string kind = info[0].As<Napi::String>();
+  NamedSizes values;
+  bool ok = false;
+  if (kind == "jemalloc") ok = JemallocStats(&values);
+  else if (kind == "tcmalloc") ok = TcmallocStats(&values);
+  else if (kind == "mimalloc") ok = MimallocStats(&values);
+  else return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected jemalloc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
+  if (!ok) return ThrowCoded(env, kNotServing, kind + " is not the allocator serving malloc in this process");
+  Napi::Object result = Napi::Object::New(env);
+  for (const auto& entry : values) result.Set(entry.first, SizeValue(env, entry.second));
+  return result;
+}
+
+// The allocator's own human-readable statistics text, for reference and cross-checks.
+static Napi::Value AllocatorStatsText(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
+  const std::string kind = info[0].As<Napi::String>();
+  std::string text;
+  bool ok = false;
+  if (kind == "glibc") ok = GlibcMallocStatsText(&text);
+  else if (kind == "tcmalloc") ok = TcmallocStatsText(&text);
+  else if (kind == "mimalloc") ok = MimallocStatsText(&text);
+  else return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
+  if (!ok) return ThrowCoded(env, kNotServing, kind + " is not the allocator serving malloc in this process");
+  return Napi::String::New(env, text);
+}
+
+static Napi::Object OutcomeObject(Napi::Env env, const ReleaseOutcome& outcome) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("flag", Napi::Number::New(env, outcome.flag));
+  result.Set("durationNs", SizeValue(env, outcome.duration_ns));
+  result.Set("threadCpuNs", SizeValue(env, outcome.thread_cpu_ns));
+  return result;
+}
+
+class ReleaseWorker : public Napi::AsyncWorker {
+ public:
+  ReleaseWorker(Napi::Env env, std::string kind)
+      : Napi::AsyncWorker(env, "sockprobe:release"), kind_(std::move(kind)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { outcome_ = ReleaseFreeMemory(kind_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!outcome_.supported) {
+      Napi::Error error = Napi::Error::New(env, kind_ + " is not the allocator serving malloc in this process");
+      error.Set("code", Napi::String::New(env, kNotServing));
+      deferred_.Reject(error.Value());
+      return;
+    }
+    deferred_.Resolve(OutcomeObject(env, outcome_));
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  std::string kind_;
+  ReleaseOutcome outcome_;
+  Napi::Promise::Deferred deferred_;
+};
+
+static bool ValidReleaseKind(const std::string& kind) {
+  return kind == "glibc" || kind == "jemalloc" || kind == "tcmalloc" || kind == "mimalloc";
+}
+
+// release(kind, onThreadpool): the trim itself, timed where it runs.
+static Napi::Value Release(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
+  const std::string kind = info[0].As<Napi::String>();
+  if (!ValidReleaseKind(kind)) return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, jemalloc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
+  const bool on_threadpool = info.Length() > 1 && info[1].ToBoolean().Value();
+  if (on_threadpool) {
+    auto* worker = new ReleaseWorker(env, kind);  // deleted by N-API after OnOK/OnError
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  }
+  ReleaseOutcome outcome = ReleaseFreeMemory(kind);
+  if (!outcome.supported) return ThrowCoded(env, kNotServing, kind + " is not the allocator serving malloc in this process");
+  return OutcomeObject(env, outcome);
+}
+
+void InitMalloc(Napi::Env env, Napi::Object exports) {
+  exports.Set("mallocOwner", Napi::Function::New(env, MallocOwnerInfo, "mallocOwner"));
+  exports.Set("mallinfo2", Napi::Function::New(env, Mallinfo2Values, "mallinfo2"));
+  exports.Set("mallocInfoXml", Napi::Function::New(env, MallocInfoXml, "mallocInfoXml"));
+  exports.Set("allocatorNumbers", Napi::Function::New(env, AllocatorNumbers, "allocatorNumbers"));
+  exports.Set("allocatorStatsText", Napi::Function::New(env, AllocatorStatsText, "allocatorStatsText"));
+  exports.Set("release", Napi::Function::New(env, Release, "release"));
+}
+
+}  // namespace sockprobe

@@ -1,0 +1,63 @@
+// jemalloc 5.x through mallctl, taken from the object that serves malloc.
+#include <cstdint>
+
+#include "malloc/allocators.h"
+#include "malloc/owner.h"
+
+namespace sockprobe {
+
+using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+
+static Mallctl GetMallctl() {
+  static const Mallctl fn = [] {
+    void* symbol = OwnerSymbol("mallctl");
+    if (symbol == nullptr) symbol = OwnerSymbol("je_mallctl");  // builds with a symbol prefix
+    return reinterpret_cast<Mallctl>(symbol);
+  }();
+  return fn;
+}
+
+bool JemallocStats(NamedSizes* out) {
+  Mallctl mallctl = GetMallctl();
+  if (mallctl == nullptr) return false;
+  // Stats are cached per epoch; advancing it makes the reads below current.
+  uint64_t epoch = 1;
+  size_t epoch_size = sizeof(epoch);
+  mallctl("epoch", &epoch, &epoch_size, &epoch, epoch_size);
+  static const char* const kSizeStats[] = {"stats.allocated", "stats.active",   "stats.metadata",
+                                           "stats.resident",  "stats.mapped",   "stats.retained",
+                                           "opt.narenas",     "arenas.narenas", "opt.dirty_decay_ms",
+                                           "opt.muzzy_decay_ms"};
+  for (const char* name : kSizeStats) {
+    // mallctl insists on the exact width: sizes are size_t, decay times ssize_t, arena
+    // counts unsigned. Try the wide read first, then the 32-bit one.
+    uint64_t wide = 0;
+    size_t size = sizeof(wide);
+    if (mallctl(name, &wide, &size, nullptr, 0) == 0) {
+      out->emplace_back(name, wide);
+      continue;
+    }
+    uint32_t narrow = 0;
+    size = sizeof(narrow);
+    if (mallctl(name, &narrow, &size, nullptr, 0) == 0) out->emplace_back(name, narrow);
+  }
+  return true;
+}
+
+bool JemallocPurge() {
+  Mallctl mallctl = GetMallctl();
+  if (mallctl == nullptr) return false;
+  // 4096 is MALLCTL_ARENAS_ALL: purge dirty and muzzy pages of every arena.
+  return mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0) == 0;
+}
+
+const char* JemallocVersion() {
+  Mallctl mallctl = GetMallctl();
+  if (mallctl == nullptr) return nullptr;
+  const char* version = nullptr;
+  size_t size = sizeof(version);
+  if (mallctl("version", &version, &size, nullptr, 0) != 0) return nullptr;
+  return version;
+}
+
+}  // namespace sockprobe

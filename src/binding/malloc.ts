@@ -1,0 +1,42 @@
+/** The malloc concern of the addon (native/malloc/init.cc), exactly as it behaves. */
+export type ReleaseKind = 'glibc' | 'jemalloc' | 'tcmalloc' | 'mimalloc';
+
+export interface MallocOwnerInfo {
+  /** The object `malloc` resolves into, as the dynamic linker names it. */
+  path: string;
+  /** Which allocator API that object itself defines. */
+  glibc: boolean;
+  jemalloc: boolean;
+  tcmalloc: boolean;
+  mimalloc: boolean;
+  mallinfo2: boolean;
+  mallocTrim: boolean;
+  glibcVersion: string | null;
+  jemallocVersion: string | null;
+  tcmallocVersion: string | null;
+  mimallocVersion: number | null;
+}
+
+export interface NativeMallinfo2 {
+  arena: number; ordblks: number; smblks: number; hblks: number; hblkhd: number;
+  usmblks: number; fsmblks: number; uordblks: number; fordblks: number; keepcost: number;
+}
+
+export interface NativeReleaseOutcome {
+  /** malloc_trim's return value (1 released something, 0 nothing); -1 for other allocators. */
+  flag: number;
+  durationNs: number;
+  threadCpuNs: number;
+}
+
+export interface MallocBinding {
+  mallocOwner(): MallocOwnerInfo;
+  /** Throws ERR_UNSUPPORTED where libc has no mallinfo2. */
+  mallinfo2(): NativeMallinfo2;
+  mallocInfoXml(): string;
+  /** Throws ERR_ALLOCATOR_NOT_SERVING when `kind` does not serve malloc. */
+  allocatorNumbers(kind: 'jemalloc' | 'tcmalloc' | 'mimalloc'): Record<string, number>;
+  allocatorStatsText(kind: 'glibc' | 'tcmalloc' | 'mimalloc'): string;
+  release(kind: ReleaseKind, onThreadpool: false): NativeReleaseOutcome;
+  release(kind: ReleaseKind, onThreadpool: true): Promise<NativeReleaseOutcome>;
+}

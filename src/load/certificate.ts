@@ -1,0 +1,8 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** The self-signed loopback test certificate shipped in fixtures/tls (see its README). */
+export function testCertificate(): { key: Buffer; cert: Buffer } {
+  const dir = path.join(__dirname, '..', '..', '..', 'fixtures', 'tls');
+  return { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) };
+}

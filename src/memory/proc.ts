@@ -1,0 +1,39 @@
+import * as fs from 'node:fs';
+
+/** Memory figures of this process from /proc/self/status, in bytes. */
+export interface ProcStatus {
+  rssBytes: number;
+  rssAnonBytes: number;
+  rssFileBytes: number;
+  rssShmemBytes: number;
+  peakRssBytes: number;
+  threads: number;
+}
+
+const kB = (text: string, field: string): number => {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return match ? Number(match[1]) * 1024 : NaN;
+};
+
+/** Parses /proc/<pid>/status text; exported for tests that feed recorded text. */
+export function parseProcStatus(text: string): ProcStatus {
+  const threads = /^Threads:\s+(\d+)/m.exec(text);
+  return {
+    rssBytes: kB(text, 'VmRSS'),
+    rssAnonBytes: kB(text, 'RssAnon'),
+    rssFileBytes: kB(text, 'RssFile'),
+    rssShmemBytes: kB(text, 'RssShmem'),
+    peakRssBytes: kB(text, 'VmHWM'),
+    threads: threads ? Number(threads[1]) : NaN,
+  };
+}
+
+/** One read of /proc/self/status (about 30 µs). */
+export function procStatus(): ProcStatus {
+  return parseProcStatus(fs.readFileSync('/proc/self/status', 'latin1'));
+}
+
+/** Resident set size from /proc/self/status, in bytes. */
+export function rssBytes(): number {
+  return procStatus().rssBytes;
+}
