@@ -1,8 +1,10 @@
 import { allocator } from './memory/detect';
 import { nativeLoadProblem } from './native';
+import { netCapabilities } from './net';
+import { opensslCapabilities } from './openssl';
 
 /** Each feature: `true` where it works here, or a sentence saying why not. */
-export interface Capabilities {
+export interface Capabilities extends Record<string, true | string> {
   platform: true | string;
   nativeAddon: true | string;
   allocator: string;
@@ -39,5 +41,7 @@ export function capabilities(): Capabilities {
     mallocInfo: glibcOnly,
     releaseToOS: known,
     memoryBreakdown: known,
+    ...netCapabilities(),
+    ...opensslCapabilities(),
   };
 }

@@ -6,3 +6,5 @@ export { mallinfo, mallocStatsText, type Mallinfo } from './memory/glibc';
 export { mallocInfo, type MallocInfo, type ArenaInfo } from './memory/malloc-info';
 export { releaseToOS, type ReleaseOptions, type ReleaseResult } from './memory/release';
 export { memoryBreakdown, type MemoryBreakdown, type BreakdownPart } from './memory/breakdown';
+export * from './net';
+export * from './openssl';

@@ -1,0 +1,4 @@
+/** OpenSSL allocation tracking. */
+export function opensslCapabilities(): Record<string, true | string> {
+  return {};
+}

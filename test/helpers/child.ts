@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+export const root = path.join(__dirname, '..', '..');
+export const LIBS = {
+  jemalloc: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  tcmalloc: '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4',
+  mimalloc: '/usr/lib/x86_64-linux-gnu/libmimalloc.so.2',
+} as const;
+export type PreloadName = keyof typeof LIBS | 'glibc';
+
+export interface ChildResult<T> {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The last stdout line that parses as JSON. */
+  json: T;
+}
+
+/**
+ * Runs a fixture script (test/fixtures/NAME, requiring the built dist/cjs) in a fresh Node
+ * process, optionally with an allocator preloaded, and returns its last JSON line.
+ */
+export function runFixture<T = unknown>(
+  name: string,
+  options: { preload?: PreloadName; args?: string[]; env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number } = {},
+): Promise<ChildResult<T>> {
+  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  env.LD_PRELOAD = options.preload && options.preload !== 'glibc' ? LIBS[options.preload] : '';
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(root, 'test', 'fixtures', name), ...(options.args ?? [])], {
+      env,
+      cwd: root,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const lines = stdout.trim().split('\n').reverse();
+      let json: unknown = undefined;
+      for (const line of lines) {
+        try {
+          json = JSON.parse(line);
+          break;
+        } catch {
+          /* not the result line */
+        }
+      }
+      if (json === undefined) {
+        reject(new Error(`fixture ${name} printed no JSON (code ${code}, signal ${signal})\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+        return;
+      }
+      resolve({ code, signal, stdout, stderr, json: json as T });
+    });
+  });
+}
