@@ -5,6 +5,7 @@ namespace sockprobe {
 void InitMalloc(Napi::Env env, Napi::Object exports);
 void InitNet(Napi::Env env, Napi::Object exports);
 void InitOpenssl(Napi::Env env, Napi::Object exports);
+void InitV8(Napi::Env env, Napi::Object exports);
 }  // namespace sockprobe
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -12,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sockprobe::InitMalloc(env, exports);
   sockprobe::InitNet(env, exports);
   sockprobe::InitOpenssl(env, exports);
+  sockprobe::InitV8(env, exports);
 #endif
   exports.Set("platform", Napi::String::New(env,
 #ifdef __linux__

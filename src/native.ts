@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import type { MallocBinding } from './binding/malloc';
 import type { NetBinding } from './binding/net';
 import type { OpensslBinding } from './binding/openssl';
+import type { V8Binding } from './binding/v8';
 import { SockprobeError } from './errors';
 
-export interface NativeBinding extends MallocBinding, NetBinding, OpensslBinding {
+export interface NativeBinding extends MallocBinding, NetBinding, OpensslBinding, V8Binding {
   /** 'linux' where the per-concern sources were built; 'other' where only registration was. */
   platform: 'linux' | 'other';
 }

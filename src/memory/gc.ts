@@ -1,5 +1,6 @@
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
+import { native } from '../native';
 
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
 let gcFunction: GcFunction | undefined;
@@ -21,4 +22,16 @@ export function fullGc(): void {
     }
   }
   gcFunction();
+}
+
+/**
+ * A memory-reducing GC (V8's LowMemoryNotification): collects everything like fullGc() and
+ * also shrinks the young generation, which grows to its maximum during a connection spike
+ * and otherwise stays there. Falls back to fullGc() where the runtime lacks the call.
+ * Returns whether the heap could be shrunk.
+ */
+export function shrinkingGc(): boolean {
+  if (native().shrinkV8Heap()) return true;
+  fullGc();
+  return false;
 }

@@ -3,14 +3,18 @@ import type { ReleaseKind } from '../binding/malloc';
 import { SockprobeError, SockprobeTypeError } from '../errors';
 import { native } from '../native';
 import { allocator, type AllocatorName } from './detect';
-import { fullGc } from './gc';
+import { fullGc, shrinkingGc } from './gc';
 import { rssBytes } from './proc';
 import { allocatorStats, type AllocatorStats } from './stats';
 
 export interface ReleaseOptions {
   /** Run a full JS GC first so dead sockets and Buffers free their native memory. Default true. */
   gc?: boolean;
-  /** Run the trim on the libuv threadpool (default) or on the calling thread. */
+  /** Also shrink V8's heap (a memory-reducing GC): after a spike most of what stays above
+   *  baseline once native memory is trimmed is young-generation space V8 grew. Default true. */
+  shrinkHeap?: boolean;
+  /** Run the trim on the libuv threadpool or on the calling thread. Default: the threadpool,
+   *  except mimalloc, whose mi_collect only collects the calling thread's heap. */
   onThreadpool?: boolean;
 }
 
@@ -26,8 +30,9 @@ export interface ReleaseResult {
   onThreadpool: boolean;
   /** malloc_trim's own answer (released something or not); null for other allocators. */
   allocatorSaysReleased: boolean | null;
-  /** The GC that ran first, if any, and the RSS it gave back by itself. */
-  gc: { durationMs: number; releasedBytes: number } | null;
+  /** The GC that ran first, if any: on the JS thread, so its duration is an event-loop stall;
+   *  `shrunkHeap` says whether V8's heap was also shrunk; `releasedBytes` is the RSS it gave back by itself. */
+  gc: { durationMs: number; shrunkHeap: boolean; releasedBytes: number } | null;
   rssBeforeBytes: number;
   rssAfterBytes: number;
   /** RSS before − after, measured from /proc: what really came back (GC plus trim). */
@@ -45,13 +50,13 @@ const METHODS: Record<ReleaseKind, string> = {
   mimalloc: 'mi_collect(true)',
 };
 
-function validate(options: unknown): Required<ReleaseOptions> {
-  if (options === undefined) return { gc: true, onThreadpool: true };
-  if (typeof options !== 'object' || options === null) throw new SockprobeTypeError('options', 'an object', options);
-  const { gc = true, onThreadpool = true } = options as ReleaseOptions;
-  if (typeof gc !== 'boolean') throw new SockprobeTypeError('options.gc', 'a boolean', gc);
-  if (typeof onThreadpool !== 'boolean') throw new SockprobeTypeError('options.onThreadpool', 'a boolean', onThreadpool);
-  return { gc, onThreadpool };
+function validate(options: unknown, name: AllocatorName): Required<ReleaseOptions> {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw new SockprobeTypeError('options', 'an object', options);
+  const { gc = true, shrinkHeap = true, onThreadpool = name !== 'mimalloc' } = (options ?? {}) as ReleaseOptions;
+  for (const [key, value] of Object.entries({ gc, shrinkHeap, onThreadpool })) {
+    if (typeof value !== 'boolean') throw new SockprobeTypeError(`options.${key}`, 'a boolean', value);
+  }
+  return { gc, shrinkHeap, onThreadpool };
 }
 
 /**
@@ -59,16 +64,16 @@ function validate(options: unknown): Required<ReleaseOptions> {
  * malloc, and reports what really came back (from /proc) and what it cost.
  */
 export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResult> {
-  const { gc, onThreadpool } = validate(options);
   const { name } = allocator();
+  const { gc, shrinkHeap, onThreadpool } = validate(options, name);
   if (name === 'unknown') throw new SockprobeError('ERR_UNSUPPORTED', 'releaseToOS(): the allocator serving malloc is not one sockprobe knows how to trim');
   const kind: ReleaseKind = name;
   const rssBeforeBytes = rssBytes();
   let gcStep: ReleaseResult['gc'] = null;
-  if (gc) {
+  if (gc || shrinkHeap) {
     const start = performance.now();
-    fullGc();
-    gcStep = { durationMs: performance.now() - start, releasedBytes: rssBeforeBytes - rssBytes() };
+    const shrunkHeap = shrinkHeap ? shrinkingGc() : (fullGc(), false);
+    gcStep = { durationMs: performance.now() - start, shrunkHeap, releasedBytes: rssBeforeBytes - rssBytes() };
   }
   const before = allocatorStats();
   const rssBeforeTrim = rssBytes();
