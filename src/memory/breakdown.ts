@@ -36,18 +36,29 @@ export function memoryBreakdown(): MemoryBreakdown {
   const usage = process.memoryUsage();
   const stats = allocatorStats();
   const name = allocator().name;
-  const nativeInUse = stats.allocatedBytes === null ? null : Math.max(0, stats.allocatedBytes - usage.external);
-  const known = heap.total_physical_size + usage.external + (nativeInUse ?? 0) + (stats.freeBytes ?? 0) + status.rssFileBytes;
+  // Allocators count what they hold, not what is resident: glibc keeps trimmed pages in its
+  // free lists and untouched parts of big blocks count as in use. Each native part is
+  // therefore capped by the anonymous RSS the parts before it leave unexplained.
+  let unexplained = Math.max(0, status.rssAnonBytes - heap.total_physical_size - usage.external);
+  const capped = (bytes: number | null) => {
+    if (bytes === null) return null;
+    const resident = Math.min(Math.max(0, bytes), unexplained);
+    unexplained -= resident;
+    return resident;
+  };
+  const nativeInUse = capped(stats.allocatedBytes === null ? null : stats.allocatedBytes - usage.external);
+  const nativeFree = capped(stats.freeBytes);
+  const known = heap.total_physical_size + usage.external + (nativeInUse ?? 0) + (nativeFree ?? 0) + status.rssFileBytes;
   const statsSource = name === 'glibc' ? 'mallinfo2()' : `${name} stats`;
+  const cap = ', at most the anonymous RSS left unexplained';
   return {
     allocator: name,
     rss: part(status.rssBytes, '/proc/self/status VmRSS'),
     jsHeap: part(heap.total_physical_size, 'v8.getHeapStatistics().total_physical_size'),
     external: part(usage.external, 'process.memoryUsage().external'),
-    nativeInUse: part(nativeInUse, nativeInUse === null ? `${name} keeps no allocated-bytes figure` : `${statsSource} allocated − external`),
-    nativeFree: part(stats.freeBytes, stats.freeBytes === null ? `${name} keeps no free-bytes figure` : `${statsSource} free`),
+    nativeInUse: part(nativeInUse, nativeInUse === null ? `${name} keeps no allocated-bytes figure` : `${statsSource} allocated − external${cap}`),
+    nativeFree: part(nativeFree, nativeFree === null ? `${name} keeps no free-bytes figure` : `${statsSource} free${cap}`),
     codeAndLibraries: part(status.rssFileBytes, '/proc/self/status RssFile'),
-    // glibc counts trimmed (already returned) pages as free, so the known parts can exceed RSS.
     other: part(Math.max(0, status.rssBytes - known), 'VmRSS − the parts above'),
   };
 }

@@ -50,13 +50,13 @@ const METHODS: Record<ReleaseKind, string> = {
   mimalloc: 'mi_collect(true)',
 };
 
-function validate(options: unknown, name: AllocatorName): Required<ReleaseOptions> {
+function validate(options: unknown): ReleaseOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw new SockprobeTypeError('options', 'an object', options);
-  const { gc = true, shrinkHeap = true, onThreadpool = name !== 'mimalloc' } = (options ?? {}) as ReleaseOptions;
-  for (const [key, value] of Object.entries({ gc, shrinkHeap, onThreadpool })) {
-    if (typeof value !== 'boolean') throw new SockprobeTypeError(`options.${key}`, 'a boolean', value);
+  const given = (options ?? {}) as ReleaseOptions;
+  for (const key of ['gc', 'shrinkHeap', 'onThreadpool'] as const) {
+    if (given[key] !== undefined && typeof given[key] !== 'boolean') throw new SockprobeTypeError(`options.${key}`, 'a boolean', given[key]);
   }
-  return { gc, shrinkHeap, onThreadpool };
+  return given;
 }
 
 /**
@@ -64,8 +64,9 @@ function validate(options: unknown, name: AllocatorName): Required<ReleaseOption
  * malloc, and reports what really came back (from /proc) and what it cost.
  */
 export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResult> {
+  const given = validate(options);
   const { name } = allocator();
-  const { gc, shrinkHeap, onThreadpool } = validate(options, name);
+  const { gc = true, shrinkHeap = true, onThreadpool = name !== 'mimalloc' } = given;
   if (name === 'unknown') throw new SockprobeError('ERR_UNSUPPORTED', 'releaseToOS(): the allocator serving malloc is not one sockprobe knows how to trim');
   const kind: ReleaseKind = name;
   const rssBeforeBytes = rssBytes();
