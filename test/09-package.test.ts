@@ -1,0 +1,50 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { root } from './helpers/child';
+
+// npm pack runs prepack (tsc + prebuildify --napi --strip): the tarball must carry the
+// prebuild so that users need no compiler.
+describe('the npm tarball', () => {
+  let dir: string;
+  let tarball: string;
+  const run = (cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) =>
+    execFileSync(cmd, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-pack-'));
+    const name = run('npm', ['pack', '--silent', '--pack-destination', dir], root).trim().split('\n').pop()!;
+    tarball = path.join(dir, name);
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  }, 240_000);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('ships a linux-x64 N-API prebuild, the sources to rebuild, and both module formats', () => {
+    const files = run('tar', ['-tzf', tarball], dir).split('\n');
+    expect(files.some((f) => /^package\/prebuilds\/linux-x64\/[^/]+\.node$/.test(f))).toBe(true);
+    expect(files).toContain('package/binding.gyp');
+    expect(files).toContain('package/dist/cjs/index.js');
+    expect(files).toContain('package/dist/esm/index.mjs');
+    expect(files).toContain('package/dist/esm/index.d.mts');
+    expect(files.some((f) => f.startsWith('package/build/'))).toBe(false);
+  });
+
+  it('installs into an empty project and loads its prebuild with PREBUILDS_ONLY=1, from require and import', () => {
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], dir, { PREBUILDS_ONLY: '1' });
+    expect(fs.existsSync(path.join(dir, 'node_modules', 'sockprobe', 'build'))).toBe(false); // nothing compiled
+    const cjs = run(process.execPath, ['-e', 'const s = require("sockprobe"); console.log(JSON.stringify([s.allocator().name, s.capabilities().nativeAddon]))'], dir, { PREBUILDS_ONLY: '1' });
+    expect(JSON.parse(cjs)).toEqual(['glibc', true]);
+    const esm = run(process.execPath, ['--input-type=module', '-e', 'import { allocatorStats } from "sockprobe"; import s from "sockprobe"; console.log(JSON.stringify([allocatorStats().allocator, typeof s.releaseToOS]))'], dir, { PREBUILDS_ONLY: '1' });
+    expect(JSON.parse(esm)).toEqual(['glibc', 'function']);
+  }, 120_000);
+
+  it('passes publint and arethetypeswrong for node16 CJS and ESM', () => {
+    const lint = run(path.join(root, 'node_modules', '.bin', 'publint'), ['run', root, '--strict'], root);
+    expect(lint).not.toMatch(/error|warning/i);
+    const attw = run(path.join(root, 'node_modules', '.bin', 'attw'), [tarball, '--profile', 'node16', '--format', 'json'], dir);
+    const report = JSON.parse(attw) as { analysis: { problems: unknown[] } };
+    expect(report.analysis.problems).toEqual([]);
+  }, 120_000);
+});
