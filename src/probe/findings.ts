@@ -1,0 +1,111 @@
+import { LAYERS, type Layer } from './layers';
+import type { LeakTrend, PerConnectionEstimate, Retention } from './correlate';
+import type { Sample } from './sample';
+
+export type FindingKind = 'leak' | 'retention' | 'idle-connections' | 'close-wait' | 'fd-headroom';
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface Finding {
+  kind: FindingKind;
+  severity: Severity;
+  /** Where the memory or resource is: a memory layer, or `sockets` / `fds`. */
+  layer: Layer | 'nativeFree' | 'sockets' | 'fds';
+  /** One sentence with the numbers that support it. */
+  summary: string;
+  evidence: Record<string, number | string>;
+  advice: string;
+}
+
+export interface FindingThresholds {
+  /** Retained bytes after a spike worth reporting. */
+  retentionBytes: number;
+  /** Idle established connections worth reporting. */
+  idleConnections: number;
+  closeWait: number;
+  /** Share of the fd limit in use that warns (critical at the midpoint to 100%). */
+  fdShare: number;
+}
+
+export const DEFAULT_THRESHOLDS: FindingThresholds = { retentionBytes: 16 * 1024 * 1024, idleConnections: 50, closeWait: 10, fdShare: 0.8 };
+
+const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+export function leakFinding(trend: LeakTrend): Finding {
+  const label = LAYERS[trend.layer].label;
+  const advice: Record<Layer, string> = {
+    openssl: 'OpenSSL memory grows with no matching connections: look for TLS sockets, SecureContexts, crypto Hash/Cipher/KeyObject objects or native TLS libraries that are created and kept (a cache, an array, an unremoved listener) — openssl stats over time and a heap snapshot of retained JS wrappers show which.',
+    otherNative: 'Native memory grows outside V8 and OpenSSL: check native addons, zlib streams, and Buffers from addons; a heap profile under jemalloc (prof:true) or gperftools names the call site.',
+    jsHeap: 'The JS heap grows with flat connections: take two heap snapshots minutes apart and compare retained sizes (per-connection state kept in a Map after close is the usual culprit).',
+    kernel: 'Kernel socket memory grows: peers are not reading (send queues fill) or the app is not reading (receive queues fill); check outqBytes/inqBytes per socket.',
+    rss: 'RSS grows with flat connections.',
+  };
+  return {
+    kind: 'leak',
+    severity: trend.growthBytes > 64 * 1048576 ? 'critical' : 'warning',
+    layer: trend.layer,
+    summary: `${label} grew ${MiB(trend.growthBytes)} in ${(trend.windowMs / 60000).toFixed(1)} min (${MiB(trend.bytesPerHour)}/hour) not explained by connection counts (${trend.connectionsFirst} → ${trend.connectionsLast}).`,
+    evidence: { bytesPerHour: Math.round(trend.bytesPerHour), growthBytes: Math.round(trend.growthBytes), windowMs: trend.windowMs, quality: Number(trend.quality.toFixed(3)), connectionsFirst: trend.connectionsFirst, connectionsLast: trend.connectionsLast },
+    advice: advice[trend.layer],
+  };
+}
+
+export function retentionFinding(retention: Retention, thresholds: FindingThresholds): Finding | null {
+  if (retention.retainedBytes < thresholds.retentionBytes) return null;
+  const { nativeFree, jsHeap, other } = retention.split;
+  const releasable = nativeFree ?? 0;
+  return {
+    kind: 'retention',
+    severity: retention.retainedBytes > 0.5 * (retention.rssPeak - retention.rssBefore) ? 'warning' : 'info',
+    layer: releasable >= jsHeap && releasable >= other ? 'nativeFree' : jsHeap >= other ? 'jsHeap' : 'rss',
+    summary: `After a spike to ${retention.peakConnections} connections ended, RSS stayed ${MiB(retention.retainedBytes)} above its pre-spike ${MiB(retention.rssBefore)}: ${nativeFree === null ? 'unknown' : MiB(releasable)} free-but-retained native, ${MiB(jsHeap)} V8 heap, ${MiB(other)} other.`,
+    evidence: { peakConnections: retention.peakConnections, rssBefore: retention.rssBefore, rssPeak: retention.rssPeak, rssAfter: retention.rssAfter, retainedBytes: retention.retainedBytes, nativeFreeBytes: nativeFree ?? 'unknown', jsHeapBytes: jsHeap, otherBytes: other },
+    advice: 'This is retention, not a leak: call releaseToOS() after spikes or start the probe with autoRelease (it trims glibc/jemalloc/tcmalloc and shrinks the V8 heap at a quiet moment); MALLOC_ARENA_MAX=2 caps glibc arenas.',
+  };
+}
+
+export function socketFindings(sample: Sample | undefined, perConnectionRss: number | null, thresholds: FindingThresholds): Finding[] {
+  const sockets = sample?.sockets;
+  if (!sockets) return [];
+  const findings: Finding[] = [];
+  if (sockets.idle.count >= thresholds.idleConnections) {
+    const estimate = perConnectionRss === null ? null : sockets.idle.count * perConnectionRss;
+    findings.push({
+      kind: 'idle-connections',
+      severity: 'warning',
+      layer: 'sockets',
+      summary: `${sockets.idle.count} established connections have been idle for more than ${(sockets.idle.thresholdMs / 1000).toFixed(0)} s, holding ${MiB(sockets.idle.kernelBytes)} of kernel socket memory${estimate === null ? '' : ` and about ${MiB(estimate)} of process memory`}.`,
+      evidence: { idleConnections: sockets.idle.count, idleThresholdMs: sockets.idle.thresholdMs, kernelBytes: sockets.idle.kernelBytes, estimatedProcessBytes: estimate === null ? 'unknown' : Math.round(estimate) },
+      advice: 'Close connections nobody uses: server.setTimeout(ms) or socket.setTimeout(ms, () => socket.destroy()) for net/tls servers, server.keepAliveTimeout and server.headersTimeout for http(s) servers (the fix Go servers got as Server.IdleTimeout).',
+    });
+  }
+  const closeWait = sockets.byState.CLOSE_WAIT ?? 0;
+  if (closeWait >= thresholds.closeWait) {
+    const ports = Object.entries(sockets.closeWaitByPort).sort((a, b) => b[1] - a[1]);
+    findings.push({
+      kind: 'close-wait',
+      severity: closeWait >= 10 * thresholds.closeWait ? 'critical' : 'warning',
+      layer: 'sockets',
+      summary: `${closeWait} sockets in CLOSE_WAIT: the peer closed, this process did not (top local ports: ${ports.slice(0, 3).map(([p, n]) => `${p}×${n}`).join(', ')}).`,
+      evidence: { closeWait, ...Object.fromEntries(ports.slice(0, 5).map(([p, n]) => [`port ${p}`, n])) },
+      advice: 'Destroy sockets when the peer ends them (allowHalfOpen off, or socket.on("end", () => socket.end())); for HTTP clients always consume or discard response bodies (res.resume()) so keep-alive sockets return to the pool, and set agent timeouts.',
+    });
+  }
+  const share = sockets.fds.open / sockets.fds.limit;
+  if (Number.isFinite(share) && share >= thresholds.fdShare) {
+    findings.push({
+      kind: 'fd-headroom',
+      severity: share >= (1 + thresholds.fdShare) / 2 ? 'critical' : 'warning',
+      layer: 'fds',
+      summary: `${sockets.fds.open} of ${sockets.fds.limit} file descriptors in use (${(share * 100).toFixed(0)}%).`,
+      evidence: { open: sockets.fds.open, limit: sockets.fds.limit },
+      advice: 'Find what holds them (CLOSE_WAIT and idle connections above, unclosed files); raise the soft limit (ulimit -n) only after that.',
+    });
+  }
+  return findings;
+}
+
+export function rssPerConnection(estimates: PerConnectionEstimate[]): number | null {
+  const rss = estimates.filter((e) => e.layer === 'rss' && e.bytesPerConnection !== null);
+  if (!rss.length) return null;
+  return Math.max(...rss.map((e) => e.bytesPerConnection!));
+}

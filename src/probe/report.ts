@@ -1,0 +1,74 @@
+import * as os from 'node:os';
+import { leakFinding, retentionFinding, rssPerConnection, socketFindings, DEFAULT_THRESHOLDS, type Finding, type FindingThresholds } from './findings';
+import { leakTrends, perConnection, retentionAfterSpike, type PerConnectionEstimate, type Retention } from './correlate';
+import { LAYERS } from './layers';
+import type { Sample } from './sample';
+
+export interface Versions {
+  node: string;
+  v8: string;
+  openssl: string;
+  uv: string;
+  kernel: string;
+  allocator: string;
+}
+
+export interface ProbeReport {
+  findings: Finding[];
+  perConnection: PerConnectionEstimate[];
+  retention: Retention | null;
+  /** The last sample: every layer now. */
+  latest: Sample | null;
+  samples: number;
+  windowMs: number;
+  /** The versions measured under: per-connection cost drifts across Node and OpenSSL releases. */
+  versions: Versions;
+}
+
+export function currentVersions(allocator: string): Versions {
+  return { node: process.versions.node, v8: process.versions.v8, openssl: process.versions.openssl, uv: process.versions.uv, kernel: os.release(), allocator };
+}
+
+const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
+
+/** Everything the probe can say about a series of samples. Pure: feed it recorded samples. */
+export function buildReport(samples: Sample[], versions: Versions, thresholds: FindingThresholds = DEFAULT_THRESHOLDS): ProbeReport {
+  const estimates = perConnection(samples);
+  const retention = retentionAfterSpike(samples);
+  const findings: Finding[] = [
+    ...leakTrends(samples).map(leakFinding),
+    ...(retention ? [retentionFinding(retention, thresholds)].filter((f): f is Finding => f !== null) : []),
+    ...socketFindings(samples[samples.length - 1], rssPerConnection(estimates), thresholds),
+  ].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+  return {
+    findings,
+    perConnection: estimates,
+    retention,
+    latest: samples[samples.length - 1] ?? null,
+    samples: samples.length,
+    windowMs: samples.length ? samples[samples.length - 1].time - samples[0].time : 0,
+    versions,
+  };
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/** The report as text a person reads at a terminal or in a log. */
+export function renderReport(report: ProbeReport): string {
+  const lines: string[] = [];
+  const v = report.versions;
+  lines.push(`sockprobe report — ${report.samples} samples over ${(report.windowMs / 1000).toFixed(0)} s; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}, allocator ${v.allocator}`);
+  lines.push('');
+  lines.push(report.findings.length ? 'Findings:' : 'Findings: none — nothing leaking, retained or piling up in this window.');
+  for (const f of report.findings) {
+    lines.push(`  [${f.severity}] ${f.kind} (${f.layer}): ${f.summary}`);
+    lines.push(`      → ${f.advice}`);
+  }
+  lines.push('');
+  lines.push('Per connection:');
+  for (const e of report.perConnection) {
+    const label = `${LAYERS[e.layer].label}, ${e.kind}`.padEnd(34);
+    lines.push(e.bytesPerConnection === null ? `  ${label} — (${e.declined})` : `  ${label} ${kib(e.bytesPerConnection).padStart(10)}  (R² ${e.quality!.toFixed(2)}, ${e.samples} samples)`);
+  }
+  return lines.join('\n');
+}

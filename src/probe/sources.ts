@@ -1,0 +1,16 @@
+import type { ReleaseResult } from '../memory/release';
+import type { ConnectionCounts, SocketSummary } from './sample';
+
+/** Where a probe reads each layer. The real sources wrap sockprobe's own calls; tests may pass fakes. */
+export interface ProbeSources {
+  memory(): { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  /** Allocator in-use and free bytes; nulls where the allocator keeps no such figure. */
+  allocator(): { allocated: number | null; free: number | null };
+  /** OpenSSL live bytes while tracking is on; null otherwise. */
+  opensslLive(): number | null;
+  connections(): ConnectionCounts | null;
+  /** A whole-process socket snapshot summarised; null where snapshots are unsupported. */
+  sockets(idleThresholdMs: number): Promise<SocketSummary> | null;
+  release(): Promise<ReleaseResult>;
+  allocatorName(): string;
+}
