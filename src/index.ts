@@ -8,3 +8,8 @@ export { releaseToOS, type ReleaseOptions, type ReleaseResult } from './memory/r
 export { memoryBreakdown, type MemoryBreakdown, type BreakdownPart } from './memory/breakdown';
 export * from './net';
 export * from './openssl';
+export { createProbe, type Probe, type ProbeOptions, type AutoReleaseRecord } from './probe/probe';
+export { buildReport, renderReport, type ProbeReport, type Versions } from './probe/report';
+export type { Finding, FindingKind, Severity } from './probe/findings';
+export type { Sample, SocketSummary, ConnectionCounts } from './probe/sample';
+export type { PerConnectionEstimate, Retention, LeakTrend } from './probe/correlate';

@@ -1,0 +1,40 @@
+import type { Sample, SocketSummary } from '../../src/probe/sample';
+
+/** Builds a synthetic sample: `tls`/`tcp` server connections and layer values, the rest plausible. */
+export function makeSample(i: number, fields: Partial<Sample> & { tls?: number; tcp?: number } = {}): Sample {
+  const { tls = 0, tcp = 0, ...rest } = fields;
+  return {
+    time: 1_700_000_000_000 + i * 1000,
+    rss: 60e6,
+    heapUsed: 8e6,
+    heapTotal: 12e6,
+    external: 2e6,
+    arrayBuffers: 1e6,
+    nativeAllocated: 5e6,
+    nativeFree: 1e6,
+    opensslLive: 1e6,
+    connections: { tls: { server: tls, client: 0 }, tcp: { server: tcp, client: 0 } },
+    sockets: null,
+    eventLoopDelayMaxMs: 2,
+    ...rest,
+  };
+}
+
+export function makeSockets(fields: Partial<SocketSummary> = {}): SocketSummary {
+  return {
+    byState: { ESTABLISHED: 10, LISTEN: 1 },
+    closeWaitByPort: {},
+    kernelBytes: 100_000,
+    idle: { count: 0, kernelBytes: 0, thresholdMs: 60_000 },
+    fds: { open: 50, limit: 20_000 },
+    takenAt: 1,
+    durationMs: 1,
+    ...fields,
+  };
+}
+
+/** Deterministic noise in [-1, 1) so tests are repeatable. */
+export function noise(i: number): number {
+  const x = Math.sin(i * 12.9898) * 43758.5453;
+  return 2 * (x - Math.floor(x)) - 1;
+}
