@@ -1,0 +1,108 @@
+/**
+ * A prom-client collector for sockprobe's figures: `require('sockprobe/prometheus')`.
+ * prom-client is an optional peer dependency; pass yours in, or it is required lazily.
+ */
+import type { Probe } from './probe/probe';
+import { perConnection } from './probe/correlate';
+import { totalConnections, type Sample } from './probe/sample';
+import { SockprobeTypeError } from './errors';
+
+/** The parts of prom-client this collector uses. */
+interface PromClient {
+  Gauge: new (config: { name: string; help: string; labelNames?: string[]; registers?: unknown[]; collect?: (this: GaugeLike) => void | Promise<void> }) => GaugeLike;
+  register: unknown;
+}
+interface GaugeLike {
+  set(labels: Record<string, string>, value: number): void;
+  set(value: number): void;
+  reset(): void;
+}
+
+export interface CollectorOptions {
+  /** The probe whose samples are exported; its newest sample is read at each scrape. */
+  probe: Probe;
+  /** A prom-client Registry; default prom-client's global one. */
+  register?: unknown;
+  /** Your prom-client module (default: require('prom-client')). */
+  client?: PromClient;
+  /** Metric name prefix. Default `sockprobe_`. */
+  prefix?: string;
+}
+
+/** Registers sockprobe's gauges; each scrape reads the probe's newest sample (taking one if it has none). */
+export function registerSockprobeMetrics(options: CollectorOptions): void {
+  if (typeof options !== 'object' || options === null || typeof options.probe?.samples !== 'function') throw new SockprobeTypeError('options.probe', 'a probe from createProbe()', options?.probe);
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const client = options.client ?? (require('prom-client') as PromClient);
+  const registers = [options.register ?? client.register];
+  const prefix = options.prefix ?? 'sockprobe_';
+  const probe = options.probe;
+  const latest = async (): Promise<Sample> => probe.samples().at(-1) ?? probe.sample();
+
+  const gauge = (name: string, help: string, read: (s: Sample) => number | null) =>
+    new client.Gauge({
+      name: prefix + name,
+      help,
+      registers,
+      async collect() {
+        // NaN, not 0, where the layer cannot be read here: a gap on a dashboard, never a fake zero.
+        this.set(read(await latest()) ?? NaN);
+      },
+    });
+
+  gauge('rss_bytes', 'Resident set size of the process.', (s) => s.rss);
+  gauge('js_heap_used_bytes', 'V8 heap in use.', (s) => s.heapUsed);
+  gauge('js_heap_total_bytes', 'V8 heap reserved.', (s) => s.heapTotal);
+  gauge('external_bytes', 'ArrayBuffers and external strings V8 knows of.', (s) => s.external);
+  gauge('native_allocated_bytes', 'Bytes in use according to the allocator serving malloc.', (s) => s.nativeAllocated);
+  gauge('native_free_bytes', 'Free bytes the allocator retains (what releaseToOS() targets).', (s) => s.nativeFree);
+  gauge('openssl_live_bytes', 'Bytes OpenSSL has allocated and not freed (while tracking is on).', (s) => s.opensslLive);
+  gauge('kernel_socket_bytes', "Kernel memory of this process's TCP sockets.", (s) => s.sockets?.kernelBytes ?? null);
+  gauge('fds_open', 'Open file descriptors.', (s) => s.sockets?.fds.open ?? null);
+  gauge('fds_limit', 'Soft limit on file descriptors.', (s) => s.sockets?.fds.limit ?? null);
+  gauge('event_loop_delay_max_seconds', 'Longest event-loop delay since the previous sample.', (s) => s.eventLoopDelayMaxMs / 1000);
+
+  new client.Gauge({
+    name: prefix + 'connections',
+    help: 'Open connections by kind and side.',
+    labelNames: ['kind', 'side'],
+    registers,
+    async collect() {
+      const s = await latest();
+      this.reset();
+      if (!s.connections) return;
+      for (const kind of ['tls', 'tcp'] as const) for (const side of ['server', 'client'] as const) this.set({ kind, side }, s.connections[kind][side]);
+    },
+  });
+  new client.Gauge({
+    name: prefix + 'tcp_sockets',
+    help: "This process's TCP sockets by state.",
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      const s = await latest();
+      this.reset();
+      for (const [state, count] of Object.entries(s.sockets?.byState ?? {})) this.set({ state }, count);
+    },
+  });
+  new client.Gauge({
+    name: prefix + 'connection_bytes',
+    help: 'Bytes per open connection, by connection kind and memory layer (robust regression over the probe window).',
+    labelNames: ['kind', 'layer'],
+    registers,
+    collect() {
+      this.reset();
+      const samples = probe.samples();
+      if (samples.length < 4 || samples.every((s) => totalConnections(s.connections) === totalConnections(samples[0].connections))) return;
+      for (const e of perConnection(samples)) if (e.bytesPerConnection !== null) this.set({ kind: e.kind, layer: e.layer }, e.bytesPerConnection);
+    },
+  });
+  new client.Gauge({
+    name: prefix + 'autorelease_released_bytes',
+    help: 'RSS returned to the OS by autoRelease since the probe started (cumulative).',
+    registers,
+    collect() {
+      this.set(probe.releases().reduce((sum, r) => sum + (r.result?.releasedBytes ?? 0), 0));
+    },
+  });
+}
