@@ -1,5 +1,5 @@
 // One trial in a fresh process: N TLS connections opened and closed, then releaseToOS().
-const { runSpike } = require('../dist/cjs/load/spike');
+const { runSpike } = require('../dist/cjs/experiments/spike');
 
 const [connections, mode] = [Number(process.argv[2]), process.argv[3]];
 const release = mode === 'trim-only' ? { shrinkHeap: false } : {};

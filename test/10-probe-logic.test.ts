@@ -48,10 +48,27 @@ describe('perConnection', () => {
   });
 
   it('declines, saying why, when connection counts barely vary', () => {
-    const samples = Array.from({ length: 30 }, (_, i) => makeSample(i, { tls: 100 + (i % 3), rss: 60e6 + i }));
-    const estimate = perConnection(samples, ['rss']).find((e) => e.kind === 'tls')!;
+    const samples = Array.from({ length: 30 }, (_, i) => makeSample(i, { tls: 100 + (i % 3), opensslLive: 60e6 + i }));
+    const estimate = perConnection(samples, ['openssl']).find((e) => e.kind === 'tls')!;
     expect(estimate.bytesPerConnection).toBeNull();
     expect(estimate.declined).toMatch(/varied by 2/);
+  });
+
+  it('reads RSS cost on rising edges only, where retention after a close cannot blur it', () => {
+    // Two pulses: RSS grows 30 KB per connection on the first climb, then glibc keeps it all.
+    const counts = [0, 0, 500, 1000, 1500, 2000, 2000, 0, 0, 1000, 2000, 0, 0];
+    let rss = 60e6;
+    let highWater = 0;
+    const samples = counts.map((tls, i) => {
+      if (tls > highWater) {
+        rss += (tls - highWater) * 30_000;
+        highWater = tls;
+      }
+      return makeSample(i, { tls, rss: rss + 20_000 * noise(i) });
+    });
+    const estimate = perConnection(samples, ['rss']).find((e) => e.kind === 'tls')!;
+    expect(estimate.method).toBe('rising-edge');
+    expect(estimate.bytesPerConnection! / 30_000).toBeCloseTo(1, 2);
   });
 });
 

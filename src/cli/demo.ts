@@ -1,6 +1,6 @@
 import { allocator } from '../memory/detect';
 import { allocatorStats, type AllocatorStats } from '../memory/stats';
-import { runSpike } from '../load/spike';
+import { runSpike } from '../experiments/spike';
 import { mib, table } from './format';
 
 export interface DemoOptions {

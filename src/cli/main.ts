@@ -1,54 +1,58 @@
 #!/usr/bin/env node
+import { allocatorsCommand } from './allocators-command';
+import { EnvironmentError, UsageError, parseFlags } from './args';
 import { runDemo } from './demo';
+import { PULSE_USAGE, pulseCommand } from './pulse-command';
 
 const USAGE = `Usage: sockprobe <command> [options]
 
 Commands:
-  demo   open and close loopback connections against an embedded server, then show the
-         allocator's figures and what releaseToOS() gave back
+${PULSE_USAGE}
+  allocators   the same pulse under glibc, glibc + releaseToOS, glibc + autoRelease, jemalloc,
+               tcmalloc and mimalloc, each in a fresh process: one comparison table
+               (takes pulse's size options, and --markdown)
+  demo         one spike of loopback connections and what releaseToOS() gives back
+    --connections N  (default 3000)   --tcp
 
-Options for demo:
-  --connections N   how many connections to open (default 3000, at most 9000)
-  --tcp             plain TCP instead of TLS
-  -h, --help        this text
-
-Exit codes: 0 done, 1 the run failed, 2 bad command line.`;
-
-/** Exit code 2 and the usage for a bad command line. */
-class UsageError extends Error {}
-
-function parseDemo(args: string[]) {
-  const options = { connections: 3000, kind: 'tls' as 'tls' | 'tcp' };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--tcp') options.kind = 'tcp';
-    else if (arg === '--connections') {
-      const value = Number(args[++i]);
-      if (!Number.isInteger(value) || value < 1 || value > 9000) throw new UsageError(`--connections takes a whole number from 1 to 9000, not ${args[i] ?? 'nothing'}`);
-      options.connections = value;
-    } else throw new UsageError(`unknown option ${arg}`);
-  }
-  return options;
-}
+Every command takes -h/--help.
+Exit codes: 0 done, 1 the run failed, 2 bad command line, 3 a problem with this machine
+(an allocator library missing, a port in use, a process that does not exist).`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || rest.includes('--help') || rest.includes('-h')) {
+  if (command === undefined) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (command === '-h' || command === '--help' || rest.includes('--help') || rest.includes('-h')) {
     console.log(USAGE);
-    return command === undefined ? 2 : 0;
+    return 0;
   }
   try {
-    if (command === 'demo') {
-      await runDemo(parseDemo(rest), (line) => console.log(line));
-      return 0;
+    switch (command) {
+      case 'pulse':
+        return await pulseCommand(rest);
+      case 'allocators':
+        return await allocatorsCommand(rest);
+      case 'demo': {
+        const flags = parseFlags(rest, { connections: { type: 'integer', min: 1, max: 9000 }, tcp: { type: 'boolean' } });
+        await runDemo({ connections: (flags.connections as number | undefined) ?? 3000, kind: flags.tcp ? 'tcp' : 'tls' }, (line) => console.log(line));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command ${command}`);
     }
-    throw new UsageError(`unknown command ${command}`);
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`sockprobe: ${error.message}\n\n${USAGE}`);
       return 2;
     }
-    console.error(`sockprobe: ${(error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof EnvironmentError || code === 'EADDRINUSE' || code === 'ESRCH') {
+      console.error(`sockprobe: ${(error as Error).message}`);
+      return 3;
+    }
+    console.error(`sockprobe: ${(error as Error).stack ?? error}`);
     return 1;
   }
 }

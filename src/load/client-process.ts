@@ -7,6 +7,11 @@ import * as tls from 'node:tls';
 import type { FromClient, ToClient } from './protocol';
 
 const sockets = new Set<net.Socket>();
+/** Sockets that keep talking: each gets a small message every second, the server echoes it. */
+const chattySockets = new Set<net.Socket>();
+setInterval(() => {
+  for (const socket of chattySockets) socket.write('ping ' + Date.now() + '\n');
+}, 1000).unref();
 const send = (message: FromClient) => process.send?.(message);
 
 function connectOne(kind: 'tls' | 'tcp', port: number, chatty: boolean): Promise<net.Socket> {
@@ -19,9 +24,12 @@ function connectOne(kind: 'tls' | 'tcp', port: number, chatty: boolean): Promise
     socket.once(ready, () => {
       socket.off('error', reject);
       socket.on('error', () => socket.destroy());
-      socket.on('close', () => sockets.delete(socket));
+      socket.on('close', () => {
+        sockets.delete(socket);
+        chattySockets.delete(socket);
+      });
       socket.on('data', () => undefined);
-      if (chatty) socket.write('hello\n');
+      if (chatty) chattySockets.add(socket);
       sockets.add(socket);
       resolve(socket);
     });

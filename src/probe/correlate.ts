@@ -10,6 +10,9 @@ export interface PerConnectionEstimate {
   /** R² of the fit (0–1); how much of the layer's variation connection counts explain. */
   quality: number | null;
   samples: number;
+  /** `regression` over every reading, or `rising-edge`: only readings that set a new connection
+   *  high-water mark (RSS keeps freed memory, so only first-time growth shows what a connection costs). */
+  method: 'regression' | 'rising-edge';
   /** Why no estimate was made (connection counts did not vary enough, too few samples, …). */
   declined?: string;
 }
@@ -22,11 +25,31 @@ function variation(values: number[]) {
   return { range: Math.max(...values) - Math.min(...values), distinct: new Set(values).size };
 }
 
+/** Layers that keep memory after connections close: their per-connection cost is read on rising edges. */
+const RETAINING_LAYERS: Layer[] = ['rss'];
+
+/** Readings taken while connections climbed past every earlier count, and the last one before the first climb. */
+function risingEdge(readings: Array<{ sample: Sample; value: number }>) {
+  let highWater = -1;
+  const kept: typeof readings = [];
+  for (let i = 0; i < readings.length; i++) {
+    const count = totalConnections(readings[i].sample.connections);
+    if (count > highWater) {
+      if (kept.length === 0 && i > 0) kept.push(readings[i - 1]);
+      kept.push(readings[i]);
+      highWater = count;
+    }
+  }
+  return kept;
+}
+
 /** Bytes per connection for every layer and kind, from a robust regression on both kinds' counts. */
 export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(LAYERS) as Layer[]): PerConnectionEstimate[] {
   const estimates: PerConnectionEstimate[] = [];
   for (const layer of layers) {
-    const readings = readingsOf(samples, layer);
+    const method = RETAINING_LAYERS.includes(layer) ? 'rising-edge' : 'regression';
+    const all = readingsOf(samples, layer);
+    const readings = method === 'rising-edge' ? risingEdge(all) : all;
     const counts = { tls: readings.map((r) => totalConnections(r.sample.connections, 'tls')), tcp: readings.map((r) => totalConnections(r.sample.connections, 'tcp')) };
     const varying = (['tls', 'tcp'] as const).filter((kind) => {
       const v = variation(counts[kind].length ? counts[kind] : [0]);
@@ -36,14 +59,14 @@ export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(L
     for (const kind of ['tls', 'tcp'] as const) {
       const column = varying.indexOf(kind);
       if (readings.length < 4) {
-        estimates.push({ layer, kind, bytesPerConnection: null, quality: null, samples: readings.length, declined: `only ${readings.length} readings of ${LAYERS[layer].label}` });
+        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `only ${readings.length} readings of ${LAYERS[layer].label}` });
       } else if (column < 0) {
         const v = variation(counts[kind]);
-        estimates.push({ layer, kind, bytesPerConnection: null, quality: null, samples: readings.length, declined: `${kind} connections varied by ${v.range} over ${v.distinct} distinct counts (need ${MIN_CONNECTION_RANGE} over ${MIN_DISTINCT})` });
+        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `${kind} connections varied by ${v.range} over ${v.distinct} distinct counts (need ${MIN_CONNECTION_RANGE} over ${MIN_DISTINCT})` });
       } else if (!fit) {
-        estimates.push({ layer, kind, bytesPerConnection: null, quality: null, samples: readings.length, declined: 'the regression had no solution (tls and tcp counts moved together)' });
+        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: 'the regression had no solution (tls and tcp counts moved together)' });
       } else {
-        estimates.push({ layer, kind, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });
+        estimates.push({ layer, kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });
       }
     }
   }

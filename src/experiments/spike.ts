@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fullGc } from '../memory/gc';
 import { rssBytes } from '../memory/proc';
 import { releaseToOS, type ReleaseOptions, type ReleaseResult } from '../memory/release';
-import { spawnLoadClients } from './clients';
-import { startServer, type ConnectionKind } from './server';
+import { spawnLoadClients } from '../load/clients';
+import { startServer, type ConnectionKind } from '../load/server';
 
 export interface SpikeOptions {
   connections: number;

@@ -1,0 +1,93 @@
+import type { PulseResult } from '../experiments/pulse';
+import { LAYERS } from '../probe/layers';
+import { otherNative, totalConnections } from '../probe/sample';
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const mib = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 1048576).toFixed(1)} MiB`);
+
+/** The series each chart draws, in MiB, per sample. */
+function series(result: PulseResult) {
+  const t0 = result.samples[0]?.time ?? 0;
+  const pick = (read: (s: PulseResult['samples'][number]) => number | null) => result.samples.map((s) => {
+    const v = read(s);
+    return v === null ? null : Math.round((v / 1048576) * 100) / 100;
+  });
+  return {
+    t: result.samples.map((s) => (s.time - t0) / 1000),
+    connections: result.samples.map((s) => totalConnections(s.connections)),
+    charts: [
+      { title: 'RSS', lines: { RSS: pick((s) => s.rss) } },
+      { title: 'JS heap', lines: { used: pick((s) => s.heapUsed), total: pick((s) => s.heapTotal) } },
+      { title: 'Native (allocator)', lines: { 'in use': pick((s) => s.nativeAllocated), 'free, retained': pick((s) => s.nativeFree), 'other native in use': pick(otherNative) } },
+      { title: 'OpenSSL', lines: { 'live bytes': pick((s) => s.opensslLive) } },
+      { title: 'Kernel socket memory', lines: { kernel: pick((s) => s.sockets?.kernelBytes ?? null) } },
+    ],
+    phases: result.phases.map((p) => ({ label: p.label, start: (p.start - t0) / 1000, end: (p.end - t0) / 1000 })),
+  };
+}
+
+/** Draws every chart as inline SVG in the browser from the embedded data; no network, no library. */
+const DRAW = `
+const data = JSON.parse(document.getElementById('data').textContent);
+const NS = 'http://www.w3.org/2000/svg';
+const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+function el(name, attrs, parent, text) { const e = document.createElementNS(NS, name); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; parent.appendChild(e); return e; }
+for (const chart of data.charts) {
+  const lines = Object.entries(chart.lines).filter(([, v]) => v.some((x) => x !== null));
+  const box = document.createElement('section'); box.className = 'chart'; document.getElementById('charts').appendChild(box);
+  const h = document.createElement('h3'); h.textContent = chart.title + ' (MiB, left) and open connections (grey, right)'; box.appendChild(h);
+  if (!lines.length) { const p = document.createElement('p'); p.textContent = 'not measured in this run'; box.appendChild(p); continue; }
+  const W = 900, H = 260, L = 60, R = 60, T = 10, B = 30;
+  const svg = el('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' }, box);
+  const tMax = Math.max(...data.t, 1), cMax = Math.max(...data.connections, 1);
+  const yMax = Math.max(...lines.flatMap(([, v]) => v.filter((x) => x !== null)), 1) * 1.1;
+  const x = (t) => L + (t / tMax) * (W - L - R), y = (v) => H - B - (v / yMax) * (H - T - B), yc = (c) => H - B - (c / cMax) * (H - T - B);
+  data.phases.filter((p) => p.label.endsWith('hold')).forEach((p) => el('rect', { x: x(p.start), y: T, width: Math.max(1, x(p.end) - x(p.start)), height: H - T - B, fill: '#f3f3f3' }, svg));
+  el('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#000' }, svg); el('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#000' }, svg);
+  for (let i = 0; i <= 4; i++) { const v = (yMax * i) / 4; el('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11 }, svg, v.toFixed(0)); el('text', { x: W - R + 6, y: yc((cMax * i) / 4) + 4, 'font-size': 11, fill: '#888' }, svg, Math.round((cMax * i) / 4)); }
+  el('text', { x: W - R, y: H - 8, 'text-anchor': 'end', 'font-size': 11 }, svg, tMax.toFixed(0) + ' s');
+  el('polyline', { class: 'connections', points: data.t.map((t, i) => x(t) + ',' + yc(data.connections[i])).join(' '), fill: 'none', stroke: '#aaa', 'stroke-dasharray': '4 3' }, svg);
+  lines.forEach(([name, values], k) => {
+    const points = values.map((v, i) => (v === null ? null : x(data.t[i]) + ',' + y(v))).filter(Boolean);
+    el('polyline', { class: 'layer', 'data-name': name, points: points.join(' '), fill: 'none', stroke: colours[k % colours.length], 'stroke-width': 2 }, svg);
+    el('text', { x: L + 10 + k * 170, y: T + 14, fill: colours[k % colours.length], 'font-size': 12 }, svg, name);
+  });
+}
+document.body.dataset.drawn = String(document.querySelectorAll('polyline.layer').length);
+`;
+
+/** A self-contained HTML report: plots of every layer against connections, tables, findings. */
+export function renderHtmlReport(result: PulseResult): string {
+  const r = result.report;
+  const perConnection = r.perConnection
+    .filter((e) => e.kind === result.options.kind)
+    .map((e) => `<tr><td>${escape(LAYERS[e.layer].label)}</td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
+    .join('');
+  const findings = r.findings.length
+    ? r.findings.map((f) => `<li><b>${escape(f.severity)} — ${escape(f.kind)} (${escape(f.layer)})</b>: ${escape(f.summary)}<br><i>${escape(f.advice)}</i></li>`).join('')
+    : '<li>None: nothing leaking, retained or piling up.</li>';
+  const release = result.release
+    ? `<p><code>${escape(result.release.method)}</code> returned ${mib(result.release.releasedBytes)} (${mib(result.release.trimReleasedBytes)} by the trim) in ${result.release.durationMs.toFixed(2)} ms on ${result.release.onThreadpool ? 'the threadpool' : 'the JS thread'}; the heap-shrinking GC took ${result.release.gc?.durationMs.toFixed(1)} ms.</p>`
+    : '<p>No release at the end of this run.</p>';
+  const v = r.versions;
+  const data = JSON.stringify(series(result)).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>sockprobe pulse report</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.chart{margin:1em 0}h3{font-size:14px;margin:0.5em 0}</style>
+</head><body>
+<h1>sockprobe pulse</h1>
+<p>${escape(`${result.options.bigPulses} big pulses of ${result.options.connections} and ${result.options.smallPulses} small pulses of ${result.options.smallConnections} ${result.options.kind.toUpperCase()} connections (${result.options.chatty ? 'chatty' : 'idle'}), held ${result.options.lingerMs} ms; allocator ${result.allocator.name} ${result.allocator.version ?? ''}; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}.`)}</p>
+<h2>RSS</h2>
+<table><tr><th>baseline</th><th>peak</th><th>after the pulses</th><th>after releaseToOS()</th></tr>
+<tr><td>${mib(result.rss.baseline)}</td><td>${mib(result.rss.peak)}</td><td>${mib(result.rss.afterPulses)}</td><td>${mib(result.rss.afterRelease)}</td></tr></table>
+${release}
+<h2>Per ${escape(result.options.kind.toUpperCase())} connection</h2>
+<table><tr><th>layer</th><th>bytes per connection</th><th>R²</th></tr>${perConnection}</table>
+<p>${result.connectionsPerSecond.toFixed(0)} connections opened per second during the big pulses.</p>
+<h2>Findings</h2><ul>${findings}</ul>
+<h2>Over time</h2><div id="charts"></div>
+<script type="application/json" id="data">${data}</script>
+<script>${DRAW}</script>
+</body></html>
+`;
+}

@@ -1,0 +1,157 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnLoadClients } from '../load/clients';
+import { startServer, type ConnectionKind } from '../load/server';
+import { allocator, type AllocatorIdentity } from '../memory/detect';
+import { fullGc } from '../memory/gc';
+import { releaseToOS, type ReleaseResult } from '../memory/release';
+import { createProbe, type AutoReleaseRecord } from '../probe/probe';
+import { realSources } from '../probe/real-sources';
+import type { ProbeReport } from '../probe/report';
+import type { ConnectionCounts, Sample } from '../probe/sample';
+import type { ProbeSources } from '../probe/sources';
+
+export interface PulseOptions {
+  /** Connections in each big pulse. */
+  connections: number;
+  /** Connections in each small pulse (the seed's 1k after 10k). */
+  smallConnections: number;
+  bigPulses: number;
+  smallPulses: number;
+  /** How long each pulse holds its connections open, ms. */
+  lingerMs: number;
+  /** Pause after each pulse closes, ms. */
+  gapMs: number;
+  kind: ConnectionKind;
+  /** Clients send a small message every second (the server echoes) instead of sitting idle. */
+  chatty: boolean;
+  /** Let the probe give memory back when a pulse ends. */
+  autoRelease: boolean;
+  /** Call releaseToOS() once at the end and report what came back. */
+  releaseAtEnd: boolean;
+  intervalMs: number;
+  /** Extra probe sources (OpenSSL tracking, socket snapshots) layered over the memory ones. */
+  sources?: Partial<ProbeSources>;
+}
+
+export const DEFAULT_PULSE: PulseOptions = {
+  connections: 2000,
+  smallConnections: 200,
+  bigPulses: 2,
+  smallPulses: 2,
+  lingerMs: 2000,
+  gapMs: 1500,
+  kind: 'tls',
+  chatty: false,
+  autoRelease: false,
+  releaseAtEnd: true,
+  intervalMs: 250,
+};
+
+export interface PulsePhase {
+  label: string;
+  start: number;
+  end: number;
+}
+
+export interface PulseResult {
+  options: PulseOptions;
+  allocator: AllocatorIdentity;
+  samples: Sample[];
+  phases: PulsePhase[];
+  report: ProbeReport;
+  rss: { baseline: number; peak: number; afterPulses: number; afterRelease: number | null };
+  release: ReleaseResult | null;
+  autoReleases: AutoReleaseRecord[];
+  /** Connections opened per second in the big pulses (TLS: handshakes per second). */
+  connectionsPerSecond: number;
+}
+
+export type PulseProgress = (event: { phase: string; open: number; rss: number }) => void;
+
+/**
+ * The seed's pulse.go, in-process: an embedded server here, clients in a child process, big
+ * pulses of N connections held for a linger time, then small pulses; every layer sampled.
+ */
+export async function runPulse(options: PulseOptions, onProgress: PulseProgress = () => undefined): Promise<PulseResult> {
+  const server = await startServer({ kind: options.kind, echo: options.chatty });
+  const clients = await spawnLoadClients();
+  const counts = (): ConnectionCounts => {
+    const open = server.open;
+    return { tls: { server: options.kind === 'tls' ? open : 0, client: 0 }, tcp: { server: options.kind === 'tcp' ? open : 0, client: 0 } };
+  };
+  const probe = createProbe({
+    intervalMs: options.intervalMs,
+    capacity: 20_000,
+    autoRelease: options.autoRelease ? { minIntervalMs: 2000 } : false,
+    sources: { ...realSources(), connections: counts, ...options.sources },
+  });
+  const phases: PulsePhase[] = [];
+  const phase = async (label: string, work: () => Promise<void>) => {
+    const start = Date.now();
+    await work();
+    phases.push({ label, start, end: Date.now() });
+    const sample = await probe.sample();
+    onProgress({ phase: label, open: server.open, rss: sample.rss });
+  };
+  let openMs = 0;
+  let opened = 0;
+  const pulse = async (label: string, count: number, big: boolean) => {
+    await phase(`${label}: open ${count}`, async () => {
+      const start = performance.now();
+      const result = await clients.open(options.kind, server.port, count, { chatty: options.chatty });
+      if (result.open < count) throw new Error(`opened ${result.open} of ${count} connections (${result.failed} failed: ${result.lastError})`);
+      await server.waitForOpen(count);
+      if (big) {
+        openMs += performance.now() - start;
+        opened += count;
+      }
+    });
+    await phase(`${label}: hold`, () => sleep(options.lingerMs));
+    await phase(`${label}: close`, async () => {
+      await clients.closeAll();
+      while (server.open > 0) await sleep(10);
+    });
+    await phase(`${label}: gap`, () => sleep(options.gapMs));
+  };
+  try {
+    await phase('warm-up', async () => {
+      await clients.open(options.kind, server.port, 20);
+      await server.waitForOpen(20);
+      await clients.closeAll();
+      while (server.open > 0) await sleep(10);
+      fullGc();
+    });
+    probe.start();
+    await phase('baseline', () => sleep(Math.max(500, 2 * options.intervalMs)));
+    const baseline = probe.samples().at(-1)!.rss;
+    for (let i = 1; i <= options.bigPulses; i++) await pulse(`big pulse ${i}`, options.connections, true);
+    for (let i = 1; i <= options.smallPulses; i++) await pulse(`small pulse ${i}`, options.smallConnections, false);
+    const afterPulses = (await probe.sample()).rss;
+    // Judge the run as it stands after the pulses: retention shows before a release hides it.
+    const report = probe.report();
+    let release: ReleaseResult | null = null;
+    if (options.releaseAtEnd) {
+      await phase('releaseToOS()', async () => {
+        release = await releaseToOS();
+      });
+      await phase('after release', () => sleep(Math.max(500, 2 * options.intervalMs)));
+    }
+    probe.stop();
+    const samples = probe.samples();
+    return {
+      options,
+      allocator: allocator(),
+      samples,
+      phases,
+      report,
+      rss: { baseline, peak: Math.max(...samples.map((s) => s.rss)), afterPulses, afterRelease: release ? (release as ReleaseResult).rssAfterBytes : null },
+      release,
+      autoReleases: probe.releases(),
+      connectionsPerSecond: openMs > 0 ? (opened / openMs) * 1000 : 0,
+    };
+  } finally {
+    probe.stop();
+    await clients.stop();
+    await server.close();
+  }
+}
