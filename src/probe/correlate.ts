@@ -90,17 +90,18 @@ export const LEAK_LAYERS: Layer[] = ['openssl', 'otherNative', 'jsHeap', 'kernel
 
 /**
  * Growth of each in-use layer over time once connection counts are accounted for (layer ≈
- * a + b·connections + c·hours). A trend is reported when it explains the data (R² ≥ 0.6)
- * and grew by at least `minGrowthBytes` and 5% of the layer over the window.
+ * a + b·connections + c·hours). A trend is reported when it explains the data (R² ≥ 0.6),
+ * grew by at least `minGrowthBytes` and 5% of the layer, over at least `minWindowMs`.
  */
-export function leakTrends(samples: Sample[], minGrowthBytes = 4 * 1024 * 1024): LeakTrend[] {
+export function leakTrends(samples: Sample[], minGrowthBytes = 4 * 1024 * 1024, minWindowMs = 5 * 60_000): LeakTrend[] {
   const trends: LeakTrend[] = [];
   for (const layer of LEAK_LAYERS) {
     const readings = readingsOf(samples, layer);
     if (readings.length < 8) continue;
     const t0 = readings[0].sample.time;
     const windowMs = readings[readings.length - 1].sample.time - t0;
-    if (windowMs <= 0) continue;
+    // Over seconds, GC sawtooth and allocator caching look like growth: a leak needs minutes.
+    if (windowMs < minWindowMs) continue;
     const conns = readings.map((r) => totalConnections(r.sample.connections));
     const hours = readings.map((r) => (r.sample.time - t0) / 3_600_000);
     const connsVary = variation(conns).range >= MIN_CONNECTION_RANGE;

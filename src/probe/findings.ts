@@ -24,9 +24,12 @@ export interface FindingThresholds {
   closeWait: number;
   /** Share of the fd limit in use that warns (critical at the midpoint to 100%). */
   fdShare: number;
+  /** A leak trend needs at least this much growth, over at least this long a window. */
+  leakGrowthBytes: number;
+  leakWindowMs: number;
 }
 
-export const DEFAULT_THRESHOLDS: FindingThresholds = { retentionBytes: 16 * 1024 * 1024, idleConnections: 50, closeWait: 10, fdShare: 0.8 };
+export const DEFAULT_THRESHOLDS: FindingThresholds = { retentionBytes: 16 * 1024 * 1024, idleConnections: 50, closeWait: 10, fdShare: 0.8, leakGrowthBytes: 4 * 1024 * 1024, leakWindowMs: 5 * 60_000 };
 
 const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 

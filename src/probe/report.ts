@@ -36,7 +36,7 @@ export function buildReport(samples: Sample[], versions: Versions, thresholds: F
   const estimates = perConnection(samples);
   const retention = retentionAfterSpike(samples);
   const findings: Finding[] = [
-    ...leakTrends(samples).map(leakFinding),
+    ...leakTrends(samples, thresholds.leakGrowthBytes, thresholds.leakWindowMs).map(leakFinding),
     ...(retention ? [retentionFinding(retention, thresholds)].filter((f): f is Finding => f !== null) : []),
     ...socketFindings(samples[samples.length - 1], rssPerConnection(estimates), thresholds),
   ].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);

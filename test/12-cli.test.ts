@@ -1,0 +1,74 @@
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { root } from './helpers/child';
+
+const cli = path.join(root, 'dist/cjs/cli/main.js');
+const SMALL = ['--connections', '150', '--small', '30', '--big-pulses', '1', '--small-pulses', '1', '--linger', '300', '--gap', '300', '--interval', '100'];
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, LD_PRELOAD: '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('sockprobe CLI', () => {
+  it('--help lists every command and the exit codes', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    for (const word of ['pulse', 'allocators', 'demo', 'Exit codes']) expect(stdout).toContain(word);
+  });
+
+  it.each([
+    [['frobnicate'], /unknown command frobnicate/],
+    [['pulse', '--connections', 'lots'], /--connections takes a whole number from 1 to 9000, not lots/],
+    [['pulse', '--allocator', 'hoard'], /--allocator takes one of glibc, jemalloc, tcmalloc, mimalloc, not hoard/],
+    [['pulse', '--bogus'], /unknown option --bogus/],
+    [['pulse', '--out'], /--out needs a value/],
+  ])('exits 2 with a clear message for %j', async (args, message) => {
+    const { code, stderr } = await run(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it('exits 3 naming the package when the allocator library cannot be found', async () => {
+    const { code, stderr } = await run(['pulse', '--allocator', 'jemalloc', ...SMALL], { PATH: '/nonexistent' });
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/jemalloc is not installed.*apt-get install libjemalloc2/);
+  });
+
+  it('pulse --allocator re-runs itself under that allocator and prints JSON', async () => {
+    const { code, stdout, stderr } = await run(['pulse', '--allocator', 'jemalloc', '--json', ...SMALL]);
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout.trim().split('\n').pop()!);
+    expect(result.allocator.name).toBe('jemalloc');
+    expect(result.rss.peak).toBeGreaterThan(result.rss.baseline);
+    expect(result.release.method).toBe('mallctl("arena.4096.purge")');
+    expect(result.sampleCount).toBeGreaterThan(10);
+  });
+
+  it('pulse --out writes a self-contained report whose plots a real browser draws', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-report-'));
+    const file = path.join(dir, 'report.html');
+    const { code, stdout } = await run(['pulse', '--out', file, ...SMALL]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/per TLS connection/);
+    expect(stdout).toContain(`Report: ${file}`);
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html).not.toMatch(/\s(src|href)=|url\(|fetch\(/); // nothing fetched: the SVG namespace is the only URL in it
+    const browser = spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${path.join(dir, 'profile')}`, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+    expect(browser.status, browser.stderr).toBe(0);
+    const drawn = Number(/data-drawn="(\d+)"/.exec(browser.stdout)?.[1]);
+    expect(drawn).toBeGreaterThanOrEqual(6); // RSS, heap used/total, native in use/free/other
+    const points = [...browser.stdout.matchAll(/class="layer"[^>]*points="([^"]*)"/g)].map((m) => m[1].trim().split(' ').length);
+    expect(Math.min(...points)).toBeGreaterThan(10);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
