@@ -51,10 +51,14 @@ export interface Probe {
 /** Heap bytes per sample: 10k samples measured ~300 B each (heapUsed after GC); socket summaries are shared by the samples that carry them. */
 const SAMPLE_BYTES = 320;
 
-function positiveInteger(name: string, value: unknown, fallback: number): number {
+function positiveInteger(name: string, value: unknown, fallback: number, max = 2 ** 31 - 1): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new SockprobeTypeError(name, 'a positive integer', value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) throw new SockprobeTypeError(name, `an integer from 1 to ${max}`, value);
   return value;
+}
+
+function optionalObject(name: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) throw new SockprobeTypeError(name, 'an object', value);
 }
 
 /** createProbe(): samples every layer over time and says what is wrong. Call start() to sample on a timer. */
@@ -63,7 +67,11 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   const intervalMs = positiveInteger('options.intervalMs', options.intervalMs, 1000);
   const socketIntervalMs = positiveInteger('options.socketIntervalMs', options.socketIntervalMs, 10_000);
   const idleThresholdMs = positiveInteger('options.idleThresholdMs', options.idleThresholdMs, 60_000);
-  const ring = new RingBuffer<Sample>(positiveInteger('options.capacity', options.capacity, 3600));
+  // 100k samples is about 32 MB: the most a probe may hold.
+  const ring = new RingBuffer<Sample>(positiveInteger('options.capacity', options.capacity, 3600, 100_000));
+  optionalObject('options.thresholds', options.thresholds);
+  optionalObject('options.sources', options.sources);
+  if (options.autoRelease !== undefined && typeof options.autoRelease !== 'boolean') optionalObject('options.autoRelease', options.autoRelease);
   const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   const sources = options.sources ?? realSources();
   const policy = options.autoRelease ? new AutoReleasePolicy(options.autoRelease === true ? {} : options.autoRelease) : null;

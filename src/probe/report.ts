@@ -3,6 +3,7 @@ import { leakFinding, retentionFinding, rssPerConnection, socketFindings, DEFAUL
 import { leakTrends, perConnection, retentionAfterSpike, type PerConnectionEstimate, type Retention } from './correlate';
 import { LAYERS } from './layers';
 import type { Sample } from './sample';
+import { SockprobeTypeError } from '../errors';
 
 export interface Versions {
   node: string;
@@ -33,6 +34,11 @@ const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
 
 /** Everything the probe can say about a series of samples. Pure: feed it recorded samples. */
 export function buildReport(samples: Sample[], versions: Versions, thresholds: FindingThresholds = DEFAULT_THRESHOLDS): ProbeReport {
+  if (!Array.isArray(samples) || !samples.every((s) => typeof s === 'object' && s !== null && Number.isFinite(s.time) && Number.isFinite(s.rss))) {
+    throw new SockprobeTypeError('samples', 'an array of probe samples', samples);
+  }
+  if (typeof versions !== 'object' || versions === null) throw new SockprobeTypeError('versions', 'an object', versions);
+  if (typeof thresholds !== 'object' || thresholds === null) throw new SockprobeTypeError('thresholds', 'an object', thresholds);
   const estimates = perConnection(samples);
   const retention = retentionAfterSpike(samples);
   const findings: Finding[] = [
@@ -55,6 +61,9 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
 /** The report as text a person reads at a terminal or in a log. */
 export function renderReport(report: ProbeReport): string {
+  if (typeof report !== 'object' || report === null || !Array.isArray(report.findings) || !Array.isArray(report.perConnection) || typeof report.versions !== 'object' || report.versions === null) {
+    throw new SockprobeTypeError('report', 'a report from probe.report() or buildReport()', report);
+  }
   const lines: string[] = [];
   const v = report.versions;
   lines.push(`sockprobe report — ${report.samples} samples over ${(report.windowMs / 1000).toFixed(0)} s; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}, allocator ${v.allocator}`);
