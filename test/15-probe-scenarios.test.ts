@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { runFixture } from './helpers/child';
+
+interface Finding { kind: string; layer: string; evidence: Record<string, number | string> }
+interface Estimate { layer: string; kind: string; bytesPerConnection: number | null; method: string }
+interface ScenarioResult {
+  rss: { baseline: number; peak: number; afterPulses: number };
+  lastRss: number;
+  phases: Array<{ label: string; start: number; end: number }>;
+  report: { findings: Finding[]; perConnection: Estimate[]; versions: Record<string, string> };
+  autoReleases: Array<{ time: number; result: { releasedBytes: number } | null }>;
+  options: { connections: number };
+}
+
+const MiB = 1024 * 1024;
+const scenario = (name: string) => runFixture<ScenarioResult>('pulse-scenario.js', { args: [name] }).then((r) => r.json);
+
+describe('the probe on real loopback TLS pulses', () => {
+  it('names retention after a spike (the Go pulse case) as free-but-retained native memory', async () => {
+    const result = await scenario('spike');
+    const retention = result.report.findings.filter((f) => f.kind === 'retention');
+    expect(retention).toHaveLength(1);
+    expect(retention[0].layer).toBe('nativeFree');
+    expect(Number(retention[0].evidence.retainedBytes)).toBeGreaterThan(16 * MiB);
+    expect(result.report.findings.filter((f) => f.kind === 'leak')).toEqual([]);
+  });
+
+  it('measures RSS per TLS connection in agreement (10%) with the direct RSS delta', async () => {
+    const result = await scenario('spike');
+    const estimate = result.report.perConnection.find((e) => e.layer === 'rss' && e.kind === 'tls')!;
+    const direct = (result.rss.peak - result.rss.baseline) / result.options.connections;
+    expect(estimate.method).toBe('rising-edge');
+    expect(Math.abs(estimate.bytesPerConnection! - direct) / direct).toBeLessThan(0.1);
+    expect(result.report.versions.openssl).toBe(process.versions.openssl);
+  });
+
+  it('finds nothing in a healthy run: connections rising and falling, nothing leaking', async () => {
+    const result = await scenario('healthy');
+    expect(result.report.findings).toEqual([]);
+  });
+
+  it('autoRelease gives memory back once the spike ends, without a call from the user', async () => {
+    const result = await scenario('autorelease');
+    expect(result.autoReleases).toHaveLength(1);
+    const release = result.autoReleases[0];
+    expect(release.result!.releasedBytes).toBeGreaterThan(16 * MiB);
+    const spikeEnd = result.phases.find((p) => p.label.endsWith('close'))!.end;
+    expect(release.time - spikeEnd).toBeLessThan(10_000);
+    expect(result.lastRss).toBeLessThan(1.3 * result.rss.baseline);
+  });
+});
