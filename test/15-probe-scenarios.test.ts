@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runFixture } from './helpers/child';
 
 interface Finding { kind: string; layer: string; evidence: Record<string, number | string> }
@@ -6,7 +6,7 @@ interface Estimate { layer: string; kind: string; bytesPerConnection: number | n
 interface ScenarioResult {
   rss: { baseline: number; peak: number; afterPulses: number };
   lastRss: number;
-  phases: Array<{ label: string; start: number; end: number }>;
+  phases: Array<{ label: string; start: number; end: number; rss: number }>;
   report: { findings: Finding[]; perConnection: Estimate[]; versions: Record<string, string> };
   autoReleases: Array<{ time: number; result: { releasedBytes: number } | null }>;
   options: { connections: number };
@@ -16,8 +16,13 @@ const MiB = 1024 * 1024;
 const scenario = (name: string) => runFixture<ScenarioResult>('pulse-scenario.js', { args: [name] }).then((r) => r.json);
 
 describe('the probe on real loopback TLS pulses', () => {
-  it('names retention after a spike (the Go pulse case) as free-but-retained native memory', async () => {
-    const result = await scenario('spike');
+  let spike: ScenarioResult;
+  beforeAll(async () => {
+    spike = await scenario('spike');
+  });
+
+  it('names retention after a spike (the Go pulse case) as free-but-retained native memory', () => {
+    const result = spike;
     const retention = result.report.findings.filter((f) => f.kind === 'retention');
     expect(retention).toHaveLength(1);
     expect(retention[0].layer).toBe('nativeFree');
@@ -25,10 +30,12 @@ describe('the probe on real loopback TLS pulses', () => {
     expect(result.report.findings.filter((f) => f.kind === 'leak')).toEqual([]);
   });
 
-  it('measures RSS per TLS connection in agreement (10%) with the direct RSS delta', async () => {
-    const result = await scenario('spike');
+  it('measures RSS per TLS connection in agreement (10%) with the direct RSS delta', () => {
+    const result = spike;
     const estimate = result.report.perConnection.find((e) => e.layer === 'rss' && e.kind === 'tls')!;
-    const direct = (result.rss.peak - result.rss.baseline) / result.options.connections;
+    // Direct: RSS when the pulse had opened every connection, against the baseline.
+    const opened = result.phases.find((p) => p.label.endsWith(`open ${result.options.connections}`))!;
+    const direct = (opened.rss - result.rss.baseline) / result.options.connections;
     expect(estimate.method).toBe('rising-edge');
     expect(Math.abs(estimate.bytesPerConnection! - direct) / direct).toBeLessThan(0.1);
     expect(result.report.versions.openssl).toBe(process.versions.openssl);

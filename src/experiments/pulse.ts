@@ -51,6 +51,8 @@ export interface PulsePhase {
   label: string;
   start: number;
   end: number;
+  /** RSS sampled as the phase ended. */
+  rss: number;
 }
 
 export interface PulseResult {
@@ -89,8 +91,9 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
   const phase = async (label: string, work: () => Promise<void>) => {
     const start = Date.now();
     await work();
-    phases.push({ label, start, end: Date.now() });
+    const end = Date.now();
     const sample = await probe.sample();
+    phases.push({ label, start, end, rss: sample.rss });
     onProgress({ phase: label, open: server.open, rss: sample.rss });
   };
   let openMs = 0;
