@@ -1,0 +1,204 @@
+#include "net/diag_dump.h"
+
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "net/probe_layout.h"
+
+namespace sockprobe {
+
+namespace {
+
+constexpr uint8_t kSynRecv = 3;
+constexpr uint8_t kTimeWait = 6;
+constexpr uint8_t kListen = 10;
+constexpr uint32_t kAllStates = 0xffffffffu;
+constexpr size_t kReceiveBytes = 256 * 1024;
+
+struct Listener {
+  uint8_t address[16];  // IPv4 as ::ffff:a.b.c.d so either family compares
+  uint16_t port;
+};
+
+// An IPv4 address as its IPv4-mapped IPv6 form; IPv6 addresses as they are.
+void CanonicalAddress(int family, const uint32_t* raw, uint8_t out[16]) {
+  if (family == AF_INET) {
+    std::memset(out, 0, 10);
+    out[10] = out[11] = 0xff;
+    std::memcpy(out + 12, raw, 4);
+  } else {
+    std::memcpy(out, raw, 16);
+  }
+}
+
+bool IsWildcard(const uint8_t address[16]) {
+  static const uint8_t v6_any[16] = {};
+  static const uint8_t v4_any[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0};
+  return std::memcmp(address, v6_any, 16) == 0 || std::memcmp(address, v4_any, 16) == 0;
+}
+
+template <typename T>
+void Put(std::vector<uint8_t>& rows, size_t base, size_t offset, T value) {
+  std::memcpy(rows.data() + base + offset, &value, sizeof(T));
+}
+
+class Dumper {
+ public:
+  Dumper(const FdScan& fds, DiagResult* result) : fds_(fds), result_(result), buffer_(kReceiveBytes) {}
+
+  // Listeners first (a small dump), so TIME_WAIT and SYN_RECV rows can be attributed
+  // as they stream past instead of being held until the end.
+  bool Run() {
+    for (int family : {AF_INET, AF_INET6}) {
+      if (!Dump(family, 1u << kListen)) return false;
+    }
+    for (int family : {AF_INET, AF_INET6}) {
+      if (!Dump(family, kAllStates & ~(1u << kListen))) return false;
+    }
+    return true;
+  }
+
+ private:
+  bool Fail(const char* syscall, int err) {
+    result_->err = err;
+    result_->syscall = syscall;
+    return false;
+  }
+
+  bool Dump(int family, uint32_t states) {
+    const int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (sock < 0) return Fail("socket", errno);
+    const bool ok = Request(sock, family, states) && Receive(sock, family);
+    close(sock);
+    return ok;
+  }
+
+  bool Request(int sock, int family, uint32_t states) {
+    struct {
+      nlmsghdr header;
+      inet_diag_req_v2 body;
+    } request{};
+    request.header.nlmsg_len = sizeof(request);
+    request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    request.header.nlmsg_seq = 1;
+    request.body.sdiag_family = static_cast<uint8_t>(family);
+    request.body.sdiag_protocol = IPPROTO_TCP;
+    request.body.idiag_states = states;
+    request.body.idiag_ext = (1 << (INET_DIAG_INFO - 1)) | (1 << (INET_DIAG_SKMEMINFO - 1));
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    for (;;) {
+      if (sendto(sock, &request, sizeof(request), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) >= 0) return true;
+      if (errno != EINTR) return Fail("sendto", errno);
+    }
+  }
+
+  bool Receive(int sock, int family) {
+    for (;;) {
+      ssize_t length = recv(sock, buffer_.data(), buffer_.size(), 0);
+      if (length < 0) {
+        if (errno == EINTR) continue;
+        return Fail("recv", errno);
+      }
+      if (length == 0) return true;
+      int remaining = static_cast<int>(length);
+      for (nlmsghdr* header = reinterpret_cast<nlmsghdr*>(buffer_.data()); NLMSG_OK(header, remaining);
+           header = NLMSG_NEXT(header, remaining)) {
+        if (header->nlmsg_type == NLMSG_DONE) return true;
+        if (header->nlmsg_type == NLMSG_ERROR) {
+          const nlmsgerr* error = static_cast<const nlmsgerr*>(NLMSG_DATA(header));
+          return Fail("recv", error->error < 0 ? -error->error : EPROTO);
+        }
+        if (header->nlmsg_type == SOCK_DIAG_BY_FAMILY && header->nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) Take(family, header);
+      }
+    }
+  }
+
+  // Whether an inode-less socket (TIME_WAIT, SYN_RECV) sits on one of our listeners.
+  bool OnOurListener(const uint8_t address[16], uint16_t port) const {
+    for (const Listener& listener : listeners_) {
+      if (listener.port == port && (IsWildcard(listener.address) || std::memcmp(listener.address, address, 16) == 0)) return true;
+    }
+    return false;
+  }
+
+  void Take(int family, const nlmsghdr* header) {
+    const inet_diag_msg* msg = static_cast<const inet_diag_msg*>(NLMSG_DATA(header));
+    result_->host_sockets++;
+    int fd = -1;
+    const uint16_t local_port = ntohs(msg->id.idiag_sport);
+    uint8_t local[16];
+    CanonicalAddress(family, msg->id.idiag_src, local);
+    if (msg->idiag_inode != 0) {
+      auto found = fds_.socket_fds.find(msg->idiag_inode);
+      if (found == fds_.socket_fds.end()) return;
+      fd = found->second;
+    } else if (!((msg->idiag_state == kTimeWait || msg->idiag_state == kSynRecv) && OnOurListener(local, local_port))) {
+      return;
+    }
+    if (msg->idiag_state == kListen) {
+      Listener listener{};
+      std::memcpy(listener.address, local, 16);
+      listener.port = local_port;
+      listeners_.push_back(listener);
+    }
+    std::vector<uint8_t>& rows = result_->rows;
+    const size_t base = rows.size();
+    rows.resize(base + row::kBytes, 0);
+    Put<uint8_t>(rows, base, row::kFamily, msg->idiag_family);
+    Put<uint8_t>(rows, base, row::kState, msg->idiag_state);
+    Put<uint8_t>(rows, base, row::kTimer, msg->idiag_timer);
+    Put<uint8_t>(rows, base, row::kRetrans, msg->idiag_retrans);
+    Put<uint16_t>(rows, base, row::kLocalPort, local_port);
+    Put<uint16_t>(rows, base, row::kRemotePort, ntohs(msg->id.idiag_dport));
+    Put<uint32_t>(rows, base, row::kInode, msg->idiag_inode);
+    Put<int32_t>(rows, base, row::kFd, fd);
+    Put<uint32_t>(rows, base, row::kUid, msg->idiag_uid);
+    Put<uint32_t>(rows, base, row::kRqueue, msg->idiag_rqueue);
+    Put<uint32_t>(rows, base, row::kWqueue, msg->idiag_wqueue);
+    Put<uint32_t>(rows, base, row::kExpiresMs, msg->idiag_expires);
+    std::memcpy(rows.data() + base + row::kLocalAddress, msg->id.idiag_src, 16);
+    std::memcpy(rows.data() + base + row::kRemoteAddress, msg->id.idiag_dst, 16);
+    // Attributes: INET_DIAG_INFO (tcp_info) and INET_DIAG_SKMEMINFO, as long as the kernel sent.
+    int attributes_length = static_cast<int>(header->nlmsg_len - NLMSG_LENGTH(sizeof(inet_diag_msg)));
+    for (const rtattr* attribute = reinterpret_cast<const rtattr*>(msg + 1); RTA_OK(attribute, attributes_length);
+         attribute = RTA_NEXT(attribute, attributes_length)) {
+      const size_t payload = RTA_PAYLOAD(attribute);
+      if (attribute->rta_type == INET_DIAG_INFO) {
+        const size_t length = payload < kTcpInfoCapacity ? payload : kTcpInfoCapacity;
+        std::memcpy(rows.data() + base + row::kTcpInfo, RTA_DATA(attribute), length);
+        Put<uint32_t>(rows, base, row::kTcpInfoLength, static_cast<uint32_t>(length));
+      } else if (attribute->rta_type == INET_DIAG_SKMEMINFO) {
+        const size_t length = payload < 4 * kSkmemSlots ? payload : 4 * kSkmemSlots;
+        std::memcpy(rows.data() + base + row::kSkmem, RTA_DATA(attribute), length);
+        Put<uint32_t>(rows, base, row::kSkmemCount, static_cast<uint32_t>(length / 4));
+      }
+    }
+    result_->count++;
+  }
+
+  const FdScan& fds_;
+  DiagResult* result_;
+  std::vector<uint8_t> buffer_;
+  std::vector<Listener> listeners_;
+};
+
+}  // namespace
+
+DiagResult DumpProcessTcpSockets(const FdScan& fds) {
+  DiagResult result;
+  result.rows.reserve((fds.socket_fds.size() + 64) * row::kBytes);
+  Dumper(fds, &result).Run();
+  return result;
+}
+
+}  // namespace sockprobe

@@ -1,0 +1,23 @@
+// Every TCP socket on the host from one NETLINK_SOCK_DIAG dump per address family, kept
+// when it belongs to this process: its inode is one of ours, or (TIME_WAIT, SYN_RECV: no
+// inode) its local address and port are one of our listeners'.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "net/proc_fds.h"
+
+namespace sockprobe {
+
+struct DiagResult {
+  std::vector<uint8_t> rows;  // row::kBytes each (net/probe_layout.h)
+  uint32_t count = 0;
+  uint32_t host_sockets = 0;  // every TCP socket the kernel reported, for scale
+  int err = 0;
+  const char* syscall = nullptr;
+};
+
+// Blocking: run it on the threadpool.
+DiagResult DumpProcessTcpSockets(const FdScan& fds);
+
+}  // namespace sockprobe
