@@ -17,8 +17,6 @@ namespace sockprobe {
 
 namespace {
 
-constexpr uint8_t kSynRecv = 3;
-constexpr uint8_t kTimeWait = 6;
 constexpr uint8_t kListen = 10;
 constexpr uint32_t kAllStates = 0xffffffffu;
 constexpr size_t kReceiveBytes = 256 * 1024;
@@ -142,7 +140,9 @@ class Dumper {
       auto found = fds_.socket_fds.find(msg->idiag_inode);
       if (found == fds_.socket_fds.end()) return;
       fd = found->second;
-    } else if (!((msg->idiag_state == kTimeWait || msg->idiag_state == kSynRecv) && OnOurListener(local, local_port))) {
+    } else if (msg->idiag_state == kListen || !OnOurListener(local, local_port)) {
+      // No inode: TIME_WAIT, SYN_RECV, and orphans the app already closed (FIN_WAIT1/2,
+      // LAST_ACK, CLOSING). Only those on our listening address and port are ours.
       return;
     }
     if (msg->idiag_state == kListen) {

@@ -1,6 +1,7 @@
 // Every TCP socket on the host from one NETLINK_SOCK_DIAG dump per address family, kept
 // when it belongs to this process: its inode is one of ours, or (TIME_WAIT, SYN_RECV: no
-// inode) its local address and port are one of our listeners'.
+// inode) its local address and port are one of our listeners'. The same holds for orphans
+// (closed by the app, still finishing in the kernel: FIN_WAIT1/2, LAST_ACK, CLOSING).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -14,9 +14,9 @@ const AF_INET = 2;
 export type SocketSide = 'listener' | 'server' | 'client';
 
 export interface SocketRow<U64 = number | null> {
-  /** The fd holding it in this process; null for TIME_WAIT/SYN_RECV (attributed by listener). */
+  /** The fd holding it in this process; null for TIME_WAIT, SYN_RECV and orphans (attributed by listener). */
   fd: number | null;
-  /** Socket inode (0 for TIME_WAIT and SYN_RECV, which have no file). */
+  /** Socket inode (0 for TIME_WAIT, SYN_RECV and orphans, which have no file). */
   inode: number;
   family: 'IPv4' | 'IPv6';
   state: TcpStateName;

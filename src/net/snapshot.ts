@@ -49,9 +49,10 @@ function bucket(table: Record<number, StateCounts>, port: number): StateCounts {
 /**
  * Every TCP socket of this process from NETLINK_SOCK_DIAG dumps (AF_INET and AF_INET6), with
  * state, addresses, inode, fd, tcp_info and skmem; matched to the process by the socket
- * inodes in /proc/self/fd. TIME_WAIT and SYN_RECV sockets have no inode: they are counted
- * when they sit on one of this process's listening addresses and ports (client-side TIME_WAIT
- * cannot be attributed to a process, by the kernel or by ss). Both scans run on the threadpool.
+ * inodes in /proc/self/fd. TIME_WAIT, SYN_RECV and orphaned sockets (closed by the app,
+ * still in FIN_WAIT1/2, LAST_ACK or CLOSING) have no inode: they are counted when they sit on
+ * one of this process's listening addresses and ports. Client-side ones cannot be attributed
+ * to a process, by the kernel or by ss. Both scans run on the threadpool.
  */
 export function socketSnapshot(options?: SocketSnapshotOptions & { bigint?: false }): Promise<SocketSnapshot<number | null>>;
 export function socketSnapshot(options: SocketSnapshotOptions & { bigint: true }): Promise<SocketSnapshot<bigint>>;
