@@ -7,7 +7,7 @@ const { EBADF, ENOTSOCK, EOPNOTSUPP, ENOPROTOOPT } = constants.errno;
 function codeFor(errno: number): { code: SockprobeErrorCode; why: string } {
   if (errno === EBADF) return { code: 'ERR_SOCKET_CLOSED', why: 'no open socket (destroyed, not yet connected, not listening, or the fd was closed)' };
   if (errno === ENOTSOCK) return { code: 'ERR_NOT_A_SOCKET', why: 'the fd is not a socket' };
-  // Unix-domain sockets answer EOPNOTSUPP, UDP and raw sockets ENOPROTOOPT.
+  // Unix-domain and UDP sockets answer EOPNOTSUPP; some other protocols ENOPROTOOPT.
   if (errno === EOPNOTSUPP || errno === ENOPROTOOPT) return { code: 'ERR_SOCKET_TYPE', why: 'not a TCP socket (Unix socket, UDP or other protocol)' };
   return { code: 'ERR_SYSCALL', why: 'the syscall failed' };
 }
