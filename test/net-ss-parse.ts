@@ -90,3 +90,29 @@ export async function ss(flags: string, filter?: string): Promise<SsSocket[]> {
 export const SKMEM_KEYS: Record<string, string> = {
   r: 'rmemAlloc', rb: 'rcvbuf', t: 'wmemAlloc', tb: 'sndbuf', f: 'fwdAlloc', w: 'wmemQueued', o: 'optmem', bl: 'backlog', d: 'drops',
 };
+
+const WILDCARDS = new Set(['*', '0.0.0.0', '::']);
+const plain = (address: string) => address.replace(/^::ffff:/, '');
+
+/**
+ * The sockets ss attributes to `pid` (users:(pid=…)), plus the inode-less ones (TIME_WAIT,
+ * SYN_RECV, orphans) on one of that pid's listening addresses and ports: the rule sockprobe's
+ * snapshot documents, applied to ss's independent view.
+ */
+export function ssSocketsOf(rows: SsSocket[], pid: number): SsSocket[] {
+  const owned = rows.filter((row) => row.pid === pid);
+  const listeners = owned.filter((row) => row.state === 'LISTEN');
+  const onListener = (row: SsSocket) =>
+    listeners.some((listener) => listener.local.port === row.local.port && (WILDCARDS.has(listener.local.address) || plain(listener.local.address) === plain(row.local.address)));
+  return [...owned, ...rows.filter((row) => row.pid === null && row.state !== 'LISTEN' && onListener(row))];
+}
+
+/** Counts per local port and state, in the shape of socketSnapshot().counts.byLocalPort. */
+export function countByLocalPort(rows: SsSocket[]): Record<number, Record<string, number>> {
+  const counts: Record<number, Record<string, number>> = {};
+  for (const row of rows) {
+    const port = (counts[row.local.port] ??= {});
+    port[row.state] = (port[row.state] ?? 0) + 1;
+  }
+  return counts;
+}
