@@ -145,12 +145,20 @@ class Dumper {
       // LAST_ACK, CLOSING). Only those on our listening address and port are ours.
       return;
     }
+    uint8_t side = kSideClient;
     if (msg->idiag_state == kListen) {
       Listener listener{};
       std::memcpy(listener.address, local, 16);
       listener.port = local_port;
       listeners_.push_back(listener);
+      side = kSideListener;
+      result_->listeners++;
+    } else if (fd < 0 || OnOurListener(local, local_port)) {
+      side = kSideServer;
     }
+    const uint8_t state = msg->idiag_state & 15;
+    result_->by_local_port[local_port * 16u + state]++;
+    if (side == kSideClient) result_->by_remote_port[ntohs(msg->id.idiag_dport) * 16u + state]++;
     std::vector<uint8_t>& rows = result_->rows;
     const size_t base = rows.size();
     rows.resize(base + row::kBytes, 0);
@@ -166,6 +174,7 @@ class Dumper {
     Put<uint32_t>(rows, base, row::kRqueue, msg->idiag_rqueue);
     Put<uint32_t>(rows, base, row::kWqueue, msg->idiag_wqueue);
     Put<uint32_t>(rows, base, row::kExpiresMs, msg->idiag_expires);
+    Put<uint8_t>(rows, base, row::kSide, side);
     std::memcpy(rows.data() + base + row::kLocalAddress, msg->id.idiag_src, 16);
     std::memcpy(rows.data() + base + row::kRemoteAddress, msg->id.idiag_dst, 16);
     // Attributes: INET_DIAG_INFO (tcp_info) and INET_DIAG_SKMEMINFO, as long as the kernel sent.
@@ -180,7 +189,7 @@ class Dumper {
       } else if (attribute->rta_type == INET_DIAG_SKMEMINFO) {
         const size_t length = payload < 4 * kSkmemSlots ? payload : 4 * kSkmemSlots;
         std::memcpy(rows.data() + base + row::kSkmem, RTA_DATA(attribute), length);
-        Put<uint32_t>(rows, base, row::kSkmemCount, static_cast<uint32_t>(length / 4));
+        Put<uint8_t>(rows, base, row::kSkmemCount, static_cast<uint8_t>(length / 4));
       }
     }
     result_->count++;

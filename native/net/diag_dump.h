@@ -4,6 +4,7 @@
 // (closed by the app, still finishing in the kernel: FIN_WAIT1/2, LAST_ACK, CLOSING).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "net/proc_fds.h"
@@ -11,8 +12,13 @@
 namespace sockprobe {
 
 struct DiagResult {
-  std::vector<uint8_t> rows;  // row::kBytes each (net/probe_layout.h)
+  std::vector<uint8_t> rows;  // row::kBytes each (net/probe_layout.h), listeners first
   uint32_t count = 0;
+  uint32_t listeners = 0;
+  // Counts keyed by port * 16 + state: every row by local port, client rows by remote port.
+  // Counted here so the event loop gets a handful of totals, not a loop over every row.
+  std::map<uint32_t, uint32_t> by_local_port;
+  std::map<uint32_t, uint32_t> by_remote_port;
   uint32_t host_sockets = 0;  // every TCP socket the kernel reported, for scale
   int err = 0;
   const char* syscall = nullptr;

@@ -27,6 +27,17 @@ Napi::Value LimitValue(Napi::Env env, uint64_t limit) {
   return Napi::Number::New(env, limit == UINT64_MAX ? INFINITY : static_cast<double>(limit));
 }
 
+// [key, count, key, count, …] with key = port * 16 + state.
+Napi::Value CountsArray(Napi::Env env, const std::map<uint32_t, uint32_t>& counts) {
+  Napi::Array array = Napi::Array::New(env, counts.size() * 2);
+  uint32_t i = 0;
+  for (const auto& entry : counts) {
+    array.Set(i++, Napi::Number::New(env, entry.first));
+    array.Set(i++, Napi::Number::New(env, entry.second));
+  }
+  return array;
+}
+
 class SnapshotWorker : public Napi::AsyncWorker {
  public:
   explicit SnapshotWorker(Napi::Env env)
@@ -65,6 +76,9 @@ class SnapshotWorker : public Napi::AsyncWorker {
     Napi::Object result = Napi::Object::New(env);
     result.Set("rows", buffer);
     result.Set("count", Napi::Number::New(env, diag_.count));
+    result.Set("listeners", Napi::Number::New(env, diag_.listeners));
+    result.Set("byLocalPort", CountsArray(env, diag_.by_local_port));
+    result.Set("byRemotePort", CountsArray(env, diag_.by_remote_port));
     result.Set("hostSockets", Napi::Number::New(env, diag_.host_sockets));
     result.Set("fdsOpen", Napi::Number::New(env, scan_.open));
     result.Set("fdLimit", LimitValue(env, scan_.limit_soft));

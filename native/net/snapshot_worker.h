@@ -4,7 +4,7 @@
 
 namespace sockprobe {
 
-// Returns a Promise of { rows: ArrayBuffer, count, hostSockets, fdsOpen, fdLimit, fdHardLimit,
+// Returns a Promise of { rows: ArrayBuffer, count, listeners, byLocalPort, byRemotePort, hostSockets, fdsOpen, fdLimit, fdHardLimit,
 // scanNs, dumpNs }, or rejects with a coded error naming the failed syscall.
 Napi::Value QueueSnapshot(Napi::Env env);
 

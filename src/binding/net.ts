@@ -2,8 +2,14 @@
 
 /** Raw result of one snapshot: packed rows (layout in src/net/layout.ts) and fd figures. */
 export interface NativeSnapshotRows {
+  /** Packed rows, the listeners first. */
   rows: ArrayBuffer;
   count: number;
+  listeners: number;
+  /** [key, count, …] with key = port * 16 + state: every row by local port. */
+  byLocalPort: number[];
+  /** The same for client-side rows by remote port. */
+  byRemotePort: number[];
   /** Every TCP socket the kernel reported host-wide (before keeping this process's). */
   hostSockets: number;
   /** Open fds of this process, not counting the scan's own. */

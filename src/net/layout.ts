@@ -19,7 +19,11 @@ export const PROBE = {
 export const PROBE_QUEUES = 1;
 export const PROBE_SKMEM = 2;
 
-/** One snapshot row. */
+export const SIDE_LISTENER = 0;
+export const SIDE_SERVER = 1;
+export const SIDE_CLIENT = 2;
+
+/** One snapshot row; listeners come first. */
 export const ROW = {
   family: 0,
   state: 1,
@@ -33,7 +37,10 @@ export const ROW = {
   rqueue: 20,
   wqueue: 24,
   tcpInfoLength: 28,
+  /** u8 */
   skmemCount: 32,
+  /** u8: SIDE_LISTENER, SIDE_SERVER or SIDE_CLIENT, decided against our listeners natively. */
+  side: 33,
   expiresMs: 36,
   localAddress: 40,
   remoteAddress: 56,

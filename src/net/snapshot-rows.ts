@@ -4,7 +4,7 @@
  */
 import { ipv4Text, ipv6Text } from './address';
 import { decodeSkmem, decodeTcpInfoFields } from './decode';
-import { ROW } from './layout';
+import { ROW, SIDE_CLIENT, SIDE_LISTENER, SIDE_SERVER } from './layout';
 import { TCP_LISTEN, tcpStateName, type TcpStateName } from './tcp-states';
 import type { SocketMemory, TcpInfoFields } from './types';
 
@@ -42,31 +42,17 @@ export interface SocketRow<U64 = number | null> {
   skmem: SocketMemory | null;
 }
 
-/** An address compared without building text: IPv4 (and IPv4-mapped IPv6) as a u32, other IPv6 as text. */
-type AddressKey = number | string;
-
-interface ListenerKey {
-  wildcard: boolean;
-  address: AddressKey;
-}
+const SIDES: Record<number, SocketSide> = { [SIDE_LISTENER]: 'listener', [SIDE_SERVER]: 'server', [SIDE_CLIENT]: 'client' };
 
 export class SocketRows<U64 = number | null> implements Iterable<SocketRow<U64>> {
   readonly length: number;
   private readonly view: DataView;
   private readonly bytes: Uint8Array;
-  private readonly listeners = new Map<number, ListenerKey[]>();
 
   constructor(buffer: ArrayBuffer, count: number, private readonly bigint: boolean) {
     this.length = count;
     this.view = new DataView(buffer);
     this.bytes = new Uint8Array(buffer);
-    for (let i = 0; i < count; i++) {
-      if (this.stateCode(i) !== TCP_LISTEN) continue;
-      const address = this.addressKey(i * ROW.bytes + ROW.localAddress, this.view.getUint8(i * ROW.bytes + ROW.family));
-      const keys = this.listeners.get(this.localPort(i)) ?? [];
-      keys.push({ wildcard: address === 0 || address === '::', address });
-      this.listeners.set(this.localPort(i), keys);
-    }
   }
 
   /** Cheap per-row reads, for counting without building rows. */
@@ -85,13 +71,7 @@ export class SocketRows<U64 = number | null> implements Iterable<SocketRow<U64>>
   }
 
   side(i: number): SocketSide {
-    if (this.stateCode(i) === TCP_LISTEN) return 'listener';
-    const keys = this.listeners.get(this.localPort(i));
-    if (!keys) return 'client';
-    if (keys.some((key) => key.wildcard)) return 'server';
-    const base = i * ROW.bytes;
-    const address = this.addressKey(base + ROW.localAddress, this.view.getUint8(base + ROW.family));
-    return keys.some((key) => key.address === address) ? 'server' : 'client';
+    return SIDES[this.view.getUint8(i * ROW.bytes + ROW.side)] ?? 'client';
   }
 
   at(i: number): SocketRow<U64> {
@@ -124,7 +104,7 @@ export class SocketRows<U64 = number | null> implements Iterable<SocketRow<U64>>
       timerExpiresMs: v.getUint32(base + ROW.expiresMs, true),
       idleMs: tcpInfo && !listening ? Math.min(tcpInfo.lastDataRecvMs, tcpInfo.lastDataSentMs) : null,
       tcpInfo,
-      skmem: decodeSkmem(v, base + ROW.skmem, v.getUint32(base + ROW.skmemCount, true)),
+      skmem: decodeSkmem(v, base + ROW.skmem, v.getUint8(base + ROW.skmemCount)),
     };
   }
 
@@ -138,13 +118,5 @@ export class SocketRows<U64 = number | null> implements Iterable<SocketRow<U64>>
 
   private address(offset: number, family: number): string {
     return family === AF_INET ? ipv4Text(this.bytes, offset) : ipv6Text(this.bytes, offset);
-  }
-
-  /** IPv4 and IPv4-mapped IPv6 give the same u32, so either family compares equal. */
-  private addressKey(offset: number, family: number): AddressKey {
-    const v = this.view;
-    if (family === AF_INET) return v.getUint32(offset, false);
-    const mapped = v.getUint32(offset, false) === 0 && v.getUint32(offset + 4, false) === 0 && v.getUint32(offset + 8, false) === 0xffff;
-    return mapped ? v.getUint32(offset + 12, false) : ipv6Text(this.bytes, offset);
   }
 }

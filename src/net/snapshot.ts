@@ -30,7 +30,11 @@ export interface SocketSnapshot<U64 = number | null> {
   };
   /** TCP sockets on the whole host the kernel reported, ours or not. */
   hostSockets: number;
-  timings: { scanMs: number; dumpMs: number; totalMs: number };
+  /**
+   * scanMs, dumpMs: the threadpool parts. totalMs: call to result. mainThreadMs: the part that
+   * ran on the event loop (queueing the work, then turning rows into counts), i.e. the stall.
+   */
+  timings: { scanMs: number; dumpMs: number; totalMs: number; mainThreadMs: number };
 }
 
 export interface SocketSnapshotOptions {
@@ -38,12 +42,11 @@ export interface SocketSnapshotOptions {
   bigint?: boolean;
 }
 
-function add(counts: StateCounts, state: TcpStateName): void {
-  counts[state] = (counts[state] ?? 0) + 1;
-}
-
-function bucket(table: Record<number, StateCounts>, port: number): StateCounts {
-  return (table[port] ??= {});
+/** The addon's [port * 16 + state, count, …] pairs as { port: { STATE: count } }. */
+function byPort(pairs: number[]): Record<number, StateCounts> {
+  const table: Record<number, StateCounts> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) (table[Math.floor(pairs[i] / 16)] ??= {})[tcpStateName(pairs[i] % 16)] = pairs[i + 1];
+  return table;
 }
 
 /**
@@ -61,24 +64,26 @@ export async function socketSnapshot(options: SocketSnapshotOptions = {}): Promi
   if (options.bigint !== undefined && typeof options.bigint !== 'boolean') throw new SockprobeTypeError('options.bigint', 'a boolean', options.bigint);
   const started = performance.now();
   let raw;
+  let queuedMs = 0;
   try {
-    raw = await native().socketSnapshotRows();
+    const pending = native().socketSnapshotRows();
+    queuedMs = performance.now() - started;
+    raw = await pending;
   } catch (error) {
     socketError(error, 'socketSnapshot', -1);
   }
+  const resolved = performance.now();
   const sockets = new SocketRows<unknown>(raw.rows, raw.count, options.bigint === true);
+  // Counting and sides were done on the threadpool: only a few totals are left for the loop.
+  const byLocalPort = byPort(raw.byLocalPort);
+  const byRemotePort = byPort(raw.byRemotePort);
   const byState: StateCounts = {};
-  const byLocalPort: Record<number, StateCounts> = {};
-  const byRemotePort: Record<number, StateCounts> = {};
-  const listeners: SocketRow<unknown>[] = [];
-  for (let i = 0; i < sockets.length; i++) {
-    const state = tcpStateName(sockets.stateCode(i));
-    add(byState, state);
-    add(bucket(byLocalPort, sockets.localPort(i)), state);
-    const side = sockets.side(i);
-    if (side === 'listener') listeners.push(sockets.at(i));
-    else if (side === 'client') add(bucket(byRemotePort, sockets.remotePort(i)), state);
+  for (const states of Object.values(byLocalPort)) {
+    for (const [state, count] of Object.entries(states) as Array<[TcpStateName, number]>) byState[state] = (byState[state] ?? 0) + count;
   }
+  const listeners: SocketRow<unknown>[] = [];
+  for (let i = 0; i < raw.listeners; i++) listeners.push(sockets.at(i));
+  const finished = performance.now();
   return {
     takenAt: Date.now(),
     sockets,
@@ -86,6 +91,6 @@ export async function socketSnapshot(options: SocketSnapshotOptions = {}): Promi
     listeners,
     fds: { open: raw.fdsOpen, limit: raw.fdLimit, hardLimit: raw.fdHardLimit, headroom: raw.fdLimit - raw.fdsOpen },
     hostSockets: raw.hostSockets,
-    timings: { scanMs: raw.scanNs / 1e6, dumpMs: raw.dumpNs / 1e6, totalMs: performance.now() - started },
+    timings: { scanMs: raw.scanNs / 1e6, dumpMs: raw.dumpNs / 1e6, totalMs: finished - started, mainThreadMs: queuedMs + (finished - resolved) },
   };
 }
