@@ -19,20 +19,24 @@ namespace sockprobe {
 // allocation, one N-API call, errors thrown only on failure.
 static Napi::Value TcpProbe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsTypedArray()) {
+  if (info.Length() < 2 || !info[0].IsNumber()) {
     return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected (fd: number, buffer: Uint8Array)", 0, nullptr, true);
   }
-  Napi::TypedArray array = info[1].As<Napi::TypedArray>();
-  if (array.TypedArrayType() != napi_uint8_array || array.ByteLength() < probe::kBytes) {
+  // One napi_get_typedarray_info call gives type, length and data (the Napi wrappers make
+  // three or four calls): this function is the per-socket hot path.
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array ||
+      length < probe::kBytes || data == nullptr) {
     return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected a Uint8Array of at least " + std::to_string(probe::kBytes) + " bytes", 0, nullptr, true);
   }
   const int fd = info[0].As<Napi::Number>().Int32Value();
   const int what = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : (kProbeQueues | kProbeSkmem);
-  uint8_t* out = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   ProbeFailure failure;
-  const int length = ProbeTcpSocket(fd, what, out, &failure);
-  if (length < 0) return ThrowCoded(env, "ERR_SYSCALL", std::string(failure.syscall) + ": " + strerror(failure.err), failure.err, failure.syscall);
-  return Napi::Number::New(env, length);
+  const int filled = ProbeTcpSocket(fd, what, static_cast<uint8_t*>(data), &failure);
+  if (filled < 0) return ThrowCoded(env, "ERR_SYSCALL", std::string(failure.syscall) + ": " + strerror(failure.err), failure.err, failure.syscall);
+  return Napi::Number::New(env, filled);
 }
 
 static Napi::Value SocketSnapshotRows(const Napi::CallbackInfo& info) { return QueueSnapshot(info.Env()); }
