@@ -1,6 +1,7 @@
 // tcpInfo() against `ss -tinm` for the same loopback connections: plain TCP both sides, the
 // listener, TLS server and client sides and an https agent's socket.
 import { createRequire } from 'node:module';
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -139,6 +140,29 @@ describe('tcpInfo against ss -tinm', () => {
       const row = await ssRow(port, info.fd);
       expect(row.local.port).toBe(socket.localPort);
       expect(row.peer.port).toBe(socket.remotePort);
+      expectAgreement(info, row);
+    }
+  });
+
+  it('HTTP/2: session.socket of client and server sessions (proxies over TLSSockets)', async () => {
+    const server = http2.createSecureServer({ ...testCertificate() }, (request, response) => response.end('ok'));
+    const sessions: http2.ServerHttp2Session[] = [];
+    server.on('session', (session) => sessions.push(session));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const client = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+    await once(client, 'connect');
+    cleanup.push(() => {
+      client.destroy();
+      server.close();
+    });
+    await settle();
+    expect(sessions).toHaveLength(1);
+    for (const session of [client, sessions[0]]) {
+      const info = sp.tcpInfo(session.socket);
+      expect(info.bytesReceived).toBeGreaterThan(0);
+      const row = await ssRow(port, info.fd);
+      expect(row.local.port).toBe(session.socket.localPort);
       expectAgreement(info, row);
     }
   });
