@@ -27,6 +27,24 @@ Napi::Value LimitValue(Napi::Env env, uint64_t limit) {
   return Napi::Number::New(env, limit == UINT64_MAX ? INFINITY : static_cast<double>(limit));
 }
 
+// The rows as an ArrayBuffer, handed over without a copy where the runtime allows external
+// buffers (Node does), copied where it does not (V8-sandboxed embedders).
+Napi::Value RowsBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
+  if (bytes.empty()) return Napi::ArrayBuffer::New(env, 0);
+  auto* owned = new std::vector<uint8_t>(std::move(bytes));
+  napi_value external = nullptr;
+  const napi_status status = napi_create_external_arraybuffer(
+      env, owned->data(), owned->size(),
+      [](napi_env, void*, void* hint) { delete static_cast<std::vector<uint8_t>*>(hint); }, owned, &external);
+  if (status == napi_ok) return Napi::Value(env, external);
+  void* data = nullptr;
+  napi_value copy = nullptr;
+  const bool copied = napi_create_arraybuffer(env, owned->size(), &data, &copy) == napi_ok;
+  if (copied) std::memcpy(data, owned->data(), owned->size());
+  delete owned;
+  return copied ? Napi::Value(env, copy) : Napi::Value();
+}
+
 // [key, count, key, count, …] with key = port * 16 + state.
 Napi::Value CountsArray(Napi::Env env, const std::map<uint32_t, uint32_t>& counts) {
   Napi::Array array = Napi::Array::New(env, counts.size() * 2);
@@ -67,12 +85,11 @@ class SnapshotWorker : public Napi::AsyncWorker {
       deferred_.Reject(error.Value());
       return;
     }
-    // Hand the rows to JS without a copy: the ArrayBuffer owns the vector from here on.
-    auto* rows = new std::vector<uint8_t>(std::move(diag_.rows));
-    Napi::ArrayBuffer buffer = rows->empty()
-        ? Napi::ArrayBuffer::New(env, 0)
-        : Napi::ArrayBuffer::New(env, rows->data(), rows->size(), [](Napi::Env, void*, std::vector<uint8_t>* owned) { delete owned; }, rows);
-    if (rows->empty()) delete rows;
+    Napi::Value buffer = RowsBuffer(env, std::move(diag_.rows));
+    if (buffer.IsEmpty()) {
+      deferred_.Reject(Napi::Error::New(env, "socket snapshot: could not allocate the rows buffer").Value());
+      return;
+    }
     Napi::Object result = Napi::Object::New(env);
     result.Set("rows", buffer);
     result.Set("count", Napi::Number::New(env, diag_.count));
