@@ -52,9 +52,10 @@ describe('socketSnapshot against ss -tan', () => {
       client.end();
       await ended;
     }
-    // TIME_WAIT on the server side: the server closes first, the client follows.
-    for (let i = 0; i < 2; i++) {
-      const { client, accepted } = await connectPair(v4, v4Port);
+    // TIME_WAIT on the server side: the server closes first, the client follows. Two on the
+    // IPv4 listener, one on the dual-stack one (an IPv6 TIME_WAIT with a mapped address).
+    for (const [server, port] of [[v4, v4Port], [v4, v4Port], [dual, dualPort]] as const) {
+      const { client, accepted } = await connectPair(server, port);
       const closed = Promise.all([once(client, 'close'), once(accepted, 'close')]);
       accepted.on('end', () => accepted.end());
       accepted.end();
@@ -78,7 +79,7 @@ describe('socketSnapshot against ss -tan', () => {
     expect(before.counts.byLocalPort).toEqual(countByLocalPort(reference));
     const states = before.counts.byLocalPort[v4Port];
     expect(states).toEqual({ LISTEN: 1, ESTABLISHED: 3, CLOSE_WAIT: 2, TIME_WAIT: 2 });
-    expect(before.counts.byLocalPort[dualPort]).toEqual({ LISTEN: 1, ESTABLISHED: 2 });
+    expect(before.counts.byLocalPort[dualPort]).toEqual({ LISTEN: 1, ESTABLISHED: 2, TIME_WAIT: 1 });
     expect(before.counts.byLocalPort[v6Port]).toEqual({ LISTEN: 1, ESTABLISHED: 1 });
     expect(before.counts.byRemotePort[v4Port]).toEqual({ ESTABLISHED: 3, FIN_WAIT2: 2 });
     expect(before.counts.total).toBe(reference.length);

@@ -9,16 +9,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "net/port_filter.h"
 #include "net/probe_layout.h"
 
 namespace sockprobe {
 
 namespace {
 
+constexpr uint8_t kSynRecv = 3;
+constexpr uint8_t kTimeWait = 6;
 constexpr uint8_t kListen = 10;
+constexpr uint8_t kNewSynRecv = 12;
 constexpr uint32_t kAllStates = 0xffffffffu;
+// Sockets without an inode that only ever matter here on our listening ports.
+constexpr uint32_t kInodeless = (1u << kTimeWait) | (1u << kSynRecv) | (1u << kNewSynRecv);
 constexpr size_t kReceiveBytes = 256 * 1024;
 
 struct Listener {
@@ -52,14 +59,24 @@ class Dumper {
  public:
   Dumper(const FdScan& fds, DiagResult* result) : fds_(fds), result_(result), buffer_(kReceiveBytes) {}
 
-  // Listeners first (a small dump), so TIME_WAIT and SYN_RECV rows can be attributed
-  // as they stream past instead of being held until the end.
+  // Listeners first (a small dump), so inode-less rows can be attributed as they stream past
+  // instead of being held until the end; then every other state except TIME_WAIT and
+  // SYN_RECV; then those two, filtered in the kernel to our listening ports.
   bool Run() {
     for (int family : {AF_INET, AF_INET6}) {
-      if (!Dump(family, 1u << kListen)) return false;
+      if (!Dump(family, 1u << kListen, {})) return false;
     }
     for (int family : {AF_INET, AF_INET6}) {
-      if (!Dump(family, kAllStates & ~(1u << kListen))) return false;
+      if (!Dump(family, kAllStates & ~(1u << kListen) & ~kInodeless, {})) return false;
+    }
+    if (listeners_.empty()) return true;
+    std::vector<uint16_t> ports;
+    for (const Listener& listener : listeners_) {
+      if (std::find(ports.begin(), ports.end(), listener.port) == ports.end()) ports.push_back(listener.port);
+    }
+    const std::vector<uint8_t> filter = LocalPortFilter(ports);
+    for (int family : {AF_INET, AF_INET6}) {
+      if (!Dump(family, kInodeless, filter)) return false;
     }
     return true;
   }
@@ -71,10 +88,10 @@ class Dumper {
     return false;
   }
 
-  bool Dump(int family, uint32_t states) {
+  bool Dump(int family, uint32_t states, const std::vector<uint8_t>& filter) {
     const int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (sock < 0) return Fail("socket", errno);
-    bool ok = Request(sock, family, states) && Receive(sock, family);
+    bool ok = Request(sock, family, states, filter) && Receive(sock, family);
     close(sock);
     // A kernel without IPv6 (or its diag module) has no IPv6 sockets to report.
     if (!ok && family == AF_INET6 && (result_->err == ENOENT || result_->err == EAFNOSUPPORT)) {
@@ -85,23 +102,31 @@ class Dumper {
     return ok;
   }
 
-  bool Request(int sock, int family, uint32_t states) {
-    struct {
-      nlmsghdr header;
-      inet_diag_req_v2 body;
-    } request{};
-    request.header.nlmsg_len = sizeof(request);
-    request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    request.header.nlmsg_seq = 1;
-    request.body.sdiag_family = static_cast<uint8_t>(family);
-    request.body.sdiag_protocol = IPPROTO_TCP;
-    request.body.idiag_states = states;
-    request.body.idiag_ext = (1 << (INET_DIAG_INFO - 1)) | (1 << (INET_DIAG_SKMEMINFO - 1));
+  // The dump request, with an INET_DIAG_REQ_BYTECODE attribute when `filter` is not empty.
+  bool Request(int sock, int family, uint32_t states, const std::vector<uint8_t>& filter) {
+    inet_diag_req_v2 body{};
+    body.sdiag_family = static_cast<uint8_t>(family);
+    body.sdiag_protocol = IPPROTO_TCP;
+    body.idiag_states = states;
+    body.idiag_ext = (1 << (INET_DIAG_INFO - 1)) | (1 << (INET_DIAG_SKMEMINFO - 1));
+    const size_t attribute = filter.empty() ? 0 : RTA_SPACE(filter.size());
+    std::vector<uint8_t> message(NLMSG_SPACE(sizeof(body)) + attribute, 0);
+    nlmsghdr* header = reinterpret_cast<nlmsghdr*>(message.data());
+    header->nlmsg_len = static_cast<uint32_t>(message.size());
+    header->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    header->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header->nlmsg_seq = 1;
+    std::memcpy(NLMSG_DATA(header), &body, sizeof(body));
+    if (!filter.empty()) {
+      rtattr* bytecode = reinterpret_cast<rtattr*>(message.data() + NLMSG_SPACE(sizeof(body)));
+      bytecode->rta_type = INET_DIAG_REQ_BYTECODE;
+      bytecode->rta_len = static_cast<unsigned short>(RTA_LENGTH(filter.size()));
+      std::memcpy(RTA_DATA(bytecode), filter.data(), filter.size());
+    }
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
     for (;;) {
-      if (sendto(sock, &request, sizeof(request), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) >= 0) return true;
+      if (sendto(sock, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) >= 0) return true;
       if (errno != EINTR) return Fail("sendto", errno);
     }
   }

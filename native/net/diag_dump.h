@@ -19,7 +19,7 @@ struct DiagResult {
   // Counted here so the event loop gets a handful of totals, not a loop over every row.
   std::map<uint32_t, uint32_t> by_local_port;
   std::map<uint32_t, uint32_t> by_remote_port;
-  uint32_t host_sockets = 0;  // every TCP socket the kernel reported, for scale
+  uint32_t host_sockets = 0;  // TCP sockets the kernel sent (other processes' included), for scale
   int err = 0;
   const char* syscall = nullptr;
 };

@@ -10,7 +10,7 @@ export interface NativeSnapshotRows {
   byLocalPort: number[];
   /** The same for client-side rows by remote port. */
   byRemotePort: number[];
-  /** Every TCP socket the kernel reported host-wide (before keeping this process's). */
+  /** TCP sockets the kernel sent, host-wide, before keeping this process's. */
   hostSockets: number;
   /** Open fds of this process, not counting the scan's own. */
   fdsOpen: number;

@@ -28,7 +28,7 @@ export interface SocketSnapshot<U64 = number | null> {
     /** limit - open. */
     headroom: number;
   };
-  /** TCP sockets on the whole host the kernel reported, ours or not. */
+  /** TCP sockets the kernel sent for the dump, ours or not (TIME_WAIT/SYN_RECV only on our listening ports). */
   hostSockets: number;
   /**
    * scanMs, dumpMs: the threadpool parts. totalMs: call to result. mainThreadMs: the part that
