@@ -4,7 +4,8 @@
 //   - socketSnapshot(): time to resolve, its threadpool parts, and the longest event-loop stall
 //     while it runs (a setImmediate ticker measures the gaps between loop turns),
 //   - `ss -tmin` run as a subprocess, plus parsing its output in JS.
-// Usage: npm run build:ts && node bench/sockets.mjs [--connections 10000] [--tls 1000] [--rounds 5]
+// Usage: npx node-gyp build && npm run build:ts && node bench/sockets.mjs [--connections 10000] [--tls 1000] [--rounds 5]
+// (BENCH_VERBOSE=1 prints each snapshot round). The last stdout line is the report as JSON.
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
@@ -117,13 +118,14 @@ async function main() {
 
     // socketSnapshot: total, parts, stall.
     const snapshots = [];
+    let last;
     for (let round = 0; round < ROUNDS; round++) {
       const t0 = nowMs();
       const { result, stallMs } = await withStallMeter(() => sp.socketSnapshot());
       if (process.env.BENCH_VERBOSE) console.log(`round ${round}: main thread ${result.timings.mainThreadMs.toFixed(2)} ms, loop gap ${stallMs.toFixed(2)} ms`);
-      snapshots.push({ totalMs: nowMs() - t0, stallMs, mainThreadMs: result.timings.mainThreadMs, scanMs: result.timings.scanMs, dumpMs: result.timings.dumpMs, rows: result.sockets.length, hostSockets: result.hostSockets, snapshot: result });
+      snapshots.push({ totalMs: nowMs() - t0, stallMs, mainThreadMs: result.timings.mainThreadMs, scanMs: result.timings.scanMs, dumpMs: result.timings.dumpMs, rows: result.sockets.length, hostSockets: result.hostSockets });
+      last = result; // only the last one is kept: retained snapshots would only add GC work
     }
-    const last = snapshots[snapshots.length - 1].snapshot;
     last.sockets.toArray(); // warm-up: the first build pays for compiling the row code
     const t0 = nowMs();
     const rows = last.sockets.toArray();
