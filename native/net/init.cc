@@ -1,6 +1,74 @@
-// Socket probes (TCP_INFO, SO_MEMINFO, sock_diag snapshots) register here.
+// N-API surface of the socket concern: a flat table of small functions doing syscalls only.
+// Validation, fd resolution from Node handles, errno -> code mapping and field naming live in
+// TypeScript (src/net/).
 #include <napi.h>
 
+#include <cstddef>
+#include <cstring>
+
+#include "common/napi_util.h"
+#include "net/probe.h"
+#include "net/probe_layout.h"
+#include "net/snapshot_worker.h"
+#include "net/tcp_info_layout.h"
+
 namespace sockprobe {
-void InitNet(Napi::Env env, Napi::Object exports) {}
+
+// tcpProbe(fd, buffer, what): fills buffer (probe::kBytes) and returns the tcp_info length.
+// `what` adds kProbeQueues (1) and/or kProbeSkmem (2). The hot path of tcpInfo(): no
+// allocation, one N-API call, errors thrown only on failure.
+static Napi::Value TcpProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber()) {
+    return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected (fd: number, buffer: Uint8Array)", 0, nullptr, true);
+  }
+  // One napi_get_typedarray_info call gives type, length and data (the Napi wrappers make
+  // three or four calls): this function is the per-socket hot path.
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array ||
+      length < probe::kBytes || data == nullptr) {
+    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected a Uint8Array of at least " + std::to_string(probe::kBytes) + " bytes", 0, nullptr, true);
+  }
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  const int what = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : (kProbeQueues | kProbeSkmem);
+  ProbeFailure failure;
+  const int filled = ProbeTcpSocket(fd, what, static_cast<uint8_t*>(data), &failure);
+  if (filled < 0) return ThrowCoded(env, "ERR_SYSCALL", std::string(failure.syscall) + ": " + strerror(failure.err), failure.err, failure.syscall);
+  return Napi::Number::New(env, filled);
+}
+
+static Napi::Value SocketSnapshotRows(const Napi::CallbackInfo& info) { return QueueSnapshot(info.Env()); }
+
+// The byte layouts this build uses, so TypeScript can check its mirror of them.
+static Napi::Value NetLayout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  Napi::Object tcp = Napi::Object::New(env);
+#define SOCKPROBE_OFFSET(field) tcp.Set(#field, Napi::Number::New(env, offsetof(TcpInfo, field)))
+  SOCKPROBE_OFFSET(rto); SOCKPROBE_OFFSET(snd_mss); SOCKPROBE_OFFSET(last_data_recv); SOCKPROBE_OFFSET(rtt);
+  SOCKPROBE_OFFSET(snd_cwnd); SOCKPROBE_OFFSET(total_retrans); SOCKPROBE_OFFSET(pacing_rate);
+  SOCKPROBE_OFFSET(bytes_acked); SOCKPROBE_OFFSET(bytes_received); SOCKPROBE_OFFSET(notsent_bytes);
+  SOCKPROBE_OFFSET(delivery_rate); SOCKPROBE_OFFSET(delivered); SOCKPROBE_OFFSET(bytes_sent);
+  SOCKPROBE_OFFSET(snd_wnd); SOCKPROBE_OFFSET(rcv_wnd); SOCKPROBE_OFFSET(total_rto);
+  SOCKPROBE_OFFSET(total_rto_time); SOCKPROBE_OFFSET(received_ce); SOCKPROBE_OFFSET(accecn_opt_seen);
+#undef SOCKPROBE_OFFSET
+  result.Set("tcpInfo", tcp);
+  result.Set("tcpInfoSize", Napi::Number::New(env, sizeof(TcpInfo)));
+  result.Set("tcpInfoCapacity", Napi::Number::New(env, kTcpInfoCapacity));
+  result.Set("skmemSlots", Napi::Number::New(env, kSkmemSlots));
+  result.Set("probeBytes", Napi::Number::New(env, probe::kBytes));
+  result.Set("rowBytes", Napi::Number::New(env, row::kBytes));
+  result.Set("rowTcpInfo", Napi::Number::New(env, row::kTcpInfo));
+  result.Set("rowSkmem", Napi::Number::New(env, row::kSkmem));
+  return result;
+}
+
+void InitNet(Napi::Env env, Napi::Object exports) {
+  exports.Set("tcpProbe", Napi::Function::New(env, TcpProbe, "tcpProbe"));
+  exports.Set("socketSnapshotRows", Napi::Function::New(env, SocketSnapshotRows, "socketSnapshotRows"));
+  exports.Set("netLayout", Napi::Function::New(env, NetLayout, "netLayout"));
+}
+
 }  // namespace sockprobe

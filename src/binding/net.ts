@@ -1,3 +1,46 @@
-/** The socket concern of the addon (native/net/). */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface NetBinding {}
+/** The socket concern of the addon (native/net/), exactly as it behaves. */
+
+/** Raw result of one snapshot: packed rows (layout in src/net/layout.ts) and fd figures. */
+export interface NativeSnapshotRows {
+  /** Packed rows, the listeners first. */
+  rows: ArrayBuffer;
+  count: number;
+  listeners: number;
+  /** [key, count, …] with key = port * 16 + state: every row by local port. */
+  byLocalPort: number[];
+  /** The same for client-side rows by remote port. */
+  byRemotePort: number[];
+  /** TCP sockets the kernel sent, host-wide, before keeping this process's. */
+  hostSockets: number;
+  /** Open fds of this process, not counting the scan's own. */
+  fdsOpen: number;
+  /** RLIMIT_NOFILE soft and hard limits; Infinity when unlimited. */
+  fdLimit: number;
+  fdHardLimit: number;
+  scanNs: number;
+  dumpNs: number;
+}
+
+export interface NativeNetLayout {
+  tcpInfo: Record<string, number>;
+  tcpInfoSize: number;
+  tcpInfoCapacity: number;
+  skmemSlots: number;
+  probeBytes: number;
+  rowBytes: number;
+  rowTcpInfo: number;
+  rowSkmem: number;
+}
+
+export interface NetBinding {
+  /**
+   * TCP_INFO (+ SIOCINQ/SIOCOUTQ when `what & 1`, SO_MEMINFO when `what & 2`) of `fd` into
+   * `buffer` (probeBytes long); returns the tcp_info length the kernel filled. Throws
+   * ERR_SYSCALL with errno and syscall on failure; does not validate `fd` beyond int32.
+   */
+  tcpProbe(fd: number, buffer: Uint8Array, what?: number): number;
+  /** The /proc/self/fd scan and sock_diag dumps, on the threadpool. Rejects with ERR_SYSCALL. */
+  socketSnapshotRows(): Promise<NativeSnapshotRows>;
+  /** The byte layouts of this build, for checking src/net/layout.ts. */
+  netLayout(): NativeNetLayout;
+}

@@ -1,4 +1,34 @@
 /** Socket probes: TCP_INFO, kernel socket memory, snapshots, connection tracking. */
+import * as diagnosticsChannel from 'node:diagnostics_channel';
+import type { NetBinding } from '../binding/net';
+import { native } from '../native';
+
+export { tcpInfo } from './tcp-info';
+export { tcpStateName, tcpOptionNames, type TcpStateName, type TcpCaStateName } from './tcp-states';
+export { socketSnapshot, type SocketSnapshot, type SocketSnapshotOptions, type StateCounts } from './snapshot';
+export { SocketRows, type SocketRow, type SocketSide } from './snapshot-rows';
+export { ConnectionTracker, trackConnections, track, connectionCounts, type ConnectionCounts, type ConnectionKind, type ConnectionSide, type KindCounts, type SideCounts } from './tracking';
+export type { TcpInfoFields, TcpSocketInfo, TcpInfoOptions, SocketMemory } from './types';
+
+/**
+ * Each socket feature: `true` where it works here, or why not. capabilities() includes these
+ * once the platform and the addon check out; the addon's net functions are what is probed.
+ */
 export function netCapabilities(): Record<string, true | string> {
-  return {};
+  const channels =
+    typeof diagnosticsChannel.subscribe === 'function'
+      ? true
+      : `diagnostics_channel.subscribe is missing in Node ${process.versions.node} (needs >= 18.7): count connections with track()`;
+  let addon: NetBinding | undefined;
+  try {
+    addon = native();
+  } catch {
+    addon = undefined;
+  }
+  const built = addon && typeof addon.tcpProbe === 'function' ? true : 'the native addon was built without the socket probes (native/net)';
+  return {
+    tcpInfo: built,
+    socketSnapshot: built,
+    connectionTracking: channels,
+  };
 }

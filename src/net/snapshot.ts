@@ -1,0 +1,96 @@
+import { SockprobeTypeError } from '../errors';
+import { native } from '../native';
+import { SocketRows, type SocketRow } from './snapshot-rows';
+import { socketError } from './syscall-error';
+import { tcpStateName, type TcpStateName } from './tcp-states';
+
+export type StateCounts = Partial<Record<TcpStateName, number>>;
+
+export interface SocketSnapshot<U64 = number | null> {
+  /** Date.now() when the snapshot resolved. */
+  takenAt: number;
+  /** Every TCP socket of this process, IPv4 and IPv6; rows are built when read. */
+  sockets: SocketRows<U64>;
+  counts: {
+    total: number;
+    byState: StateCounts;
+    /** Every socket by its local port (listeners, accepted, and clients' ephemeral ports). */
+    byLocalPort: Record<number, StateCounts>;
+    /** Client-side sockets (not on one of our listeners) by the port they connect to. */
+    byRemotePort: Record<number, StateCounts>;
+  };
+  listeners: SocketRow<U64>[];
+  fds: {
+    open: number;
+    /** RLIMIT_NOFILE soft limit (Infinity when unlimited): where EMFILE starts. */
+    limit: number;
+    hardLimit: number;
+    /** limit - open. */
+    headroom: number;
+  };
+  /** TCP sockets the kernel sent for the dump, ours or not (TIME_WAIT/SYN_RECV only on our listening ports). */
+  hostSockets: number;
+  /**
+   * scanMs, dumpMs: the threadpool parts. totalMs: call to result. mainThreadMs: the part that
+   * ran on the event loop (queueing the work, then turning rows into counts), i.e. the stall.
+   */
+  timings: { scanMs: number; dumpMs: number; totalMs: number; mainThreadMs: number };
+}
+
+export interface SocketSnapshotOptions {
+  /** 64-bit tcp_info counters as bigint instead of number-or-null. Default false. */
+  bigint?: boolean;
+}
+
+/** The addon's [port * 16 + state, count, …] pairs as { port: { STATE: count } }. */
+function byPort(pairs: number[]): Record<number, StateCounts> {
+  const table: Record<number, StateCounts> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) (table[Math.floor(pairs[i] / 16)] ??= {})[tcpStateName(pairs[i] % 16)] = pairs[i + 1];
+  return table;
+}
+
+/**
+ * Every TCP socket of this process from NETLINK_SOCK_DIAG dumps (AF_INET and AF_INET6), with
+ * state, addresses, inode, fd, tcp_info and skmem; matched to the process by the socket
+ * inodes in /proc/self/fd. TIME_WAIT, SYN_RECV and orphaned sockets (closed by the app,
+ * still in FIN_WAIT1/2, LAST_ACK or CLOSING) have no inode: they are counted when they sit on
+ * one of this process's listening addresses and ports. Client-side ones cannot be attributed
+ * to a process, by the kernel or by ss. Both scans run on the threadpool.
+ */
+export function socketSnapshot(options?: SocketSnapshotOptions & { bigint?: false }): Promise<SocketSnapshot<number | null>>;
+export function socketSnapshot(options: SocketSnapshotOptions & { bigint: true }): Promise<SocketSnapshot<bigint>>;
+export async function socketSnapshot(options: SocketSnapshotOptions = {}): Promise<SocketSnapshot<unknown>> {
+  if (options === null || typeof options !== 'object') throw new SockprobeTypeError('options', 'an object', options);
+  if (options.bigint !== undefined && typeof options.bigint !== 'boolean') throw new SockprobeTypeError('options.bigint', 'a boolean', options.bigint);
+  const started = performance.now();
+  let raw;
+  let queuedMs = 0;
+  try {
+    const pending = native().socketSnapshotRows();
+    queuedMs = performance.now() - started;
+    raw = await pending;
+  } catch (error) {
+    socketError(error, 'socketSnapshot', -1);
+  }
+  const resolved = performance.now();
+  const sockets = new SocketRows<unknown>(raw.rows, raw.count, options.bigint === true);
+  // Counting and sides were done on the threadpool: only a few totals are left for the loop.
+  const byLocalPort = byPort(raw.byLocalPort);
+  const byRemotePort = byPort(raw.byRemotePort);
+  const byState: StateCounts = {};
+  for (const states of Object.values(byLocalPort)) {
+    for (const [state, count] of Object.entries(states) as Array<[TcpStateName, number]>) byState[state] = (byState[state] ?? 0) + count;
+  }
+  const listeners: SocketRow<unknown>[] = [];
+  for (let i = 0; i < raw.listeners; i++) listeners.push(sockets.at(i));
+  const finished = performance.now();
+  return {
+    takenAt: Date.now(),
+    sockets,
+    counts: { total: sockets.length, byState, byLocalPort, byRemotePort },
+    listeners,
+    fds: { open: raw.fdsOpen, limit: raw.fdLimit, hardLimit: raw.fdHardLimit, headroom: raw.fdLimit - raw.fdsOpen },
+    hostSockets: raw.hostSockets,
+    timings: { scanMs: raw.scanNs / 1e6, dumpMs: raw.dumpNs / 1e6, totalMs: finished - started, mainThreadMs: queuedMs + (finished - resolved) },
+  };
+}
