@@ -11,5 +11,5 @@ export * from './openssl';
 export { createProbe, type Probe, type ProbeOptions, type AutoReleaseRecord } from './probe/probe';
 export { buildReport, renderReport, type ProbeReport, type Versions } from './probe/report';
 export type { Finding, FindingKind, Severity } from './probe/findings';
-export type { Sample, SocketSummary, ConnectionCounts } from './probe/sample';
+export type { Sample, SocketSummary } from './probe/sample';
 export type { PerConnectionEstimate, Retention, LeakTrend } from './probe/correlate';

@@ -49,7 +49,8 @@ describe('the npm tarball', () => {
     const lint = run(path.join(root, 'node_modules', '.bin', 'publint'), ['run', path.join(dir, 'source'), '--strict'], root);
     expect(lint).not.toMatch(/error|warning/i);
     const attw = run(path.join(root, 'node_modules', '.bin', 'attw'), [tarball, '--profile', 'node16', '--format', 'json'], dir);
-    const report = JSON.parse(attw) as { analysis: { problems: unknown[] } };
-    expect(report.analysis.problems).toEqual([]);
+    const report = JSON.parse(attw) as { analysis: { problems: Array<{ resolutionKind?: string }> } };
+    // node10 resolution has no subpath exports at all; the node16 profile ignores it.
+    expect(report.analysis.problems.filter((p) => p.resolutionKind !== 'node10')).toEqual([]);
   }, 120_000);
 });

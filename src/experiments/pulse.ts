@@ -84,6 +84,7 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
   const probe = createProbe({
     intervalMs: options.intervalMs,
     capacity: 20_000,
+    socketIntervalMs: Math.max(options.intervalMs, 1000),
     autoRelease: options.autoRelease ? { minIntervalMs: 2000 } : false,
     sources: { ...realSources(), connections: counts, ...options.sources },
   });

@@ -9,6 +9,9 @@ import { TCP_LISTEN, tcpStateName, type TcpStateName } from './tcp-states';
 import type { SocketMemory, TcpInfoFields } from './types';
 
 const AF_INET = 2;
+/** Offsets of tcpi_last_data_sent and tcpi_last_data_recv in struct tcp_info. */
+const LAST_DATA_SENT = 44;
+const LAST_DATA_RECV = 52;
 
 /** listener: a listening socket; server: accepted on one of our listeners; client: any other. */
 export type SocketSide = 'listener' | 'server' | 'client';
@@ -70,6 +73,21 @@ export class SocketRows<U64 = number | null> implements Iterable<SocketRow<U64>>
     return fd < 0 ? null : fd;
   }
 
+  /** Kernel memory a row holds (rmem_alloc + wmem_queued + fwd_alloc + optmem); 0 without skmem. */
+  kernelBytes(i: number): number {
+    const base = i * ROW.bytes;
+    if (this.view.getUint8(base + ROW.skmemCount) < 9) return 0;
+    const at = (slot: number) => this.view.getUint32(base + ROW.skmem + 4 * slot, true);
+    return at(0) + at(5) + at(4) + at(6);
+  }
+
+  /** Like at(i).idleMs, without building the row. */
+  idleMs(i: number): number | null {
+    const base = i * ROW.bytes;
+    if (this.stateCode(i) === TCP_LISTEN || this.view.getUint32(base + ROW.tcpInfoLength, true) < LAST_DATA_RECV + 4) return null;
+    return Math.min(this.view.getUint32(base + ROW.tcpInfo + LAST_DATA_SENT, true), this.view.getUint32(base + ROW.tcpInfo + LAST_DATA_RECV, true));
+  }
+
   side(i: number): SocketSide {
     return SIDES[this.view.getUint8(i * ROW.bytes + ROW.side)] ?? 'client';
   }
@@ -102,7 +120,7 @@ export class SocketRows<U64 = number | null> implements Iterable<SocketRow<U64>>
       uid: v.getUint32(base + ROW.uid, true),
       timer: v.getUint8(base + ROW.timer),
       timerExpiresMs: v.getUint32(base + ROW.expiresMs, true),
-      idleMs: tcpInfo && !listening ? Math.min(tcpInfo.lastDataRecvMs, tcpInfo.lastDataSentMs) : null,
+      idleMs: this.idleMs(i),
       tcpInfo,
       skmem: decodeSkmem(v, base + ROW.skmem, v.getUint8(base + ROW.skmemCount)),
     };

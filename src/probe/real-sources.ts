@@ -1,11 +1,17 @@
 import { allocator } from '../memory/detect';
 import { releaseToOS } from '../memory/release';
 import { allocatorStats } from '../memory/stats';
+import { socketSnapshot } from '../net/snapshot';
+import { trackConnections } from '../net/tracking';
+import { netCapabilities } from '../net';
+import { summariseSnapshot } from './socket-summary';
 import type { ProbeSources } from './sources';
 
 /** The probe's sources in a real process: sockprobe's own calls. */
 export function realSources(): ProbeSources {
   const allocatorName = allocator().name;
+  const tracker = netCapabilities().connectionTracking === true ? trackConnections() : null;
+  const snapshots = netCapabilities().socketSnapshot === true;
   return {
     memory() {
       const usage = process.memoryUsage();
@@ -16,8 +22,8 @@ export function realSources(): ProbeSources {
       return { allocated: stats.allocatedBytes, free: stats.freeBytes };
     },
     opensslLive: () => null,
-    connections: () => null,
-    sockets: () => null,
+    connections: () => (tracker ? tracker.counts().open : null),
+    sockets: (idleThresholdMs) => (snapshots ? socketSnapshot().then((snapshot) => summariseSnapshot(snapshot, idleThresholdMs)) : null),
     release: () => releaseToOS(),
     allocatorName: () => allocatorName,
   };

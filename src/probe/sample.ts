@@ -1,8 +1,7 @@
-/** Connection counts by kind and side, as connection tracking sees them. */
-export interface ConnectionCounts {
-  tls: { server: number; client: number };
-  tcp: { server: number; client: number };
-}
+import type { KindCounts } from '../net/tracking';
+
+/** Open connections by kind and side, as connection tracking sees them. */
+export type ConnectionCounts = KindCounts;
 
 /** What a socket snapshot contributes to a sample (slow cadence: the last one is carried). */
 export interface SocketSummary {
