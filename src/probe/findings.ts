@@ -88,7 +88,7 @@ export function socketFindings(sample: Sample | undefined, perConnectionRss: num
       kind: 'close-wait',
       severity: closeWait >= 10 * thresholds.closeWait ? 'critical' : 'warning',
       layer: 'sockets',
-      summary: `${closeWait} sockets in CLOSE_WAIT: the peer closed, this process did not (top local ports: ${ports.slice(0, 3).map(([p, n]) => `${p}×${n}`).join(', ')}).`,
+      summary: `${closeWait} sockets in CLOSE_WAIT: the peer closed, this process did not (by port, → for the remote port of client sockets: ${ports.slice(0, 3).map(([p, n]) => `${p}×${n}`).join(', ')}).`,
       evidence: { closeWait, ...Object.fromEntries(ports.slice(0, 5).map(([p, n]) => [`port ${p}`, n])) },
       advice: 'Destroy sockets when the peer ends them (allowHalfOpen off, or socket.on("end", () => socket.end())); for HTTP clients always consume or discard response bodies (res.resume()) so keep-alive sockets return to the pool, and set agent timeouts.',
     });

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { runFixture } from './helpers/child';
+
+interface Report {
+  findings: Array<{ kind: string; layer: string; evidence: Record<string, number | string>; summary: string }>;
+  latest: { sockets: { byState: Record<string, number> } };
+  port?: number;
+}
+
+describe('seed cases, reproduced small and named by the probe', () => {
+  it('seed 000: TLS clients that connect and never close show as idle connections with their cost', async () => {
+    const report = (await runFixture<Report>('seed-scenarios.js', { args: ['idle'] })).json;
+    expect(report.findings.map((f) => f.kind)).toEqual(['idle-connections']);
+    const idle = report.findings[0];
+    expect(idle.layer).toBe('sockets');
+    expect(idle.evidence.idleConnections).toBe(300);
+    // The process-memory estimate comes from the measured per-connection RSS, not a constant.
+    expect(Number(idle.evidence.estimatedProcessBytes)).toBeGreaterThan(300 * 10_000);
+    expect(report.latest.sockets.byState.ESTABLISHED).toBe(300);
+  });
+
+  it('seed 003: unread HTTP bodies with keep-alive off pile up CLOSE_WAIT on the client side', async () => {
+    const report = (await runFixture<Report>('seed-scenarios.js', { args: ['close-wait'] })).json;
+    const closeWait = report.findings.filter((f) => f.kind === 'close-wait');
+    expect(closeWait).toHaveLength(1);
+    expect(closeWait[0].evidence.closeWait).toBe(30);
+    expect(closeWait[0].evidence[`port →${report.port}`]).toBe(30);
+    // The server side, in this process too, waits for a FIN that never comes.
+    expect(report.latest.sockets.byState.FIN_WAIT2).toBe(30);
+  });
+});
