@@ -9,7 +9,9 @@ export type SockprobeErrorCode =
   | 'ERR_SOCKET_CLOSED'
   | 'ERR_NOT_A_SOCKET'
   | 'ERR_SOCKET_TYPE'
-  | 'ERR_SYSCALL';
+  | 'ERR_SYSCALL'
+  | 'ERR_NO_SUCH_PROCESS'
+  | 'ERR_PROCESS_NOT_OWNED';
 
 /** Every error sockprobe throws on purpose: a stable `code`, and `errno`/`syscall` when a syscall failed. */
 export class SockprobeError extends Error {

@@ -71,4 +71,43 @@ describe('sockprobe CLI', () => {
     expect(Math.min(...points)).toBeGreaterThan(10);
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  describe('snapshot --pid', () => {
+    const holder = (uid?: number) =>
+      new Promise<{ pid: number; stop: () => void }>((resolve) => {
+        const code = "const net=require('net');net.createServer(s=>s.on('error',()=>{})).listen(0,'127.0.0.1',function(){const p=this.address().port;for(let i=0;i<5;i++)net.connect(p,'127.0.0.1').on('error',()=>{});setTimeout(()=>console.log('ready'),300)});setTimeout(()=>{},60000)";
+        const child = spawn(process.execPath, ['-e', code], uid === undefined ? {} : { uid, gid: uid });
+        child.stdout.once('data', () => resolve({ pid: child.pid!, stop: () => child.kill('SIGKILL') }));
+      });
+
+    it("reads another process's sockets: 5 connections to its own listener", async () => {
+      const target = await holder();
+      try {
+        const { code, stdout } = await run(['snapshot', '--pid', String(target.pid), '--json']);
+        expect(code).toBe(0);
+        const result = JSON.parse(stdout);
+        expect(result.summary.byState).toEqual({ ESTABLISHED: 10, LISTEN: 1 });
+        expect(result.fds.open).toBe(fs.readdirSync(`/proc/${target.pid}/fd`).length);
+      } finally {
+        target.stop();
+      }
+    });
+
+    it('exits 3 for a process that does not exist', async () => {
+      const { code, stderr } = await run(['snapshot', '--pid', '2147483000']);
+      expect(code).toBe(3);
+      expect(stderr).toMatch(/there is no process 2147483000/);
+    });
+
+    it("refuses another user's process", async () => {
+      const target = await holder(65534);
+      try {
+        const { code, stderr } = await run(['snapshot', '--pid', String(target.pid)]);
+        expect(code).toBe(3);
+        expect(stderr).toMatch(/belongs to uid 65534, not to this user/);
+      } finally {
+        target.stop();
+      }
+    });
+  });
 });

@@ -39,7 +39,17 @@ static Napi::Value TcpProbe(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, filled);
 }
 
-static Napi::Value SocketSnapshotRows(const Napi::CallbackInfo& info) { return QueueSnapshot(info.Env()); }
+// socketSnapshotRows(pid?): pid 0 or absent is this process.
+static Napi::Value SocketSnapshotRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pid = 0;
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    const double value = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!(value >= 0 && value <= 2147483647 && value == static_cast<int>(value))) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a pid (a non-negative int32) for pid", 0, nullptr, true);
+    pid = static_cast<int>(value);
+  }
+  return QueueSnapshot(env, pid);
+}
 
 // The byte layouts this build uses, so TypeScript can check its mirror of them.
 static Napi::Value NetLayout(const Napi::CallbackInfo& info) {

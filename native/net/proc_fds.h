@@ -1,4 +1,4 @@
-// Which socket inodes this process holds, and at which fd, from /proc/self/fd.
+// Which socket inodes a process holds, and at which fd, from /proc/<pid>/fd.
 #pragma once
 #include <cstdint>
 #include <unordered_map>
@@ -14,7 +14,7 @@ struct FdScan {
   const char* syscall = nullptr;
 };
 
-// Blocking (one fstat per fd): run it on the threadpool.
-FdScan ScanProcessFds();
+// Blocking (one fstat or readlink per fd): run it on the threadpool. pid 0 is this process.
+FdScan ScanProcessFds(int pid);
 
 }  // namespace sockprobe

@@ -58,14 +58,14 @@ Napi::Value CountsArray(Napi::Env env, const std::map<uint32_t, uint32_t>& count
 
 class SnapshotWorker : public Napi::AsyncWorker {
  public:
-  explicit SnapshotWorker(Napi::Env env)
-      : Napi::AsyncWorker(env, "sockprobe:socketSnapshot"), deferred_(Napi::Promise::Deferred::New(env)) {}
+  SnapshotWorker(Napi::Env env, int pid)
+      : Napi::AsyncWorker(env, "sockprobe:socketSnapshot"), deferred_(Napi::Promise::Deferred::New(env)), pid_(pid) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
     const uint64_t start = MonotonicNs();
-    scan_ = ScanProcessFds();
+    scan_ = ScanProcessFds(pid_);
     const uint64_t scanned = MonotonicNs();
     scan_ns_ = scanned - start;
     if (scan_.err != 0) return;
@@ -109,6 +109,7 @@ class SnapshotWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
+  int pid_;
   FdScan scan_;
   DiagResult diag_;
   uint64_t scan_ns_ = 0;
@@ -117,8 +118,8 @@ class SnapshotWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
-Napi::Value QueueSnapshot(Napi::Env env) {
-  auto* worker = new SnapshotWorker(env);  // deleted by N-API after OnOK/OnError
+Napi::Value QueueSnapshot(Napi::Env env, int pid) {
+  auto* worker = new SnapshotWorker(env, pid);  // deleted by N-API after OnOK/OnError
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

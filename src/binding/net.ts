@@ -39,8 +39,8 @@ export interface NetBinding {
    * ERR_SYSCALL with errno and syscall on failure; does not validate `fd` beyond int32.
    */
   tcpProbe(fd: number, buffer: Uint8Array, what?: number): number;
-  /** The /proc/self/fd scan and sock_diag dumps, on the threadpool. Rejects with ERR_SYSCALL. */
-  socketSnapshotRows(): Promise<NativeSnapshotRows>;
+  /** The /proc/<pid>/fd scan (pid 0 or absent: this process) and sock_diag dumps, on the threadpool. Rejects with ERR_SYSCALL. */
+  socketSnapshotRows(pid?: number): Promise<NativeSnapshotRows>;
   /** The byte layouts of this build, for checking src/net/layout.ts. */
   netLayout(): NativeNetLayout;
 }

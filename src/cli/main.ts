@@ -3,6 +3,7 @@ import { allocatorsCommand } from './allocators-command';
 import { EnvironmentError, UsageError, parseFlags } from './args';
 import { runDemo } from './demo';
 import { PULSE_USAGE, pulseCommand } from './pulse-command';
+import { SNAPSHOT_USAGE, snapshotCommand } from './snapshot-command';
 
 const USAGE = `Usage: sockprobe <command> [options]
 
@@ -11,6 +12,7 @@ ${PULSE_USAGE}
   allocators   the same pulse under glibc, glibc + releaseToOS, glibc + autoRelease, jemalloc,
                tcmalloc and mimalloc, each in a fresh process: one comparison table
                (takes pulse's size options, and --markdown)
+${SNAPSHOT_USAGE}
   demo         one spike of loopback connections and what releaseToOS() gives back
     --connections N  (default 3000)   --tcp
 
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
         return await pulseCommand(rest);
       case 'allocators':
         return await allocatorsCommand(rest);
+      case 'snapshot':
+        return await snapshotCommand(rest);
       case 'demo': {
         const flags = parseFlags(rest, { connections: { type: 'integer', min: 1, max: 9000 }, tcp: { type: 'boolean' } });
         await runDemo({ connections: (flags.connections as number | undefined) ?? 3000, kind: flags.tcp ? 'tcp' : 'tls' }, (line) => console.log(line));

@@ -1,4 +1,5 @@
-import { SockprobeTypeError } from '../errors';
+import * as fs from 'node:fs';
+import { SockprobeError, SockprobeTypeError } from '../errors';
 import { native } from '../native';
 import { SocketRows, type SocketRow } from './snapshot-rows';
 import { socketError } from './syscall-error';
@@ -40,6 +41,24 @@ export interface SocketSnapshot<U64 = number | null> {
 export interface SocketSnapshotOptions {
   /** 64-bit tcp_info counters as bigint instead of number-or-null. Default false. */
   bigint?: boolean;
+  /** Another process of the same user to inspect (its /proc/<pid>/fd against the dump). Default: this process. */
+  pid?: number;
+}
+
+/** The pid to scan (0: this process), after checking it exists and belongs to this user. */
+function targetPid(pid: unknown): number {
+  if (pid === undefined || pid === process.pid) return 0;
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 1 || pid > 2 ** 31 - 1) throw new SockprobeTypeError('options.pid', 'a process id (a positive integer)', pid);
+  let status: string;
+  try {
+    status = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    throw new SockprobeError('ERR_NO_SUCH_PROCESS', `there is no process ${pid}`, { errno: 3, syscall: 'open' });
+  }
+  // Only processes of the same real user: the snapshot shows their peers and ports.
+  const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+  if (uid !== process.getuid?.()) throw new SockprobeError('ERR_PROCESS_NOT_OWNED', `process ${pid} belongs to uid ${uid}, not to this user (uid ${process.getuid?.()})`);
+  return pid;
 }
 
 /** The addon's [port * 16 + state, count, …] pairs as { port: { STATE: count } }. */
@@ -62,11 +81,12 @@ export function socketSnapshot(options: SocketSnapshotOptions & { bigint: true }
 export async function socketSnapshot(options: SocketSnapshotOptions = {}): Promise<SocketSnapshot<unknown>> {
   if (options === null || typeof options !== 'object') throw new SockprobeTypeError('options', 'an object', options);
   if (options.bigint !== undefined && typeof options.bigint !== 'boolean') throw new SockprobeTypeError('options.bigint', 'a boolean', options.bigint);
+  const pid = targetPid(options.pid);
   const started = performance.now();
   let raw;
   let queuedMs = 0;
   try {
-    const pending = native().socketSnapshotRows();
+    const pending = native().socketSnapshotRows(pid);
     queuedMs = performance.now() - started;
     raw = await pending;
   } catch (error) {
