@@ -146,7 +146,10 @@ static Napi::Value Release(const Napi::CallbackInfo& info) {
   return OutcomeObject(env, outcome);
 }
 
+Napi::Value AllocatorNumbersAsync(const Napi::CallbackInfo& info);  // stats_worker.cc
+
 void InitMalloc(Napi::Env env, Napi::Object exports) {
+  exports.Set("allocatorNumbersAsync", Napi::Function::New(env, AllocatorNumbersAsync, "allocatorNumbersAsync"));
   exports.Set("mallocOwner", Napi::Function::New(env, MallocOwnerInfo, "mallocOwner"));
   exports.Set("mallinfo2", Napi::Function::New(env, Mallinfo2Values, "mallinfo2"));
   exports.Set("mallocInfoXml", Napi::Function::New(env, MallocInfoXml, "mallocInfoXml"));

@@ -36,6 +36,8 @@ export interface MallocBinding {
   mallocInfoXml(): string;
   /** Throws ERR_ALLOCATOR_NOT_SERVING when `kind` does not serve malloc. */
   allocatorNumbers(kind: 'jemalloc' | 'tcmalloc' | 'mimalloc'): Record<string, number>;
+  /** The same figures (glibc: the mallinfo2 fields) read on the threadpool. */
+  allocatorNumbersAsync(kind: ReleaseKind): Promise<Record<string, number>>;
   allocatorStatsText(kind: 'glibc' | 'tcmalloc' | 'mimalloc'): string;
   release(kind: ReleaseKind, onThreadpool: false): NativeReleaseOutcome;
   release(kind: ReleaseKind, onThreadpool: true): Promise<NativeReleaseOutcome>;

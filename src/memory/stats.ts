@@ -88,3 +88,13 @@ export function allocatorStats(): AllocatorStats {
   const { name } = allocator();
   return normalize(name, readRaw(name));
 }
+
+/**
+ * allocatorStats() read on the threadpool: for samplers. glibc's mallinfo2 walks and locks
+ * every arena, which takes milliseconds after a spike leaves many free chunks.
+ */
+export async function allocatorStatsAsync(): Promise<AllocatorStats> {
+  const { name } = allocator();
+  if (name === 'unknown') return normalize(name, {});
+  return normalize(name, await native().allocatorNumbersAsync(name));
+}

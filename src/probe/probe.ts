@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { SockprobeTypeError } from '../errors';
 import type { ReleaseResult } from '../memory/release';
 import { AutoReleasePolicy, type AutoReleaseOptions } from './auto-release';
@@ -93,9 +93,10 @@ export function createProbe(options: ProbeOptions = {}): Probe {
 
   async function takeSample(): Promise<Sample> {
     const time = Date.now();
-    const sockets = await socketsIfDue(time);
+    const before = lastSockets;
+    const [sockets, native] = await Promise.all([socketsIfDue(time), sources.allocator()]);
+    const started = performance.now();
     const memory = sources.memory();
-    const native = sources.allocator();
     const delay = histogram ? histogram.max / 1e6 : 0;
     histogram?.reset();
     const sample: Sample = {
@@ -107,7 +108,9 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       connections: sources.connections(),
       sockets,
       eventLoopDelayMaxMs: Number.isFinite(delay) ? delay : 0,
+      probeMs: 0,
     };
+    sample.probeMs = performance.now() - started + (sockets && sockets !== before ? sockets.mainThreadMs : 0);
     const previous = ring.last();
     ring.push(sample);
     if (policy && !releasing) considerRelease(sample, previous);

@@ -1,6 +1,6 @@
 import { allocator } from '../memory/detect';
 import { releaseToOS } from '../memory/release';
-import { allocatorStats } from '../memory/stats';
+import { allocatorStatsAsync } from '../memory/stats';
 import { socketSnapshot } from '../net/snapshot';
 import { trackConnections } from '../net/tracking';
 import { netCapabilities } from '../net';
@@ -17,8 +17,9 @@ export function realSources(): ProbeSources {
       const usage = process.memoryUsage();
       return { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers };
     },
-    allocator() {
-      const stats = allocatorStats();
+    // On the threadpool: glibc's mallinfo2 can hold the JS thread for milliseconds.
+    async allocator() {
+      const stats = await allocatorStatsAsync();
       return { allocated: stats.allocatedBytes, free: stats.freeBytes };
     },
     opensslLive: () => null,

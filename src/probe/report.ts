@@ -24,10 +24,19 @@ export interface ProbeReport {
   windowMs: number;
   /** The versions measured under: per-connection cost drifts across Node and OpenSSL releases. */
   versions: Versions;
+  /** What sampling cost the JS thread, ms per sample: the probe's own stalls. A V8 GC that
+   *  happens to run inside a sample counts too (scavenges take 5–20 ms in a TLS-churning process). */
+  probeCost: { meanMs: number; medianMs: number; maxMs: number };
 }
 
 export function currentVersions(allocator: string): Versions {
   return { node: process.versions.node, v8: process.versions.v8, openssl: process.versions.openssl, uv: process.versions.uv, kernel: os.release(), allocator };
+}
+
+function costOf(values: number[]): ProbeReport['probeCost'] {
+  if (!values.length) return { meanMs: 0, medianMs: 0, maxMs: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  return { meanMs: values.reduce((a, b) => a + b, 0) / values.length, medianMs: sorted[sorted.length >> 1], maxMs: sorted[sorted.length - 1] };
 }
 
 const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
@@ -54,6 +63,7 @@ export function buildReport(samples: Sample[], versions: Versions, thresholds: F
     samples: samples.length,
     windowMs: samples.length ? samples[samples.length - 1].time - samples[0].time : 0,
     versions,
+    probeCost: costOf(samples.map((s) => s.probeMs ?? 0)),
   };
 }
 
@@ -67,6 +77,7 @@ export function renderReport(report: ProbeReport): string {
   const lines: string[] = [];
   const v = report.versions;
   lines.push(`sockprobe report — ${report.samples} samples over ${(report.windowMs / 1000).toFixed(0)} s; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}, allocator ${v.allocator}`);
+  lines.push(`Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample (median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample included).`);
   lines.push('');
   lines.push(report.findings.length ? 'Findings:' : 'Findings: none — nothing leaking, retained or piling up in this window.');
   for (const f of report.findings) {

@@ -16,6 +16,8 @@ export interface SocketSummary {
   fds: { open: number; limit: number };
   takenAt: number;
   durationMs: number;
+  /** Of that, the time spent on the JS thread (queueing, counting, summarising): a stall the probe caused. */
+  mainThreadMs: number;
 }
 
 /** One sample of every layer. Bytes unless named otherwise; null where a layer cannot be read here. */
@@ -34,6 +36,8 @@ export interface Sample {
   sockets: SocketSummary | null;
   /** Longest event-loop delay seen since the previous sample, ms. */
   eventLoopDelayMaxMs: number;
+  /** Time this sample itself held the JS thread, ms (the probe's own cost, snapshot included). */
+  probeMs: number;
 }
 
 export const totalConnections = (c: ConnectionCounts | null, kind?: 'tls' | 'tcp'): number => {

@@ -5,7 +5,7 @@ import type { ConnectionCounts, SocketSummary } from './sample';
 export interface ProbeSources {
   memory(): { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
   /** Allocator in-use and free bytes; nulls where the allocator keeps no such figure. */
-  allocator(): { allocated: number | null; free: number | null };
+  allocator(): Promise<{ allocated: number | null; free: number | null }>;
   /** OpenSSL live bytes while tracking is on; null otherwise. */
   opensslLive(): number | null;
   connections(): ConnectionCounts | null;

@@ -16,6 +16,7 @@ export function makeSample(i: number, fields: Partial<Sample> & { tls?: number; 
     connections: { tls: { server: tls, client: 0 }, tcp: { server: tcp, client: 0 } },
     sockets: null,
     eventLoopDelayMaxMs: 2,
+    probeMs: 0.1,
     ...rest,
   };
 }
@@ -29,6 +30,7 @@ export function makeSockets(fields: Partial<SocketSummary> = {}): SocketSummary 
     fds: { open: 50, limit: 20_000 },
     takenAt: 1,
     durationMs: 1,
+    mainThreadMs: 0.5,
     ...fields,
   };
 }
