@@ -9,7 +9,8 @@ export type SockprobeErrorCode =
   | 'ERR_SOCKET_CLOSED'
   | 'ERR_NOT_A_SOCKET'
   | 'ERR_SOCKET_TYPE'
-  | 'ERR_SYSCALL';
+  | 'ERR_SYSCALL'
+  | 'ERR_OPENSSL_SELF_CHECK';
 
 /** Every error sockprobe throws on purpose: a stable `code`, and `errno`/`syscall` when a syscall failed. */
 export class SockprobeError extends Error {

@@ -48,7 +48,11 @@ class MappedFile {
 }  // namespace
 
 bool QueryElfSymbols(const std::string& path, std::vector<ElfSymbolQuery>* queries, std::string* why) {
-  MappedFile file(path);
+  return QueryElfSymbols(path, path, queries, why);
+}
+
+bool QueryElfSymbols(const std::string& file_path, const std::string& path, std::vector<ElfSymbolQuery>* queries, std::string* why) {
+  MappedFile file(file_path);
   const auto* header = reinterpret_cast<const Elf64_Ehdr*>(file.At(0, sizeof(Elf64_Ehdr)));
   if (header == nullptr) {
     *why = "cannot read " + path + (file.error() ? std::string(": ") + strerror(file.error()) : std::string());

@@ -22,5 +22,7 @@ struct ElfSymbolQuery {
 // addresses first and reads a name only where an address matches, so a 100k-symbol table
 // costs one pass over the symbol array.
 bool QueryElfSymbols(const std::string& path, std::vector<ElfSymbolQuery>* queries, std::string* why);
+// Same, reading `file_path` (e.g. /proc/self/exe) while naming it `path` in messages.
+bool QueryElfSymbols(const std::string& file_path, const std::string& path, std::vector<ElfSymbolQuery>* queries, std::string* why);
 
 }  // namespace sockprobe

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -32,6 +33,12 @@ bool Confirmed(const ElfSymbolQuery& query, uint64_t size, uintptr_t bias, std::
   *why = "the symbol table does not name " + Hex(query.value + bias) + " (read by OpenSSL's code) as the private `" +
          query.name + "`" + (query.found ? " of the expected size" : "");
   return false;
+}
+
+std::string ExecutablePath() {
+  char path[4096];
+  const ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
+  return length > 0 ? std::string(path, static_cast<size_t>(length)) : std::string("/proc/self/exe");
 }
 
 struct LoadedObject {
@@ -105,8 +112,11 @@ bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
     }
   }
   const uintptr_t bias = object.bias;
-  // The main program has an empty name in the program header list; its file is /proc/self/exe.
-  site->object = object.name.empty() ? "/proc/self/exe" : object.name;
+  // The main program has an empty name in the program header list; its file is
+  // /proc/self/exe (named by its real path in messages).
+  site->object = object.name.empty() ? ExecutablePath() : object.name;
+  // /proc/self/exe is the loaded file even if its path was replaced since start.
+  const std::string file = object.name.empty() ? "/proc/self/exe" : object.name;
 
   // What the code reads: CRYPTO_set_mem_functions first reads allow_customize, and each
   // CRYPTO_malloc/realloc/free first loads its impl pointer.
@@ -147,7 +157,7 @@ bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
       {impls[1].name, impls[1].at - bias},
       {impls[2].name, impls[2].at - bias},
   };
-  if (!QueryElfSymbols(site->object, &queries, why)) {
+  if (!QueryElfSymbols(file, site->object, &queries, why)) {
     *why = "OpenSSL's private allocator state cannot be confirmed: " + *why;
     return false;
   }
