@@ -1,5 +1,7 @@
 #include "openssl/counters.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <mutex>
 
@@ -66,20 +68,23 @@ void Flush(uint64_t generation, int64_t delta) {
 }
 
 // Releases the thread's slot when the thread ends; its counts stay for the next owner.
-struct SlotRelease {
-  Slot* slot = nullptr;
-  ~SlotRelease();
-};
+// A pthread key destructor rather than a C++ thread_local destructor: registering the
+// latter takes the dynamic linker's load lock, which a hook running inside OpenSSL (with
+// OpenSSL's own locks held) must not wait for. glibc runs key destructors in key order and
+// OpenSSL created its thread-exit key at start-up, before ours, so its per-thread frees
+// usually still find this slot; any later ones go to the shared slot, counted all the same.
+pthread_key_t g_release_key;
+bool g_release_key_ready = false;
 
 thread_local Slot* t_slot = nullptr;
-thread_local SlotRelease t_release;
 
-SlotRelease::~SlotRelease() {
-  if (slot != nullptr) slot->owned.store(false, std::memory_order_release);
+void ReleaseSlot(void* data) {
+  static_cast<Slot*>(data)->owned.store(false, std::memory_order_release);
   t_slot = &g_shared;  // anything this thread allocates from now on goes to the shared slot
 }
 
 Slot* ClaimSlot() {
+  if (!g_release_key_ready) return &g_shared;
   // Start the search at a per-thread position so threads rarely contend for one slot.
   const size_t start = (reinterpret_cast<uintptr_t>(&t_slot) >> 12) % kSlots;
   for (size_t i = 0; i < kSlots; ++i) {
@@ -87,15 +92,16 @@ Slot* ClaimSlot() {
     bool expected = false;
     if (!slot.owned.load(std::memory_order_relaxed) &&
         slot.owned.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
-      t_release.slot = &slot;  // first touch registers the thread_local destructor
+      if (pthread_setspecific(g_release_key, &slot) != 0) {
+        slot.owned.store(false, std::memory_order_release);  // could not arrange its release
+        return &g_shared;
+      }
       return &slot;
     }
   }
   return &g_shared;
 }
 
-// Release stores pair with the reader's acquire loads: a reader that sees a free also sees
-// the allocation that happened before it, even when another thread counted that (x86: plain mov).
 inline void Add(std::atomic<uint64_t>& counter, uint64_t value) {
   counter.store(counter.load(std::memory_order_relaxed) + value, std::memory_order_release);
 }
@@ -164,6 +170,11 @@ void CountRealloc(uint64_t generation, bool old_tracked, size_t old_bytes, size_
     Add(slot->reallocs, 1);
     Track(slot, generation, static_cast<int64_t>(new_bytes) - static_cast<int64_t>(old_tracked ? old_bytes : 0));
   });
+}
+
+bool PrepareCounters() {
+  if (!g_release_key_ready) g_release_key_ready = pthread_key_create(&g_release_key, ReleaseSlot) == 0;
+  return g_release_key_ready;
 }
 
 void ResetSession(uint64_t generation) {

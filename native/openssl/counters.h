@@ -28,7 +28,10 @@ void CountFree(uint64_t generation, size_t bytes);
 // `old_tracked` says whether the block was tracked in this session before the resize.
 void CountRealloc(uint64_t generation, bool old_tracked, size_t old_bytes, size_t new_bytes);
 
-// Control path (serialised by the caller): begin a session, and sum one.
+// Control path (serialised by the caller). Once, before any hook runs: false when the
+// thread-exit key cannot be created (then every thread uses the shared slot).
+bool PrepareCounters();
+// Begin a session, and sum one.
 void ResetSession(uint64_t generation);
 CounterTotals SumSession(uint64_t generation);
 

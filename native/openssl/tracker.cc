@@ -48,6 +48,7 @@ void Locate() {
     return;
   }
   if (!LocateOpensslMemSite(&g_site, &g_problem)) return;
+  PrepareCounters();  // without it every thread counts through the shared slot: slower, still exact
   PrepareHooks(usable_size);
 }
 
