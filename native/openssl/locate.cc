@@ -45,6 +45,7 @@ struct LoadedObject {
   std::string name;   // "" for the main program
   uintptr_t bias = 0;
   bool found = false;
+  bool writable = false;  // the segment holding the address is writable data
 };
 
 struct ObjectSearch {
@@ -64,6 +65,7 @@ int FindObject(dl_phdr_info* info, size_t, void* data) {
       search->out->name = info->dlpi_name != nullptr ? info->dlpi_name : "";
       search->out->bias = info->dlpi_addr;
       search->out->found = true;
+      search->out->writable = (segment.p_flags & PF_W) != 0;
       return 1;
     }
   }
@@ -79,7 +81,20 @@ LoadedObject ObjectAt(const void* address) {
 
 }  // namespace
 
+// An address decoded from code is only read (or later written) once it is known to lie in
+// writable data of the object that holds OpenSSL.
+bool InDataOf(const LoadedObject& object, uintptr_t address, size_t size) {
+  const LoadedObject first = ObjectAt(reinterpret_cast<void*>(address));
+  const LoadedObject last = ObjectAt(reinterpret_cast<void*>(address + size - 1));
+  return first.found && first.writable && first.bias == object.bias && first.name == object.name &&
+         last.found && last.writable && last.bias == object.bias && last.name == object.name;
+}
+
 bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
+#if !defined(__x86_64__)
+  *why = "tracking decodes x86-64 code to confirm OpenSSL's private addresses; this is another architecture";
+  return false;
+#endif
   site->set_mem_functions = Exported<CryptoSetMemFn>("CRYPTO_set_mem_functions");
   site->get_mem_functions = Exported<CryptoGetMemFn>("CRYPTO_get_mem_functions");
   site->crypto_malloc = Exported<CryptoMallocFn>("CRYPTO_malloc");
@@ -121,7 +136,7 @@ bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
   // What the code reads: CRYPTO_set_mem_functions first reads allow_customize, and each
   // CRYPTO_malloc/realloc/free first loads its impl pointer.
   const uintptr_t flag = FirstRipRelativeLoad(reinterpret_cast<void*>(site->set_mem_functions));
-  if (flag == 0) {
+  if (flag == 0 || !InDataOf(object, flag, sizeof(int))) {
     *why = "CRYPTO_set_mem_functions does not start with the expected read of allow_customize; refusing to write an unconfirmed address";
     return false;
   }
@@ -137,7 +152,7 @@ bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
   };
   for (Impl& impl : impls) {
     impl.at = FirstRipRelativeLoad(impl.entry);
-    if (impl.at == 0) {
+    if (impl.at == 0 || !InDataOf(object, impl.at, sizeof(void*))) {
       *why = std::string(impl.function) + " does not start with the expected load of its impl pointer";
       return false;
     }
