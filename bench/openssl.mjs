@@ -96,10 +96,13 @@ async function runBench() {
   // runs there, so this leaves out V8's compiler and GC helper threads.
   const mainThreadNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
   const setTracking = (on) => (on ? openssl.start() : openssl.stop());
+  // OpenSSL allocator calls (malloc + free + realloc) seen by tracking so far in this session.
+  const allocatorCalls = () => { const stats = openssl.stats(); return stats.tracking ? stats.allocations + stats.frees + stats.reallocs : 0; };
 
   async function handshakePhase(on) {
     setTracking(on);
     const before = handshakes;
+    const calls = allocatorCalls();
     const cpu = process.cpuUsage();
     const thread = mainThreadNs();
     const started = performance.now();
@@ -110,12 +113,14 @@ async function runBench() {
       perSecond: (count * 1000) / wall,
       cpuUsPerHandshake: (cpuMs(cpu) * 1000) / count,
       mainThreadUsPerHandshake: (mainThreadNs() - thread) / 1000 / count,
+      allocatorCallsPerHandshake: on ? (allocatorCalls() - calls) / count : null,
     };
   }
 
   async function bulkPhase(on) {
     setTracking(on);
     const before = received;
+    const calls = allocatorCalls();
     const cpu = process.cpuUsage();
     const thread = mainThreadNs();
     const started = performance.now();
@@ -124,7 +129,12 @@ async function runBench() {
     await new Promise((resolve) => setTimeout(resolve, 20)); // the tail of the stream
     const wall = performance.now() - started;
     const mb = (received - before) / 1e6;
-    return { mbPerSecond: mb / (wall / 1000), cpuMsPerMb: cpuMs(cpu) / mb, mainThreadMsPerMb: (mainThreadNs() - thread) / 1e6 / mb };
+    return {
+      mbPerSecond: mb / (wall / 1000),
+      cpuMsPerMb: cpuMs(cpu) / mb,
+      mainThreadMsPerMb: (mainThreadNs() - thread) / 1e6 / mb,
+      allocatorCallsPerMb: on ? (allocatorCalls() - calls) / mb : null,
+    };
   }
 
   // Warm-up of both paths (JIT, OpenSSL caches), not reported.
@@ -149,8 +159,12 @@ async function runBench() {
   for (const [name, byMode] of Object.entries(results)) {
     summary[name] = {};
     for (const key of Object.keys(byMode.off[0])) {
-      const off = median(byMode.off.map((result) => result[key]));
       const on = median(byMode.on.map((result) => result[key]));
+      if (byMode.off[0][key] === null) {
+        summary[name][key] = { off: null, on: +on.toFixed(1), changePercent: null }; // counted only while tracking
+        continue;
+      }
+      const off = median(byMode.off.map((result) => result[key]));
       const ratio = median(byMode.on.map((result, round) => result[key] / byMode.off[round][key]));
       summary[name][key] = { off: +off.toFixed(2), on: +on.toFixed(2), changePercent: +(100 * (ratio - 1)).toFixed(2) };
     }
@@ -159,7 +173,8 @@ async function runBench() {
   console.log('metric (median of rounds)               off          on   paired change');
   for (const [name, metrics] of Object.entries(summary)) {
     for (const [key, value] of Object.entries(metrics)) {
-      console.log(`${(name + ' ' + key).padEnd(34)} ${String(value.off).padStart(10)} ${String(value.on).padStart(11)}   ${(value.changePercent >= 0 ? '+' : '') + value.changePercent}%`);
+      const change = value.changePercent === null ? '' : `${value.changePercent >= 0 ? '+' : ''}${value.changePercent}%`;
+      console.log(`${(name + ' ' + key).padEnd(34)} ${String(value.off ?? '-').padStart(10)} ${String(value.on).padStart(11)}   ${change}`);
     }
   }
   console.log(JSON.stringify({ summary, rounds: results, lastSession: tracked }));
