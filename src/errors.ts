@@ -11,7 +11,8 @@ export type SockprobeErrorCode =
   | 'ERR_SOCKET_TYPE'
   | 'ERR_SYSCALL'
   | 'ERR_NO_SUCH_PROCESS'
-  | 'ERR_PROCESS_NOT_OWNED';
+  | 'ERR_PROCESS_NOT_OWNED'
+  | 'ERR_OPENSSL_SELF_CHECK';
 
 /** Every error sockprobe throws on purpose: a stable `code`, and `errno`/`syscall` when a syscall failed. */
 export class SockprobeError extends Error {

@@ -1,0 +1,181 @@
+// OpenSSL allocation tracking: what it costs a TLS server. One run measures, side by side,
+// tracking off and on, in alternating rounds (off/on, then on/off, ...) so drift in machine
+// load falls on both equally:
+//   - full TLS 1.3 handshakes (RSA-2048) per second, and server CPU per handshake;
+//   - bulk TLS transfer (one connection streaming 64 KiB writes to the server): MB/s and
+//     server CPU per MB.
+// Server CPU is given twice: the whole process (process.cpuUsage) and the main thread alone,
+// where TLS runs (schedstat, exact to the nanosecond, without V8's helper threads).
+// Clients run in a child process (this file with `client`), so server CPU is this process's.
+// Each round measures off and on back to back; the change reported is the median over
+// rounds of the paired on/off ratio, which cancels most background load on a shared box.
+// Usage: npm run build:ts && node bench/openssl.mjs [roundSeconds=1] [rounds=10]
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+
+if (process.argv[2] === 'client') runClient();
+else await runBench();
+
+// ---- client process: handshake loops and bulk senders, on request -------------------------
+function runClient() {
+  const connect = (port) => tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
+  async function handshakes({ port, concurrency, ms }) {
+    const end = Date.now() + ms;
+    let done = 0;
+    const loop = async () => {
+      while (Date.now() < end) {
+        await new Promise((resolve) => {
+          const socket = connect(port);
+          // The server's first byte: in TLS 1.3 the client finishes before the server does,
+          // so closing at secureConnect would abort the server's side of the handshake.
+          socket.once('data', () => { done++; socket.destroy(); });
+          socket.once('error', () => socket.destroy());
+          socket.once('close', resolve);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, loop));
+    return done;
+  }
+  async function bulk({ port, ms }) {
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const socket = connect(port);
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    const end = Date.now() + ms;
+    let sent = 0;
+    while (Date.now() < end) {
+      sent += chunk.length;
+      if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve));
+    }
+    await new Promise((resolve) => socket.end(resolve));
+    return sent;
+  }
+  process.on('message', async (message) => {
+    const result = message.op === 'handshakes' ? await handshakes(message) : await bulk(message);
+    process.send({ op: 'done', result });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---- server process: the measured side -----------------------------------------------------
+async function runBench() {
+  const { openssl, capabilities } = require('../dist/cjs');
+  const { testCertificate } = require('../dist/cjs/load/certificate');
+  const support = capabilities().opensslTracking;
+  if (support !== true) {
+    console.log(`OpenSSL tracking unsupported here: ${support}`);
+    process.exit(1);
+  }
+  const roundMs = Number(process.argv[2] ?? 1) * 1000;
+  const rounds = Number(process.argv[3] ?? 10);
+
+  let handshakes = 0;
+  let received = 0;
+  const server = tls.createServer({ ...testCertificate() }, (socket) => {
+    handshakes++;
+    socket.write('k');
+    socket.on('data', (chunk) => { received += chunk.length; });
+    socket.on('error', () => socket.destroy());
+  });
+  server.on('tlsClientError', () => undefined);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = server.address().port;
+  const client = fork(fileURLToPath(import.meta.url), ['client'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = (message) => new Promise((resolve) => {
+    client.once('message', (reply) => resolve(reply.result));
+    client.send(message);
+  });
+
+  const cpuMs = (start) => { const used = process.cpuUsage(start); return (used.user + used.system) / 1000; };
+  // The main thread's own CPU time in ns (schedstat: exact, unlike tick-based utime): TLS
+  // runs there, so this leaves out V8's compiler and GC helper threads.
+  const mainThreadNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+  const setTracking = (on) => (on ? openssl.start() : openssl.stop());
+  // OpenSSL allocator calls (malloc + free + realloc) seen by tracking so far in this session.
+  const allocatorCalls = () => { const stats = openssl.stats(); return stats.tracking ? stats.allocations + stats.frees + stats.reallocs : 0; };
+
+  async function handshakePhase(on) {
+    setTracking(on);
+    const before = handshakes;
+    const calls = allocatorCalls();
+    const cpu = process.cpuUsage();
+    const thread = mainThreadNs();
+    const started = performance.now();
+    await ask({ op: 'handshakes', port, concurrency: 8, ms: roundMs });
+    const wall = performance.now() - started;
+    const count = handshakes - before;
+    return {
+      perSecond: (count * 1000) / wall,
+      cpuUsPerHandshake: (cpuMs(cpu) * 1000) / count,
+      mainThreadUsPerHandshake: (mainThreadNs() - thread) / 1000 / count,
+      allocatorCallsPerHandshake: on ? (allocatorCalls() - calls) / count : null,
+    };
+  }
+
+  async function bulkPhase(on) {
+    setTracking(on);
+    const before = received;
+    const calls = allocatorCalls();
+    const cpu = process.cpuUsage();
+    const thread = mainThreadNs();
+    const started = performance.now();
+    await ask({ op: 'bulk', port, ms: roundMs });
+    while (received - before < 1) await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the tail of the stream
+    const wall = performance.now() - started;
+    const mb = (received - before) / 1e6;
+    return {
+      mbPerSecond: mb / (wall / 1000),
+      cpuMsPerMb: cpuMs(cpu) / mb,
+      mainThreadMsPerMb: (mainThreadNs() - thread) / 1e6 / mb,
+      allocatorCallsPerMb: on ? (allocatorCalls() - calls) / mb : null,
+    };
+  }
+
+  // Warm-up of both paths (JIT, OpenSSL caches), not reported.
+  await handshakePhase(false);
+  await handshakePhase(true);
+  await bulkPhase(false);
+  openssl.stop();
+
+  const results = { handshake: { off: [], on: [] }, bulk: { off: [], on: [] } };
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? [false, true] : [true, false];
+    for (const on of order) results.handshake[on ? 'on' : 'off'].push(await handshakePhase(on));
+    for (const on of order) results.bulk[on ? 'on' : 'off'].push(await bulkPhase(on));
+  }
+  const tracked = openssl.stats();
+  openssl.stop();
+  client.disconnect();
+  server.close();
+
+  const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
+  const summary = {};
+  for (const [name, byMode] of Object.entries(results)) {
+    summary[name] = {};
+    for (const key of Object.keys(byMode.off[0])) {
+      const on = median(byMode.on.map((result) => result[key]));
+      if (byMode.off[0][key] === null) {
+        summary[name][key] = { off: null, on: +on.toFixed(1), changePercent: null }; // counted only while tracking
+        continue;
+      }
+      const off = median(byMode.off.map((result) => result[key]));
+      const ratio = median(byMode.on.map((result, round) => result[key] / byMode.off[round][key]));
+      summary[name][key] = { off: +off.toFixed(2), on: +on.toFixed(2), changePercent: +(100 * (ratio - 1)).toFixed(2) };
+    }
+  }
+  console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, ${rounds} rounds of ${roundMs / 1000} s per phase`);
+  console.log('metric (median of rounds)               off          on   paired change');
+  for (const [name, metrics] of Object.entries(summary)) {
+    for (const [key, value] of Object.entries(metrics)) {
+      const change = value.changePercent === null ? '' : `${value.changePercent >= 0 ? '+' : ''}${value.changePercent}%`;
+      console.log(`${(name + ' ' + key).padEnd(34)} ${String(value.off ?? '-').padStart(10)} ${String(value.on).padStart(11)}   ${change}`);
+    }
+  }
+  console.log(JSON.stringify({ summary, rounds: results, lastSession: tracked }));
+}

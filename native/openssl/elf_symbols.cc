@@ -1,0 +1,106 @@
+#include "openssl/elf_symbols.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sockprobe {
+
+namespace {
+
+// A read-only private mapping of the whole file: only the pages we touch are read, so a
+// 100 MB executable with debug info costs a few megabytes of page cache.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { error_ = errno; return; }
+    struct stat st{};
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+      void* data = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      if (data != MAP_FAILED) { data_ = static_cast<const uint8_t*>(data); size_ = static_cast<size_t>(st.st_size); }
+      else error_ = errno;
+    }
+    close(fd);
+  }
+  ~MappedFile() { if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_); }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  // Pointer to [offset, offset + length) when it lies inside the file, else nullptr.
+  const uint8_t* At(uint64_t offset, uint64_t length) const {
+    if (data_ == nullptr || offset > size_ || length > size_ - offset) return nullptr;
+    return data_ + offset;
+  }
+  int error() const { return error_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  int error_ = 0;
+};
+
+}  // namespace
+
+bool QueryElfSymbols(const std::string& path, std::vector<ElfSymbolQuery>* queries, std::string* why) {
+  return QueryElfSymbols(path, path, queries, why);
+}
+
+bool QueryElfSymbols(const std::string& file_path, const std::string& path, std::vector<ElfSymbolQuery>* queries, std::string* why) {
+  MappedFile file(file_path);
+  const auto* header = reinterpret_cast<const Elf64_Ehdr*>(file.At(0, sizeof(Elf64_Ehdr)));
+  if (header == nullptr) {
+    *why = "cannot read " + path + (file.error() ? std::string(": ") + strerror(file.error()) : std::string());
+    return false;
+  }
+  if (memcmp(header->e_ident, ELFMAG, SELFMAG) != 0 || header->e_ident[EI_CLASS] != ELFCLASS64 ||
+      header->e_ident[EI_DATA] != ELFDATA2LSB || header->e_machine != EM_X86_64 ||
+      header->e_shentsize != sizeof(Elf64_Shdr)) {
+    *why = path + " is not a 64-bit little-endian x86-64 ELF file";
+    return false;
+  }
+  const auto* sections = reinterpret_cast<const Elf64_Shdr*>(
+      file.At(header->e_shoff, static_cast<uint64_t>(header->e_shnum) * sizeof(Elf64_Shdr)));
+  if (sections == nullptr || header->e_shnum == 0) {
+    *why = path + " has no section headers";
+    return false;
+  }
+  const Elf64_Shdr* symtab = nullptr;
+  for (unsigned i = 0; i < header->e_shnum; ++i) {
+    if (sections[i].sh_type == SHT_SYMTAB) { symtab = &sections[i]; break; }
+  }
+  if (symtab == nullptr || symtab->sh_link >= header->e_shnum || symtab->sh_entsize != sizeof(Elf64_Sym)) {
+    *why = path + " has no symbol table (.symtab): it is stripped";
+    return false;
+  }
+  const Elf64_Shdr& strtab = sections[symtab->sh_link];
+  const auto* symbols = reinterpret_cast<const Elf64_Sym*>(file.At(symtab->sh_offset, symtab->sh_size));
+  const auto* strings = reinterpret_cast<const char*>(file.At(strtab.sh_offset, strtab.sh_size));
+  if (symbols == nullptr || strings == nullptr) {
+    *why = path + " has a truncated symbol table";
+    return false;
+  }
+  const size_t count = symtab->sh_size / sizeof(Elf64_Sym);
+  for (size_t i = 0; i < count; ++i) {
+    const Elf64_Sym& symbol = symbols[i];
+    for (ElfSymbolQuery& query : *queries) {
+      if (symbol.st_value != query.value || query.found) continue;
+      const unsigned type = ELF64_ST_TYPE(symbol.st_info);
+      if ((type != STT_OBJECT && type != STT_FUNC) || symbol.st_shndx == SHN_UNDEF || symbol.st_name >= strtab.sh_size) continue;
+      const size_t room = strtab.sh_size - symbol.st_name;
+      if (query.name.size() >= room || memcmp(strings + symbol.st_name, query.name.c_str(), query.name.size() + 1) != 0) continue;
+      query.found = true;
+      query.size = symbol.st_size;
+      query.local = ELF64_ST_BIND(symbol.st_info) == STB_LOCAL;
+      query.object = type == STT_OBJECT;
+    }
+  }
+  return true;
+}
+
+}  // namespace sockprobe

@@ -1,0 +1,170 @@
+#include "openssl/tracker.h"
+
+#include <time.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "malloc/owner.h"
+#include "openssl/counters.h"
+#include "openssl/hooks.h"
+#include "openssl/locate.h"
+
+namespace sockprobe {
+
+namespace {
+
+std::mutex g_control;
+bool g_located = false;
+std::string g_problem;
+OpensslMemSite g_site;
+bool g_tracking = false;
+uint64_t g_generation = 0;       // the session stats() reports; 0 before the first
+uint64_t g_last_generation = 0;  // every start attempt takes a fresh one, even a failed one
+double g_since_ms = 0;
+
+// CRYPTO_set_mem_functions can lose a race with a thread in OpenSSL's default
+// CRYPTO_malloc, which clears allow_customize again: bounded retries, then give up.
+constexpr int kInstallAttempts = 1000;
+
+double NowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+template <typename T>
+T LoadPointer(T* where) {
+  return __atomic_load_n(where, __ATOMIC_ACQUIRE);
+}
+
+// Locates once; serialised by g_control.
+void Locate() {
+  if (g_located) return;
+  g_located = true;
+  const auto usable_size = reinterpret_cast<UsableSizeFn>(OwnerSymbol("malloc_usable_size"));
+  if (usable_size == nullptr) {
+    g_problem = "the allocator serving malloc (" + GetMallocOwner().path + ") exports no malloc_usable_size";
+    return;
+  }
+  if (!LocateOpensslMemSite(&g_site, &g_problem)) return;
+  PrepareCounters();  // without it every thread counts through the shared slot: slower, still exact
+  PrepareHooks(usable_size);
+}
+
+// Installs one hook through OpenSSL's own setter, which confirms the flag's address:
+// with a wrong address the setter would keep refusing.
+template <typename Install>
+bool InstallThroughSetter(Install install) {
+  for (int attempt = 0; attempt < kInstallAttempts; ++attempt) {
+    __atomic_store_n(g_site.allow_customize, 1, __ATOMIC_RELEASE);
+    if (install() != 0) return true;
+  }
+  return false;
+}
+
+// Swaps a hook back to OpenSSL's default only if it is still ours.
+template <typename Fn>
+void Restore(Fn* where, Fn ours, Fn fallback) {
+  Fn expected = ours;
+  __atomic_compare_exchange_n(where, &expected, fallback, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+void UninstallHooks() {
+  // malloc first: from then on no new tracked blocks, while free still recognises them.
+  Restore(g_site.malloc_impl, &TrackedMalloc, g_site.crypto_malloc);
+  Restore(g_site.realloc_impl, &TrackedRealloc, g_site.crypto_realloc);
+  Restore(g_site.free_impl, &TrackedFree, g_site.crypto_free);
+}
+
+bool InstallHooks(std::string* why) {
+  CryptoSetMemFn set = g_site.set_mem_functions;
+  // free first, then realloc, then malloc: each hook is in place before any block it may
+  // see exists; free and realloc accept blocks they never allocated.
+  const bool installed =
+      InstallThroughSetter([&] { return set(nullptr, nullptr, &TrackedFree); }) &&
+      InstallThroughSetter([&] { return set(nullptr, &TrackedRealloc, nullptr); }) &&
+      InstallThroughSetter([&] { return set(&TrackedMalloc, nullptr, nullptr); });
+  // Back to "customisation closed", as OpenSSL had it once it allocated.
+  __atomic_store_n(g_site.allow_customize, 0, __ATOMIC_RELEASE);
+  CryptoMallocFn m = nullptr;
+  CryptoReallocFn r = nullptr;
+  CryptoFreeFn f = nullptr;
+  g_site.get_mem_functions(&m, &r, &f);
+  const bool confirmed = installed && m == &TrackedMalloc && r == &TrackedRealloc && f == &TrackedFree &&
+                         LoadPointer(g_site.malloc_impl) == &TrackedMalloc &&
+                         LoadPointer(g_site.realloc_impl) == &TrackedRealloc && LoadPointer(g_site.free_impl) == &TrackedFree;
+  if (confirmed) return true;
+  UninstallHooks();
+  *why = installed ? "CRYPTO_get_mem_functions does not report the hooks just installed at the located addresses"
+                   : "CRYPTO_set_mem_functions kept refusing after allow_customize was set";
+  return false;
+}
+
+}  // namespace
+
+std::string TrackingProblem() {
+  std::lock_guard<std::mutex> lock(g_control);
+  Locate();
+  return g_problem;
+}
+
+bool StartTracking(const char** code, std::string* why) {
+  std::lock_guard<std::mutex> lock(g_control);
+  if (g_tracking) return true;
+  Locate();
+  if (!g_problem.empty()) {
+    *code = "ERR_UNSUPPORTED";
+    *why = "OpenSSL allocation tracking is not available: " + g_problem;
+    return false;
+  }
+  CryptoMallocFn m = nullptr;
+  CryptoReallocFn r = nullptr;
+  CryptoFreeFn f = nullptr;
+  g_site.get_mem_functions(&m, &r, &f);
+  if (m != g_site.crypto_malloc || r != g_site.crypto_realloc || f != g_site.crypto_free) {
+    *code = "ERR_OPENSSL_SELF_CHECK";
+    *why = "OpenSSL's memory functions were replaced by something else in this process; refusing to replace them again";
+    return false;
+  }
+  const uint64_t generation = ++g_last_generation;
+  ResetSession(generation);
+  SetCountingGeneration(generation);
+  if (!InstallHooks(why)) {
+    SetCountingGeneration(0);
+    *code = "ERR_OPENSSL_SELF_CHECK";
+    return false;
+  }
+  g_generation = generation;
+  g_since_ms = NowMs();
+  g_tracking = true;
+  return true;
+}
+
+void StopTracking() {
+  std::lock_guard<std::mutex> lock(g_control);
+  if (!g_tracking) return;
+  // Counting stops first, so the figures freeze at this moment; calls already inside a hook
+  // then act as plain malloc/realloc/free, and the hooks are swapped back.
+  SetCountingGeneration(0);
+  UninstallHooks();
+  g_tracking = false;
+}
+
+TrackerStats ReadTrackerStats() {
+  std::lock_guard<std::mutex> lock(g_control);
+  TrackerStats stats;
+  stats.tracking = g_tracking;
+  stats.started = g_generation != 0;
+  if (!stats.started) return stats;
+  const CounterTotals totals = SumSession(g_generation);
+  stats.live_bytes = static_cast<int64_t>(totals.alloc_bytes - totals.freed_bytes);
+  stats.peak_bytes = totals.peak_bytes;
+  stats.allocations = totals.allocations;
+  stats.frees = totals.frees;
+  stats.reallocs = totals.reallocs;
+  stats.since_ms = g_since_ms;
+  return stats;
+}
+
+}  // namespace sockprobe

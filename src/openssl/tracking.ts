@@ -1,0 +1,81 @@
+import { SockprobeError, rethrowNative } from '../errors';
+import { native } from '../native';
+
+/** Live OpenSSL allocations, counted inside OpenSSL's own allocator entry points. */
+export interface OpensslStats {
+  /** Counting now (start() ran, stop() not yet). After stop() the figures stay frozen. */
+  tracking: boolean;
+  /** How: OpenSSL's CRYPTO_malloc/realloc/free function pointers, swapped for counting
+   *  ones at run time. null before the first start(). */
+  method: 'CRYPTO_set_mem_functions' | null;
+  /** Bytes OpenSSL asked for, allocated since start() and not yet freed (exact). */
+  liveBytes: number;
+  /** Highest liveBytes since start(): exact to within 8 KiB per thread that allocated. */
+  peakBytes: number;
+  /** Blocks that became tracked since start() (malloc, and realloc of an older block). */
+  allocations: number;
+  /** Tracked blocks freed. Blocks allocated before start() are not counted when freed. */
+  frees: number;
+  /** realloc calls that resized a block. */
+  reallocs: number;
+  /** allocations − frees: blocks live now. */
+  liveAllocations: number;
+  /** Date.now() at the start() this session began with; null before the first start(). */
+  sinceMs: number | null;
+}
+
+function problem(): string {
+  return native().opensslTrackingProblem();
+}
+
+/** true where OpenSSL tracking works in this process, else why it cannot. */
+export function opensslTrackingSupport(): true | string {
+  try {
+    return problem() || true;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function start(): void {
+  try {
+    native().opensslStart();
+  } catch (error) {
+    rethrowNative(error);
+  }
+}
+
+function stop(): void {
+  native().opensslStop();
+}
+
+function stats(): OpensslStats {
+  const why = problem();
+  if (why) throw new SockprobeError('ERR_UNSUPPORTED', `OpenSSL allocation tracking is not available: ${why}`);
+  const raw = native().opensslStats();
+  return {
+    tracking: raw.tracking,
+    method: raw.started ? 'CRYPTO_set_mem_functions' : null,
+    liveBytes: raw.liveBytes,
+    peakBytes: raw.peakBytes,
+    allocations: raw.allocations,
+    frees: raw.frees,
+    reallocs: raw.reallocs,
+    liveAllocations: raw.allocations - raw.frees,
+    sinceMs: raw.started ? raw.sinceMs : null,
+  };
+}
+
+/**
+ * OpenSSL's live bytes and allocation counts, in this running process, without preloading
+ * anything. start() and stop() are idempotent and safe at any moment, from any thread
+ * (worker threads share one process-wide session). Each start() begins a new session.
+ */
+export const openssl = Object.freeze({
+  /** Starts counting; throws ERR_UNSUPPORTED (see capabilities().opensslTracking) or ERR_OPENSSL_SELF_CHECK. */
+  start,
+  /** Stops counting and gives OpenSSL back its own allocator functions. */
+  stop,
+  /** The current (or last, frozen) session's figures. Throws ERR_UNSUPPORTED where tracking cannot work. */
+  stats,
+});
