@@ -14,6 +14,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Probe {
   const probe = createProbe({
     intervalMs: Number.isInteger(interval) && interval > 0 ? interval : 1000,
     autoRelease: env.SOCKPROBE_AUTO_RELEASE === '1' || env.SOCKPROBE_AUTO_RELEASE === 'true',
+    opensslTracking: env.SOCKPROBE_OPENSSL === '1' || env.SOCKPROBE_OPENSSL === 'true',
   });
   const target = env.SOCKPROBE_REPORT ?? 'stderr';
   process.on('SIGUSR2', () => {

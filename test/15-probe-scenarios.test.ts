@@ -6,7 +6,7 @@ interface Estimate { layer: string; kind: string; bytesPerConnection: number | n
 interface ScenarioResult {
   rss: { baseline: number; peak: number; afterPulses: number };
   lastRss: number;
-  phases: Array<{ label: string; start: number; end: number; rss: number }>;
+  phases: Array<{ label: string; start: number; end: number; rss: number; opensslLive: number | null }>;
   report: { findings: Finding[]; perConnection: Estimate[]; versions: Record<string, string> };
   autoReleases: Array<{ time: number; result: { releasedBytes: number } | null }>;
   options: { connections: number };
@@ -39,6 +39,16 @@ describe('the probe on real loopback TLS pulses', () => {
     expect(estimate.method).toBe('rising-edge');
     expect(Math.abs(estimate.bytesPerConnection! - direct) / direct).toBeLessThan(0.1);
     expect(result.report.versions.openssl).toBe(process.versions.openssl);
+  });
+
+  it('measures OpenSSL bytes per TLS connection in agreement (10%) with the OpenSSL stats delta', () => {
+    const result = spike;
+    const estimate = result.report.perConnection.find((e) => e.layer === 'openssl' && e.kind === 'tls')!;
+    const baseline = result.phases.find((p) => p.label === 'baseline')!;
+    const opened = result.phases.find((p) => p.label.endsWith(`open ${result.options.connections}`))!;
+    const direct = (opened.opensslLive! - baseline.opensslLive!) / result.options.connections;
+    expect(direct).toBeGreaterThan(10_000); // an idle TLS 1.3 server connection holds ~14 KB in OpenSSL
+    expect(Math.abs(estimate.bytesPerConnection! - direct) / direct).toBeLessThan(0.1);
   });
 
   it('finds nothing in a healthy run: connections rising and falling, nothing leaking', async () => {

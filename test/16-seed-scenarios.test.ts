@@ -8,6 +8,16 @@ interface Report {
 }
 
 describe('seed cases, reproduced small and named by the probe', () => {
+  it('seed 001: OpenSSL memory growing while connections stay flat is named a leak on the OpenSSL layer', async () => {
+    const report = (await runFixture<Report & { hashes: number }>('seed-scenarios.js', { args: ['native-leak'] })).json;
+    const leaks = report.findings.filter((f) => f.kind === 'leak');
+    expect(leaks.map((f) => f.layer)).toContain('openssl');
+    const openssl = leaks.find((f) => f.layer === 'openssl')!;
+    // 40,000 kept Hash objects; each holds OpenSSL state (an EVP_MD_CTX and its digest data).
+    expect(Number(openssl.evidence.growthBytes)).toBeGreaterThan(report.hashes * 100);
+    expect(openssl.evidence.connectionsFirst).toBe(openssl.evidence.connectionsLast);
+  });
+
   it('seed 000: TLS clients that connect and never close show as idle connections with their cost', async () => {
     const report = (await runFixture<Report>('seed-scenarios.js', { args: ['idle'] })).json;
     expect(report.findings.map((f) => f.kind)).toEqual(['idle-connections']);

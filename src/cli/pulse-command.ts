@@ -20,6 +20,7 @@ export const PULSE_FLAGS: Record<string, FlagSpec> = {
   chatty: { type: 'boolean' },
   'auto-release': { type: 'boolean' },
   'no-release': { type: 'boolean' },
+  'no-openssl': { type: 'boolean' },
   allocator: { type: 'choice', values: ALLOCATOR_NAMES },
   json: { type: 'boolean' },
   out: { type: 'string' },
@@ -36,6 +37,7 @@ export const PULSE_USAGE = `  pulse        the seed's pulse experiment against a
     --allocator NAME    glibc, jemalloc, tcmalloc or mimalloc (re-runs itself with LD_PRELOAD)
     --auto-release      let the probe give memory back when a pulse ends
     --no-release        skip the releaseToOS() at the end
+    --no-openssl        do not count OpenSSL's live bytes (on by default where supported)
     --json              print the result as JSON on stdout
     --out FILE.html     write a self-contained HTML report with plots`;
 
@@ -54,6 +56,7 @@ export function pulseOptions(flags: Record<string, string | number | boolean>): 
     chatty: flags.chatty === true,
     autoRelease: flags['auto-release'] === true,
     releaseAtEnd: flags['no-release'] !== true,
+    opensslTracking: flags['no-openssl'] !== true,
   };
 }
 

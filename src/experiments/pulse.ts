@@ -26,6 +26,8 @@ export interface PulseOptions {
   chatty: boolean;
   /** Let the probe give memory back when a pulse ends. */
   autoRelease: boolean;
+  /** Count OpenSSL's live bytes during the run (where capabilities() allows). */
+  opensslTracking: boolean;
   /** Call releaseToOS() once at the end and report what came back. */
   releaseAtEnd: boolean;
   intervalMs: number;
@@ -43,6 +45,7 @@ export const DEFAULT_PULSE: PulseOptions = {
   kind: 'tls',
   chatty: false,
   autoRelease: false,
+  opensslTracking: true,
   releaseAtEnd: true,
   intervalMs: 250,
 };
@@ -51,8 +54,9 @@ export interface PulsePhase {
   label: string;
   start: number;
   end: number;
-  /** RSS sampled as the phase ended. */
+  /** RSS and OpenSSL live bytes sampled as the phase ended. */
   rss: number;
+  opensslLive: number | null;
 }
 
 export interface PulseResult {
@@ -86,6 +90,7 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
     capacity: 20_000,
     socketIntervalMs: Math.max(options.intervalMs, 1000),
     autoRelease: options.autoRelease ? { minIntervalMs: 2000 } : false,
+    opensslTracking: options.opensslTracking,
     sources: { ...realSources(), connections: counts, ...options.sources },
   });
   const phases: PulsePhase[] = [];
@@ -94,7 +99,7 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
     await work();
     const end = Date.now();
     const sample = await probe.sample();
-    phases.push({ label, start, end, rss: sample.rss });
+    phases.push({ label, start, end, rss: sample.rss, opensslLive: sample.opensslLive });
     onProgress({ phase: label, open: server.open, rss: sample.rss });
   };
   let openMs = 0;

@@ -133,14 +133,15 @@ export interface Retention {
 const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 /**
- * Memory that stayed after a connection spike ended: the last spike whose count rose by at
+ * Memory that stayed after a connection spike ended: the first spike to the highest count, rising by at
  * least `minSpike` connections and then fell back within 10% of the rise.
  */
 export function retentionAfterSpike(samples: Sample[], minSpike = 100): Retention | null {
   if (samples.length < 3) return null;
   const conns = samples.map((s) => totalConnections(s.connections));
   let peakIndex = 0;
-  for (let i = 1; i < conns.length; i++) if (conns[i] >= conns[peakIndex]) peakIndex = i;
+  // The first time the peak was reached: what stays is measured against the level before it.
+  for (let i = 1; i < conns.length; i++) if (conns[i] > conns[peakIndex]) peakIndex = i;
   const before = samples.slice(0, peakIndex);
   if (!before.length) return null;
   const base = Math.min(...conns.slice(0, peakIndex));

@@ -53,12 +53,15 @@ export function leakFinding(trend: LeakTrend): Finding {
 }
 
 export function retentionFinding(retention: Retention, thresholds: FindingThresholds): Finding | null {
-  if (retention.retainedBytes < thresholds.retentionBytes) return null;
+  // Only a material spike (its own RSS growth past the threshold) can leave retention worth
+  // reporting; below that, what RSS gained is V8 and allocator warm-up, not the spike.
+  const spikeGrowth = retention.rssPeak - retention.rssBefore;
+  if (spikeGrowth < thresholds.retentionBytes || retention.retainedBytes < thresholds.retentionBytes) return null;
   const { nativeFree, jsHeap, other } = retention.split;
   const releasable = nativeFree ?? 0;
   return {
     kind: 'retention',
-    severity: retention.retainedBytes > 0.5 * (retention.rssPeak - retention.rssBefore) ? 'warning' : 'info',
+    severity: retention.retainedBytes > 0.5 * spikeGrowth ? 'warning' : 'info',
     layer: releasable >= jsHeap && releasable >= other ? 'nativeFree' : jsHeap >= other ? 'jsHeap' : 'rss',
     summary: `After a spike to ${retention.peakConnections} connections ended, RSS stayed ${MiB(retention.retainedBytes)} above its pre-spike ${MiB(retention.rssBefore)}: ${nativeFree === null ? 'unknown' : MiB(releasable)} free-but-retained native, ${MiB(jsHeap)} V8 heap, ${MiB(other)} other.`,
     evidence: { peakConnections: retention.peakConnections, rssBefore: retention.rssBefore, rssPeak: retention.rssPeak, rssAfter: retention.rssAfter, retainedBytes: retention.retainedBytes, nativeFreeBytes: nativeFree ?? 'unknown', jsHeapBytes: jsHeap, otherBytes: other },

@@ -18,6 +18,9 @@ export interface ProbeOptions {
   capacity?: number;
   /** An established connection with no data either way for this long counts as idle. Default 60 000. */
   idleThresholdMs?: number;
+  /** Count OpenSSL's live bytes while the probe runs (start() turns tracking on, stop() off);
+   *  where capabilities().opensslTracking is a reason, the OpenSSL layer stays null. Default off. */
+  opensslTracking?: boolean;
   /** Give memory back when a connection spike ends. Default off. */
   autoRelease?: boolean | AutoReleaseOptions;
   thresholds?: Partial<FindingThresholds>;
@@ -72,6 +75,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   optionalObject('options.thresholds', options.thresholds);
   optionalObject('options.sources', options.sources);
   if (options.autoRelease !== undefined && typeof options.autoRelease !== 'boolean') optionalObject('options.autoRelease', options.autoRelease);
+  if (options.opensslTracking !== undefined && typeof options.opensslTracking !== 'boolean') throw new SockprobeTypeError('options.opensslTracking', 'a boolean', options.opensslTracking);
   const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   const sources = options.sources ?? realSources();
   const policy = options.autoRelease ? new AutoReleasePolicy(options.autoRelease === true ? {} : options.autoRelease) : null;
@@ -82,6 +86,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   let lastSocketsAt = -Infinity;
   let releasing = false;
   let sampling: Promise<Sample> | undefined;
+  let trackingOpenssl = false;
 
   async function socketsIfDue(now: number): Promise<SocketSummary | null> {
     if (now - lastSocketsAt < socketIntervalMs) return lastSockets;
@@ -137,6 +142,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   const probe: Probe = {
     start() {
       if (timer) return probe;
+      if (options.opensslTracking) trackingOpenssl = sources.trackOpenssl?.(true) ?? false;
       histogram = monitorEventLoopDelay({ resolution: 10 });
       histogram.enable();
       timer = setInterval(() => void probe.sample().catch(() => undefined), intervalMs);
@@ -146,6 +152,8 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      if (trackingOpenssl) sources.trackOpenssl?.(false);
+      trackingOpenssl = false;
       histogram?.disable();
       histogram = undefined;
     },

@@ -4,6 +4,7 @@ import { allocatorStatsAsync } from '../memory/stats';
 import { socketSnapshot } from '../net/snapshot';
 import { trackConnections } from '../net/tracking';
 import { netCapabilities } from '../net';
+import { openssl, opensslTrackingSupport } from '../openssl/tracking';
 import { summariseSnapshot } from './socket-summary';
 import type { ProbeSources } from './sources';
 
@@ -22,7 +23,19 @@ export function realSources(): ProbeSources {
       const stats = await allocatorStatsAsync();
       return { allocated: stats.allocatedBytes, free: stats.freeBytes };
     },
-    opensslLive: () => null,
+    // Only while tracking is on (the probe's opensslTracking option, or the user's own start()).
+    opensslLive: () => {
+      if (opensslTrackingSupport() !== true) return null;
+      const stats = openssl.stats();
+      return stats.tracking ? stats.liveBytes : null;
+    },
+    // Returns whether this call changed tracking, so the probe stops only what it started.
+    trackOpenssl(on) {
+      if (opensslTrackingSupport() !== true || openssl.stats().tracking === on) return false;
+      if (on) openssl.start();
+      else openssl.stop();
+      return true;
+    },
     connections: () => (tracker ? tracker.counts().open : null),
     sockets: (idleThresholdMs) => (snapshots ? socketSnapshot().then((snapshot) => summariseSnapshot(snapshot, idleThresholdMs)) : null),
     release: () => releaseToOS(),

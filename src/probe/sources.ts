@@ -12,5 +12,7 @@ export interface ProbeSources {
   /** A whole-process socket snapshot summarised; null where snapshots are unsupported. */
   sockets(idleThresholdMs: number): Promise<SocketSummary> | null;
   release(): Promise<ReleaseResult>;
+  /** Turn OpenSSL tracking on or off; true when this call changed it (false: unsupported, or already so). */
+  trackOpenssl?(on: boolean): boolean;
   allocatorName(): string;
 }
