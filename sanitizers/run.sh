@@ -22,27 +22,31 @@ else
 fi
 
 # Fixtures that drive every native call: detection and stats, bad input, glibc references,
-# threads and teardown, fuzzing, a TLS spike with a release. Sizes are small: valgrind is slow.
-fixtures=("allocator-probe.js" "bad-input.js" "glibc-reference.js" "lifecycle-workers.js" "fuzz.js 3000" "release-spike.js 200")
-for extra in "$root"/sanitizers/fixtures.d/*.list; do
-  [ -e "$extra" ] && mapfile -t -O "${#fixtures[@]}" fixtures < "$extra"
-done
+# threads and teardown, fuzzing, a TLS spike with a release, socket snapshots (idle TLS,
+# CLOSE_WAIT), OpenSSL tracking (API, connections, start/stop churn, worker threads).
+# Node flags come first in an entry. Sizes are small: valgrind is slow.
+fixtures=("allocator-probe.js" "bad-input.js" "glibc-reference.js" "lifecycle-workers.js" "fuzz.js 3000"
+  "release-spike.js 200" "seed-scenarios.js idle" "seed-scenarios.js close-wait" "openssl-api.js"
+  "--expose-gc openssl-connections.js server 20" "--expose-gc openssl-churn.js 50" "openssl-workers.js")
 
 failed=0
 for entry in "${fixtures[@]}"; do
-  read -r -a words <<< "$entry"
-  log="$work/${words[0]}.log"
+  read -r -a all <<< "$entry"
+  flags=()
+  while [ "${all[0]}" != "${all[0]#--}" ]; do flags+=("${all[0]}"); all=("${all[@]:1}"); done
+  words=("${all[@]}")
+  log="$work/${words[0]}-${#words[@]}-${words[1]:-}.log"
   if [ "$mode" = asan ]; then
     # Node and V8 keep memory until exit on purpose; leaks are reported only when a frame is ours.
     LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=0" \
       LSAN_OPTIONS="suppressions=$root/sanitizers/lsan.supp:print_suppressions=0" \
-      node "test/fixtures/${words[0]}" "${words[@]:1}" >"$log.out" 2>"$log" || true
+      node "${flags[@]}" "test/fixtures/${words[0]}" "${words[@]:1}" >"$log.out" 2>"$log" || true
     ours=$(grep -E 'sockprobe\.node' "$log" | head -5 || true)
     reports=$(grep -cE '^(==[0-9]+==ERROR|Direct leak|Indirect leak)' "$log" || true)
   else
     valgrind --tool=memcheck --error-limit=no --num-callers=30 --smc-check=all-non-file \
       --suppressions="$root/sanitizers/valgrind.supp" \
-      node "test/fixtures/${words[0]}" "${words[@]:1}" >"$log.out" 2>"$log" || true
+      node "${flags[@]}" "test/fixtures/${words[0]}" "${words[@]:1}" >"$log.out" 2>"$log" || true
     ours=$(awk '/^==[0-9]+== [A-Z].*(Invalid|uninitialised|Mismatched|definitely lost)/{block=1; text=""} block{text=text"\n"$0} /^==[0-9]+== $/{if (block && text ~ /sockprobe\.node/) print text; block=0}' "$log" | head -40 || true)
     reports=$(grep -oE 'ERROR SUMMARY: [0-9]+' "$log" | grep -oE '[0-9]+' || echo '?')
   fi
