@@ -1,3 +1,4 @@
+import type { OpensslStats } from '../src/openssl/tracking';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -5,17 +6,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root, runFixture } from './helpers/child';
 
-interface Stats {
-  tracking: boolean;
-  method: string | null;
-  liveBytes: number;
-  peakBytes: number;
-  allocations: number;
-  frees: number;
-  reallocs: number;
-  liveAllocations: number;
-  sinceMs: number | null;
-}
+type Stats = OpensslStats;
 
 describe('openssl API contract', () => {
   it('is idempotent, freezes on stop, starts a fresh session per start, and frees tracked blocks safely after stop', async () => {
