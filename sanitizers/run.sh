@@ -7,7 +7,7 @@ set -euo pipefail
 mode=${1:?usage: sanitizers/run.sh asan|valgrind}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/sockprobe-$mode-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 
 npm run --prefix "$root" build:ts --silent
 cp -r "$root/native" "$root/binding.gyp" "$root/package.json" "$root/scripts" "$root/dist" "$root/fixtures" "$root/test" "$work/"
@@ -16,7 +16,8 @@ cd "$work"
 if [ "$mode" = asan ]; then
   CXXFLAGS="-fsanitize=address -fno-omit-frame-pointer -g -DSOCKPROBE_SANITIZER_BUILD" LDFLAGS="-fsanitize=address" npx node-gyp rebuild --silent >/dev/null
   # A build that is not instrumented would pass silently: check the checks are compiled in.
-  nm -D build/Release/sockprobe.node | grep -q __asan_report_load || { echo "the addon is not instrumented"; exit 1; }
+  symbols=$(nm -D build/Release/sockprobe.node)
+  grep -q __asan_report_load <<< "$symbols" || { echo "the addon is not instrumented"; exit 1; }
 else
   CXXFLAGS="-g -DSOCKPROBE_SANITIZER_BUILD" npx node-gyp rebuild --silent >/dev/null
 fi
@@ -41,13 +42,13 @@ for entry in "${fixtures[@]}"; do
     LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=0" \
       LSAN_OPTIONS="suppressions=$root/sanitizers/lsan.supp:print_suppressions=0" \
       node "${flags[@]}" "test/fixtures/${words[0]}" "${words[@]:1}" >"$log.out" 2>"$log" || true
-    ours=$(grep -E 'sockprobe\.node' "$log" | head -5 || true)
+    ours=$(grep -E 'ERROR: AddressSanitizer|sockprobe\.node|native/(common|malloc|net|openssl|v8)/' "$log" | head -5 || true)
     reports=$(grep -cE '^(==[0-9]+==ERROR|Direct leak|Indirect leak)' "$log" || true)
   else
     valgrind --tool=memcheck --error-limit=no --num-callers=30 --smc-check=all-non-file \
       --suppressions="$root/sanitizers/valgrind.supp" \
       node "${flags[@]}" "test/fixtures/${words[0]}" "${words[@]:1}" >"$log.out" 2>"$log" || true
-    ours=$(awk '/^==[0-9]+== [A-Z].*(Invalid|uninitialised|Mismatched|definitely lost)/{block=1; text=""} block{text=text"\n"$0} /^==[0-9]+== $/{if (block && text ~ /sockprobe\.node/) print text; block=0}' "$log" | head -40 || true)
+    ours=$(awk '/^==[0-9]+== [A-Z].*(Invalid|uninitialised|Mismatched|definitely lost)/{block=1; text=""} block{text=text"\n"$0} /^==[0-9]+== $/{if (block && text ~ /sockprobe\.node|native\/(common|malloc|net|openssl|v8)\//) print text; block=0}' "$log" | head -40 || true)
     reports=$(grep -oE 'ERROR SUMMARY: [0-9]+' "$log" | grep -oE '[0-9]+' || echo '?')
   fi
   if [ -n "$ours" ]; then

@@ -36,9 +36,14 @@ inline uint8_t* TrailerAt(void* address, size_t usable) {
   return static_cast<uint8_t*>(address) + usable - kTrailerBytes;
 }
 
-inline void WriteTrailer(void* address, size_t size, uint64_t generation) {
+// False (nothing written) if the usable size cannot hold the block and its trailer: that
+// would mean the usable-size function does not belong to the allocator serving malloc.
+inline bool WriteTrailer(void* address, size_t size, uint64_t generation) {
+  const size_t usable = g_usable_size(address);
+  if (usable < size + kTrailerBytes) return false;
   const Trailer trailer{size, Tag(address, generation)};
-  memcpy(TrailerAt(address, g_usable_size(address)), &trailer, sizeof trailer);
+  memcpy(TrailerAt(address, usable), &trailer, sizeof trailer);
+  return true;
 }
 
 // The tracked size of `address` in this session, or false for a block we did not allocate
@@ -65,8 +70,7 @@ void* CountedMalloc(size_t num, uint64_t generation) {
   if (num == 0 || num > SIZE_MAX - kTrailerBytes) return num == 0 ? nullptr : malloc(num);
   void* address = malloc(num + kTrailerBytes);
   if (address == nullptr) return nullptr;
-  WriteTrailer(address, num, generation);
-  CountAllocation(generation, num);
+  if (WriteTrailer(address, num, generation)) CountAllocation(generation, num);
   return address;
 }
 
@@ -135,7 +139,10 @@ void* TrackedRealloc(void* address, size_t num, const char* file, int line) {
     if (tracked) WriteTrailer(address, old_size, generation);  // the old block stays valid
     return nullptr;
   }
-  WriteTrailer(moved, num, generation);
+  if (!WriteTrailer(moved, num, generation)) {
+    if (tracked) CountFree(generation, old_size);  // the block leaves tracking
+    return moved;
+  }
   CountRealloc(generation, tracked, old_size, num);
   return moved;
 }

@@ -1,5 +1,7 @@
 #include "openssl/tracker.h"
 
+#include <dlfcn.h>
+
 #include <time.h>
 
 #include <atomic>
@@ -42,7 +44,13 @@ T LoadPointer(T* where) {
 void Locate() {
   if (g_located) return;
   g_located = true;
+#ifdef SOCKPROBE_SANITIZER_BUILD
+  // Sanitizer runs name libc as the owner (see owner.cc); the sanitizer's own allocator
+  // answers for its pointers, and it is what the process binds to.
+  const auto usable_size = reinterpret_cast<UsableSizeFn>(dlsym(RTLD_DEFAULT, "malloc_usable_size"));
+#else
   const auto usable_size = reinterpret_cast<UsableSizeFn>(OwnerSymbol("malloc_usable_size"));
+#endif
   if (usable_size == nullptr) {
     g_problem = "the allocator serving malloc (" + GetMallocOwner().path + ") exports no malloc_usable_size";
     return;
