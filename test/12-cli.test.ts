@@ -44,6 +44,20 @@ describe('sockprobe CLI', () => {
     expect(stderr).toMatch(/jemalloc is not installed.*apt-get install libjemalloc2/);
   });
 
+  it('exits 3 with a clear message when --port is in use', async () => {
+    const net = await import('node:net');
+    const holder = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => holder.once('listening', r));
+    const port = (holder.address() as import('node:net').AddressInfo).port;
+    try {
+      const { code, stderr } = await run(['pulse', '--port', String(port), ...SMALL]);
+      expect(code).toBe(3);
+      expect(stderr).toMatch(new RegExp(`the port is in use \\(listen EADDRINUSE.*127\\.0\\.0\\.1:${port}\\); pick another with --port`));
+    } finally {
+      holder.close();
+    }
+  });
+
   it('pulse --allocator re-runs itself under that allocator and prints JSON', async () => {
     const { code, stdout, stderr } = await run(['pulse', '--allocator', 'jemalloc', '--json', ...SMALL]);
     expect(code, stderr).toBe(0);

@@ -52,7 +52,11 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const code = (error as NodeJS.ErrnoException).code;
-    if (error instanceof EnvironmentError || code === 'EADDRINUSE' || code === 'ESRCH') {
+    if (code === 'EADDRINUSE') {
+      console.error(`sockprobe: the port is in use (${(error as Error).message}); pick another with --port, or leave it out for any free port`);
+      return 3;
+    }
+    if (error instanceof EnvironmentError || code === 'ESRCH') {
       console.error(`sockprobe: ${(error as Error).message}`);
       return 3;
     }

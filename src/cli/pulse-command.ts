@@ -16,6 +16,7 @@ export const PULSE_FLAGS: Record<string, FlagSpec> = {
   linger: { type: 'integer', min: 0, max: 3_600_000 },
   gap: { type: 'integer', min: 0, max: 3_600_000 },
   interval: { type: 'integer', min: 10, max: 60_000 },
+  port: { type: 'integer', min: 1, max: 65_535 },
   tcp: { type: 'boolean' },
   chatty: { type: 'boolean' },
   'auto-release': { type: 'boolean' },
@@ -33,6 +34,7 @@ export const PULSE_USAGE = `  pulse        the seed's pulse experiment against a
     --big-pulses N      (default ${DEFAULT_PULSE.bigPulses})    --small-pulses N   (default ${DEFAULT_PULSE.smallPulses})
     --linger MS         how long each pulse holds (default ${DEFAULT_PULSE.lingerMs})   --gap MS   pause after a pulse (default ${DEFAULT_PULSE.gapMs})
     --interval MS       sampling interval (default ${DEFAULT_PULSE.intervalMs})
+    --port N            the embedded server's port on 127.0.0.1 (default: any free one)
     --tcp               plain TCP instead of TLS      --chatty   clients talk every second
     --allocator NAME    glibc, jemalloc, tcmalloc or mimalloc (re-runs itself with LD_PRELOAD)
     --auto-release      let the probe give memory back when a pulse ends
@@ -57,6 +59,7 @@ export function pulseOptions(flags: Record<string, string | number | boolean>): 
     autoRelease: flags['auto-release'] === true,
     releaseAtEnd: flags['no-release'] !== true,
     opensslTracking: flags['no-openssl'] !== true,
+    port: (flags.port as number | undefined) ?? 0,
   };
 }
 

@@ -31,6 +31,8 @@ export interface PulseOptions {
   /** Call releaseToOS() once at the end and report what came back. */
   releaseAtEnd: boolean;
   intervalMs: number;
+  /** The embedded server's port on 127.0.0.1; 0 picks a free one. */
+  port: number;
   /** Extra probe sources (OpenSSL tracking, socket snapshots) layered over the memory ones. */
   sources?: Partial<ProbeSources>;
 }
@@ -48,6 +50,7 @@ export const DEFAULT_PULSE: PulseOptions = {
   opensslTracking: true,
   releaseAtEnd: true,
   intervalMs: 250,
+  port: 0,
 };
 
 export interface PulsePhase {
@@ -79,7 +82,7 @@ export type PulseProgress = (event: { phase: string; open: number; rss: number }
  * pulses of N connections held for a linger time, then small pulses; every layer sampled.
  */
 export async function runPulse(options: PulseOptions, onProgress: PulseProgress = () => undefined): Promise<PulseResult> {
-  const server = await startServer({ kind: options.kind, echo: options.chatty });
+  const server = await startServer({ kind: options.kind, echo: options.chatty, port: options.port });
   const clients = await spawnLoadClients();
   const counts = (): ConnectionCounts => {
     const open = server.open;
