@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "common/napi_util.h"
+#include "common/promise_worker.h"
 #include "malloc/allocators.h"
 #include "malloc/owner.h"
 #include "malloc/release.h"
@@ -98,32 +99,6 @@ static Napi::Object OutcomeObject(Napi::Env env, const ReleaseOutcome& outcome) 
   return result;
 }
 
-class ReleaseWorker : public Napi::AsyncWorker {
- public:
-  ReleaseWorker(Napi::Env env, std::string kind)
-      : Napi::AsyncWorker(env, "sockprobe:release"), kind_(std::move(kind)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override { outcome_ = ReleaseFreeMemory(kind_); }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!outcome_.supported) {
-      Napi::Error error = Napi::Error::New(env, kind_ + " is not the allocator serving malloc in this process");
-      error.Set("code", Napi::String::New(env, kNotServing));
-      deferred_.Reject(error.Value());
-      return;
-    }
-    deferred_.Resolve(OutcomeObject(env, outcome_));
-  }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
-  std::string kind_;
-  ReleaseOutcome outcome_;
-  Napi::Promise::Deferred deferred_;
-};
-
 static bool ValidReleaseKind(const std::string& kind) {
   return kind == "glibc" || kind == "jemalloc" || kind == "tcmalloc" || kind == "mimalloc";
 }
@@ -135,15 +110,13 @@ static Napi::Value Release(const Napi::CallbackInfo& info) {
   const std::string kind = info[0].As<Napi::String>();
   if (!ValidReleaseKind(kind)) return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, jemalloc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
   const bool on_threadpool = info.Length() > 1 && info[1].ToBoolean().Value();
-  if (on_threadpool) {
-    auto* worker = new ReleaseWorker(env, kind);  // deleted by N-API after OnOK/OnError
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
-  }
+  auto settle = [kind](Napi::Env env, ReleaseOutcome& outcome) -> Napi::Value {
+    if (!outcome.supported) return ThrowCoded(env, kNotServing, kind + " is not the allocator serving malloc in this process");
+    return OutcomeObject(env, outcome);
+  };
+  if (on_threadpool) return PromiseWorker<ReleaseOutcome>::Queue(env, "sockprobe:release", [kind] { return ReleaseFreeMemory(kind); }, settle);
   ReleaseOutcome outcome = ReleaseFreeMemory(kind);
-  if (!outcome.supported) return ThrowCoded(env, kNotServing, kind + " is not the allocator serving malloc in this process");
-  return OutcomeObject(env, outcome);
+  return settle(env, outcome);
 }
 
 Napi::Value AllocatorNumbersAsync(const Napi::CallbackInfo& info);  // stats_worker.cc

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "common/napi_util.h"
+#include "common/promise_worker.h"
 #include "malloc/allocators.h"
 
 namespace sockprobe {
@@ -25,35 +26,6 @@ bool ReadNumbers(const std::string& kind, NamedSizes* out) {
   return false;
 }
 
-class StatsWorker : public Napi::AsyncWorker {
- public:
-  StatsWorker(Napi::Env env, std::string kind)
-      : Napi::AsyncWorker(env, "sockprobe:allocatorNumbers"), kind_(std::move(kind)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override { ok_ = ReadNumbers(kind_, &values_); }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!ok_) {
-      Napi::Error error = Napi::Error::New(env, kind_ + " is not the allocator serving malloc in this process");
-      error.Set("code", Napi::String::New(env, "ERR_ALLOCATOR_NOT_SERVING"));
-      deferred_.Reject(error.Value());
-      return;
-    }
-    Napi::Object result = Napi::Object::New(env);
-    for (const auto& entry : values_) result.Set(entry.first, SizeValue(env, entry.second));
-    deferred_.Resolve(result);
-  }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
-  std::string kind_;
-  bool ok_ = false;
-  NamedSizes values_;
-  Napi::Promise::Deferred deferred_;
-};
-
 }  // namespace
 
 Napi::Value AllocatorNumbersAsync(const Napi::CallbackInfo& info) {
@@ -63,10 +35,23 @@ Napi::Value AllocatorNumbersAsync(const Napi::CallbackInfo& info) {
   if (kind != "glibc" && kind != "jemalloc" && kind != "tcmalloc" && kind != "mimalloc") {
     return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, jemalloc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
   }
-  auto* worker = new StatsWorker(env, kind);  // deleted by N-API after OnOK/OnError
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  struct Read {
+    bool ok = false;
+    NamedSizes values;
+  };
+  return PromiseWorker<Read>::Queue(
+      env, "sockprobe:allocatorNumbers",
+      [kind] {
+        Read read;
+        read.ok = ReadNumbers(kind, &read.values);
+        return read;
+      },
+      [kind](Napi::Env env, Read& read) -> Napi::Value {
+        if (!read.ok) return ThrowCoded(env, "ERR_ALLOCATOR_NOT_SERVING", kind + " is not the allocator serving malloc in this process");
+        Napi::Object result = Napi::Object::New(env);
+        for (const auto& entry : read.values) result.Set(entry.first, SizeValue(env, entry.second));
+        return result;
+      });
 }
 
 }  // namespace sockprobe
