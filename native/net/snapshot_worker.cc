@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/napi_util.h"
+#include "common/promise_worker.h"
 #include "net/diag_dump.h"
 #include "net/proc_fds.h"
 
@@ -56,73 +57,55 @@ Napi::Value CountsArray(Napi::Env env, const std::map<uint32_t, uint32_t>& count
   return array;
 }
 
-class SnapshotWorker : public Napi::AsyncWorker {
- public:
-  SnapshotWorker(Napi::Env env, int pid)
-      : Napi::AsyncWorker(env, "sockprobe:socketSnapshot"), deferred_(Napi::Promise::Deferred::New(env)), pid_(pid) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    const uint64_t start = MonotonicNs();
-    scan_ = ScanProcessFds(pid_);
-    const uint64_t scanned = MonotonicNs();
-    scan_ns_ = scanned - start;
-    if (scan_.err != 0) return;
-    diag_ = DumpProcessTcpSockets(scan_);
-    dump_ns_ = MonotonicNs() - scanned;
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    const int err = scan_.err != 0 ? scan_.err : diag_.err;
-    if (err != 0) {
-      const char* syscall = scan_.err != 0 ? scan_.syscall : diag_.syscall;
-      Napi::Error error = Napi::Error::New(env, std::string("socket snapshot failed in ") + syscall + ": " + strerror(err));
-      error.Set("code", Napi::String::New(env, "ERR_SYSCALL"));
-      error.Set("errno", Napi::Number::New(env, err));
-      error.Set("syscall", Napi::String::New(env, syscall));
-      deferred_.Reject(error.Value());
-      return;
-    }
-    Napi::Value buffer = RowsBuffer(env, std::move(diag_.rows));
-    if (buffer.IsEmpty()) {
-      deferred_.Reject(Napi::Error::New(env, "socket snapshot: could not allocate the rows buffer").Value());
-      return;
-    }
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("rows", buffer);
-    result.Set("count", Napi::Number::New(env, diag_.count));
-    result.Set("listeners", Napi::Number::New(env, diag_.listeners));
-    result.Set("byLocalPort", CountsArray(env, diag_.by_local_port));
-    result.Set("byRemotePort", CountsArray(env, diag_.by_remote_port));
-    result.Set("hostSockets", Napi::Number::New(env, diag_.host_sockets));
-    result.Set("fdsOpen", Napi::Number::New(env, scan_.open));
-    result.Set("fdLimit", LimitValue(env, scan_.limit_soft));
-    result.Set("fdHardLimit", LimitValue(env, scan_.limit_hard));
-    result.Set("scanNs", SizeValue(env, scan_ns_));
-    result.Set("dumpNs", SizeValue(env, dump_ns_));
-    deferred_.Resolve(result);
-  }
-
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  int pid_;
-  FdScan scan_;
-  DiagResult diag_;
-  uint64_t scan_ns_ = 0;
-  uint64_t dump_ns_ = 0;
+// What the threadpool half produces; settled into JS by SettleSnapshot.
+struct SnapshotResult {
+  FdScan scan;
+  DiagResult diag;
+  uint64_t scan_ns = 0;
+  uint64_t dump_ns = 0;
 };
+
+SnapshotResult TakeSnapshot(int pid) {
+  SnapshotResult result;
+  const uint64_t start = MonotonicNs();
+  result.scan = ScanProcessFds(pid);
+  const uint64_t scanned = MonotonicNs();
+  result.scan_ns = scanned - start;
+  if (result.scan.err != 0) return result;
+  result.diag = DumpProcessTcpSockets(result.scan);
+  result.dump_ns = MonotonicNs() - scanned;
+  return result;
+}
+
+Napi::Value SettleSnapshot(Napi::Env env, SnapshotResult& snapshot) {
+  const FdScan& scan = snapshot.scan;
+  DiagResult& diag = snapshot.diag;
+  const int err = scan.err != 0 ? scan.err : diag.err;
+  if (err != 0) {
+    const char* syscall = scan.err != 0 ? scan.syscall : diag.syscall;
+    return ThrowCoded(env, "ERR_SYSCALL", std::string("socket snapshot failed in ") + syscall + ": " + strerror(err), err, syscall);
+  }
+  Napi::Value buffer = RowsBuffer(env, std::move(diag.rows));
+  if (buffer.IsEmpty()) return ThrowCoded(env, "ERR_SYSCALL", "socket snapshot: could not allocate the rows buffer");
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("rows", buffer);
+  result.Set("count", Napi::Number::New(env, diag.count));
+  result.Set("listeners", Napi::Number::New(env, diag.listeners));
+  result.Set("byLocalPort", CountsArray(env, diag.by_local_port));
+  result.Set("byRemotePort", CountsArray(env, diag.by_remote_port));
+  result.Set("hostSockets", Napi::Number::New(env, diag.host_sockets));
+  result.Set("fdsOpen", Napi::Number::New(env, scan.open));
+  result.Set("fdLimit", LimitValue(env, scan.limit_soft));
+  result.Set("fdHardLimit", LimitValue(env, scan.limit_hard));
+  result.Set("scanNs", SizeValue(env, snapshot.scan_ns));
+  result.Set("dumpNs", SizeValue(env, snapshot.dump_ns));
+  return result;
+}
 
 }  // namespace
 
 Napi::Value QueueSnapshot(Napi::Env env, int pid) {
-  auto* worker = new SnapshotWorker(env, pid);  // deleted by N-API after OnOK/OnError
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return PromiseWorker<SnapshotResult>::Queue(env, "sockprobe:socketSnapshot", [pid] { return TakeSnapshot(pid); }, SettleSnapshot);
 }
 
 }  // namespace sockprobe
