@@ -99,41 +99,48 @@ async function runBench() {
   // OpenSSL allocator calls (malloc + free + realloc) seen by tracking so far in this session.
   const allocatorCalls = () => { const stats = openssl.stats(); return stats.tracking ? stats.allocations + stats.frees + stats.reallocs : 0; };
 
-  async function handshakePhase(on) {
+  // Runs one phase with tracking on or off and measures, across `work`, wall time, process
+  // and main-thread CPU, and the OpenSSL allocator calls tracking saw.
+  async function measured(on, work) {
     setTracking(on);
-    const before = handshakes;
     const calls = allocatorCalls();
     const cpu = process.cpuUsage();
     const thread = mainThreadNs();
     const started = performance.now();
-    await ask({ op: 'handshakes', port, concurrency: 8, ms: roundMs });
-    const wall = performance.now() - started;
+    await work();
+    return {
+      wallMs: performance.now() - started,
+      cpuMs: cpuMs(cpu),
+      mainThreadMs: (mainThreadNs() - thread) / 1e6,
+      calls: on ? allocatorCalls() - calls : null,
+    };
+  }
+
+  async function handshakePhase(on) {
+    const before = handshakes;
+    const m = await measured(on, () => ask({ op: 'handshakes', port, concurrency: 8, ms: roundMs }));
     const count = handshakes - before;
     return {
-      perSecond: (count * 1000) / wall,
-      cpuUsPerHandshake: (cpuMs(cpu) * 1000) / count,
-      mainThreadUsPerHandshake: (mainThreadNs() - thread) / 1000 / count,
-      allocatorCallsPerHandshake: on ? (allocatorCalls() - calls) / count : null,
+      perSecond: (count * 1000) / m.wallMs,
+      cpuUsPerHandshake: (m.cpuMs * 1000) / count,
+      mainThreadUsPerHandshake: (m.mainThreadMs * 1000) / count,
+      allocatorCallsPerHandshake: m.calls === null ? null : m.calls / count,
     };
   }
 
   async function bulkPhase(on) {
-    setTracking(on);
     const before = received;
-    const calls = allocatorCalls();
-    const cpu = process.cpuUsage();
-    const thread = mainThreadNs();
-    const started = performance.now();
-    await ask({ op: 'bulk', port, ms: roundMs });
-    while (received - before < 1) await new Promise((resolve) => setTimeout(resolve, 1));
-    await new Promise((resolve) => setTimeout(resolve, 20)); // the tail of the stream
-    const wall = performance.now() - started;
+    const m = await measured(on, async () => {
+      await ask({ op: 'bulk', port, ms: roundMs });
+      while (received - before < 1) await new Promise((resolve) => setTimeout(resolve, 1));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the tail of the stream
+    });
     const mb = (received - before) / 1e6;
     return {
-      mbPerSecond: mb / (wall / 1000),
-      cpuMsPerMb: cpuMs(cpu) / mb,
-      mainThreadMsPerMb: (mainThreadNs() - thread) / 1e6 / mb,
-      allocatorCallsPerMb: on ? (allocatorCalls() - calls) / mb : null,
+      mbPerSecond: mb / (m.wallMs / 1000),
+      cpuMsPerMb: m.cpuMs / mb,
+      mainThreadMsPerMb: m.mainThreadMs / mb,
+      allocatorCallsPerMb: m.calls === null ? null : m.calls / mb,
     };
   }
 

@@ -3,7 +3,7 @@
  * prom-client is an optional peer dependency; pass yours in, or it is required lazily.
  */
 import type { Probe } from './probe/probe';
-import { perConnection } from './probe/correlate';
+import { perConnection, type PerConnectionEstimate } from './probe/correlate';
 import { totalConnections, type Sample } from './probe/sample';
 import { SockprobeTypeError } from './errors';
 
@@ -38,6 +38,18 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
   const prefix = options.prefix ?? 'sockprobe_';
   const probe = options.probe;
   const latest = async (): Promise<Sample> => probe.samples().at(-1) ?? probe.sample();
+
+  // The regression runs over the whole window (thousands of samples, several layers): once
+  // per new sample, not once per scrape, so scrapes between samples cost the JS thread nothing.
+  let fitted: { at: number; estimates: PerConnectionEstimate[] } = { at: NaN, estimates: [] };
+  const perConnectionOnce = (): PerConnectionEstimate[] => {
+    const samples = probe.samples();
+    const at = samples.at(-1)?.time ?? NaN;
+    if (at === fitted.at) return fitted.estimates;
+    const varied = samples.length >= 4 && samples.some((s) => totalConnections(s.connections) !== totalConnections(samples[0].connections));
+    fitted = { at, estimates: varied ? perConnection(samples) : [] };
+    return fitted.estimates;
+  };
 
   const gauge = (name: string, help: string, read: (s: Sample) => number | null) =>
     new client.Gauge({
@@ -92,9 +104,7 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
     registers,
     collect() {
       this.reset();
-      const samples = probe.samples();
-      if (samples.length < 4 || samples.every((s) => totalConnections(s.connections) === totalConnections(samples[0].connections))) return;
-      for (const e of perConnection(samples)) if (e.bytesPerConnection !== null) this.set({ kind: e.kind, layer: e.layer }, e.bytesPerConnection);
+      for (const e of perConnectionOnce()) if (e.bytesPerConnection !== null) this.set({ kind: e.kind, layer: e.layer }, e.bytesPerConnection);
     },
   });
   new client.Gauge({

@@ -121,7 +121,7 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
     await phase(`${label}: hold`, () => sleep(options.lingerMs));
     await phase(`${label}: close`, async () => {
       await clients.closeAll();
-      while (server.open > 0) await sleep(10);
+      await server.waitForClosed();
     });
     await phase(`${label}: gap`, () => sleep(options.gapMs));
   };
@@ -130,7 +130,7 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
       await clients.open(options.kind, server.port, 20);
       await server.waitForOpen(20);
       await clients.closeAll();
-      while (server.open > 0) await sleep(10);
+      await server.waitForClosed();
       fullGc();
     });
     probe.start();

@@ -40,7 +40,7 @@ export async function runSpike(options: SpikeOptions): Promise<SpikeResult> {
     };
     const closeAll = async () => {
       await clients.closeAll();
-      while (server.open > 0) await sleep(10);
+      await server.waitForClosed();
     };
     if ((options.warmup ?? 20) > 0) {
       await cycle(options.warmup ?? 20);

@@ -12,6 +12,8 @@ export interface EmbeddedServer {
   readonly open: number;
   /** Resolves once `count` connections are open (or `timeoutMs` passes: then rejects). */
   waitForOpen(count: number, timeoutMs?: number): Promise<void>;
+  /** Resolves once every connection has closed on this side (or `timeoutMs` passes: then rejects). */
+  waitForClosed(timeoutMs?: number): Promise<void>;
   /** Destroys every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -24,10 +26,14 @@ export function startServer(options: { kind?: ConnectionKind; port?: number; ech
   const kind = options.kind ?? 'tls';
   const sockets = new Set<net.Socket>();
   const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const closedWaiters: Array<() => void> = [];
   const accept = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) closedWaiters.splice(0).forEach((resolve) => resolve());
+    });
     if (options.echo) socket.on('data', (chunk) => socket.write(chunk));
     for (let i = waiters.length - 1; i >= 0; i--) {
       if (sockets.size >= waiters[i].count) waiters.splice(i, 1)[0].resolve();
@@ -55,6 +61,16 @@ export function startServer(options: { kind?: ConnectionKind; port?: number; ech
           return new Promise<void>((done, fail) => {
             const timer = setTimeout(() => fail(new Error(`only ${sockets.size} of ${count} connections opened in ${timeoutMs} ms`)), timeoutMs);
             waiters.push({ count, resolve: () => { clearTimeout(timer); done(); } });
+          });
+        },
+        waitForClosed(timeoutMs = 60_000) {
+          if (sockets.size === 0) return Promise.resolve();
+          return new Promise<void>((done, fail) => {
+            const timer = setTimeout(() => fail(new Error(`${sockets.size} connections still open after ${timeoutMs} ms`)), timeoutMs);
+            closedWaiters.push(() => {
+              clearTimeout(timer);
+              done();
+            });
           });
         },
         close() {

@@ -5,7 +5,7 @@ import { native } from '../native';
 import { allocator, type AllocatorName } from './detect';
 import { fullGc, shrinkingGc } from './gc';
 import { rssBytes } from './proc';
-import { allocatorStats, type AllocatorStats } from './stats';
+import { allocatorStats, allocatorStatsAsync, type AllocatorStats } from './stats';
 
 export interface ReleaseOptions {
   /** Run a full JS GC first so dead sockets and Buffers free their native memory. Default true. */
@@ -76,7 +76,10 @@ export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResu
     const shrunkHeap = shrinkHeap ? shrinkingGc() : (fullGc(), false);
     gcStep = { durationMs: performance.now() - start, shrunkHeap, releasedBytes: rssBeforeBytes - rssBytes() };
   }
-  const before = allocatorStats();
+  // On the threadpool, the allocator's figures are read there too: mallinfo2 walks and locks
+  // every arena, milliseconds after a spike, which the JS thread should not pay twice.
+  const stats = () => (onThreadpool ? allocatorStatsAsync() : Promise.resolve(allocatorStats()));
+  const before = await stats();
   const rssBeforeTrim = rssBytes();
   const outcome = onThreadpool ? await native().release(kind, true) : native().release(kind, false);
   const rssAfterBytes = rssBytes();
@@ -93,6 +96,6 @@ export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResu
     releasedBytes: rssBeforeBytes - rssAfterBytes,
     trimReleasedBytes: rssBeforeTrim - rssAfterBytes,
     before,
-    after: allocatorStats(),
+    after: await stats(),
   };
 }

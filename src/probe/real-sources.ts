@@ -11,8 +11,11 @@ import type { ProbeSources } from './sources';
 /** The probe's sources in a real process: sockprobe's own calls. */
 export function realSources(): ProbeSources {
   const allocatorName = allocator().name;
-  const tracker = netCapabilities().connectionTracking === true ? trackConnections() : null;
-  const snapshots = netCapabilities().socketSnapshot === true;
+  const net = netCapabilities();
+  const snapshots = net.socketSnapshot === true;
+  // Support cannot change within a process: asked once, not on every sample.
+  const opensslSupported = opensslTrackingSupport() === true;
+  const tracker = net.connectionTracking === true ? trackConnections() : null;
   return {
     memory() {
       const usage = process.memoryUsage();
@@ -25,13 +28,13 @@ export function realSources(): ProbeSources {
     },
     // Only while tracking is on (the probe's opensslTracking option, or the user's own start()).
     opensslLive: () => {
-      if (opensslTrackingSupport() !== true) return null;
+      if (!opensslSupported) return null;
       const stats = openssl.stats();
       return stats.tracking ? stats.liveBytes : null;
     },
     // Returns whether this call changed tracking, so the probe stops only what it started.
     trackOpenssl(on) {
-      if (opensslTrackingSupport() !== true || openssl.stats().tracking === on) return false;
+      if (!opensslSupported || openssl.stats().tracking === on) return false;
       if (on) openssl.start();
       else openssl.stop();
       return true;
