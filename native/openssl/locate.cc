@@ -6,14 +6,16 @@
 
 #include <cstdio>
 #include <cstring>
-#include <vector>
 
 #include "openssl/elf_symbols.h"
-#include "openssl/rip_decode.h"
 
 namespace sockprobe {
 
 namespace {
+
+// OpenSSL's source file that holds the three pointers (crypto/mem.c in 1.1 and 3.x).
+constexpr const char* kMemSource = "mem.c";
+constexpr const char* kImplNames[3] = {"malloc_impl", "realloc_impl", "free_impl"};
 
 std::string Hex(uintptr_t value) {
   char text[32];
@@ -24,15 +26,6 @@ std::string Hex(uintptr_t value) {
 template <typename T>
 T Exported(const char* name) {
   return reinterpret_cast<T>(dlsym(RTLD_DEFAULT, name));
-}
-
-// The symbol table must name `query.value` as the private variable we expect there: the
-// code says where it reads, the table says what that is. Both must agree.
-bool Confirmed(const ElfSymbolQuery& query, uint64_t size, uintptr_t bias, std::string* why) {
-  if (query.found && query.local && query.object && query.size == size) return true;
-  *why = "the symbol table does not name " + Hex(query.value + bias) + " (read by OpenSSL's code) as the private `" +
-         query.name + "`" + (query.found ? " of the expected size" : "");
-  return false;
 }
 
 std::string ExecutablePath() {
@@ -72,39 +65,66 @@ int FindObject(dl_phdr_info* info, size_t, void* data) {
   return 0;
 }
 
-LoadedObject ObjectAt(const void* address) {
+LoadedObject ObjectAt(uintptr_t address) {
   LoadedObject object;
-  ObjectSearch search{reinterpret_cast<uintptr_t>(address), &object};
+  ObjectSearch search{address, &object};
   dl_iterate_phdr(FindObject, &search);
   return object;
 }
 
-}  // namespace
-
-// An address decoded from code is only read (or later written) once it is known to lie in
-// writable data of the object that holds OpenSSL.
-bool InDataOf(const LoadedObject& object, uintptr_t address, size_t size) {
-  const LoadedObject first = ObjectAt(reinterpret_cast<void*>(address));
-  const LoadedObject last = ObjectAt(reinterpret_cast<void*>(address + size - 1));
-  return first.found && first.writable && first.bias == object.bias && first.name == object.name &&
-         last.found && last.writable && last.bias == object.bias && last.name == object.name;
+bool SameObject(const LoadedObject& a, const LoadedObject& b) {
+  return a.found && b.found && a.bias == b.bias && a.name == b.name;
 }
+
+// An address is only read (or later written) once it is known to lie in writable data of
+// the object that holds OpenSSL.
+bool InDataOf(const LoadedObject& object, uintptr_t address, size_t size) {
+  const LoadedObject first = ObjectAt(address);
+  const LoadedObject last = ObjectAt(address + size - 1);
+  return SameObject(first, object) && first.writable && SameObject(last, object) && last.writable;
+}
+
+// What one pass over the symbol table finds: each impl pointer's link-time address, named
+// by the table as a local 8-byte object of mem.c, and whether the table names the exported
+// CRYPTO_get_mem_functions where it was loaded (which proves the file read is the one
+// loaded). Names are read only where cheaper tests passed: the string table of a Node
+// binary is 7–19 MB, and touching all of it costs tens of milliseconds.
+struct SymbolFindings {
+  uint64_t getter = 0;             // where CRYPTO_get_mem_functions must be, link-time
+  bool getter_found = false;
+  uint64_t impl[3] = {0, 0, 0};
+  int impl_count[3] = {0, 0, 0};   // more than one candidate: ambiguous, refused
+};
+
+void Collect(const ElfSymbol& symbol, SymbolFindings* found) {
+  if (symbol.function) {
+    if (symbol.value == found->getter && !symbol.local && strcmp(symbol.name, "CRYPTO_get_mem_functions") == 0) found->getter_found = true;
+    return;
+  }
+  if (!symbol.object || !symbol.local || symbol.size != sizeof(void*) || strcmp(symbol.file, kMemSource) != 0) return;
+  for (int i = 0; i < 3; ++i) {
+    if (strcmp(symbol.name, kImplNames[i]) != 0) continue;
+    found->impl[i] = symbol.value;
+    ++found->impl_count[i];
+  }
+}
+
+}  // namespace
 
 bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
 #if !defined(__x86_64__)
-  *why = "tracking decodes x86-64 code to confirm OpenSSL's private addresses; this is another architecture";
+  *why = "tracking reads x86-64 ELF symbol tables to confirm OpenSSL's private addresses; this is another architecture";
   return false;
 #endif
-  site->set_mem_functions = Exported<CryptoSetMemFn>("CRYPTO_set_mem_functions");
   site->get_mem_functions = Exported<CryptoGetMemFn>("CRYPTO_get_mem_functions");
   site->crypto_malloc = Exported<CryptoMallocFn>("CRYPTO_malloc");
   site->crypto_realloc = Exported<CryptoReallocFn>("CRYPTO_realloc");
   site->crypto_free = Exported<CryptoFreeFn>("CRYPTO_free");
   using VersionFn = const char* (*)(int);
   const auto version = Exported<VersionFn>("OpenSSL_version");
-  if (site->set_mem_functions == nullptr || site->get_mem_functions == nullptr || site->crypto_malloc == nullptr ||
-      site->crypto_realloc == nullptr || site->crypto_free == nullptr || version == nullptr) {
-    *why = "this process exports no OpenSSL CRYPTO_set_mem_functions/CRYPTO_malloc (Node built with BoringSSL or without crypto)";
+  if (site->get_mem_functions == nullptr || site->crypto_malloc == nullptr || site->crypto_realloc == nullptr ||
+      site->crypto_free == nullptr || version == nullptr) {
+    *why = "this process exports no OpenSSL CRYPTO_get_mem_functions/CRYPTO_malloc (Node built with BoringSSL or without crypto)";
     return false;
   }
   site->version = version(0);
@@ -112,83 +132,64 @@ bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
     *why = "the OpenSSL in this process is " + site->version + "; tracking knows OpenSSL 1.1 and 3.x";
     return false;
   }
-  const LoadedObject object = ObjectAt(reinterpret_cast<void*>(site->set_mem_functions));
+  const LoadedObject object = ObjectAt(reinterpret_cast<uintptr_t>(site->get_mem_functions));
   if (!object.found) {
-    *why = "cannot tell which object defines CRYPTO_set_mem_functions";
+    *why = "cannot tell which object defines CRYPTO_get_mem_functions";
     return false;
   }
-  const void* functions[] = {reinterpret_cast<void*>(site->get_mem_functions), reinterpret_cast<void*>(site->crypto_malloc),
-                             reinterpret_cast<void*>(site->crypto_realloc), reinterpret_cast<void*>(site->crypto_free)};
-  for (const void* function : functions) {
-    const LoadedObject other = ObjectAt(function);
-    if (!other.found || other.bias != object.bias || other.name != object.name) {
+  const uintptr_t functions[] = {reinterpret_cast<uintptr_t>(site->crypto_malloc), reinterpret_cast<uintptr_t>(site->crypto_realloc),
+                                 reinterpret_cast<uintptr_t>(site->crypto_free)};
+  for (const uintptr_t function : functions) {
+    if (!SameObject(ObjectAt(function), object)) {
       *why = "OpenSSL's CRYPTO_ memory functions resolve into different objects (interposed?)";
       return false;
     }
   }
   const uintptr_t bias = object.bias;
   // The main program has an empty name in the program header list; its file is
-  // /proc/self/exe (named by its real path in messages).
+  // /proc/self/exe (named by its real path in messages), the loaded file even if its path
+  // was replaced since start.
   site->object = object.name.empty() ? ExecutablePath() : object.name;
-  // /proc/self/exe is the loaded file even if its path was replaced since start.
   const std::string file = object.name.empty() ? "/proc/self/exe" : object.name;
 
-  // What the code reads: CRYPTO_set_mem_functions first reads allow_customize, and each
-  // CRYPTO_malloc/realloc/free first loads its impl pointer.
-  const uintptr_t flag = FirstRipRelativeLoad(reinterpret_cast<void*>(site->set_mem_functions));
-  if (flag == 0 || !InDataOf(object, flag, sizeof(int))) {
-    *why = "CRYPTO_set_mem_functions does not start with the expected read of allow_customize; refusing to write an unconfirmed address";
+  // Source 1: the symbol table.
+  SymbolFindings found;
+  found.getter = reinterpret_cast<uintptr_t>(site->get_mem_functions) - bias;
+  if (!ForEachElfSymbol(file, site->object, [&found](const ElfSymbol& symbol) { Collect(symbol, &found); }, why)) {
+    *why = "OpenSSL's private allocator state cannot be confirmed: " + *why;
     return false;
   }
+  if (!found.getter_found) {
+    *why = site->object + "'s symbol table does not match the loaded code (file replaced since start?)";
+    return false;
+  }
+  // Source 2: the public getter reads the same three pointers.
   CryptoMallocFn current_malloc = nullptr;
   CryptoReallocFn current_realloc = nullptr;
   CryptoFreeFn current_free = nullptr;
   site->get_mem_functions(&current_malloc, &current_realloc, &current_free);
-  struct Impl { const char* name; const char* function; const void* entry; const void* current; uintptr_t at; };
-  Impl impls[] = {
-      {"malloc_impl", "CRYPTO_malloc", reinterpret_cast<void*>(site->crypto_malloc), reinterpret_cast<void*>(current_malloc), 0},
-      {"realloc_impl", "CRYPTO_realloc", reinterpret_cast<void*>(site->crypto_realloc), reinterpret_cast<void*>(current_realloc), 0},
-      {"free_impl", "CRYPTO_free", reinterpret_cast<void*>(site->crypto_free), reinterpret_cast<void*>(current_free), 0},
-  };
-  for (Impl& impl : impls) {
-    impl.at = FirstRipRelativeLoad(impl.entry);
-    if (impl.at == 0 || !InDataOf(object, impl.at, sizeof(void*))) {
-      *why = std::string(impl.function) + " does not start with the expected load of its impl pointer";
+  const uintptr_t current[3] = {reinterpret_cast<uintptr_t>(current_malloc), reinterpret_cast<uintptr_t>(current_realloc),
+                                reinterpret_cast<uintptr_t>(current_free)};
+  uintptr_t at[3] = {0, 0, 0};
+  for (int i = 0; i < 3; ++i) {
+    if (found.impl_count[i] != 1) {
+      *why = site->object + "'s symbol table names " + (found.impl_count[i] == 0 ? "no" : "more than one") + " local 8-byte `" +
+             kImplNames[i] + "` of " + kMemSource + " (not OpenSSL's crypto/mem.c layout)";
       return false;
     }
-    // The value stored there must be what CRYPTO_get_mem_functions reports.
-    if (*reinterpret_cast<const void* const*>(impl.at) != impl.current) {
-      *why = std::string(impl.name) + " at " + Hex(impl.at) + " does not hold what CRYPTO_get_mem_functions reports";
+    at[i] = found.impl[i] + bias;
+    if (!InDataOf(object, at[i], sizeof(void*))) {
+      *why = std::string("`") + kImplNames[i] + "` at " + Hex(at[i]) + " is not in " + site->object + "'s writable data";
+      return false;
+    }
+    if (__atomic_load_n(reinterpret_cast<const uintptr_t*>(at[i]), __ATOMIC_ACQUIRE) != current[i]) {
+      *why = std::string("`") + kImplNames[i] + "` at " + Hex(at[i]) + " does not hold what CRYPTO_get_mem_functions reports";
       return false;
     }
   }
-
-  // What the symbol table names there. The file on disk must also be the one loaded: its
-  // CRYPTO_set_mem_functions plus the load bias is the exported address.
-  std::vector<ElfSymbolQuery> queries = {
-      {"CRYPTO_set_mem_functions", reinterpret_cast<uintptr_t>(site->set_mem_functions) - bias},
-      {"allow_customize", flag - bias},
-      {impls[0].name, impls[0].at - bias},
-      {impls[1].name, impls[1].at - bias},
-      {impls[2].name, impls[2].at - bias},
-  };
-  if (!QueryElfSymbols(file, site->object, &queries, why)) {
-    *why = "OpenSSL's private allocator state cannot be confirmed: " + *why;
-    return false;
-  }
-  if (!queries[0].found || queries[0].local || queries[0].object) {
-    *why = site->object + "'s symbol table does not match the loaded code (file replaced since start?)";
-    return false;
-  }
-  if (!Confirmed(queries[1], sizeof(int), bias, why)) return false;
-  for (size_t i = 2; i < queries.size(); ++i) {
-    if (!Confirmed(queries[i], sizeof(void*), bias, why)) return false;
-  }
-  const uintptr_t malloc_at = impls[0].at, realloc_at = impls[1].at, free_at = impls[2].at;
-  site->allow_customize = reinterpret_cast<int*>(flag);
-  site->malloc_impl = reinterpret_cast<CryptoMallocFn*>(malloc_at);
-  site->realloc_impl = reinterpret_cast<CryptoReallocFn*>(realloc_at);
-  site->free_impl = reinterpret_cast<CryptoFreeFn*>(free_at);
+  site->malloc_impl = reinterpret_cast<CryptoMallocFn*>(at[0]);
+  site->realloc_impl = reinterpret_cast<CryptoReallocFn*>(at[1]);
+  site->free_impl = reinterpret_cast<CryptoFreeFn*>(at[2]);
   return true;
 }
 

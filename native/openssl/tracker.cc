@@ -25,19 +25,10 @@ uint64_t g_generation = 0;       // the session stats() reports; 0 before the fi
 uint64_t g_last_generation = 0;  // every start attempt takes a fresh one, even a failed one
 double g_since_ms = 0;
 
-// CRYPTO_set_mem_functions can lose a race with a thread in OpenSSL's default
-// CRYPTO_malloc, which clears allow_customize again: bounded retries, then give up.
-constexpr int kInstallAttempts = 1000;
-
 double NowMs() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
-
-template <typename T>
-T LoadPointer(T* where) {
-  return __atomic_load_n(where, __ATOMIC_ACQUIRE);
 }
 
 // Locates once; serialised by g_control.
@@ -60,52 +51,39 @@ void Locate() {
   PrepareHooks(usable_size);
 }
 
-// Installs one hook through OpenSSL's own setter, which confirms the flag's address:
-// with a wrong address the setter would keep refusing.
-template <typename Install>
-bool InstallThroughSetter(Install install) {
-  for (int attempt = 0; attempt < kInstallAttempts; ++attempt) {
-    __atomic_store_n(g_site.allow_customize, 1, __ATOMIC_RELEASE);
-    if (install() != 0) return true;
-  }
-  return false;
-}
-
-// Swaps a hook back to OpenSSL's default only if it is still ours.
+// Swaps one impl pointer from `expected` to `desired` only if it still holds `expected`:
+// nothing else in the process is overwritten, whatever raced us.
 template <typename Fn>
-void Restore(Fn* where, Fn ours, Fn fallback) {
-  Fn expected = ours;
-  __atomic_compare_exchange_n(where, &expected, fallback, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+bool Swap(Fn* where, Fn expected, Fn desired) {
+  return __atomic_compare_exchange_n(where, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 void UninstallHooks() {
   // malloc first: from then on no new tracked blocks, while free still recognises them.
-  Restore(g_site.malloc_impl, &TrackedMalloc, g_site.crypto_malloc);
-  Restore(g_site.realloc_impl, &TrackedRealloc, g_site.crypto_realloc);
-  Restore(g_site.free_impl, &TrackedFree, g_site.crypto_free);
+  Swap(g_site.malloc_impl, &TrackedMalloc, g_site.crypto_malloc);
+  Swap(g_site.realloc_impl, &TrackedRealloc, g_site.crypto_realloc);
+  Swap(g_site.free_impl, &TrackedFree, g_site.crypto_free);
 }
 
+// The pointers are swapped directly rather than through CRYPTO_set_mem_functions, which
+// refuses once OpenSSL has allocated unless its private `allow_customize` flag is reopened;
+// that flag's representation differs between builds (an int on gcc builds, a byte with the
+// opposite meaning on clang-built Node 26), the pointers' does not.
 bool InstallHooks(std::string* why) {
-  CryptoSetMemFn set = g_site.set_mem_functions;
   // free first, then realloc, then malloc: each hook is in place before any block it may
   // see exists; free and realloc accept blocks they never allocated.
-  const bool installed =
-      InstallThroughSetter([&] { return set(nullptr, nullptr, &TrackedFree); }) &&
-      InstallThroughSetter([&] { return set(nullptr, &TrackedRealloc, nullptr); }) &&
-      InstallThroughSetter([&] { return set(&TrackedMalloc, nullptr, nullptr); });
-  // Back to "customisation closed", as OpenSSL had it once it allocated.
-  __atomic_store_n(g_site.allow_customize, 0, __ATOMIC_RELEASE);
+  const bool swapped = Swap(g_site.free_impl, g_site.crypto_free, &TrackedFree) &&
+                       Swap(g_site.realloc_impl, g_site.crypto_realloc, &TrackedRealloc) &&
+                       Swap(g_site.malloc_impl, g_site.crypto_malloc, &TrackedMalloc);
+  // OpenSSL's own getter must now report the hooks: the write landed where OpenSSL reads.
   CryptoMallocFn m = nullptr;
   CryptoReallocFn r = nullptr;
   CryptoFreeFn f = nullptr;
   g_site.get_mem_functions(&m, &r, &f);
-  const bool confirmed = installed && m == &TrackedMalloc && r == &TrackedRealloc && f == &TrackedFree &&
-                         LoadPointer(g_site.malloc_impl) == &TrackedMalloc &&
-                         LoadPointer(g_site.realloc_impl) == &TrackedRealloc && LoadPointer(g_site.free_impl) == &TrackedFree;
-  if (confirmed) return true;
+  if (swapped && m == &TrackedMalloc && r == &TrackedRealloc && f == &TrackedFree) return true;
   UninstallHooks();
-  *why = installed ? "CRYPTO_get_mem_functions does not report the hooks just installed at the located addresses"
-                   : "CRYPTO_set_mem_functions kept refusing after allow_customize was set";
+  *why = swapped ? "CRYPTO_get_mem_functions does not report the hooks just installed at the located addresses"
+                 : "OpenSSL's memory functions changed while the hooks were being installed";
   return false;
 }
 

@@ -5,9 +5,10 @@ import { native } from '../native';
 export interface OpensslStats {
   /** Counting now (start() ran, stop() not yet). After stop() the figures stay frozen. */
   tracking: boolean;
-  /** How: OpenSSL's CRYPTO_malloc/realloc/free function pointers, swapped for counting
-   *  ones at run time. null before the first start(). */
-  method: 'CRYPTO_set_mem_functions' | null;
+  /** How: OpenSSL's private malloc_impl/realloc_impl/free_impl pointers (the ones
+   *  CRYPTO_get_mem_functions reads), swapped for counting ones at run time. null before
+   *  the first start(). */
+  method: 'impl-pointers' | null;
   /** Bytes OpenSSL asked for, allocated since start() and not yet freed (exact). */
   liveBytes: number;
   /** Highest liveBytes since start(): exact to within 8 KiB per thread that allocated. */
@@ -55,7 +56,7 @@ function stats(): OpensslStats {
   const raw = native().opensslStats();
   return {
     tracking: raw.tracking,
-    method: raw.started ? 'CRYPTO_set_mem_functions' : null,
+    method: raw.started ? 'impl-pointers' : null,
     liveBytes: raw.liveBytes,
     peakBytes: raw.peakBytes,
     allocations: raw.allocations,

@@ -24,10 +24,10 @@ export interface ChildResult<T> {
  */
 export function runFixture<T = unknown>(
   name: string,
-  options: { preload?: PreloadName; args?: string[]; env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number } = {},
+  options: { preload?: PreloadName; preloadPath?: string; args?: string[]; env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number } = {},
 ): Promise<ChildResult<T>> {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-  env.LD_PRELOAD = options.preload && options.preload !== 'glibc' ? LIBS[options.preload] : '';
+  env.LD_PRELOAD = options.preloadPath ?? (options.preload && options.preload !== 'glibc' ? LIBS[options.preload] : '');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(root, 'test', 'fixtures', name), ...(options.args ?? [])], {
       env,
