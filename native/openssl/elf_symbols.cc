@@ -47,11 +47,8 @@ class MappedFile {
 
 }  // namespace
 
-bool QueryElfSymbols(const std::string& path, std::vector<ElfSymbolQuery>* queries, std::string* why) {
-  return QueryElfSymbols(path, path, queries, why);
-}
-
-bool QueryElfSymbols(const std::string& file_path, const std::string& path, std::vector<ElfSymbolQuery>* queries, std::string* why) {
+bool ForEachElfSymbol(const std::string& file_path, const std::string& path,
+                      const std::function<void(const ElfSymbol&)>& visit, std::string* why) {
   MappedFile file(file_path);
   const auto* header = reinterpret_cast<const Elf64_Ehdr*>(file.At(0, sizeof(Elf64_Ehdr)));
   if (header == nullptr) {
@@ -81,24 +78,25 @@ bool QueryElfSymbols(const std::string& file_path, const std::string& path, std:
   const Elf64_Shdr& strtab = sections[symtab->sh_link];
   const auto* symbols = reinterpret_cast<const Elf64_Sym*>(file.At(symtab->sh_offset, symtab->sh_size));
   const auto* strings = reinterpret_cast<const char*>(file.At(strtab.sh_offset, strtab.sh_size));
-  if (symbols == nullptr || strings == nullptr) {
+  // A string table ending in NUL makes every in-range name a bounded C string.
+  if (symbols == nullptr || strings == nullptr || strtab.sh_size == 0 || strings[strtab.sh_size - 1] != '\0') {
     *why = path + " has a truncated symbol table";
     return false;
   }
   const size_t count = symtab->sh_size / sizeof(Elf64_Sym);
+  const char* current_file = "";
   for (size_t i = 0; i < count; ++i) {
     const Elf64_Sym& symbol = symbols[i];
-    for (ElfSymbolQuery& query : *queries) {
-      if (symbol.st_value != query.value || query.found) continue;
-      const unsigned type = ELF64_ST_TYPE(symbol.st_info);
-      if ((type != STT_OBJECT && type != STT_FUNC) || symbol.st_shndx == SHN_UNDEF || symbol.st_name >= strtab.sh_size) continue;
-      const size_t room = strtab.sh_size - symbol.st_name;
-      if (query.name.size() >= room || memcmp(strings + symbol.st_name, query.name.c_str(), query.name.size() + 1) != 0) continue;
-      query.found = true;
-      query.size = symbol.st_size;
-      query.local = ELF64_ST_BIND(symbol.st_info) == STB_LOCAL;
-      query.object = type == STT_OBJECT;
+    if (symbol.st_name >= strtab.sh_size) continue;
+    const unsigned type = ELF64_ST_TYPE(symbol.st_info);
+    if (type == STT_FILE) {
+      current_file = strings + symbol.st_name;
+      continue;
     }
+    if ((type != STT_OBJECT && type != STT_FUNC) || symbol.st_shndx == SHN_UNDEF) continue;
+    const bool local = ELF64_ST_BIND(symbol.st_info) == STB_LOCAL;
+    visit(ElfSymbol{strings + symbol.st_name, local ? current_file : "", symbol.st_value, symbol.st_size, local,
+                    type == STT_OBJECT, type == STT_FUNC});
   }
   return true;
 }

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "common/napi_util.h"
+#include "common/promise_worker.h"
 #include "openssl/tracker.h"
 
 namespace sockprobe {
@@ -10,6 +11,14 @@ namespace sockprobe {
 // Empty string when supported, else why not.
 static Napi::Value OpensslTrackingProblem(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), TrackingProblem());
+}
+
+// The same answer from the threadpool: the first one scans the executable's symbol table
+// (3–8 ms with warm page cache, tens of ms cold), which the JS thread should not wait for.
+static Napi::Value OpensslTrackingProblemAsync(const Napi::CallbackInfo& info) {
+  return PromiseWorker<std::string>::Queue(
+      info.Env(), "sockprobe:opensslTrackingProblem", [] { return TrackingProblem(); },
+      [](Napi::Env env, std::string& problem) -> Napi::Value { return Napi::String::New(env, problem); });
 }
 
 static Napi::Value OpensslStart(const Napi::CallbackInfo& info) {
@@ -41,6 +50,7 @@ static Napi::Value OpensslStats(const Napi::CallbackInfo& info) {
 
 void InitOpenssl(Napi::Env env, Napi::Object exports) {
   exports.Set("opensslTrackingProblem", Napi::Function::New(env, OpensslTrackingProblem, "opensslTrackingProblem"));
+  exports.Set("opensslTrackingProblemAsync", Napi::Function::New(env, OpensslTrackingProblemAsync, "opensslTrackingProblemAsync"));
   exports.Set("opensslStart", Napi::Function::New(env, OpensslStart, "opensslStart"));
   exports.Set("opensslStop", Napi::Function::New(env, OpensslStop, "opensslStop"));
   exports.Set("opensslStats", Napi::Function::New(env, OpensslStats, "opensslStats"));

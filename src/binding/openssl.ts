@@ -13,8 +13,11 @@ export interface NativeOpensslStats {
 }
 
 export interface OpensslBinding {
-  /** '' where tracking can work in this process, else why not. First call scans .symtab (~1 ms). */
+  /** '' where tracking can work in this process, else why not. The first call (of either
+   *  form) scans the executable's .symtab: 3–8 ms warm, more when its pages are cold. */
   opensslTrackingProblem(): string;
+  /** The same, with the first scan on the threadpool. */
+  opensslTrackingProblemAsync(): Promise<string>;
   /** Idempotent. Throws ERR_UNSUPPORTED or ERR_OPENSSL_SELF_CHECK; nothing changes then. */
   opensslStart(): void;
   /** Idempotent; never throws. */

@@ -38,6 +38,20 @@ export function opensslTrackingSupport(): true | string {
   }
 }
 
+let supportPending: Promise<true | string> | undefined;
+
+/** opensslTrackingSupport() with the one-time symbol-table scan on the threadpool. */
+export function opensslTrackingSupportAsync(): Promise<true | string> {
+  supportPending ??= (async () => {
+    try {
+      return (await native().opensslTrackingProblemAsync()) || true;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  })();
+  return supportPending;
+}
+
 function start(): void {
   try {
     native().opensslStart();
@@ -73,6 +87,10 @@ function stats(): OpensslStats {
  * (worker threads share one process-wide session). Each start() begins a new session.
  */
 export const openssl = Object.freeze({
+  /** true where tracking works here, else why not, found on the threadpool: the first
+   *  answer costs a scan of the executable's symbol table (3–8 ms warm) that start(),
+   *  stats() and capabilities() would otherwise do on the calling thread. */
+  supported: opensslTrackingSupportAsync,
   /** Starts counting; throws ERR_UNSUPPORTED (see capabilities().opensslTracking) or ERR_OPENSSL_SELF_CHECK. */
   start,
   /** Stops counting and gives OpenSSL back its own allocator functions. */

@@ -87,6 +87,33 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   let releasing = false;
   let sampling: Promise<Sample> | undefined;
   let trackingOpenssl = false;
+  let opensslUnavailable: string | null = null;
+
+  // Asked for, not available: said once on stderr (as a process warning, which a service can
+  // route with process.on('warning')), and in the report where the figure would be.
+  function opensslOff(reason: string): void {
+    if (opensslUnavailable === null) process.emitWarning(`OpenSSL tracking is off: ${reason}`, { code: 'SOCKPROBE_OPENSSL_UNAVAILABLE' });
+    opensslUnavailable = reason;
+  }
+
+  async function startOpenssl(): Promise<void> {
+    const support = (await sources.opensslSupport?.()) ?? true;
+    if (!timer || trackingOpenssl) return; // stopped (or started again) meanwhile
+    if (support !== true) return opensslOff(support);
+    try {
+      trackingOpenssl = sources.trackOpenssl?.(true) ?? false;
+    } catch (error) {
+      opensslOff((error as Error).message);
+    }
+  }
+
+  function withOpensslStatus(report: ProbeReport): ProbeReport {
+    const openssl = { requested: options.opensslTracking === true, unavailable: opensslUnavailable };
+    if (opensslUnavailable === null) return { ...report, openssl };
+    const declined = `not tracked: ${opensslUnavailable}`;
+    const perConnection = report.perConnection.map((e) => (e.layer === 'openssl' ? { ...e, bytesPerConnection: null, quality: null, declined } : e));
+    return { ...report, perConnection, openssl };
+  }
 
   async function socketsIfDue(now: number): Promise<SocketSummary | null> {
     if (now - lastSocketsAt < socketIntervalMs) return lastSockets;
@@ -142,7 +169,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   const probe: Probe = {
     start() {
       if (timer) return probe;
-      if (options.opensslTracking) trackingOpenssl = sources.trackOpenssl?.(true) ?? false;
+      if (options.opensslTracking) void startOpenssl();
       histogram = monitorEventLoopDelay({ resolution: 10 });
       histogram.enable();
       timer = setInterval(() => void probe.sample().catch(() => undefined), intervalMs);
@@ -163,7 +190,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       return sampling;
     },
     samples: () => ring.toArray(),
-    report: () => buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds),
+    report: () => withOpensslStatus(buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds)),
     renderReport: () => renderReport(probe.report()),
     releases: () => releases.toArray(),
     ownMemoryBytes: () => ring.size * SAMPLE_BYTES + releases.size * 200,

@@ -4,7 +4,7 @@ import { allocatorStatsAsync } from '../memory/stats';
 import { socketSnapshot } from '../net/snapshot';
 import { trackConnections } from '../net/tracking';
 import { netCapabilities } from '../net';
-import { openssl, opensslTrackingSupport } from '../openssl/tracking';
+import { openssl, opensslTrackingSupportAsync } from '../openssl/tracking';
 import { summariseSnapshot } from './socket-summary';
 import type { ProbeSources } from './sources';
 
@@ -13,8 +13,13 @@ export function realSources(): ProbeSources {
   const allocatorName = allocator().name;
   const net = netCapabilities();
   const snapshots = net.socketSnapshot === true;
-  // Support cannot change within a process: asked once, not on every sample.
-  const opensslSupported = opensslTrackingSupport() === true;
+  // Support cannot change within a process: asked once, on the threadpool (the first answer
+  // scans the executable's symbol table), not on every sample. Unknown until it answers.
+  let opensslSupported = false;
+  const opensslSupport = opensslTrackingSupportAsync().then((support) => {
+    opensslSupported = support === true;
+    return support;
+  });
   const tracker = net.connectionTracking === true ? trackConnections() : null;
   return {
     memory() {
@@ -32,6 +37,7 @@ export function realSources(): ProbeSources {
       const stats = openssl.stats();
       return stats.tracking ? stats.liveBytes : null;
     },
+    opensslSupport: () => opensslSupport,
     // Returns whether this call changed tracking, so the probe stops only what it started.
     trackOpenssl(on) {
       if (!opensslSupported || openssl.stats().tracking === on) return false;

@@ -27,6 +27,8 @@ export interface ProbeReport {
   /** What sampling cost the JS thread, ms per sample: the probe's own stalls. A V8 GC that
    *  happens to run inside a sample counts too (scavenges take 5–20 ms in a TLS-churning process). */
   probeCost: { meanMs: number; medianMs: number; maxMs: number };
+  /** Set by a probe: whether OpenSSL tracking was asked for, and why it is off if it could not be had. */
+  openssl?: { requested: boolean; unavailable: string | null };
 }
 
 export function currentVersions(allocator: string): Versions {
@@ -78,6 +80,7 @@ export function renderReport(report: ProbeReport): string {
   const v = report.versions;
   lines.push(`sockprobe report — ${report.samples} samples over ${(report.windowMs / 1000).toFixed(0)} s; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}, allocator ${v.allocator}`);
   lines.push(`Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample (median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample included).`);
+  if (report.openssl?.unavailable) lines.push(`OpenSSL live bytes: not tracked — ${report.openssl.unavailable}`);
   lines.push('');
   lines.push(report.findings.length ? 'Findings:' : 'Findings: none — nothing leaking, retained or piling up in this window.');
   for (const f of report.findings) {

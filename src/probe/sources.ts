@@ -12,6 +12,8 @@ export interface ProbeSources {
   /** A whole-process socket snapshot summarised; null where snapshots are unsupported. */
   sockets(idleThresholdMs: number): Promise<SocketSummary> | null;
   release(): Promise<ReleaseResult>;
+  /** Whether OpenSSL tracking can work here (true), else why not; asked before trackOpenssl(true). */
+  opensslSupport?(): Promise<true | string>;
   /** Turn OpenSSL tracking on or off; true when this call changed it (false: unsupported, or already so). */
   trackOpenssl?(on: boolean): boolean;
   allocatorName(): string;
