@@ -10,7 +10,7 @@ work=$(mktemp -d /tmp/sockprobe-$mode-XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 
 npm run --prefix "$root" build:ts --silent
-cp -r "$root/native" "$root/binding.gyp" "$root/package.json" "$root/scripts" "$root/dist" "$root/fixtures" "$root/test" "$work/"
+cp -r "$root/native" "$root/binding.gyp" "$root/package.json" "$root/scripts" "$root/dist" "$root/test" "$work/"
 ln -s "$root/node_modules" "$work/node_modules"
 cd "$work"
 if [ "$mode" = asan ]; then

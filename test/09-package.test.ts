@@ -36,6 +36,13 @@ describe('the npm tarball', () => {
     expect(files.some((f) => f.startsWith('package/build/'))).toBe(false);
   });
 
+  it('ships no private key: the loopback servers make a throwaway certificate at run time', () => {
+    const listing = run('tar', ['-tzf', tarball], dir).split('\n');
+    expect(listing.filter((f) => /\.(pem|key|p12|pfx)$/.test(f))).toEqual([]);
+    const contents = execFileSync('tar', ['-xzOf', tarball], { cwd: dir, encoding: 'latin1', maxBuffer: 256 * 1024 * 1024 });
+    expect(contents).not.toMatch(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  });
+
   it('installs into an empty project and loads its prebuild with PREBUILDS_ONLY=1, from require and import', () => {
     run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], dir, { PREBUILDS_ONLY: '1' });
     expect(fs.existsSync(path.join(dir, 'node_modules', 'sockprobe', 'build'))).toBe(false); // nothing compiled

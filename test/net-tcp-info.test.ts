@@ -37,6 +37,23 @@ async function ssRow(port: number, fd: number): Promise<SsSocket> {
   return row;
 }
 
+const COUNTERS = ['segsOut', 'segsIn', 'bytesAcked', 'bytesReceived', 'bytesSent'] as const;
+
+/**
+ * Our reading and ss's row for one socket, taken while nothing moved on it: ours is read
+ * before and after ss runs, and the pair is retaken (a few times at most) when a delayed ACK
+ * or a TLS session ticket crossed in between — on a loaded machine ss takes tens of ms.
+ */
+async function quiescentPair(read: () => any, port: number, fd: number): Promise<{ info: any; row: SsSocket }> {
+  for (let attempt = 0; ; attempt++) {
+    const before = read();
+    const row = await ssRow(port, fd);
+    const info = read();
+    if (COUNTERS.every((key) => before[key] === info[key]) || attempt === 5) return { info, row };
+    await settle();
+  }
+}
+
 /** Every value both report for a socket must be equal (the connection is quiescent). */
 function expectAgreement(info: any, row: SsSocket): void {
   expect(info.state).toBe(row.state);
@@ -101,9 +118,10 @@ describe('tcpInfo against ss -tinm', () => {
     expect(serverSide.bytesReceived).toBe(3000);
     expect(clientSide.bytesReceived).toBe(70_000);
     expect(listener.state).toBe('LISTEN');
-    expectAgreement(serverSide, await ssRow(port, serverSide.fd));
-    expectAgreement(clientSide, await ssRow(port, clientSide.fd));
-    expectAgreement(listener, await ssRow(port, listener.fd));
+    for (const [socket, fd] of [[accepted, serverSide.fd], [client, clientSide.fd], [server, listener.fd]] as const) {
+      const { info, row } = await quiescentPair(() => sp.tcpInfo(socket), port, fd);
+      expectAgreement(info, row);
+    }
     expect(sp.tcpInfo(serverSide.fd).bytesReceived).toBe(3000);
   });
 
@@ -111,6 +129,8 @@ describe('tcpInfo against ss -tinm', () => {
     const secure: tls.TLSSocket[] = [];
     const server = https.createServer({ ...testCertificate() }, (request, response) => response.end('hello'));
     server.on('secureConnection', (socket: tls.TLSSocket) => secure.push(socket));
+    // The agent's idle socket must outlive the test on a slow machine (default: 5 s).
+    server.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     const agent = new https.Agent({ keepAlive: true });
@@ -133,11 +153,10 @@ describe('tcpInfo against ss -tinm', () => {
     await settle();
     expect(secure).toHaveLength(2);
     for (const socket of [tlsClient, agentSocket, ...secure]) {
-      const info = sp.tcpInfo(socket);
+      const { info, row } = await quiescentPair(() => sp.tcpInfo(socket), port, sp.tcpInfo(socket).fd);
       expect(info.state).toBe('ESTABLISHED');
       // The handshake moved bytes both ways on every one of these.
       expect(info.bytesReceived).toBeGreaterThan(0);
-      const row = await ssRow(port, info.fd);
       expect(row.local.port).toBe(socket.localPort);
       expect(row.peer.port).toBe(socket.remotePort);
       expectAgreement(info, row);
@@ -159,9 +178,8 @@ describe('tcpInfo against ss -tinm', () => {
     await settle();
     expect(sessions).toHaveLength(1);
     for (const session of [client, sessions[0]]) {
-      const info = sp.tcpInfo(session.socket);
+      const { info, row } = await quiescentPair(() => sp.tcpInfo(session.socket), port, sp.tcpInfo(session.socket).fd);
       expect(info.bytesReceived).toBeGreaterThan(0);
-      const row = await ssRow(port, info.fd);
       expect(row.local.port).toBe(session.socket.localPort);
       expectAgreement(info, row);
     }
