@@ -26,6 +26,19 @@ describe('sockprobe CLI', () => {
     for (const word of ['pulse', 'allocators', 'demo', 'Exit codes']) expect(stdout).toContain(word);
   });
 
+  it.each([[['help']], [['help', 'pulse']], [['snapshot', '--help']], [['-h']]])('%j prints the usage and exits 0', async (args) => {
+    const { code, stdout } = await run(args);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Usage: sockprobe <command>');
+  });
+
+  it('--version names the package version and the Node and OpenSSL it runs on', async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const { code, stdout } = await run(['--version']);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(`sockprobe ${version} (Node ${process.versions.node}, OpenSSL ${process.versions.openssl})`);
+  });
+
   it.each([
     [['frobnicate'], /unknown command frobnicate/],
     [['pulse', '--connections', 'lots'], /--connections takes a whole number from 1 to 9000, not lots/],

@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { packageRoot } from '../package-root';
 import { allocatorsCommand } from './allocators-command';
 import { EnvironmentError, UsageError, parseFlags } from './args';
 import { runDemo } from './demo';
@@ -6,6 +9,7 @@ import { PULSE_USAGE, pulseCommand } from './pulse-command';
 import { SNAPSHOT_USAGE, snapshotCommand } from './snapshot-command';
 
 const USAGE = `Usage: sockprobe <command> [options]
+       sockprobe help [command] | --help | --version
 
 Commands:
 ${PULSE_USAGE}
@@ -20,13 +24,22 @@ Every command takes -h/--help.
 Exit codes: 0 done, 1 the run failed, 2 bad command line, 3 a problem with this machine
 (an allocator library missing, a port in use, a process that does not exist).`;
 
+function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined) {
     console.error(USAGE);
     return 2;
   }
-  if (command === '-h' || command === '--help' || rest.includes('--help') || rest.includes('-h')) {
+  if (command === '-v' || command === '--version' || command === 'version') {
+    console.log(`sockprobe ${version()} (Node ${process.versions.node}, OpenSSL ${process.versions.openssl})`);
+    return 0;
+  }
+  // `help`, `--help`, `-h` anywhere, and `help <command>`, all print the usage.
+  if (command === 'help' || command === '-h' || command === '--help' || rest.includes('--help') || rest.includes('-h')) {
     console.log(USAGE);
     return 0;
   }
