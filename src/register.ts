@@ -1,27 +1,54 @@
 /**
  * `node -r sockprobe/register app.js` (or `--import sockprobe/register`): starts a probe from
  * environment variables, no code change.
- *   SOCKPROBE_INTERVAL_MS      sampling interval (default 1000)
- *   SOCKPROBE_AUTO_RELEASE=1   give memory back when a connection spike ends
+ *   SOCKPROBE_INTERVAL_MS      sampling interval in ms, a whole number from 10 (default 1000)
+ *   SOCKPROBE_AUTO_RELEASE=1   give memory back when a connection spike ends (1/true/yes/on, 0/false/no/off)
  *   SOCKPROBE_OPENSSL=1        track OpenSSL allocations (where capabilities() allows)
  *   SOCKPROBE_REPORT=stderr|PATH  where `kill -USR2 <pid>` writes the report (default stderr)
+ * A value that cannot be read is named on stderr with what was expected; the probe then
+ * starts with that setting's default. The running probe: `import { probe } from
+ * 'sockprobe/register'` or `require('sockprobe/register').probe`.
  */
 import * as fs from 'node:fs';
 import { createProbe, type Probe } from './probe/probe';
 
+const say = (line: string) => process.stderr.write(`sockprobe/register: ${line}\n`);
+
+function intervalFrom(value: string | undefined): number {
+  if (value === undefined) return 1000;
+  const interval = Number(value);
+  if (/^\d+$/.test(value.trim()) && interval >= 10) return interval;
+  say(`SOCKPROBE_INTERVAL_MS=${JSON.stringify(value)} is not a whole number of milliseconds from 10; sampling every 1000 ms`);
+  return 1000;
+}
+
+function switchFrom(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  const word = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(word)) return true;
+  if (['0', 'false', 'no', 'off'].includes(word)) return false;
+  say(`${name}=${JSON.stringify(value)} is not one of 1/true/yes/on or 0/false/no/off; leaving it off`);
+  return false;
+}
+
+function writeReport(target: string, text: string): void {
+  if (target === 'stderr') {
+    process.stderr.write(text);
+    return;
+  }
+  fs.writeFile(target, text, (error) => {
+    if (error) say(`cannot write the report to SOCKPROBE_REPORT=${target}: ${error.message}`);
+  });
+}
+
 function fromEnvironment(env: NodeJS.ProcessEnv): Probe {
-  const interval = Number(env.SOCKPROBE_INTERVAL_MS ?? 1000);
   const probe = createProbe({
-    intervalMs: Number.isInteger(interval) && interval > 0 ? interval : 1000,
-    autoRelease: env.SOCKPROBE_AUTO_RELEASE === '1' || env.SOCKPROBE_AUTO_RELEASE === 'true',
-    opensslTracking: env.SOCKPROBE_OPENSSL === '1' || env.SOCKPROBE_OPENSSL === 'true',
+    intervalMs: intervalFrom(env.SOCKPROBE_INTERVAL_MS),
+    autoRelease: switchFrom('SOCKPROBE_AUTO_RELEASE', env.SOCKPROBE_AUTO_RELEASE),
+    opensslTracking: switchFrom('SOCKPROBE_OPENSSL', env.SOCKPROBE_OPENSSL),
   });
-  const target = env.SOCKPROBE_REPORT ?? 'stderr';
-  process.on('SIGUSR2', () => {
-    const text = `${probe.renderReport()}\n`;
-    if (target === 'stderr') process.stderr.write(text);
-    else fs.writeFile(target, text, () => undefined);
-  });
+  const target = env.SOCKPROBE_REPORT || 'stderr';
+  process.on('SIGUSR2', () => writeReport(target, `${probe.renderReport()}\n`));
   return probe.start();
 }
 
