@@ -52,6 +52,38 @@ describe('the npm tarball', () => {
     expect(JSON.parse(esm)).toEqual(['glibc', 'function']);
   }, 120_000);
 
+  // A strict consumer that never mentions Node's types itself: TypeScript 7 loads no @types
+  // package unasked, so sockprobe's declarations must bring @types/node along.
+  // TypeScript 7 comes from the registry into the consumer (npm links one `tsc` per project,
+  // and the project builds with 5.x); 5.x is the project's own.
+  it.each([
+    ['TypeScript 7', '7.'],
+    ['TypeScript 5', '5.'],
+  ])('type-checks strict ESM and CJS consumers with %s', (name, major) => {
+    const consumer = path.join(dir, 'typed');
+    fs.mkdirSync(consumer, { recursive: true });
+    let tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    if (major === '7.') {
+      const prefix = path.join(dir, 'typescript-7');
+      run('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', 'typescript@7.0.2'], dir);
+      tsc = path.join(prefix, 'node_modules', 'typescript', 'bin', 'tsc');
+    }
+    const body = `const stats = allocatorStats();
+const bytes: number | null = stats.allocatedBytes;
+const report = createProbe().report();
+const kinds: string[] = report.findings.map((finding) => finding.kind);
+const running: boolean = probe.running;
+console.log(bytes, kinds, running, tcpInfo(0).state);
+`;
+    fs.writeFileSync(path.join(consumer, 'esm.mts'), `import { allocatorStats, createProbe, tcpInfo } from 'sockprobe';\nimport { probe } from 'sockprobe/register';\n${body}`);
+    fs.writeFileSync(path.join(consumer, 'cjs.cts'), `import { allocatorStats, createProbe, tcpInfo } from 'sockprobe';\nimport { probe } from 'sockprobe/register';\n${body}`);
+    fs.writeFileSync(path.join(consumer, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true }, files: ['esm.mts', 'cjs.cts'] }));
+    const version = run(process.execPath, [tsc, '--version'], consumer);
+    expect(version).toContain(`Version ${major}`);
+    // Resolves sockprobe from the project above, where the tarball was installed.
+    expect(() => run(process.execPath, [tsc, '-p', consumer], consumer)).not.toThrow();
+  }, 120_000);
+
   it('passes publint and arethetypeswrong for node16 CJS and ESM', () => {
     const lint = run(path.join(root, 'node_modules', '.bin', 'publint'), ['run', path.join(dir, 'source'), '--strict'], root);
     expect(lint).not.toMatch(/error|warning/i);
