@@ -1,4 +1,5 @@
 import { SockprobeError } from '../errors';
+import { oldestIdlePeers } from '../net/idle-peers';
 import { socketSnapshot } from '../net/snapshot';
 import { summariseSnapshot } from '../probe/socket-summary';
 import { EnvironmentError, parseFlags, type FlagSpec } from './args';
@@ -8,11 +9,13 @@ const FLAGS: Record<string, FlagSpec> = {
   pid: { type: 'integer', min: 1, max: 2 ** 31 - 1 },
   idle: { type: 'integer', min: 0, max: 86_400_000 },
   json: { type: 'boolean' },
+  peers: { type: 'integer', min: 1, max: 1000 },
 };
 
 export const SNAPSHOT_USAGE = `  snapshot     TCP sockets by local port and state, idle and CLOSE_WAIT sockets, fd headroom
     --pid PID          another process of yours (default: this one, which has few sockets)
     --idle MS          an established socket with no data for this long is idle (default 60000)
+    --peers N          also the N connections idle longest: addresses, state, idle time, queues, kernel bytes
     --json             the summary and per-port counts as JSON`;
 
 /** `sockprobe snapshot`: the socket side of a running service that does not load sockprobe. */
@@ -27,8 +30,9 @@ export async function snapshotCommand(args: string[]): Promise<number> {
     throw error;
   }
   const summary = summariseSnapshot(snapshot, idleMs);
+  const peers = flags.peers === undefined ? undefined : oldestIdlePeers(snapshot, flags.peers as number);
   if (flags.json) {
-    console.log(JSON.stringify({ pid: flags.pid ?? process.pid, summary, byLocalPort: snapshot.counts.byLocalPort, byRemotePort: snapshot.counts.byRemotePort, fds: snapshot.fds }));
+    console.log(JSON.stringify({ pid: flags.pid ?? process.pid, summary, byLocalPort: snapshot.counts.byLocalPort, byRemotePort: snapshot.counts.byRemotePort, fds: snapshot.fds, peers }));
     return 0;
   }
   const states = [...new Set(Object.values(snapshot.counts.byLocalPort).flatMap((s) => Object.keys(s)))].sort();
@@ -41,5 +45,14 @@ export async function snapshotCommand(args: string[]): Promise<number> {
   if (rows.length + clients.length) console.log(table([['port', ...states], ...rows, ...clients]));
   console.log(`\nidle > ${idleMs / 1000} s: ${summary.idle.count} established sockets; CLOSE_WAIT: ${summary.byState.CLOSE_WAIT ?? 0}; kernel socket memory: ${mib(summary.kernelBytes)}`);
   console.log(`fds: ${snapshot.fds.open} open of ${snapshot.fds.limit} (headroom ${snapshot.fds.headroom})`);
+  if (peers) {
+    console.log(`\nidle longest (${peers.length}):`);
+    if (peers.length) {
+      const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+      const header = ['fd', 'side', 'state', 'local', 'remote', 'idle s', 'recv-q', 'send-q', 'kernel'];
+      const lines = peers.map((p) => [String(p.fd ?? '-'), p.side, p.state, p.local, p.remote, (p.idleMs / 1000).toFixed(1), String(p.inqBytes ?? '-'), String(p.outqBytes ?? '-'), kib(p.kernelBytes)]);
+      console.log(table([header, ...lines]));
+    }
+  }
   return 0;
 }

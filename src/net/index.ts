@@ -7,6 +7,7 @@ export { tcpInfo } from './tcp-info';
 export { tcpStateName, tcpOptionNames, type TcpStateName, type TcpCaStateName } from './tcp-states';
 export { socketSnapshot, type SocketSnapshot, type SocketSnapshotOptions, type StateCounts } from './snapshot';
 export { SocketRows, type SocketRow, type SocketSide } from './snapshot-rows';
+export { oldestIdlePeers, type IdlePeer } from './idle-peers';
 export { ConnectionTracker, trackConnections, track, connectionCounts, type ConnectionCounts, type ConnectionKind, type ConnectionSide, type KindCounts, type SideCounts } from './tracking';
 export type { TcpInfoFields, TcpSocketInfo, TcpInfoOptions, SocketMemory } from './types';
 
