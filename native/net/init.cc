@@ -56,14 +56,20 @@ static Napi::Value NetLayout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
   Napi::Object tcp = Napi::Object::New(env);
-#define SOCKPROBE_OFFSET(field) tcp.Set(#field, Napi::Number::New(env, offsetof(TcpInfo, field)))
-  SOCKPROBE_OFFSET(rto); SOCKPROBE_OFFSET(snd_mss); SOCKPROBE_OFFSET(last_data_recv); SOCKPROBE_OFFSET(rtt);
-  SOCKPROBE_OFFSET(snd_cwnd); SOCKPROBE_OFFSET(total_retrans); SOCKPROBE_OFFSET(pacing_rate);
-  SOCKPROBE_OFFSET(bytes_acked); SOCKPROBE_OFFSET(bytes_received); SOCKPROBE_OFFSET(notsent_bytes);
-  SOCKPROBE_OFFSET(delivery_rate); SOCKPROBE_OFFSET(delivered); SOCKPROBE_OFFSET(bytes_sent);
-  SOCKPROBE_OFFSET(snd_wnd); SOCKPROBE_OFFSET(rcv_wnd); SOCKPROBE_OFFSET(total_rto);
-  SOCKPROBE_OFFSET(total_rto_time); SOCKPROBE_OFFSET(received_ce); SOCKPROBE_OFFSET(accecn_opt_seen);
-#undef SOCKPROBE_OFFSET
+// Every field as [offset, size]; bitfields as the byte that holds them.
+  auto field = [&](const char* name, size_t offset, size_t size) {
+    Napi::Array entry = Napi::Array::New(env, 2);
+    entry.Set(0u, Napi::Number::New(env, static_cast<double>(offset)));
+    entry.Set(1u, Napi::Number::New(env, static_cast<double>(size)));
+    tcp.Set(name, entry);
+  };
+#define SOCKPROBE_FIELD(name) field(#name, offsetof(TcpInfo, name), sizeof(TcpInfo::name));
+  SOCKPROBE_TCP_INFO_FIELDS(SOCKPROBE_FIELD)
+#undef SOCKPROBE_FIELD
+  field("snd_wscale", offsetof(TcpInfo, wscale), 1);
+  field("rcv_wscale", offsetof(TcpInfo, wscale), 1);
+  field("delivery_rate_app_limited", offsetof(TcpInfo, app_limited), 1);
+  field("fastopen_client_fail", offsetof(TcpInfo, app_limited), 1);
   result.Set("tcpInfo", tcp);
   result.Set("tcpInfoSize", Napi::Number::New(env, sizeof(TcpInfo)));
   result.Set("tcpInfoCapacity", Napi::Number::New(env, kTcpInfoCapacity));

@@ -2,7 +2,7 @@
 // the build host's headers (Debian's stop at tcpi_snd_wnd, 232 bytes) are still read where
 // the running kernel fills them. The kernel copies min(our size, its size) and returns that
 // length; TypeScript decodes only the fields inside the returned length (src/net/tcp-info-fields.ts
-// holds the same offsets, and a test compares them with TcpInfoOffsets()).
+// holds the same offsets, and a test compares every one of them with netLayout()).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -79,6 +79,78 @@ struct TcpInfo {
   uint16_t accecn_fail_mode;
   uint16_t accecn_opt_seen;
 };
+
+
+// Every whole-byte member, for the addon to export each one's offset and size
+// (netLayout()), so the TypeScript table is checked field by field against this struct.
+// The two bitfield bytes (wscale, app_limited) are exported by hand beside it.
+#define SOCKPROBE_TCP_INFO_FIELDS(X) \
+  X(state) \
+  X(ca_state) \
+  X(retransmits) \
+  X(probes) \
+  X(backoff) \
+  X(options) \
+  X(rto) \
+  X(ato) \
+  X(snd_mss) \
+  X(rcv_mss) \
+  X(unacked) \
+  X(sacked) \
+  X(lost) \
+  X(retrans) \
+  X(fackets) \
+  X(last_data_sent) \
+  X(last_ack_sent) \
+  X(last_data_recv) \
+  X(last_ack_recv) \
+  X(pmtu) \
+  X(rcv_ssthresh) \
+  X(rtt) \
+  X(rttvar) \
+  X(snd_ssthresh) \
+  X(snd_cwnd) \
+  X(advmss) \
+  X(reordering) \
+  X(rcv_rtt) \
+  X(rcv_space) \
+  X(total_retrans) \
+  X(pacing_rate) \
+  X(max_pacing_rate) \
+  X(bytes_acked) \
+  X(bytes_received) \
+  X(segs_out) \
+  X(segs_in) \
+  X(notsent_bytes) \
+  X(min_rtt) \
+  X(data_segs_in) \
+  X(data_segs_out) \
+  X(delivery_rate) \
+  X(busy_time) \
+  X(rwnd_limited) \
+  X(sndbuf_limited) \
+  X(delivered) \
+  X(delivered_ce) \
+  X(bytes_sent) \
+  X(bytes_retrans) \
+  X(dsack_dups) \
+  X(reord_seen) \
+  X(rcv_ooopack) \
+  X(snd_wnd) \
+  X(rcv_wnd) \
+  X(rehash) \
+  X(total_rto) \
+  X(total_rto_recoveries) \
+  X(total_rto_time) \
+  X(received_ce) \
+  X(delivered_e1_bytes) \
+  X(delivered_e0_bytes) \
+  X(delivered_ce_bytes) \
+  X(received_e1_bytes) \
+  X(received_e0_bytes) \
+  X(received_ce_bytes) \
+  X(accecn_fail_mode) \
+  X(accecn_opt_seen)
 
 static_assert(offsetof(TcpInfo, pacing_rate) == 104, "tcp_info layout");
 static_assert(offsetof(TcpInfo, snd_wnd) == 228, "tcp_info layout");

@@ -5,13 +5,14 @@
 import { ipv4Text, ipv6Text } from './address';
 import { decodeSkmem, decodeTcpInfoFields } from './decode';
 import { ROW, SIDE_CLIENT, SIDE_LISTENER, SIDE_SERVER } from './layout';
+import { TCP_INFO_FIELDS } from './tcp-info-fields';
 import { TCP_LISTEN, tcpStateName, type TcpStateName } from './tcp-states';
 import type { SocketMemory, TcpInfoFields } from './types';
 
 const AF_INET = 2;
-/** Offsets of tcpi_last_data_sent and tcpi_last_data_recv in struct tcp_info. */
-const LAST_DATA_SENT = 44;
-const LAST_DATA_RECV = 52;
+const offsetOf = (kernel: string) => TCP_INFO_FIELDS.find((field) => field.kernel === kernel)!.offset;
+const LAST_DATA_SENT = offsetOf('last_data_sent');
+const LAST_DATA_RECV = offsetOf('last_data_recv');
 
 /** listener: a listening socket; server: accepted on one of our listeners; client: any other. */
 export type SocketSide = 'listener' | 'server' | 'client';
