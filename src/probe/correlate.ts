@@ -26,7 +26,7 @@ export const MIN_PER_CONNECTION_R2 = 0.3;
 /** In-use layers whose per-connection cost can be compared with RSS per connection (kernel memory is not in RSS). */
 const RESIDENT_COMPARABLE: Layer[] = ['openssl', 'otherNative', 'jsHeap'];
 
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
 
 function inUseNote(layer: Layer, bytes: number, rss: number): string {
   return `${LAYERS[layer].label} per connection (${kib(bytes)}) exceeds RSS per connection (${kib(rss)}): the allocator counts bytes handed out, RSS only pages touched. Buffers allocated per connection at their full size but filled only in part — Node's per-connection read buffers and TLS record buffers are the likely bulk — keep untouched pages out of RSS, so this is allocated-but-untouched memory, not a contradiction.`;
@@ -87,10 +87,10 @@ export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(L
         estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `${kind} connections varied by ${v.range} over ${v.distinct} distinct counts (need ${MIN_CONNECTION_RANGE} over ${MIN_DISTINCT})` });
       } else if (!fit) {
         estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: 'the regression had no solution (tls and tcp counts moved together)' });
-      } else if (fit.coefficients[column] < 0) {
-        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${LAYERS[layer].label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection` });
       } else if (fit.r2 < MIN_PER_CONNECTION_R2) {
         estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${(fit.r2 * 100).toFixed(0)}% of ${LAYERS[layer].label}'s variation (R² ${fit.r2.toFixed(2)}, need ${MIN_PER_CONNECTION_R2})` });
+      } else if (fit.coefficients[column] < 0) {
+        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${LAYERS[layer].label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection` });
       } else {
         estimates.push({ layer, kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });
       }
@@ -183,6 +183,8 @@ export function leakTrends(samples: Sample[], minGrowthBytes = 4 * 1024 * 1024, 
       if (recent.length < 8 || recent[recent.length - 1].sample.time - recent[0].sample.time < 0.75 * span) continue;
       best = fitTrend(layer, recent, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
     }
+    // The whole window too, when it is shorter than the noisy layers' (a climb since the probe started).
+    if (windowMs < minWindowMs && windowMs >= exactWindowMs) best = fitTrend(layer, readings, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
     if (best) trends.push(best);
   }
   return trends;
