@@ -28,6 +28,21 @@ const RESIDENT_COMPARABLE: Layer[] = ['openssl', 'otherNative', 'jsHeap'];
 
 const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
 
+/**
+ * A bound a declined layer still gives: it cannot cost more per connection than it held at its
+ * busiest readings, divided by the connections then open (the layer is a count of bytes, never below 0).
+ */
+function atMost(layer: Layer, kind: 'tls' | 'tcp', readings: Array<{ sample: Sample; value: number }>): string {
+  const busiest = Math.max(...readings.map((r) => totalConnections(r.sample.connections, kind)));
+  let best: { value: number; count: number } | null = null;
+  for (const r of readings) {
+    const count = totalConnections(r.sample.connections, kind);
+    if (count < Math.max(MIN_CONNECTION_RANGE, busiest / 2) || r.value < 0) continue;
+    if (!best || r.value / count < best.value / best.count) best = { value: r.value, count };
+  }
+  return best ? `; it held ${kib(best.value)} with ${best.count} ${kind} connections open, so at most ${kib(best.value / best.count)} per connection` : '';
+}
+
 function inUseNote(layer: Layer, bytes: number, rss: number): string {
   return `${LAYERS[layer].label} per connection (${kib(bytes)}) exceeds RSS per connection (${kib(rss)}): the allocator counts bytes handed out, RSS only pages touched. Buffers allocated per connection at their full size but filled only in part — Node's per-connection read buffers and TLS record buffers are the likely bulk — keep untouched pages out of RSS, so this is allocated-but-untouched memory, not a contradiction.`;
 }
@@ -88,9 +103,9 @@ export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(L
       } else if (!fit) {
         estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: 'the regression had no solution (tls and tcp counts moved together)' });
       } else if (fit.r2 < MIN_PER_CONNECTION_R2) {
-        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${(fit.r2 * 100).toFixed(0)}% of ${LAYERS[layer].label}'s variation (R² ${fit.r2.toFixed(2)}, need ${MIN_PER_CONNECTION_R2})` });
+        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${(fit.r2 * 100).toFixed(0)}% of ${LAYERS[layer].label}'s variation (R² ${fit.r2.toFixed(2)}, need ${MIN_PER_CONNECTION_R2})${atMost(layer, kind, readings)}` });
       } else if (fit.coefficients[column] < 0) {
-        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${LAYERS[layer].label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection` });
+        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${LAYERS[layer].label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection${atMost(layer, kind, readings)}` });
       } else {
         estimates.push({ layer, kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });
       }
