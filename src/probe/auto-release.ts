@@ -39,6 +39,8 @@ export interface AutoReleaseRecord {
     durationMs: number;
     rssBeforeBytes: number;
     rssAfterBytes: number;
+    /** releaseToOS()'s own account of the JS thread's time, copied as is where it gives one. */
+    jsThread?: unknown;
   } | null;
   error?: string;
 }
@@ -62,6 +64,7 @@ export function releaseRecord(time: number, decision: { reason: string; expected
       durationMs: result.durationMs,
       rssBeforeBytes: result.rssBeforeBytes,
       rssAfterBytes: result.rssAfterBytes,
+      ...('jsThread' in result ? { jsThread: (result as { jsThread?: unknown }).jsThread } : {}),
     },
   };
 }
