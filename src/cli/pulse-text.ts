@@ -11,8 +11,10 @@ export function renderPulseText(result: PulseResult): string {
   const estimates = report.perConnection.filter((e) => e.kind === kind);
   out.push(table([
     [`per ${kind.toUpperCase()} connection`, 'bytes', 'R²'],
-    ...estimates.map((e) => [LAYERS[e.layer].label, e.bytesPerConnection === null ? `— (${e.declined})` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`, e.quality === null ? '' : e.quality.toFixed(2)]),
+    ...estimates.map((e) => [LAYERS[e.layer].label, e.bytesPerConnection === null ? 'declined' : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`, e.quality === null ? '' : e.quality.toFixed(2)]),
   ]));
+  // Reasons and notes below the table: a sentence in a cell would widen every row.
+  for (const e of estimates) if (e.declined) out.push(`  ${LAYERS[e.layer].label} declined: ${e.declined}`);
   for (const e of estimates) if (e.note) out.push(`  note: ${e.note}`);
   out.push('');
   out.push(table([

@@ -122,12 +122,13 @@ export function renderReport(report: ProbeReport): string {
   lines.push(`Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample (median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample included).`);
   if (report.latest) lines.push(`Now: ${renderLatest(report.latest)}.`);
   lines.push('');
-  lines.push(report.findings.length ? 'Findings:' : 'Findings: none — nothing leaking, retained or piling up in this window.');
+  const releases = report.releases ?? [];
+  const quiet = releases.length ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in this window.' : 'Findings: none — nothing leaking, retained or piling up in this window.';
+  lines.push(report.findings.length ? 'Findings:' : quiet);
   for (const f of report.findings) {
     lines.push(`  [${f.severity}] ${f.kind} (${f.layer}): ${f.summary}`);
     lines.push(`      → ${f.advice}`);
   }
-  const releases = report.releases ?? [];
   if (releases.length) {
     lines.push('');
     lines.push(`autoRelease (${releases.length}, ${mib(releases.reduce((sum, r) => sum + (r.result?.releasedBytes ?? 0), 0))} back in all):`);
