@@ -93,7 +93,7 @@ export function renderLatest(latest: Sample): string {
 
 /** One autoRelease as a line: when, why, bytes back, and the time each step held the JS thread. */
 export function renderRelease(record: AutoReleaseRecord): string {
-  const when = new Date(record.time).toISOString();
+  const when = Number.isFinite(record.time) ? new Date(record.time).toISOString() : 'at an unknown time';
   if (!record.result) return `${when} ${record.reason} → failed: ${record.error}`;
   const r = record.result;
   const gc = r.gc ? `heap-shrinking GC ${ms(r.gc.durationMs)} on the JS thread (gave back ${mib(r.gc.releasedBytes)})` : 'no GC';
@@ -122,7 +122,7 @@ export function renderReport(report: ProbeReport): string {
   lines.push(`Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample (median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample included).`);
   if (report.latest) lines.push(`Now: ${renderLatest(report.latest)}.`);
   lines.push('');
-  const releases = report.releases ?? [];
+  const releases = Array.isArray(report.releases) ? report.releases.filter((r) => typeof r === 'object' && r !== null) : [];
   const quiet = releases.length ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in this window.' : 'Findings: none — nothing leaking, retained or piling up in this window.';
   lines.push(report.findings.length ? 'Findings:' : quiet);
   for (const f of report.findings) {
