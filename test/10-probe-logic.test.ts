@@ -343,14 +343,17 @@ describe('createProbe with a fake native seam', () => {
   it('takes a socket snapshot sooner when connections have moved, so kernel memory has readings at varied counts', async () => {
     const state = { connections: 0, rss: 60 * MiB, freeRaw: MiB, heapPhysical: 10 * MiB };
     const fake = fakeSources(state);
-    const probe = createProbe({ sources: fake.sources, intervalMs: 1, socketIntervalMs: 50 });
+    const probe = createProbe({ sources: fake.sources, intervalMs: 1, socketIntervalMs: 5000 });
     await probe.sample();
-    expect(fake.snapshots()).toBe(1);
-    await probe.sample(); // nothing moved, not due
     expect(fake.snapshots()).toBe(1);
     state.connections = 500;
-    await new Promise((resolve) => setTimeout(resolve, 8)); // past a tenth of the socket interval
-    await probe.sample();
+    await probe.sample(); // moved, but a second has not passed: the JS thread is spared
+    expect(fake.snapshots()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await probe.sample(); // moved, a second later: long before the 5 s cadence
+    expect(fake.snapshots()).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await probe.sample(); // nothing moved since: not due
     expect(fake.snapshots()).toBe(2);
   });
 });

@@ -32,7 +32,7 @@ const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B
  * A bound a declined layer still gives: it cannot cost more per connection than it held at its
  * busiest readings, divided by the connections then open (the layer is a count of bytes, never below 0).
  */
-function atMost(layer: Layer, kind: 'tls' | 'tcp', readings: Array<{ sample: Sample; value: number }>): string {
+function atMost(kind: 'tls' | 'tcp', readings: Array<{ sample: Sample; value: number }>): string {
   const busiest = Math.max(...readings.map((r) => totalConnections(r.sample.connections, kind)));
   let best: { value: number; count: number } | null = null;
   for (const r of readings) {
@@ -103,9 +103,9 @@ export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(L
       } else if (!fit) {
         estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: 'the regression had no solution (tls and tcp counts moved together)' });
       } else if (fit.r2 < MIN_PER_CONNECTION_R2) {
-        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${(fit.r2 * 100).toFixed(0)}% of ${LAYERS[layer].label}'s variation (R² ${fit.r2.toFixed(2)}, need ${MIN_PER_CONNECTION_R2})${atMost(layer, kind, readings)}` });
+        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${(fit.r2 * 100).toFixed(0)}% of ${LAYERS[layer].label}'s variation (R² ${fit.r2.toFixed(2)}, need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}` });
       } else if (fit.coefficients[column] < 0) {
-        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${LAYERS[layer].label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection${atMost(layer, kind, readings)}` });
+        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${LAYERS[layer].label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection${atMost(kind, readings)}` });
       } else {
         estimates.push({ layer, kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });
       }
@@ -144,15 +144,6 @@ export const EXACT_LAYERS: Layer[] = ['openssl'];
 
 /** An exact layer's climb must explain this much of its variation over a short window. */
 const EXACT_MIN_R2 = 0.9;
-
-export interface LeakWindows {
-  /** Growth worth naming, bytes (also at least 5% of the layer). */
-  minGrowthBytes: number;
-  /** Noisy layers (heap, allocator, kernel): GC sawtooth and allocator caching look like growth over seconds. */
-  minWindowMs: number;
-  /** Exact layers: the short trailing window a steady climb is named within. */
-  exactWindowMs: number;
-}
 
 function fitTrend(layer: Layer, readings: Array<{ sample: Sample; value: number }>, minGrowthBytes: number, minR2: number, exact: boolean): LeakTrend | null {
   if (readings.length < 8) return null;

@@ -85,14 +85,16 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   let trackingOpenssl = false;
 
   let connectionsAtSnapshot = 0;
-  /** A snapshot every socketIntervalMs, and sooner (not more often than every tenth of it) when the
-   *  connection count has moved since the last one: kernel memory per connection needs readings
-   *  taken while counts vary, not only the few a slow cadence happens to catch. */
+  /** A snapshot every socketIntervalMs, and sooner when the connection count has moved since the
+   *  last one: kernel memory per connection needs readings taken while counts vary, not only the few
+   *  a slow cadence happens to catch. Sooner is never more often than once a second (nor than a fifth
+   *  of the interval, nor four samples): each snapshot costs the JS thread its summary. */
+  const soonestSnapshotMs = Math.max(1000, socketIntervalMs / 5, 4 * intervalMs);
   function socketsDue(now: number, connections: number): boolean {
     const since = now - lastSocketsAt;
     if (since >= socketIntervalMs) return true;
     const moved = Math.abs(connections - connectionsAtSnapshot);
-    return since >= Math.max(intervalMs, socketIntervalMs / 10) && moved >= Math.max(MIN_CONNECTION_RANGE, 0.1 * connectionsAtSnapshot);
+    return since >= soonestSnapshotMs && moved >= Math.max(MIN_CONNECTION_RANGE, 0.1 * connectionsAtSnapshot);
   }
 
   async function socketsIfDue(now: number, connections: number): Promise<SocketSummary | null> {
@@ -108,12 +110,12 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     const time = Date.now();
     const before = lastSockets;
     const connectionsNow = sources.connections();
-    const [sockets, native] = await Promise.all([socketsIfDue(time, totalConnections(connectionsNow)), sources.allocator()]);
+    const [sockets, native, anon] = await Promise.all([socketsIfDue(time, totalConnections(connectionsNow)), sources.allocator(), sources.rssAnon?.().catch(() => undefined)]);
     const started = performance.now();
     const memory = sources.memory();
     const delay = histogram ? histogram.max / 1e6 : 0;
     histogram?.reset();
-    const rssAnon = Number.isFinite(memory.rssAnon) ? memory.rssAnon! : memory.rss;
+    const rssAnon = Number.isFinite(anon) ? anon! : Number.isFinite(memory.rssAnon) ? memory.rssAnon! : memory.rss;
     const heapPhysical = Number.isFinite(memory.heapPhysical) ? memory.heapPhysical! : memory.heapTotal;
     const sample: Sample = {
       time,

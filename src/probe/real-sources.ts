@@ -1,6 +1,7 @@
+import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import { allocator } from '../memory/detect';
-import { procStatus } from '../memory/proc';
+import { parseProcStatus } from '../memory/proc';
 import { releaseToOS } from '../memory/release';
 import { allocatorStatsAsync, type AllocatorStats } from '../memory/stats';
 import { socketSnapshot } from '../net/snapshot';
@@ -35,7 +36,11 @@ export function realSources(): ProbeSources {
     memory() {
       const usage = process.memoryUsage();
       const heapPhysical = v8.getHeapStatistics().total_physical_size;
-      return { rss: usage.rss, rssAnon: procStatus().rssAnonBytes, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, heapPhysical, external: usage.external, arrayBuffers: usage.arrayBuffers };
+      return { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, heapPhysical, external: usage.external, arrayBuffers: usage.arrayBuffers };
+    },
+    // On the threadpool, beside the allocator's figures: RssAnon bounds what they call free.
+    async rssAnon() {
+      return parseProcStatus(await fs.promises.readFile('/proc/self/status', 'latin1')).rssAnonBytes;
     },
     // On the threadpool: glibc's mallinfo2 can hold the JS thread for milliseconds.
     async allocator() {
