@@ -4,17 +4,23 @@
  */
 import type { Probe } from './probe/probe';
 import { perConnection, type PerConnectionEstimate } from './probe/correlate';
-import { totalConnections, type Sample } from './probe/sample';
+import { RESIDENT_FREE_METHOD, totalConnections, type Sample } from './probe/sample';
+import type { AutoReleaseRecord } from './probe/auto-release';
 import { SockprobeTypeError } from './errors';
 
 /** The parts of prom-client this collector uses. */
 interface PromClient {
   Gauge: new (config: { name: string; help: string; labelNames?: string[]; registers?: unknown[]; collect?: (this: GaugeLike) => void | Promise<void> }) => GaugeLike;
+  Counter: new (config: { name: string; help: string; registers?: unknown[]; collect?: (this: CounterLike) => void | Promise<void> }) => CounterLike;
   register: unknown;
 }
 interface GaugeLike {
   set(labels: Record<string, string>, value: number): void;
   set(value: number): void;
+  reset(): void;
+}
+interface CounterLike {
+  inc(value: number): void;
   reset(): void;
 }
 
@@ -65,9 +71,11 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
   gauge('rss_bytes', 'Resident set size of the process.', (s) => s.rss);
   gauge('js_heap_used_bytes', 'V8 heap in use.', (s) => s.heapUsed);
   gauge('js_heap_total_bytes', 'V8 heap reserved.', (s) => s.heapTotal);
+  gauge('js_heap_resident_bytes', 'V8 heap pages resident in RAM (v8 total_physical_size).', (s) => s.heapPhysical);
   gauge('external_bytes', 'ArrayBuffers and external strings V8 knows of.', (s) => s.external);
-  gauge('native_allocated_bytes', 'Bytes in use according to the allocator serving malloc.', (s) => s.nativeAllocated);
-  gauge('native_free_bytes', 'Free bytes the allocator retains (what releaseToOS() targets).', (s) => s.nativeFree);
+  gauge('native_allocated_bytes', 'Bytes in use according to the allocator serving malloc (includes allocated pages never touched, so not all resident).', (s) => s.nativeAllocated);
+  gauge('native_free_bytes', `Free native memory that is resident and that releaseToOS() trims: ${RESIDENT_FREE_METHOD}.`, (s) => s.nativeFree);
+  gauge('allocator_free_raw_bytes', "The allocator's own free count, raw (glibc mallinfo2 fordblks, jemalloc resident-allocated-metadata, tcmalloc page heap + caches); not resident memory: glibc's keeps pages a trim already returned and can exceed RSS.", (s) => s.allocatorFreeRaw);
   gauge('openssl_live_bytes', 'Bytes OpenSSL has allocated and not freed (while tracking is on).', (s) => s.opensslLive);
   gauge('kernel_socket_bytes', "Kernel memory of this process's TCP sockets.", (s) => s.sockets?.kernelBytes ?? null);
   gauge('fds_open', 'Open file descriptors.', (s) => s.sockets?.fds.open ?? null);
@@ -107,12 +115,30 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
       for (const e of perConnectionOnce()) if (e.bytesPerConnection !== null) this.set({ kind: e.kind, layer: e.layer }, e.bytesPerConnection);
     },
   });
-  new client.Gauge({
-    name: prefix + 'autorelease_released_bytes',
-    help: 'RSS returned to the OS by autoRelease since the probe started (cumulative).',
-    registers,
-    collect() {
-      this.set(probe.releases().reduce((sum, r) => sum + (r.result?.releasedBytes ?? 0), 0));
-    },
-  });
+  // Counters: cumulative since the probe started (the probe keeps its last 64 releases; what
+  // fell out of that window is carried so the totals never go down).
+  const totals = { released: 0, count: 0, jsThreadMs: 0, seen: new WeakSet<AutoReleaseRecord>() };
+  const releaseTotals = () => {
+    for (const r of probe.releases()) {
+      if (totals.seen.has(r)) continue;
+      totals.seen.add(r);
+      totals.count++;
+      totals.released += Math.max(0, r.result?.releasedBytes ?? 0);
+      totals.jsThreadMs += r.result?.jsThreadMs ?? 0;
+    }
+    return totals;
+  };
+  const counter = (name: string, help: string, read: () => number) =>
+    new client.Counter({
+      name: prefix + name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  counter('autorelease_released_bytes_total', 'RSS returned to the OS by autoRelease (GC and trim), measured from /proc.', () => releaseTotals().released);
+  counter('autorelease_releases_total', 'Releases autoRelease performed (failed ones included).', () => releaseTotals().count);
+  counter('autorelease_js_thread_seconds_total', 'Time autoRelease held the JS thread: the heap-shrinking GC, plus the trim when it ran there.', () => releaseTotals().jsThreadMs / 1000);
 }

@@ -25,7 +25,7 @@ describe('soak: TLS churn with the probe sampling, snapshots and autoRelease on'
     expect(soak.samples).toBe(soak.ownMemory.capacity);
     expect(soak.ownMemory.last.samples).toBe(soak.ownMemory.capacity);
     // Samples are capped; only the (64-entry) autoRelease log can still add a little.
-    expect(soak.ownMemory.last.bytes - soak.ownMemory.afterHalf.bytes).toBeLessThanOrEqual(soak.autoReleases * 200);
+    expect(soak.ownMemory.last.bytes - soak.ownMemory.afterHalf.bytes).toBeLessThanOrEqual(soak.autoReleases * 400);
     expect(soak.ownMemory.last.bytes).toBeLessThan(64 * 1024);
     expect(soak.probeCost.medianMs).toBeLessThan(1);
     expect(soak.autoReleases).toBeGreaterThanOrEqual(1);

@@ -1,5 +1,6 @@
 import type { PulseResult } from '../experiments/pulse';
 import { LAYERS } from '../probe/layers';
+import { renderRelease } from '../probe/report';
 import { otherNative, totalConnections } from '../probe/sample';
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -17,8 +18,8 @@ function series(result: PulseResult) {
     connections: result.samples.map((s) => totalConnections(s.connections)),
     charts: [
       { title: 'RSS', lines: { RSS: pick((s) => s.rss) } },
-      { title: 'JS heap', lines: { used: pick((s) => s.heapUsed), total: pick((s) => s.heapTotal) } },
-      { title: 'Native (allocator)', lines: { 'in use': pick((s) => s.nativeAllocated), 'free, retained': pick((s) => s.nativeFree), 'other native in use': pick(otherNative) } },
+      { title: 'JS heap', lines: { used: pick((s) => s.heapUsed), total: pick((s) => s.heapTotal), resident: pick((s) => s.heapPhysical) } },
+      { title: 'Native (allocator)', lines: { 'in use (allocator count)': pick((s) => s.nativeAllocated), 'free, resident': pick((s) => s.nativeFree), 'other native in use': pick(otherNative) } },
       { title: 'OpenSSL', lines: { 'live bytes': pick((s) => s.opensslLive) } },
       { title: 'Kernel socket memory', lines: { kernel: pick((s) => s.sockets?.kernelBytes ?? null) } },
     ],
@@ -61,8 +62,12 @@ export function renderHtmlReport(result: PulseResult): string {
   const r = result.report;
   const perConnection = r.perConnection
     .filter((e) => e.kind === result.options.kind)
-    .map((e) => `<tr><td>${escape(LAYERS[e.layer].label)}</td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
+    .map((e) => `<tr><td>${escape(LAYERS[e.layer].label)}</td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}${e.note ? `<br><small>${escape(e.note)}</small>` : ''}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
     .join('');
+  const retention = r.retention
+    ? `<p>Retained after the spike, all resident: ${mib(r.retention.retainedBytes)} = V8 heap ${mib(r.retention.split.jsHeap)} + free native ${mib(r.retention.split.nativeFree)} + other ${mib(r.retention.split.other)}${result.release ? `; releaseToOS() then gave back ${mib(result.release.gc?.releasedBytes ?? null)} in its heap-shrinking GC and ${mib(result.release.trimReleasedBytes)} in the trim` : ''}. <small>Free native: ${escape(r.residentFreeMethod)}.</small></p>`
+    : '';
+  const autoReleases = result.autoReleases.length ? `<h2>autoRelease</h2><ul>${result.autoReleases.map((a) => `<li>${escape(renderRelease(a))}</li>`).join('')}</ul>` : '';
   const findings = r.findings.length
     ? r.findings.map((f) => `<li><b>${escape(f.severity)} — ${escape(f.kind)} (${escape(f.layer)})</b>: ${escape(f.summary)}<br><i>${escape(f.advice)}</i></li>`).join('')
     : '<li>None: nothing leaking, retained or piling up.</li>';
@@ -81,6 +86,8 @@ export function renderHtmlReport(result: PulseResult): string {
 <table><tr><th>baseline</th><th>peak</th><th>after the pulses</th><th>after releaseToOS()</th></tr>
 <tr><td>${mib(result.rss.baseline)}</td><td>${mib(result.rss.peak)}</td><td>${mib(result.rss.afterPulses)}</td><td>${mib(result.rss.afterRelease)}</td></tr></table>
 ${release}
+${retention}
+${autoReleases}
 <h2>Per ${escape(result.options.kind.toUpperCase())} connection</h2>
 <table><tr><th>layer</th><th>bytes per connection</th><th>R²</th></tr>${perConnection}</table>
 <p>${result.connectionsPerSecond.toFixed(0)} connections opened per second during the big pulses.</p>

@@ -1,5 +1,6 @@
 import type { PulseResult } from '../experiments/pulse';
 import { LAYERS } from '../probe/layers';
+import { renderRelease } from '../probe/report';
 import { mib, table } from './format';
 
 /** The end-of-run summary a person reads: per-connection cost, retention, release, findings. */
@@ -7,12 +8,14 @@ export function renderPulseText(result: PulseResult): string {
   const { report, rss, release, options } = result;
   const kind = options.kind;
   const out: string[] = [];
+  const estimates = report.perConnection.filter((e) => e.kind === kind);
   out.push(table([
     [`per ${kind.toUpperCase()} connection`, 'bytes', 'R²'],
-    ...report.perConnection
-      .filter((e) => e.kind === kind)
-      .map((e) => [LAYERS[e.layer].label, e.bytesPerConnection === null ? `— (${e.declined})` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`, e.quality === null ? '' : e.quality.toFixed(2)]),
+    ...estimates.map((e) => [LAYERS[e.layer].label, e.bytesPerConnection === null ? 'declined' : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`, e.quality === null ? '' : e.quality.toFixed(2)]),
   ]));
+  // Reasons and notes below the table: a sentence in a cell would widen every row.
+  for (const e of estimates) if (e.declined) out.push(`  ${LAYERS[e.layer].label} declined: ${e.declined}`);
+  for (const e of estimates) if (e.note) out.push(`  note: ${e.note}`);
   out.push('');
   out.push(table([
     ['RSS', 'bytes', 'vs baseline'],
@@ -22,12 +25,16 @@ export function renderPulseText(result: PulseResult): string {
     ['after releaseToOS()', mib(rss.afterRelease), rss.afterRelease === null ? '' : mib(rss.afterRelease - rss.baseline)],
   ]));
   out.push('');
+  const retention = report.retention;
+  if (retention) {
+    const { jsHeap, nativeFree, other } = retention.split;
+    out.push(`Retained after the spike (resident): ${mib(retention.retainedBytes)} = V8 heap ${mib(jsHeap)} + free native ${nativeFree === null ? 'unknown' : mib(nativeFree)} + other ${mib(other)}.`);
+    if (release) out.push(`  then releaseToOS() gave back ${release.gc ? `${mib(release.gc.releasedBytes)} in its heap-shrinking GC and ` : ''}${mib(release.trimReleasedBytes)} in the trim.`);
+  }
   if (release) {
     out.push(`releaseToOS(): ${release.method} gave back ${mib(release.releasedBytes)} (${mib(release.trimReleasedBytes)} by the trim itself) in ${release.durationMs.toFixed(2)} ms on ${release.onThreadpool ? 'the threadpool' : 'the JS thread'}, after a ${release.gc?.durationMs.toFixed(1)} ms heap-shrinking GC on the JS thread.`);
   }
-  for (const auto of result.autoReleases) {
-    out.push(`autoRelease: ${auto.reason} → ${auto.result ? `${mib(auto.result.releasedBytes)} back in ${auto.result.durationMs.toFixed(2)} ms` : auto.error}`);
-  }
+  for (const auto of result.autoReleases) out.push(`autoRelease: ${renderRelease(auto)}`);
   out.push(`${result.connectionsPerSecond.toFixed(0)} ${kind === 'tls' ? 'handshakes' : 'connections'} per second during the big pulses.`);
   out.push('');
   out.push(report.findings.length ? 'Findings:' : 'Findings: none.');

@@ -1,7 +1,8 @@
+import type { ReleaseResult } from '../memory/release';
 import { totalConnections, type Sample } from './sample';
 
 export interface AutoReleaseOptions {
-  /** Release once at least this much looks releasable (allocator free bytes, or RSS above the pre-spike level). Default 16 MiB. */
+  /** Release once at least this much looks releasable (resident free native plus V8 heap grown since before the spike). Default 16 MiB. */
   minReleasableBytes?: number;
   /** Connections must have fallen by this share of the peak, and by at least 50. Default 0.5. */
   dropFraction?: number;
@@ -11,7 +12,64 @@ export interface AutoReleaseOptions {
   maxEventLoopDelayMs?: number;
 }
 
-export type AutoReleaseDecision = { release: true; reason: string } | { release: false; reason: string };
+export type AutoReleaseDecision = { release: true; reason: string; expectedBytes: number } | { release: false; reason: string };
+
+/** What one autoRelease did: when, why, what came back and what each step cost the JS thread. */
+export interface AutoReleaseRecord {
+  /** When the release started, ms since the epoch. */
+  time: number;
+  reason: string;
+  /** What looked releasable when it was decided (resident free native + V8 heap above the pre-spike level). */
+  expectedBytes: number;
+  result: {
+    allocator: ReleaseResult['allocator'];
+    method: string;
+    /** RSS before − after, from /proc: the GC and the trim together. */
+    releasedBytes: number;
+    /** Of that, measured across the trim alone. */
+    trimReleasedBytes: number;
+    /** Wall time of the trim; on the JS thread only when `onThreadpool` is false. */
+    trimMs: number;
+    onThreadpool: boolean;
+    /** The heap-shrinking GC, always on the JS thread; null when none ran. */
+    gc: { durationMs: number; releasedBytes: number } | null;
+    /** Time the release held the JS thread: the GC, plus the trim when it ran there. */
+    jsThreadMs: number;
+    /** Kept for older readers: the same as trimMs (the trim alone, not the GC). */
+    durationMs: number;
+    rssBeforeBytes: number;
+    rssAfterBytes: number;
+    /** releaseToOS()'s own account of the JS thread's time, copied as is where it gives one. */
+    jsThread?: unknown;
+  } | null;
+  error?: string;
+}
+
+/** The record of a release the policy asked for. */
+export function releaseRecord(time: number, decision: { reason: string; expectedBytes: number }, result: ReleaseResult): AutoReleaseRecord {
+  const gc = result.gc ? { durationMs: result.gc.durationMs, releasedBytes: result.gc.releasedBytes } : null;
+  return {
+    time,
+    reason: decision.reason,
+    expectedBytes: decision.expectedBytes,
+    result: {
+      allocator: result.allocator,
+      method: result.method,
+      releasedBytes: result.releasedBytes,
+      trimReleasedBytes: result.trimReleasedBytes,
+      trimMs: result.durationMs,
+      onThreadpool: result.onThreadpool,
+      gc,
+      jsThreadMs: (gc?.durationMs ?? 0) + (result.onThreadpool ? 0 : result.durationMs),
+      durationMs: result.durationMs,
+      rssBeforeBytes: result.rssBeforeBytes,
+      rssAfterBytes: result.rssAfterBytes,
+      ...('jsThread' in result ? { jsThread: (result as { jsThread?: unknown }).jsThread } : {}),
+    },
+  };
+}
+
+const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 /**
  * Decides, sample by sample, when a connection spike has ended and memory should be given
@@ -21,6 +79,7 @@ export type AutoReleaseDecision = { release: true; reason: string } | { release:
 export class AutoReleasePolicy {
   private peak = 0;
   private rssBeforeSpike: number | null = null;
+  private heapBeforeSpike: number | null = null;
   private lastReleaseAt = -Infinity;
   private readonly options: Required<AutoReleaseOptions>;
 
@@ -32,6 +91,7 @@ export class AutoReleasePolicy {
     const now = totalConnections(sample.connections);
     if (now >= this.peak) {
       if (this.peak === 0 || this.rssBeforeSpike === null) this.rssBeforeSpike = previous?.rss ?? sample.rss;
+      if (this.peak === 0 || this.heapBeforeSpike === null) this.heapBeforeSpike = previous?.heapPhysical ?? sample.heapPhysical;
       this.peak = now;
       return { release: false, reason: 'connections at their peak' };
     }
@@ -41,9 +101,14 @@ export class AutoReleasePolicy {
     if (Math.abs(before - now) > Math.max(10, 0.05 * this.peak)) return { release: false, reason: 'connections still falling' };
     if (sample.eventLoopDelayMaxMs > this.options.maxEventLoopDelayMs) return { release: false, reason: 'the event loop is busy' };
     if (sample.time - this.lastReleaseAt < this.options.minIntervalMs) return { release: false, reason: 'released recently' };
-    const releasable = Math.max(sample.nativeFree ?? 0, this.rssBeforeSpike === null ? 0 : sample.rss - this.rssBeforeSpike);
-    if (releasable < this.options.minReleasableBytes) return { release: false, reason: `only ${releasable} bytes look releasable` };
-    return { release: true, reason: `connections fell from ${this.peak} to ${now}; ${releasable} bytes look releasable` };
+    const aboveSpike = this.rssBeforeSpike === null ? 0 : Math.max(0, sample.rss - this.rssBeforeSpike);
+    const heapGrown = this.heapBeforeSpike === null ? 0 : Math.max(0, sample.heapPhysical - this.heapBeforeSpike);
+    // Resident figures only, and never more than RSS gained since before the spike. Without an
+    // allocator free count (mimalloc), RSS above the pre-spike level is all there is to go by.
+    const releasable = sample.nativeFree === null ? aboveSpike : Math.min(aboveSpike, sample.nativeFree + heapGrown);
+    if (releasable < this.options.minReleasableBytes) return { release: false, reason: `only ${MiB(releasable)} looks releasable` };
+    const parts = sample.nativeFree === null ? 'RSS above its pre-spike level (the allocator counts no free bytes)' : `resident free native ${MiB(sample.nativeFree)} + V8 heap grown ${MiB(heapGrown)}, at most RSS above its pre-spike level ${MiB(aboveSpike)}`;
+    return { release: true, expectedBytes: releasable, reason: `connections fell from ${this.peak} to ${now}; ${MiB(releasable)} looks releasable (${parts})` };
   }
 
   /** Called after the probe released: the next spike starts from here. */
@@ -51,5 +116,6 @@ export class AutoReleasePolicy {
     this.lastReleaseAt = sample.time;
     this.peak = totalConnections(sample.connections);
     this.rssBeforeSpike = rssAfter;
+    this.heapBeforeSpike = null;
   }
 }

@@ -1,6 +1,6 @@
 import { LAYERS, readingsOf, type Layer } from './layers';
 import { robustFit } from './regression';
-import { totalConnections, type Sample } from './sample';
+import { RESIDENT_FREE_METHOD, totalConnections, type Sample } from './sample';
 
 export interface PerConnectionEstimate {
   layer: Layer;
@@ -13,8 +13,38 @@ export interface PerConnectionEstimate {
   /** `regression` over every reading, or `rising-edge`: only readings that set a new connection
    *  high-water mark (RSS keeps freed memory, so only first-time growth shows what a connection costs). */
   method: 'regression' | 'rising-edge';
-  /** Why no estimate was made (connection counts did not vary enough, too few samples, …). */
+  /** Why no estimate was made (connection counts did not vary enough, too few samples, a fit that
+   *  explains too little, memory that fell as connections rose, …). Estimates are never negative. */
   declined?: string;
+  /** Set when this in-use layer costs more per connection than RSS does: what that means. */
+  note?: string;
+}
+
+/** Below this R² a per-connection figure is noise, not a cost: declined. */
+export const MIN_PER_CONNECTION_R2 = 0.3;
+
+/** In-use layers whose per-connection cost can be compared with RSS per connection (kernel memory is not in RSS). */
+const RESIDENT_COMPARABLE: Layer[] = ['openssl', 'otherNative', 'jsHeap'];
+
+const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
+
+/**
+ * A bound a declined layer still gives: it cannot cost more per connection than it held at its
+ * busiest readings, divided by the connections then open (the layer is a count of bytes, never below 0).
+ */
+function atMost(kind: 'tls' | 'tcp', readings: Array<{ sample: Sample; value: number }>): string {
+  const busiest = Math.max(...readings.map((r) => totalConnections(r.sample.connections, kind)));
+  let best: { value: number; count: number } | null = null;
+  for (const r of readings) {
+    const count = totalConnections(r.sample.connections, kind);
+    if (count < Math.max(MIN_CONNECTION_RANGE, busiest / 2) || r.value < 0) continue;
+    if (!best || r.value / count < best.value / best.count) best = { value: r.value, count };
+  }
+  return best ? `; it held ${kib(best.value)} with ${best.count} ${kind} connections open, so at most ${kib(best.value / best.count)} per connection` : '';
+}
+
+function inUseNote(layer: Layer, bytes: number, rss: number): string {
+  return `${LAYERS[layer].label} per connection (${kib(bytes)}) exceeds RSS per connection (${kib(rss)}): the allocator counts bytes handed out, RSS only pages touched. Buffers allocated per connection at their full size but filled only in part — Node's per-connection read buffers and TLS record buffers are the likely bulk — keep untouched pages out of RSS, so this is allocated-but-untouched memory, not a contradiction.`;
 }
 
 /** How much a kind's connection count must vary before a per-connection figure means anything. */
@@ -43,12 +73,19 @@ function risingEdge(readings: Array<{ sample: Sample; value: number }>) {
   return kept;
 }
 
-/** Bytes per connection for every layer and kind, from a robust regression on both kinds' counts. */
+/**
+ * Bytes per connection for every layer and kind, from a robust regression on both kinds' counts.
+ * A kind with no connection in the window and a layer with no reading (OpenSSL untracked, no socket
+ * snapshots) are left out: the service does not have them. A negative or poorly explained slope is
+ * declined with the reason, never reported.
+ */
 export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(LAYERS) as Layer[]): PerConnectionEstimate[] {
   const estimates: PerConnectionEstimate[] = [];
+  const present = (['tls', 'tcp'] as const).filter((kind) => samples.some((s) => totalConnections(s.connections, kind) > 0));
   for (const layer of layers) {
     const method = RETAINING_LAYERS.includes(layer) ? 'rising-edge' : 'regression';
     const all = readingsOf(samples, layer);
+    if (!all.length) continue;
     const readings = method === 'rising-edge' ? risingEdge(all) : all;
     const counts = { tls: readings.map((r) => totalConnections(r.sample.connections, 'tls')), tcp: readings.map((r) => totalConnections(r.sample.connections, 'tcp')) };
     const varying = (['tls', 'tcp'] as const).filter((kind) => {
@@ -56,7 +93,7 @@ export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(L
       return v.range >= MIN_CONNECTION_RANGE && v.distinct >= MIN_DISTINCT;
     });
     const fit = varying.length && readings.length >= varying.length + 3 ? robustFit(readings.map((_, i) => varying.map((k) => counts[k][i])), readings.map((r) => r.value)) : null;
-    for (const kind of ['tls', 'tcp'] as const) {
+    for (const kind of present) {
       const column = varying.indexOf(kind);
       if (readings.length < 4) {
         estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `only ${readings.length} readings of ${LAYERS[layer].label}` });
@@ -65,10 +102,19 @@ export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(L
         estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `${kind} connections varied by ${v.range} over ${v.distinct} distinct counts (need ${MIN_CONNECTION_RANGE} over ${MIN_DISTINCT})` });
       } else if (!fit) {
         estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: 'the regression had no solution (tls and tcp counts moved together)' });
+      } else if (fit.r2 < MIN_PER_CONNECTION_R2) {
+        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${(fit.r2 * 100).toFixed(0)}% of ${LAYERS[layer].label}'s variation (R² ${fit.r2.toFixed(2)}, need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}` });
+      } else if (fit.coefficients[column] < 0) {
+        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${LAYERS[layer].label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection${atMost(kind, readings)}` });
       } else {
         estimates.push({ layer, kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });
       }
     }
+  }
+  for (const e of estimates) {
+    if (!RESIDENT_COMPARABLE.includes(e.layer) || e.bytesPerConnection === null) continue;
+    const rss = estimates.find((r) => r.layer === 'rss' && r.kind === e.kind)?.bytesPerConnection;
+    if (rss != null && e.bytesPerConnection > rss) e.note = inUseNote(e.layer, e.bytesPerConnection, rss);
   }
   return estimates;
 }
@@ -83,36 +129,69 @@ export interface LeakTrend {
   quality: number;
   connectionsFirst: number;
   connectionsLast: number;
+  /** True when the layer is an exact count (OpenSSL live bytes), judged over a short window. */
+  exact: boolean;
 }
 
 /** Layers that count bytes in use: growth there is a leak; RSS growth alone may be retention. */
 export const LEAK_LAYERS: Layer[] = ['openssl', 'otherNative', 'jsHeap', 'kernel'];
 
 /**
+ * Layers that are exact counts, not sawtooths: OpenSSL live bytes move only when OpenSSL allocates or
+ * frees, so a steady climb at a flat connection count means something from seconds on.
+ */
+export const EXACT_LAYERS: Layer[] = ['openssl'];
+
+/** An exact layer's climb must explain this much of its variation over a short window. */
+const EXACT_MIN_R2 = 0.9;
+
+function fitTrend(layer: Layer, readings: Array<{ sample: Sample; value: number }>, minGrowthBytes: number, minR2: number, exact: boolean): LeakTrend | null {
+  if (readings.length < 8) return null;
+  const t0 = readings[0].sample.time;
+  const windowMs = readings[readings.length - 1].sample.time - t0;
+  const conns = readings.map((r) => totalConnections(r.sample.connections));
+  const hours = readings.map((r) => (r.sample.time - t0) / 3_600_000);
+  const connsVary = variation(conns).range >= MIN_CONNECTION_RANGE;
+  const fit = robustFit(readings.map((_, i) => (connsVary ? [conns[i], hours[i]] : [hours[i]])), readings.map((r) => r.value));
+  if (!fit) return null;
+  const perHour = fit.coefficients[connsVary ? 1 : 0];
+  const growth = perHour * (windowMs / 3_600_000);
+  const mean = readings.reduce((a, r) => a + r.value, 0) / readings.length;
+  if (growth < minGrowthBytes || growth < 0.05 * mean || fit.r2 < minR2) return null;
+  return { layer, bytesPerHour: perHour, growthBytes: growth, windowMs, quality: fit.r2, connectionsFirst: conns[0], connectionsLast: conns[conns.length - 1], exact };
+}
+
+/**
  * Growth of each in-use layer over time once connection counts are accounted for (layer ≈
  * a + b·connections + c·hours). A trend is reported when it explains the data (R² ≥ 0.6),
- * grew by at least `minGrowthBytes` and 5% of the layer, over at least `minWindowMs`.
+ * grew by at least `minGrowthBytes` and 5% of the layer, over at least `minWindowMs`. Exact
+ * layers are also judged over trailing windows from `exactWindowMs` (doubling up to `minWindowMs`),
+ * needing R² ≥ 0.9 there; the longest window that holds is the one reported.
  */
-export function leakTrends(samples: Sample[], minGrowthBytes = 4 * 1024 * 1024, minWindowMs = 5 * 60_000): LeakTrend[] {
+export function leakTrends(samples: Sample[], minGrowthBytes = 4 * 1024 * 1024, minWindowMs = 5 * 60_000, exactWindowMs = 20_000): LeakTrend[] {
   const trends: LeakTrend[] = [];
   for (const layer of LEAK_LAYERS) {
     const readings = readingsOf(samples, layer);
     if (readings.length < 8) continue;
-    const t0 = readings[0].sample.time;
-    const windowMs = readings[readings.length - 1].sample.time - t0;
-    // Over seconds, GC sawtooth and allocator caching look like growth: a leak needs minutes.
-    if (windowMs < minWindowMs) continue;
-    const conns = readings.map((r) => totalConnections(r.sample.connections));
-    const hours = readings.map((r) => (r.sample.time - t0) / 3_600_000);
-    const connsVary = variation(conns).range >= MIN_CONNECTION_RANGE;
-    const fit = robustFit(readings.map((_, i) => (connsVary ? [conns[i], hours[i]] : [hours[i]])), readings.map((r) => r.value));
-    if (!fit) continue;
-    const perHour = fit.coefficients[connsVary ? 1 : 0];
-    const growth = perHour * (windowMs / 3_600_000);
-    const mean = readings.reduce((a, r) => a + r.value, 0) / readings.length;
-    if (growth >= minGrowthBytes && growth >= 0.05 * mean && fit.r2 >= 0.6) {
-      trends.push({ layer, bytesPerHour: perHour, growthBytes: growth, windowMs, quality: fit.r2, connectionsFirst: conns[0], connectionsLast: conns[conns.length - 1] });
+    const windowMs = readings[readings.length - 1].sample.time - readings[0].sample.time;
+    // Over seconds, GC sawtooth and allocator caching look like growth: a noisy layer needs minutes.
+    const long = windowMs >= minWindowMs ? fitTrend(layer, readings, minGrowthBytes, 0.6, false) : null;
+    if (long || !EXACT_LAYERS.includes(layer)) {
+      if (long) trends.push(long);
+      continue;
     }
+    const end = readings[readings.length - 1].sample.time;
+    let best: LeakTrend | null = null;
+    // Trailing windows of 1, 2, 4 … times exactWindowMs, short of the noisy layers' window: a slow
+    // climb needs a longer one to be material. Each must really cover most of its span.
+    for (let span = exactWindowMs; span < minWindowMs && 0.75 * span <= windowMs; span *= 2) {
+      const recent = readings.filter((r) => r.sample.time >= end - span);
+      if (recent.length < 8 || recent[recent.length - 1].sample.time - recent[0].sample.time < 0.75 * span) continue;
+      best = fitTrend(layer, recent, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
+    }
+    // The whole window too, when it is shorter than the noisy layers' (a climb since the probe started).
+    if (windowMs < minWindowMs && windowMs >= exactWindowMs) best = fitTrend(layer, readings, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
+    if (best) trends.push(best);
   }
   return trends;
 }
@@ -125,8 +204,16 @@ export interface Retention {
   rssPeak: number;
   rssAfter: number;
   retainedBytes: number;
-  /** Split of retainedBytes: free-but-retained native (releasable), V8 heap, and the rest. */
+  /**
+   * Split of retainedBytes, each part resident memory and the parts summing to it:
+   * `jsHeap` — V8 heap pages resident now beyond the heap used before the spike (what a heap-shrinking GC gives back);
+   * `nativeFree` — resident free native memory above before the spike (what a trim gives back), null
+   * where the allocator counts no free bytes; `other` — the rest: native memory still in use
+   * (part of it held by objects the next full GC frees), thread stacks, other mappings.
+   */
   split: { nativeFree: number | null; jsHeap: number; other: number };
+  /** How each part was measured. */
+  methods: { jsHeap: string; nativeFree: string };
   spikeEndedAt: number;
 }
 
@@ -156,10 +243,13 @@ export function retentionAfterSpike(samples: Sample[], minSpike = 100): Retentio
   const rssBefore = at(preIndexes, (s) => s.rss);
   const rssAfter = at(recent, (s) => s.rss);
   const retained = rssAfter - rssBefore;
-  const freeDelta = samples[recent[0]].nativeFree === null || samples[preIndexes[0]].nativeFree === null ? null : at(recent, (s) => s.nativeFree ?? 0) - at(preIndexes, (s) => s.nativeFree ?? 0);
-  const heapDelta = at(recent, (s) => s.heapTotal) - at(preIndexes, (s) => s.heapTotal);
-  const nativeFree = freeDelta === null ? null : Math.max(0, Math.min(freeDelta, retained));
-  const jsHeap = Math.max(0, Math.min(heapDelta, retained - (nativeFree ?? 0)));
+  // V8's part first: its resident pages are known exactly, and a heap-shrinking GC leaves about
+  // the live heap resident — which, once the spike's connections are gone, is what it was before.
+  const room = Math.max(0, retained);
+  const jsHeap = Math.max(0, Math.min(at(recent, (s) => s.heapPhysical) - at(preIndexes, (s) => s.heapUsed), room));
+  const hasFree = samples[recent[0]].nativeFree !== null && samples[preIndexes[0]].nativeFree !== null;
+  const freeDelta = hasFree ? at(recent, (s) => s.nativeFree ?? 0) - at(preIndexes, (s) => s.nativeFree ?? 0) : null;
+  const nativeFree = freeDelta === null ? null : Math.max(0, Math.min(freeDelta, room - jsHeap));
   return {
     peakConnections: conns[peakIndex],
     baselineConnections: base,
@@ -167,7 +257,8 @@ export function retentionAfterSpike(samples: Sample[], minSpike = 100): Retentio
     rssPeak: samples[peakIndex].rss,
     rssAfter,
     retainedBytes: retained,
-    split: { nativeFree, jsHeap, other: Math.max(0, retained - (nativeFree ?? 0) - jsHeap) },
+    split: { nativeFree, jsHeap, other: Math.max(0, room - (nativeFree ?? 0) - jsHeap) },
+    methods: { jsHeap: 'V8 heap resident after the spike (v8 total_physical_size) − V8 heap used before it', nativeFree: `${RESIDENT_FREE_METHOD}, after − before the spike` },
     spikeEndedAt: samples[postIndexes[0]].time,
   };
 }

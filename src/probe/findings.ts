@@ -27,13 +27,23 @@ export interface FindingThresholds {
   /** A leak trend needs at least this much growth, over at least this long a window. */
   leakGrowthBytes: number;
   leakWindowMs: number;
+  /** On an exact layer (OpenSSL live bytes) a steady climb is named over a window this short. */
+  exactLeakWindowMs: number;
 }
 
-export const DEFAULT_THRESHOLDS: FindingThresholds = { retentionBytes: 16 * 1024 * 1024, idleConnections: 50, closeWait: 10, fdShare: 0.8, leakGrowthBytes: 4 * 1024 * 1024, leakWindowMs: 5 * 60_000 };
+export const DEFAULT_THRESHOLDS: FindingThresholds = { retentionBytes: 16 * 1024 * 1024, idleConnections: 50, closeWait: 10, fdShare: 0.8, leakGrowthBytes: 4 * 1024 * 1024, leakWindowMs: 5 * 60_000, exactLeakWindowMs: 20_000 };
 
 const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
-export function leakFinding(trend: LeakTrend): Finding {
+/** Severity rises with what is at stake and how long it has held: a short climb on an exact layer starts as info. */
+function leakSeverity(trend: LeakTrend, thresholds: FindingThresholds): Severity {
+  if (trend.growthBytes > 64 * 1048576) return 'critical';
+  return trend.windowMs >= thresholds.leakWindowMs || trend.growthBytes >= 16 * 1048576 ? 'warning' : 'info';
+}
+
+const duration = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(0)} s` : `${(ms / 60000).toFixed(1)} min`);
+
+export function leakFinding(trend: LeakTrend, thresholds: FindingThresholds = DEFAULT_THRESHOLDS): Finding {
   const label = LAYERS[trend.layer].label;
   const advice: Record<Layer, string> = {
     openssl: 'OpenSSL memory grows with no matching connections: look for TLS sockets, SecureContexts, crypto Hash/Cipher/KeyObject objects or native TLS libraries that are created and kept (a cache, an array, an unremoved listener) — openssl stats over time and a heap snapshot of retained JS wrappers show which.',
@@ -44,10 +54,10 @@ export function leakFinding(trend: LeakTrend): Finding {
   };
   return {
     kind: 'leak',
-    severity: trend.growthBytes > 64 * 1048576 ? 'critical' : 'warning',
+    severity: leakSeverity(trend, thresholds),
     layer: trend.layer,
-    summary: `${label} grew ${MiB(trend.growthBytes)} in ${(trend.windowMs / 60000).toFixed(1)} min (${MiB(trend.bytesPerHour)}/hour) not explained by connection counts (${trend.connectionsFirst} → ${trend.connectionsLast}).`,
-    evidence: { bytesPerHour: Math.round(trend.bytesPerHour), growthBytes: Math.round(trend.growthBytes), windowMs: trend.windowMs, quality: Number(trend.quality.toFixed(3)), connectionsFirst: trend.connectionsFirst, connectionsLast: trend.connectionsLast },
+    summary: `${label}${trend.exact ? ' (an exact count)' : ''} grew ${MiB(trend.growthBytes)} in ${duration(trend.windowMs)} (${MiB(trend.bytesPerHour)}/hour${trend.exact ? `, a steady climb, R² ${trend.quality.toFixed(2)}` : ''}) not explained by connection counts (${trend.connectionsFirst} → ${trend.connectionsLast}).`,
+    evidence: { bytesPerHour: Math.round(trend.bytesPerHour), growthBytes: Math.round(trend.growthBytes), windowMs: trend.windowMs, quality: Number(trend.quality.toFixed(3)), connectionsFirst: trend.connectionsFirst, connectionsLast: trend.connectionsLast, window: trend.exact ? 'short window: an exact layer' : 'long window' },
     advice: advice[trend.layer],
   };
 }
@@ -63,8 +73,8 @@ export function retentionFinding(retention: Retention, thresholds: FindingThresh
     kind: 'retention',
     severity: retention.retainedBytes > 0.5 * spikeGrowth ? 'warning' : 'info',
     layer: releasable >= jsHeap && releasable >= other ? 'nativeFree' : jsHeap >= other ? 'jsHeap' : 'rss',
-    summary: `After a spike to ${retention.peakConnections} connections ended, RSS stayed ${MiB(retention.retainedBytes)} above its pre-spike ${MiB(retention.rssBefore)}: ${nativeFree === null ? 'unknown' : MiB(releasable)} free-but-retained native, ${MiB(jsHeap)} V8 heap, ${MiB(other)} other.`,
-    evidence: { peakConnections: retention.peakConnections, rssBefore: retention.rssBefore, rssPeak: retention.rssPeak, rssAfter: retention.rssAfter, retainedBytes: retention.retainedBytes, nativeFreeBytes: nativeFree ?? 'unknown', jsHeapBytes: jsHeap, otherBytes: other },
+    summary: `After a spike to ${retention.peakConnections} connections ended, RSS stayed ${MiB(retention.retainedBytes)} above its pre-spike ${MiB(retention.rssBefore)}, all resident: ${MiB(jsHeap)} V8 heap (a heap-shrinking GC returns it), ${nativeFree === null ? 'an unknown amount of' : MiB(releasable)} free native (a trim returns it), ${MiB(other)} other (native still in use — some held by objects the next full GC frees — stacks, other mappings).`,
+    evidence: { peakConnections: retention.peakConnections, rssBefore: retention.rssBefore, rssPeak: retention.rssPeak, rssAfter: retention.rssAfter, retainedBytes: retention.retainedBytes, nativeFreeBytes: nativeFree ?? 'unknown', jsHeapBytes: jsHeap, otherBytes: other, nativeFreeMethod: retention.methods.nativeFree, jsHeapMethod: retention.methods.jsHeap },
     advice: 'This is retention, not a leak: call releaseToOS() after spikes or start the probe with autoRelease (it trims glibc/jemalloc/tcmalloc and shrinks the V8 heap at a quiet moment); MALLOC_ARENA_MAX=2 caps glibc arenas.',
   };
 }

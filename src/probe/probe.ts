@@ -1,13 +1,16 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { SockprobeTypeError } from '../errors';
-import type { ReleaseResult } from '../memory/release';
-import { AutoReleasePolicy, type AutoReleaseOptions } from './auto-release';
+import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
+import { MIN_CONNECTION_RANGE } from './correlate';
 import { DEFAULT_THRESHOLDS, type FindingThresholds } from './findings';
 import { realSources } from './real-sources';
 import { buildReport, currentVersions, renderReport, type ProbeReport } from './report';
+import type { PerConnectionEstimate } from './correlate';
 import { RingBuffer } from './ring-buffer';
-import type { Sample, SocketSummary } from './sample';
+import { residentFree, totalConnections, type Sample, type SocketSummary } from './sample';
 import type { ProbeSources } from './sources';
+
+export type { AutoReleaseRecord } from './auto-release';
 
 export interface ProbeOptions {
   /** Sampling interval, ms. Default 1000. */
@@ -28,12 +31,6 @@ export interface ProbeOptions {
   sources?: ProbeSources;
 }
 
-export interface AutoReleaseRecord {
-  time: number;
-  reason: string;
-  result: Pick<ReleaseResult, 'allocator' | 'method' | 'durationMs' | 'rssBeforeBytes' | 'rssAfterBytes' | 'releasedBytes'> | null;
-  error?: string;
-}
 
 export interface Probe {
   start(): Probe;
@@ -51,8 +48,8 @@ export interface Probe {
   readonly running: boolean;
 }
 
-/** Heap bytes per sample: 10k samples measured ~300 B each (heapUsed after GC); socket summaries are shared by the samples that carry them. */
-const SAMPLE_BYTES = 320;
+/** Heap bytes per sample: 10k samples measured ~300 B each (heapUsed after GC) before three number fields (rssAnon, heapPhysical, allocatorFreeRaw) were added; socket summaries are shared by the samples that carry them. */
+const SAMPLE_BYTES = 350;
 
 function positiveInteger(name: string, value: unknown, fallback: number, max = 2 ** 31 - 1): number {
   if (value === undefined) return fallback;
@@ -110,14 +107,31 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   function withOpensslStatus(report: ProbeReport): ProbeReport {
     const openssl = { requested: options.opensslTracking === true, unavailable: opensslUnavailable };
     if (opensslUnavailable === null) return { ...report, openssl };
+    // The OpenSSL row, with the reason, wherever the service's kinds have rows.
     const declined = `not tracked: ${opensslUnavailable}`;
-    const perConnection = report.perConnection.map((e) => (e.layer === 'openssl' ? { ...e, bytesPerConnection: null, quality: null, declined } : e));
+    const kinds = [...new Set(report.perConnection.map((e) => e.kind))];
+    const rows: PerConnectionEstimate[] = kinds.map((kind) => ({ layer: 'openssl', kind, bytesPerConnection: null, quality: null, samples: 0, method: 'regression', declined }));
+    const perConnection = [...report.perConnection.filter((e) => e.layer !== 'openssl'), ...rows];
     return { ...report, perConnection, openssl };
   }
 
-  async function socketsIfDue(now: number): Promise<SocketSummary | null> {
-    if (now - lastSocketsAt < socketIntervalMs) return lastSockets;
+  let connectionsAtSnapshot = 0;
+  /** A snapshot every socketIntervalMs, and sooner when the connection count has moved since the
+   *  last one: kernel memory per connection needs readings taken while counts vary, not only the few
+   *  a slow cadence happens to catch. Sooner is never more often than once a second (nor than a fifth
+   *  of the interval, nor four samples): each snapshot costs the JS thread its summary. */
+  const soonestSnapshotMs = Math.max(1000, socketIntervalMs / 5, 4 * intervalMs);
+  function socketsDue(now: number, connections: number): boolean {
+    const since = now - lastSocketsAt;
+    if (since >= socketIntervalMs) return true;
+    const moved = Math.abs(connections - connectionsAtSnapshot);
+    return since >= soonestSnapshotMs && moved >= Math.max(MIN_CONNECTION_RANGE, 0.1 * connectionsAtSnapshot);
+  }
+
+  async function socketsIfDue(now: number, connections: number): Promise<SocketSummary | null> {
+    if (!socketsDue(now, connections)) return lastSockets;
     lastSocketsAt = now;
+    connectionsAtSnapshot = connections;
     const pending = sources.sockets(idleThresholdMs);
     if (pending) lastSockets = await pending.catch(() => lastSockets);
     return lastSockets;
@@ -126,18 +140,24 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   async function takeSample(): Promise<Sample> {
     const time = Date.now();
     const before = lastSockets;
-    const [sockets, native] = await Promise.all([socketsIfDue(time), sources.allocator()]);
+    const connectionsNow = sources.connections();
+    const [sockets, native, anon] = await Promise.all([socketsIfDue(time, totalConnections(connectionsNow)), sources.allocator(), sources.rssAnon?.().catch(() => undefined)]);
     const started = performance.now();
     const memory = sources.memory();
     const delay = histogram ? histogram.max / 1e6 : 0;
     histogram?.reset();
+    const rssAnon = Number.isFinite(anon) ? anon! : Number.isFinite(memory.rssAnon) ? memory.rssAnon! : memory.rss;
+    const heapPhysical = Number.isFinite(memory.heapPhysical) ? memory.heapPhysical! : memory.heapTotal;
     const sample: Sample = {
       time,
       ...memory,
+      rssAnon,
+      heapPhysical,
       nativeAllocated: native.allocated,
-      nativeFree: native.free,
+      nativeFree: residentFree(native.releasable === undefined ? native.free : native.releasable, { rssAnon, heapPhysical, external: memory.external, nativeAllocated: native.allocated, unreleasable: native.unreleasable }),
+      allocatorFreeRaw: native.free,
       opensslLive: sources.opensslLive(),
-      connections: sources.connections(),
+      connections: connectionsNow,
       sockets,
       eventLoopDelayMaxMs: Number.isFinite(delay) ? delay : 0,
       probeMs: 0,
@@ -153,15 +173,15 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     const decision = policy!.consider(sample, previous);
     if (!decision.release) return;
     releasing = true;
+    const started = Date.now();
     sources.release().then(
       (result) => {
         policy!.released(sample, result.rssAfterBytes);
-        const { allocator, method, durationMs, rssBeforeBytes, rssAfterBytes, releasedBytes } = result;
-        releases.push({ time: Date.now(), reason: decision.reason, result: { allocator, method, durationMs, rssBeforeBytes, rssAfterBytes, releasedBytes } });
+        releases.push(releaseRecord(started, decision, result));
       },
       (error: Error) => {
         policy!.released(sample, sample.rss);
-        releases.push({ time: Date.now(), reason: decision.reason, result: null, error: error.message });
+        releases.push({ time: started, reason: decision.reason, expectedBytes: decision.expectedBytes, result: null, error: error.message });
       },
     ).finally(() => (releasing = false));
   }
@@ -190,10 +210,11 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       return sampling;
     },
     samples: () => ring.toArray(),
-    report: () => withOpensslStatus(buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds)),
+    report: () => withOpensslStatus(buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds, releases.toArray())),
     renderReport: () => renderReport(probe.report()),
     releases: () => releases.toArray(),
-    ownMemoryBytes: () => ring.size * SAMPLE_BYTES + releases.size * 200,
+    // A release record measured ~400 B (10k records, heapUsed after GC).
+    ownMemoryBytes: () => ring.size * SAMPLE_BYTES + releases.size * 400,
     get running() {
       return timer !== undefined;
     },

@@ -1,12 +1,28 @@
+import * as fs from 'node:fs';
+import * as v8 from 'node:v8';
 import { allocator } from '../memory/detect';
+import { parseProcStatus } from '../memory/proc';
 import { releaseToOS } from '../memory/release';
-import { allocatorStatsAsync } from '../memory/stats';
+import { allocatorStatsAsync, type AllocatorStats } from '../memory/stats';
 import { socketSnapshot } from '../net/snapshot';
 import { trackConnections } from '../net/tracking';
 import { netCapabilities } from '../net';
 import { openssl, opensslTrackingSupportAsync } from '../openssl/tracking';
 import { summariseSnapshot } from './socket-summary';
 import type { ProbeSources } from './sources';
+
+/**
+ * The part of an allocator's free count its release call returns: glibc's trim walks every free
+ * chunk; jemalloc's purge returns dirty pages (resident, not active, not metadata; the rest of
+ * its free count is fragmentation inside slabs in use); tcmalloc's ReleaseFreeMemory empties the
+ * page heap only (its central, transfer and thread caches stay).
+ */
+export function releasableRaw(stats: AllocatorStats): number | null {
+  const raw = stats.raw;
+  if (stats.allocator === 'jemalloc' && 'stats.active' in raw) return Math.max(0, raw['stats.resident'] - raw['stats.active'] - raw['stats.metadata']);
+  if (stats.allocator === 'tcmalloc' && 'tcmalloc.pageheap_free_bytes' in raw) return raw['tcmalloc.pageheap_free_bytes'];
+  return stats.freeBytes;
+}
 
 /** The probe's sources in a real process: sockprobe's own calls. */
 export function realSources(): ProbeSources {
@@ -24,12 +40,19 @@ export function realSources(): ProbeSources {
   return {
     memory() {
       const usage = process.memoryUsage();
-      return { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers };
+      const heapPhysical = v8.getHeapStatistics().total_physical_size;
+      return { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, heapPhysical, external: usage.external, arrayBuffers: usage.arrayBuffers };
+    },
+    // On the threadpool, beside the allocator's figures: RssAnon bounds what they call free.
+    async rssAnon() {
+      return parseProcStatus(await fs.promises.readFile('/proc/self/status', 'latin1')).rssAnonBytes;
     },
     // On the threadpool: glibc's mallinfo2 can hold the JS thread for milliseconds.
     async allocator() {
       const stats = await allocatorStatsAsync();
-      return { allocated: stats.allocatedBytes, free: stats.freeBytes };
+      const releasable = releasableRaw(stats);
+      const kept = stats.freeBytes !== null && releasable !== null ? stats.freeBytes - releasable : 0;
+      return { allocated: stats.allocatedBytes, free: stats.freeBytes, releasable, unreleasable: Math.max(0, kept) + (stats.metadataBytes ?? 0) };
     },
     // Only while tracking is on (the probe's opensslTracking option, or the user's own start()).
     opensslLive: () => {

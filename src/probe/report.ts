@@ -2,7 +2,8 @@ import * as os from 'node:os';
 import { leakFinding, retentionFinding, rssPerConnection, socketFindings, DEFAULT_THRESHOLDS, type Finding, type FindingThresholds } from './findings';
 import { leakTrends, perConnection, retentionAfterSpike, type PerConnectionEstimate, type Retention } from './correlate';
 import { LAYERS } from './layers';
-import type { Sample } from './sample';
+import { RESIDENT_FREE_METHOD, type Sample } from './sample';
+import type { AutoReleaseRecord } from './auto-release';
 import { SockprobeTypeError } from '../errors';
 
 export interface Versions {
@@ -20,6 +21,10 @@ export interface ProbeReport {
   retention: Retention | null;
   /** The last sample: every layer now. */
   latest: Sample | null;
+  /** How `latest.nativeFree` and the retention split's free part are bounded to resident memory. */
+  residentFreeMethod: string;
+  /** What autoRelease did in this probe's life, oldest first (empty without autoRelease). */
+  releases: AutoReleaseRecord[];
   samples: number;
   windowMs: number;
   /** The versions measured under: per-connection cost drifts across Node and OpenSSL releases. */
@@ -44,16 +49,18 @@ function costOf(values: number[]): ProbeReport['probeCost'] {
 const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
 
 /** Everything the probe can say about a series of samples. Pure: feed it recorded samples. */
-export function buildReport(samples: Sample[], versions: Versions, thresholds: FindingThresholds = DEFAULT_THRESHOLDS): ProbeReport {
+export function buildReport(samples: Sample[], versions: Versions, thresholds: FindingThresholds = DEFAULT_THRESHOLDS, releases: AutoReleaseRecord[] = []): ProbeReport {
   if (!Array.isArray(samples) || !samples.every((s) => typeof s === 'object' && s !== null && Number.isFinite(s.time) && Number.isFinite(s.rss))) {
     throw new SockprobeTypeError('samples', 'an array of probe samples', samples);
   }
   if (typeof versions !== 'object' || versions === null) throw new SockprobeTypeError('versions', 'an object', versions);
   if (typeof thresholds !== 'object' || thresholds === null) throw new SockprobeTypeError('thresholds', 'an object', thresholds);
+  if (!Array.isArray(releases)) throw new SockprobeTypeError('releases', 'an array of autoRelease records', releases);
+  thresholds = { ...DEFAULT_THRESHOLDS, ...thresholds };
   const estimates = perConnection(samples);
   const retention = retentionAfterSpike(samples);
   const findings: Finding[] = [
-    ...leakTrends(samples, thresholds.leakGrowthBytes, thresholds.leakWindowMs).map(leakFinding),
+    ...leakTrends(samples, thresholds.leakGrowthBytes, thresholds.leakWindowMs, thresholds.exactLeakWindowMs).map((trend) => leakFinding(trend, thresholds)),
     ...(retention ? [retentionFinding(retention, thresholds)].filter((f): f is Finding => f !== null) : []),
     ...socketFindings(samples[samples.length - 1], rssPerConnection(estimates), thresholds),
   ].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
@@ -62,6 +69,8 @@ export function buildReport(samples: Sample[], versions: Versions, thresholds: F
     perConnection: estimates,
     retention,
     latest: samples[samples.length - 1] ?? null,
+    residentFreeMethod: RESIDENT_FREE_METHOD,
+    releases,
     samples: samples.length,
     windowMs: samples.length ? samples[samples.length - 1].time - samples[0].time : 0,
     versions,
@@ -70,6 +79,39 @@ export function buildReport(samples: Sample[], versions: Versions, thresholds: F
 }
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+/** Every layer in the newest sample, resident figures named as such. */
+export function renderLatest(latest: Sample): string {
+  const parts = [`RSS ${mib(latest.rss)}`, `V8 heap ${mib(latest.heapPhysical)} resident (${mib(latest.heapUsed)} used)`];
+  if (latest.nativeAllocated !== null) parts.push(`native in use ${mib(latest.nativeAllocated)} (allocator count; includes allocated pages never touched)`);
+  if (latest.nativeFree !== null) parts.push(`free native ${mib(latest.nativeFree)} resident`);
+  if (latest.allocatorFreeRaw !== null && latest.allocatorFreeRaw !== latest.nativeFree) parts.push(`allocator's raw free count ${mib(latest.allocatorFreeRaw)} (not all resident)`);
+  if (latest.opensslLive !== null) parts.push(`OpenSSL ${mib(latest.opensslLive)} live`);
+  if (latest.sockets) parts.push(`kernel sockets ${mib(latest.sockets.kernelBytes)}`);
+  return parts.join('; ');
+}
+
+/** One autoRelease as a line: when, why, bytes back, and the time each step held the JS thread. */
+export function renderRelease(record: AutoReleaseRecord): string {
+  const when = Number.isFinite(record.time) ? new Date(record.time).toISOString() : 'at an unknown time';
+  if (!record.result) return `${when} ${record.reason} → failed: ${record.error}`;
+  const r = record.result;
+  const gc = r.gc ? `heap-shrinking GC ${ms(r.gc.durationMs)} on the JS thread (gave back ${mib(r.gc.releasedBytes)})` : 'no GC';
+  return `${when} ${record.reason} → ${mib(r.releasedBytes)} back (${mib(r.trimReleasedBytes)} by ${r.method} in ${ms(r.trimMs)} on ${r.onThreadpool ? 'the threadpool' : 'the JS thread'}; ${gc}); JS thread held ${ms(r.jsThreadMs)} in all`;
+}
+
+/** Per-connection rows a person reads: estimates and declines, notes when in-use exceeds resident. */
+export function renderPerConnection(estimates: ProbeReport['perConnection'], indent = '  '): string[] {
+  const lines: string[] = [];
+  for (const e of estimates) {
+    const label = `${LAYERS[e.layer].label}, ${e.kind}`.padEnd(34);
+    lines.push(e.bytesPerConnection === null ? `${indent}${label} — (${e.declined})` : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  (R² ${e.quality!.toFixed(2)}, ${e.samples} samples)`);
+    if (e.note) lines.push(`${indent}    note: ${e.note}`);
+  }
+  return lines;
+}
 
 /** The report as text a person reads at a terminal or in a log. */
 export function renderReport(report: ProbeReport): string {
@@ -80,18 +122,24 @@ export function renderReport(report: ProbeReport): string {
   const v = report.versions;
   lines.push(`sockprobe report — ${report.samples} samples over ${(report.windowMs / 1000).toFixed(0)} s; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}, allocator ${v.allocator}`);
   lines.push(`Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample (median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample included).`);
+  if (report.latest) lines.push(`Now: ${renderLatest(report.latest)}.`);
   if (report.openssl?.unavailable) lines.push(`OpenSSL live bytes: not tracked — ${report.openssl.unavailable}`);
   lines.push('');
-  lines.push(report.findings.length ? 'Findings:' : 'Findings: none — nothing leaking, retained or piling up in this window.');
+  const releases = Array.isArray(report.releases) ? report.releases.filter((r) => typeof r === 'object' && r !== null) : [];
+  const quiet = releases.length ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in this window.' : 'Findings: none — nothing leaking, retained or piling up in this window.';
+  lines.push(report.findings.length ? 'Findings:' : quiet);
   for (const f of report.findings) {
     lines.push(`  [${f.severity}] ${f.kind} (${f.layer}): ${f.summary}`);
     lines.push(`      → ${f.advice}`);
   }
+  if (releases.length) {
+    lines.push('');
+    lines.push(`autoRelease (${releases.length}, ${mib(releases.reduce((sum, r) => sum + (r.result?.releasedBytes ?? 0), 0))} back in all):`);
+    for (const r of releases) lines.push(`  ${renderRelease(r)}`);
+  }
   lines.push('');
   lines.push('Per connection:');
-  for (const e of report.perConnection) {
-    const label = `${LAYERS[e.layer].label}, ${e.kind}`.padEnd(34);
-    lines.push(e.bytesPerConnection === null ? `  ${label} — (${e.declined})` : `  ${label} ${kib(e.bytesPerConnection).padStart(10)}  (R² ${e.quality!.toFixed(2)}, ${e.samples} samples)`);
-  }
+  lines.push(...renderPerConnection(report.perConnection));
+  if (report.latest?.nativeFree != null) lines.push(`\nFree native memory is resident memory: ${report.residentFreeMethod ?? RESIDENT_FREE_METHOD}.`);
   return lines.join('\n');
 }

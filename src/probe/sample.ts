@@ -25,12 +25,22 @@ export interface Sample {
   /** ms since the epoch. */
   time: number;
   rss: number;
+  /** Anonymous resident memory (/proc/self/status RssAnon): where V8's heap and every allocator live. */
+  rssAnon: number;
   heapUsed: number;
   heapTotal: number;
+  /** V8 heap pages resident in RAM (v8.getHeapStatistics().total_physical_size): what a heap-shrinking GC can give back is above what the heap uses. */
+  heapPhysical: number;
   external: number;
   arrayBuffers: number;
+  /** Bytes in use according to the allocator (may include allocated pages never touched, so not all resident). */
   nativeAllocated: number | null;
+  /** Free native memory that is resident and that the allocator's release call targets, bounded by
+   *  the anonymous RSS that V8's heap and native in-use leave unexplained (see residentFree()). */
   nativeFree: number | null;
+  /** The allocator's own free count, raw (glibc `mallinfo2().fordblks`, jemalloc `resident − allocated − metadata`,
+   *  tcmalloc page heap + caches): not resident memory — glibc's keeps pages a trim already returned and can exceed RSS. */
+  allocatorFreeRaw: number | null;
   opensslLive: number | null;
   connections: ConnectionCounts | null;
   sockets: SocketSummary | null;
@@ -45,6 +55,25 @@ export const totalConnections = (c: ConnectionCounts | null, kind?: 'tls' | 'tcp
   const of = (k: 'tls' | 'tcp') => c[k].server + c[k].client;
   return kind ? of(kind) : of('tls') + of('tcp');
 };
+
+/**
+ * Free native memory that is resident and releasable: the allocator's releasable count (glibc
+ * `fordblks`, jemalloc dirty pages `resident − active − metadata`, tcmalloc's page-heap free bytes),
+ * capped by the anonymous RSS that V8's resident heap, the allocator's in-use bytes and its resident
+ * memory a release keeps (caches, slab fragmentation, metadata) leave unexplained — the kind of cap
+ * memoryBreakdown() applies. Allocators count what they hold, not what is resident.
+ */
+export function residentFree(
+  releasableRaw: number | null,
+  figures: { rssAnon: number; heapPhysical: number; external: number; nativeAllocated: number | null; unreleasable?: number },
+): number | null {
+  if (releasableRaw === null) return null;
+  const unexplained = figures.rssAnon - figures.heapPhysical - Math.max(figures.nativeAllocated ?? 0, figures.external) - (figures.unreleasable ?? 0);
+  return Math.max(0, Math.min(releasableRaw, unexplained));
+}
+
+/** How `Sample.nativeFree` is bounded, named in reports and gauges. */
+export const RESIDENT_FREE_METHOD = "min(allocator's releasable free bytes, RssAnon − V8 heap resident − native in use − what the release keeps: caches, fragmentation, metadata)";
 
 /** Native bytes in use that are neither ArrayBuffers/external nor OpenSSL's. */
 export const otherNative = (s: Sample): number | null =>

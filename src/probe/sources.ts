@@ -3,9 +3,14 @@ import type { ConnectionCounts, SocketSummary } from './sample';
 
 /** Where a probe reads each layer. The real sources wrap sockprobe's own calls; tests may pass fakes. */
 export interface ProbeSources {
-  memory(): { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
-  /** Allocator in-use and free bytes; nulls where the allocator keeps no such figure. */
-  allocator(): Promise<{ allocated: number | null; free: number | null }>;
+  /** `rssAnon` and `heapPhysical` default to `rss` and `heapTotal` where a source cannot read them. */
+  memory(): { rss: number; rssAnon?: number; heapUsed: number; heapTotal: number; heapPhysical?: number; external: number; arrayBuffers: number };
+  /** Anonymous RSS read off the JS thread (a /proc read costs ~0.1 ms there on a loaded machine); overrides memory().rssAnon. */
+  rssAnon?(): Promise<number>;
+  /** Allocator in-use and free bytes (raw counts); `releasable`: the part of `free` the allocator's release
+   *  call returns (defaults to `free`); `unreleasable`: memory the allocator holds that the release keeps
+   *  (caches, fragmentation, metadata; default 0). Nulls where the allocator keeps no such figure. */
+  allocator(): Promise<{ allocated: number | null; free: number | null; releasable?: number | null; unreleasable?: number }>;
   /** OpenSSL live bytes while tracking is on; null otherwise. */
   opensslLive(): number | null;
   connections(): ConnectionCounts | null;
