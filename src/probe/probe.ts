@@ -1,11 +1,10 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { SockprobeTypeError } from '../errors';
 import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
-import { MIN_CONNECTION_RANGE } from './correlate';
+import { MIN_CONNECTION_RANGE, type PerConnectionEstimate } from './correlate';
 import { DEFAULT_THRESHOLDS, type FindingThresholds } from './findings';
 import { realSources } from './real-sources';
 import { buildReport, currentVersions, renderReport, type ProbeReport } from './report';
-import type { PerConnectionEstimate } from './correlate';
 import { RingBuffer } from './ring-buffer';
 import { residentFree, totalConnections, type Sample, type SocketSummary } from './sample';
 import type { ProbeSources } from './sources';
