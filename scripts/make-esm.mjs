@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 // register starts a probe when loaded: its ESM entry only needs to load the CJS one.
-const entries = [['index', '../cjs/index.js'], ['prometheus', '../cjs/prometheus.js'], ['register', '../cjs/register.js', { sideEffectsOnly: true }]];
+const entries = [['index', '../cjs/index.js'], ['prometheus', '../cjs/prometheus.js'], ['opentelemetry', '../cjs/opentelemetry.js'], ['register', '../cjs/register.js', { sideEffectsOnly: true }]];
 mkdirSync(new URL('../dist/esm/', import.meta.url), { recursive: true });
 for (const [name, target, { sideEffectsOnly = false } = {}] of entries) {
   const names = sideEffectsOnly ? [] : Object.keys(require(new URL(`../dist/esm/${target}`, import.meta.url).pathname)).filter((key) => key !== 'default' && key !== '__esModule');
