@@ -92,16 +92,17 @@ describe('a fleet in a real Prometheus', () => {
     api = `http://127.0.0.1:${port}`;
     prometheus = spawn(PROMETHEUS, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
     prometheus.stderr!.on('data', (chunk) => (prometheusLog += chunk));
-    // Ready once both targets are up, per-connection figures have been scraped from both,
-    // and every rule has been evaluated once.
+    // Ready once both targets have been scraped at least three times (rate windows need two
+    // points), per-connection figures come from both, and every rule has been evaluated.
     const deadline = Date.now() + 40_000;
     for (;;) {
       try {
         const now = Date.now() / 1000;
         const up = await query('sum(up)', now);
+        const scrapes = await query('min(count_over_time(sockprobe_rss_bytes[10s]))', now);
         const fitted = await query('count(sockprobe_connection_bytes{kind="tls", layer="rss"})', now);
         const rules = (await get('/api/v1/rules')).groups.flatMap((g: any) => g.rules);
-        if (Number(up[0]?.value[1]) === 2 && Number(fitted[0]?.value[1]) === 2 && rules.length > 0 && rules.every((r: any) => r.health !== 'unknown')) break;
+        if (Number(up[0]?.value[1]) === 2 && Number(scrapes[0]?.value[1]) >= 3 && Number(fitted[0]?.value[1]) === 2 && rules.length > 0 && rules.every((r: any) => r.health !== 'unknown')) break;
       } catch {
         /* not listening yet */
       }
