@@ -189,7 +189,7 @@ describe('sockprobe/opentelemetry', () => {
     const provider = new MeterProvider({ readers: [reader] });
     // A probe whose samples carry no allocator, OpenSSL, connection or socket figures.
     let reads = 0;
-    const bare = { samples: () => (reads++, [{ time: 1, rss: 1e6, heapUsed: 2e5, heapTotal: 3e5, external: 1e4, arrayBuffers: 0, nativeAllocated: null, nativeFree: null, opensslLive: null, connections: null, sockets: null, eventLoopDelayMaxMs: 3, probeMs: 0 }]), report: () => ({ perConnection: [] }), releases: () => [], sample: () => Promise.reject(new Error('not called')) };
+    const bare = { samples: () => (reads++, [{ time: 1, rss: 1e6, heapUsed: 2e5, heapTotal: 3e5, external: 1e4, arrayBuffers: 0, nativeAllocated: null, nativeFree: null, opensslLive: null, connections: null, sockets: null, eventLoopDelayMaxMs: 3, probeMs: 0 }]), releases: () => [], sample: () => Promise.reject(new Error('not called')) };
     const instruments = otel.registerSockprobeInstruments({ probe: bare, meter: provider.getMeter('bare') });
     const names = [...pointsOf((await reader.collect()).resourceMetrics)].filter(([, m]) => m.points.length > 0).map(([name]) => name).sort();
     expect(names).toEqual(['nodejs.eventloop.delay.max', 'process.memory.usage', 'sockprobe.autorelease.released', 'sockprobe.autorelease.releases', 'sockprobe.memory.used', 'v8js.memory.heap.space.size', 'v8js.memory.heap.used']);
