@@ -33,6 +33,9 @@ describe('the npm tarball', () => {
     expect(files).toContain('package/dist/cjs/index.js');
     expect(files).toContain('package/dist/esm/index.mjs');
     expect(files).toContain('package/dist/esm/index.d.mts');
+    expect(files).toContain('package/dist/esm/opentelemetry.mjs');
+    expect(files).toContain('package/dashboards/sockprobe.json');
+    expect(files).toContain('package/dashboards/alerts.yml');
     expect(files.some((f) => f.startsWith('package/build/'))).toBe(false);
   });
 
@@ -50,6 +53,9 @@ describe('the npm tarball', () => {
     expect(JSON.parse(cjs)).toEqual(['glibc', true]);
     const esm = run(process.execPath, ['--input-type=module', '-e', 'import { allocatorStats } from "sockprobe"; import s from "sockprobe"; console.log(JSON.stringify([allocatorStats().allocator, typeof s.releaseToOS]))'], dir, { PREBUILDS_ONLY: '1' });
     expect(JSON.parse(esm)).toEqual(['glibc', 'function']);
+    // The OpenTelemetry entry loads without @opentelemetry/api installed: the Meter is passed in.
+    const otel = run(process.execPath, ['--input-type=module', '-e', 'import { registerSockprobeInstruments } from "sockprobe/opentelemetry"; const { registerSockprobeInstruments: r } = await import("node:module").then((m) => m.createRequire(process.cwd() + "/")("sockprobe/opentelemetry")); console.log(JSON.stringify([typeof registerSockprobeInstruments, r === registerSockprobeInstruments]))'], dir, { PREBUILDS_ONLY: '1' });
+    expect(JSON.parse(otel)).toEqual(['function', true]);
   }, 120_000);
 
   // A strict consumer that never mentions Node's types itself: TypeScript 7 loads no @types

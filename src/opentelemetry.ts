@@ -1,0 +1,140 @@
+/**
+ * OpenTelemetry instruments for sockprobe's figures: `require('sockprobe/opentelemetry')`.
+ * @opentelemetry/api is an optional peer dependency: pass in a Meter from your MeterProvider.
+ *
+ * Names follow the OpenTelemetry semantic conventions where one exists (process.memory.usage,
+ * v8js.memory.heap.*, process.unix.file_descriptor.count, nodejs.eventloop.delay.max,
+ * network.connection.state); where none does, one `sockprobe.*` scheme after the pattern of
+ * jvm.memory.used{jvm.memory.type}: kind, side, state and layer are attributes, never name suffixes.
+ */
+import type { Probe } from './probe/probe';
+import { perConnection as fitPerConnection, type PerConnectionEstimate } from './probe/correlate';
+import { totalConnections, type Sample } from './probe/sample';
+import { SockprobeTypeError } from './errors';
+
+/** Attribute keys of the sockprobe.* scheme. */
+export const ATTR_MEMORY_LAYER = 'sockprobe.memory.layer';
+export const ATTR_CONNECTION_KIND = 'sockprobe.connection.kind';
+export const ATTR_CONNECTION_SIDE = 'sockprobe.connection.side';
+/** The semantic conventions' attribute for a TCP state (values in snake case: close_wait, established …). */
+export const ATTR_CONNECTION_STATE = 'network.connection.state';
+
+type Attributes = Record<string, string>;
+/** The parts of @opentelemetry/api's Meter this module uses (a real Meter fits). */
+export interface MeterLike {
+  createObservableGauge(name: string, options?: { description?: string; unit?: string }): object;
+  createObservableUpDownCounter(name: string, options?: { description?: string; unit?: string }): object;
+  createObservableCounter(name: string, options?: { description?: string; unit?: string }): object;
+  addBatchObservableCallback(callback: (result: BatchResultLike) => void | Promise<void>, observables: object[]): void;
+  removeBatchObservableCallback(callback: (result: BatchResultLike) => void | Promise<void>, observables: object[]): void;
+}
+interface BatchResultLike {
+  observe(observable: object, value: number, attributes?: Attributes): void;
+}
+
+export interface InstrumentOptions {
+  /** The probe whose newest sample each collection reads (taking one if it has none). */
+  probe: Probe;
+  /** A Meter, e.g. `metrics.getMeter('sockprobe')` from @opentelemetry/api. */
+  meter: MeterLike;
+}
+
+export interface SockprobeInstruments {
+  /** Removes the batch callback: the instruments report nothing from then on. */
+  unregister(): void;
+}
+
+/** Linux TCP state names → the semantic conventions' network.connection.state values. */
+const STATE_VALUES: Record<string, string> = {
+  ESTABLISHED: 'established', SYN_SENT: 'syn_sent', SYN_RECV: 'syn_received', NEW_SYN_RECV: 'syn_received',
+  FIN_WAIT1: 'fin_wait_1', FIN_WAIT2: 'fin_wait_2', TIME_WAIT: 'time_wait', CLOSE: 'closed',
+  CLOSE_WAIT: 'close_wait', LAST_ACK: 'last_ack', LISTEN: 'listen', CLOSING: 'closing',
+};
+export const connectionStateValue = (kernelName: string): string => STATE_VALUES[kernelName] ?? kernelName.toLowerCase();
+
+/** Registers observable instruments over the probe's figures; one batch callback reads one sample for all. */
+export function registerSockprobeInstruments(options: InstrumentOptions): SockprobeInstruments {
+  if (typeof options !== 'object' || options === null || typeof options.probe?.samples !== 'function') throw new SockprobeTypeError('options.probe', 'a probe from createProbe()', options?.probe);
+  const meter = options.meter;
+  if (typeof meter?.addBatchObservableCallback !== 'function' || typeof meter.createObservableGauge !== 'function') throw new SockprobeTypeError('options.meter', 'a Meter from @opentelemetry/api', meter);
+  const probe = options.probe;
+
+  const gauge = (name: string, unit: string, description: string) => meter.createObservableGauge(name, { unit, description });
+  const upDown = (name: string, unit: string, description: string) => meter.createObservableUpDownCounter(name, { unit, description });
+  const counter = (name: string, unit: string, description: string) => meter.createObservableCounter(name, { unit, description });
+
+  const rss = upDown('process.memory.usage', 'By', 'Resident set size of the process.');
+  const heapUsed = gauge('v8js.memory.heap.used', 'By', 'V8 heap in use, summed over heap spaces.');
+  const heapSize = gauge('v8js.memory.heap.space.size', 'By', 'V8 heap reserved (committed), summed over heap spaces.');
+  const memoryUsed = upDown('sockprobe.memory.used', 'By',
+    'Memory in use by layer: external (ArrayBuffers, external strings), native (the allocator serving malloc), openssl (live OpenSSL allocations), kernel (TCP socket buffers). external and openssl are parts of native: do not sum layers.');
+  const memoryFree = upDown('sockprobe.memory.free', 'By', 'Free memory a layer retains: native is what the allocator keeps and releaseToOS() targets.');
+  const connections = upDown('sockprobe.connection.count', '{connection}', 'Open connections by kind (tls, tcp) and side (server, client).');
+  const sockets = upDown('sockprobe.socket.count', '{socket}', "This process's TCP sockets by network.connection.state.");
+  const fds = upDown('process.unix.file_descriptor.count', '{file_descriptor}', 'Open file descriptors.');
+  const fdLimit = upDown('sockprobe.file_descriptor.limit', '{file_descriptor}', 'Soft limit on open file descriptors (RLIMIT_NOFILE).');
+  const perConnection = gauge('sockprobe.connection.memory', 'By', 'Bytes per open connection by kind and memory layer (robust regression over the probe window).');
+  const released = counter('sockprobe.autorelease.released', 'By', 'RSS autoRelease returned to the OS, measured from /proc, since the probe started.');
+  const releases = counter('sockprobe.autorelease.releases', '{release}', 'Releases autoRelease performed (failed ones included) since the probe started.');
+  const loopDelay = gauge('nodejs.eventloop.delay.max', 's', 'Longest event-loop delay since the previous sample.');
+  const observables = [rss, heapUsed, heapSize, memoryUsed, memoryFree, connections, sockets, fds, fdLimit, perConnection, released, releases, loopDelay];
+
+  // The regression behind per-connection figures (the one report().perConnection gives) runs
+  // over the whole window on the JS thread: once per new sample, not once per collection, and
+  // not at all while connection counts have not moved (it would decline anyway).
+  let fitted: { at: number; estimates: PerConnectionEstimate[] } = { at: NaN, estimates: [] };
+  const estimates = (): PerConnectionEstimate[] => {
+    const samples = probe.samples();
+    const at = samples.at(-1)?.time ?? NaN;
+    if (at === fitted.at) return fitted.estimates;
+    const varied = samples.length >= 4 && samples.some((s) => totalConnections(s.connections) !== totalConnections(samples[0].connections));
+    fitted = { at, estimates: varied ? fitPerConnection(samples) : [] };
+    return fitted.estimates;
+  };
+  // Counters must never go down: the probe keeps its last 64 releases, so what falls out of
+  // that window is carried here.
+  const totals = { bytes: 0, count: 0, seen: new WeakSet<object>() };
+  const releaseTotals = () => {
+    for (const r of probe.releases()) {
+      if (totals.seen.has(r)) continue;
+      totals.seen.add(r);
+      totals.count++;
+      totals.bytes += Math.max(0, r.result?.releasedBytes ?? 0);
+    }
+    return totals;
+  };
+
+  const callback = async (result: BatchResultLike): Promise<void> => {
+    const s: Sample = probe.samples().at(-1) ?? (await probe.sample());
+    // A layer that cannot be read here is left out: no point, never a made-up zero.
+    const observe = (instrument: object, value: number | null | undefined, attributes?: Attributes) => {
+      if (value !== null && value !== undefined && Number.isFinite(value)) result.observe(instrument, value, attributes);
+    };
+    observe(rss, s.rss);
+    observe(heapUsed, s.heapUsed);
+    observe(heapSize, s.heapTotal);
+    observe(memoryUsed, s.external, { [ATTR_MEMORY_LAYER]: 'external' });
+    observe(memoryUsed, s.nativeAllocated, { [ATTR_MEMORY_LAYER]: 'native' });
+    observe(memoryUsed, s.opensslLive, { [ATTR_MEMORY_LAYER]: 'openssl' });
+    observe(memoryUsed, s.sockets?.kernelBytes, { [ATTR_MEMORY_LAYER]: 'kernel' });
+    observe(memoryFree, s.nativeFree, { [ATTR_MEMORY_LAYER]: 'native' });
+    if (s.connections) {
+      for (const kind of ['tls', 'tcp'] as const) {
+        for (const side of ['server', 'client'] as const) observe(connections, s.connections[kind][side], { [ATTR_CONNECTION_KIND]: kind, [ATTR_CONNECTION_SIDE]: side });
+      }
+    }
+    // Two kernel states (SYN_RECV, NEW_SYN_RECV) share one convention value: add them up.
+    const byState = new Map<string, number>();
+    for (const [state, count] of Object.entries(s.sockets?.byState ?? {})) byState.set(connectionStateValue(state), (byState.get(connectionStateValue(state)) ?? 0) + count);
+    for (const [state, count] of byState) observe(sockets, count, { [ATTR_CONNECTION_STATE]: state });
+    observe(fds, s.sockets?.fds.open);
+    observe(fdLimit, s.sockets?.fds.limit);
+    for (const e of estimates()) observe(perConnection, e.bytesPerConnection, { [ATTR_CONNECTION_KIND]: e.kind, [ATTR_MEMORY_LAYER]: e.layer });
+    const t = releaseTotals();
+    observe(released, t.bytes);
+    observe(releases, t.count);
+    observe(loopDelay, s.eventLoopDelayMaxMs / 1000);
+  };
+  meter.addBatchObservableCallback(callback, observables);
+  return { unregister: () => meter.removeBatchObservableCallback(callback, observables) };
+}
