@@ -8,8 +8,8 @@
  * jvm.memory.used{jvm.memory.type}: kind, side, state and layer are attributes, never name suffixes.
  */
 import type { Probe } from './probe/probe';
-import { perConnection as fitPerConnection, type PerConnectionEstimate } from './probe/correlate';
-import { totalConnections, type Sample } from './probe/sample';
+import { cachedPerConnection } from './probe/fit-cache';
+import type { Sample } from './probe/sample';
 import { SockprobeTypeError } from './errors';
 
 /** Attribute keys of the sockprobe.* scheme. */
@@ -79,18 +79,7 @@ export function registerSockprobeInstruments(options: InstrumentOptions): Sockpr
   const loopDelay = gauge('nodejs.eventloop.delay.max', 's', 'Longest event-loop delay since the previous sample.');
   const observables = [rss, heapUsed, heapSize, memoryUsed, memoryFree, connections, sockets, fds, fdLimit, perConnection, released, releases, loopDelay];
 
-  // The regression behind per-connection figures (the one report().perConnection gives) runs
-  // over the whole window on the JS thread: once per new sample, not once per collection, and
-  // not at all while connection counts have not moved (it would decline anyway).
-  let fitted: { at: number; estimates: PerConnectionEstimate[] } = { at: NaN, estimates: [] };
-  const estimates = (): PerConnectionEstimate[] => {
-    const samples = probe.samples();
-    const at = samples.at(-1)?.time ?? NaN;
-    if (at === fitted.at) return fitted.estimates;
-    const varied = samples.length >= 4 && samples.some((s) => totalConnections(s.connections) !== totalConnections(samples[0].connections));
-    fitted = { at, estimates: varied ? fitPerConnection(samples) : [] };
-    return fitted.estimates;
-  };
+  const estimates = cachedPerConnection(() => probe.samples());
   // Counters must never go down: the probe keeps its last 64 releases, so what falls out of
   // that window is carried here.
   const totals = { bytes: 0, count: 0, seen: new WeakSet<object>() };

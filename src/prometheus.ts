@@ -3,8 +3,8 @@
  * prom-client is an optional peer dependency; pass yours in, or it is required lazily.
  */
 import type { Probe } from './probe/probe';
-import { perConnection, type PerConnectionEstimate } from './probe/correlate';
-import { RESIDENT_FREE_METHOD, totalConnections, type Sample } from './probe/sample';
+import { cachedPerConnection } from './probe/fit-cache';
+import { RESIDENT_FREE_METHOD, type Sample } from './probe/sample';
 import type { AutoReleaseRecord } from './probe/auto-release';
 import { SockprobeTypeError } from './errors';
 
@@ -45,17 +45,7 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
   const probe = options.probe;
   const latest = async (): Promise<Sample> => probe.samples().at(-1) ?? probe.sample();
 
-  // The regression runs over the whole window (thousands of samples, several layers): once
-  // per new sample, not once per scrape, so scrapes between samples cost the JS thread nothing.
-  let fitted: { at: number; estimates: PerConnectionEstimate[] } = { at: NaN, estimates: [] };
-  const perConnectionOnce = (): PerConnectionEstimate[] => {
-    const samples = probe.samples();
-    const at = samples.at(-1)?.time ?? NaN;
-    if (at === fitted.at) return fitted.estimates;
-    const varied = samples.length >= 4 && samples.some((s) => totalConnections(s.connections) !== totalConnections(samples[0].connections));
-    fitted = { at, estimates: varied ? perConnection(samples) : [] };
-    return fitted.estimates;
-  };
+  const perConnectionOnce = cachedPerConnection(() => probe.samples());
 
   const gauge = (name: string, help: string, read: (s: Sample) => number | null) =>
     new client.Gauge({

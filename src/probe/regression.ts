@@ -29,25 +29,30 @@ function solve(a: number[][], b: number[]): number[] | null {
   return m.map((row, i) => row[n] / row[i]);
 }
 
-function weightedLeastSquares(xs: number[][], y: number[], w: number[]): number[] | null {
+// Allocation-free accumulation: the probe refits thousands of samples on the JS thread
+// (every new sample a scrape sees), so this loop is the probe's hot spot.
+function weightedLeastSquares(xs: number[][], y: number[], w: Float64Array): number[] | null {
   const p = xs[0].length + 1;
   const ata = Array.from({ length: p }, () => new Array<number>(p).fill(0));
   const atb = new Array<number>(p).fill(0);
   for (let i = 0; i < y.length; i++) {
-    const row = [1, ...xs[i]];
+    const x = xs[i];
+    const wi = w[i];
     for (let r = 0; r < p; r++) {
-      atb[r] += w[i] * row[r] * y[i];
-      for (let c = 0; c < p; c++) ata[r][c] += w[i] * row[r] * row[c];
+      const xr = r === 0 ? 1 : x[r - 1];
+      atb[r] += wi * xr * y[i];
+      for (let c = 0; c < p; c++) ata[r][c] += wi * xr * (c === 0 ? 1 : x[c - 1]);
     }
   }
   return solve(ata, atb);
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
+/** Median of non-negative values, sorted in place as numbers (a typed-array sort, no comparator). */
+function medianInPlace(values: Float64Array): number {
+  values.sort();
+  const mid = values.length >> 1;
+  return values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
 
 /**
  * Fits y ≈ intercept + Σ coefficients·x. Huber weights (k = 1.345 robust sigmas) make a
@@ -55,20 +60,30 @@ const median = (values: number[]) => {
  */
 export function robustFit(xs: number[][], y: number[], iterations = 8): Fit | null {
   if (y.length < xs[0]?.length + 2 || y.length === 0) return null;
-  let w = new Array<number>(y.length).fill(1);
+  const w = new Float64Array(y.length).fill(1);
+  const residuals = new Float64Array(y.length);
+  const magnitudes = new Float64Array(y.length);
   let beta: number[] | null = null;
   for (let it = 0; it < iterations; it++) {
     beta = weightedLeastSquares(xs, y, w);
     if (!beta) return null;
-    const residuals = y.map((yi, i) => yi - predict(beta!, xs[i]));
-    const sigma = 1.4826 * median(residuals.map(Math.abs));
+    for (let i = 0; i < y.length; i++) magnitudes[i] = Math.abs((residuals[i] = y[i] - predict(beta, xs[i])));
+    const sigma = 1.4826 * medianInPlace(magnitudes);
     if (sigma === 0) break;
     const k = 1.345 * sigma;
-    w = residuals.map((r) => (Math.abs(r) <= k ? 1 : k / Math.abs(r)));
+    for (let i = 0; i < y.length; i++) {
+      const r = Math.abs(residuals[i]);
+      w[i] = r <= k ? 1 : k / r;
+    }
   }
   if (!beta) return null;
-  const wSum = w.reduce((a, b) => a + b, 0);
-  const mean = y.reduce((a, yi, i) => a + w[i] * yi, 0) / wSum;
+  let wSum = 0;
+  let weighted = 0;
+  for (let i = 0; i < y.length; i++) {
+    wSum += w[i];
+    weighted += w[i] * y[i];
+  }
+  const mean = weighted / wSum;
   let total = 0;
   let residual = 0;
   for (let i = 0; i < y.length; i++) {
@@ -79,5 +94,7 @@ export function robustFit(xs: number[][], y: number[], iterations = 8): Fit | nu
 }
 
 function predict(beta: number[], x: number[]): number {
-  return beta[0] + x.reduce((sum, xi, i) => sum + beta[i + 1] * xi, 0);
+  let sum = beta[0];
+  for (let i = 0; i < x.length; i++) sum += beta[i + 1] * x[i];
+  return sum;
 }
