@@ -64,7 +64,10 @@ function install(version) {
   return { packageDir, bin: join(packageDir, 'bin'), node };
 }
 
-/** Runs vitest under one line; resolves with its exit status and duration. */
+// Set on SIGINT/SIGTERM: the running line is stopped and no further line starts.
+let interrupted = false;
+
+/** Runs vitest under one line (in its own process group); resolves with its outcome and duration. */
 function runSuite(version, { packageDir, bin, node }, vitestArgs) {
   const env = {
     ...process.env,
@@ -90,6 +93,7 @@ function runSuite(version, { packageDir, bin, node }, vitestArgs) {
       }
     }, lineTimeoutMs);
     const stopChild = () => {
+      interrupted = true;
       try {
         process.kill(-child.pid, 'SIGTERM');
       } catch {
@@ -115,8 +119,12 @@ run('npm', ['run', 'build:ts', '--silent'], { cwd: root });
 run(join(root, 'node_modules', '.bin', 'node-gyp-build'), [], { cwd: root });
 
 const results = [];
-for (const version of lines) results.push(await runSuite(version, installs.get(version), vitestArgs));
+for (const version of lines) {
+  results.push(await runSuite(version, installs.get(version), vitestArgs));
+  if (interrupted) break;
+}
 
 console.log('\ntest:lines summary');
 for (const { version, outcome, seconds } of results) console.log(`  Node ${version.padEnd(8)} ${outcome.padEnd(12)} ${seconds.toFixed(1).padStart(7)} s`);
-process.exit(results.every((result) => result.ok) ? 0 : 1);
+if (interrupted) console.log('  (interrupted: later lines not run)');
+process.exit(!interrupted && results.every((result) => result.ok) ? 0 : 1);
