@@ -83,22 +83,22 @@ function runSuite(version, { packageDir, bin, node }, vitestArgs) {
   return new Promise((resolve) => {
     const child = spawn(node, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...vitestArgs], { cwd: root, env, stdio: 'inherit', detached: true });
     let timedOut = false;
+    // The whole group: vitest, its workers and the fixtures they spawned.
+    const signalGroup = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        /* already gone */
+      }
+    };
     const timer = setTimeout(() => {
       timedOut = true;
       console.error(`test:lines: Node ${version} exceeded ${lineTimeoutMs / 1000} s; stopping it`);
-      try {
-        process.kill(-child.pid, 'SIGKILL'); // vitest and the fixtures it spawned
-      } catch {
-        /* already gone */
-      }
+      signalGroup('SIGKILL');
     }, lineTimeoutMs);
     const stopChild = () => {
       interrupted = true;
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
+      signalGroup('SIGTERM');
     };
     process.once('SIGINT', stopChild);
     process.once('SIGTERM', stopChild);
