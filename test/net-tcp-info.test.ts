@@ -113,7 +113,10 @@ describe('tcpInfo against ss -tinm', () => {
     server.on('secureConnection', (socket: tls.TLSSocket) => secure.push(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
-    const agent = new https.Agent({ keepAlive: true });
+    // An agent turns TCP keep-alive on for its sockets, probing after keepAliveMsecs (1 s) idle:
+    // a probe landing between tcpInfo() and ss (the loop below takes about that long) adds a
+    // segment on one side and a drop on the other. Probing after a minute keeps them quiescent.
+    const agent = new https.Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
     cleanup.push(() => {
       agent.destroy();
       server.closeAllConnections();
