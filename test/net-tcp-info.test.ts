@@ -111,6 +111,9 @@ describe('tcpInfo against ss -tinm', () => {
     const secure: tls.TLSSocket[] = [];
     const server = https.createServer({ ...testCertificate() }, (request, response) => response.end('hello'));
     server.on('secureConnection', (socket: tls.TLSSocket) => secure.push(socket));
+    // The server closes an idle keep-alive connection after keepAliveTimeout (5 s): on a loaded
+    // machine the ss calls below can take that long, and the agent's socket would close mid-test.
+    server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     // An agent turns TCP keep-alive on for its sockets, probing after keepAliveMsecs (1 s) idle:
