@@ -30,11 +30,14 @@ describe('sockprobe/prometheus', () => {
 
 describe('node -r sockprobe/register', () => {
   it('starts a probe from the environment and writes the report on SIGUSR2', async () => {
-    const child = spawn(process.execPath, ['-r', path.join(root, 'dist/cjs/register.js'), '-e', 'setInterval(() => {}, 1000)'], {
+    // The app says when it runs: -r has installed the SIGUSR2 handler by then (a signal that
+    // arrives earlier, on a slow start, would end the process: SIGUSR2's default action).
+    const child = spawn(process.execPath, ['-r', path.join(root, 'dist/cjs/register.js'), '-e', "console.log('running'); setInterval(() => {}, 1000)"], {
       env: { ...process.env, SOCKPROBE_INTERVAL_MS: '100', SOCKPROBE_REPORT: 'stderr' },
     });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
+    await new Promise((r) => child.stdout.once('data', r));
     await new Promise((r) => setTimeout(r, 1500));
     child.kill('SIGUSR2');
     const deadline = Date.now() + 5000;
