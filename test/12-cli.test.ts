@@ -100,11 +100,22 @@ describe('sockprobe CLI', () => {
   });
 
   describe('snapshot --pid', () => {
-    const holder = (uid?: number) =>
-      new Promise<{ pid: number; stop: () => void }>((resolve) => {
+    /** A process of this user holding 5 connections to its own listener. */
+    const holder = () =>
+      new Promise<{ pid: number; stop: () => void }>((resolve, reject) => {
         const code = "const net=require('net');net.createServer(s=>s.on('error',()=>{})).listen(0,'127.0.0.1',function(){const p=this.address().port;for(let i=0;i<5;i++)net.connect(p,'127.0.0.1').on('error',()=>{});setTimeout(()=>console.log('ready'),300)});setTimeout(()=>{},60000)";
-        const child = spawn(process.execPath, ['-e', code], uid === undefined ? {} : { uid, gid: uid });
+        const child = spawn(process.execPath, ['-e', code]);
+        child.once('error', reject).once('exit', (exitCode) => reject(new Error(`holder exited (${exitCode})`)));
         child.stdout.once('data', () => resolve({ pid: child.pid!, stop: () => child.kill('SIGKILL') }));
+      });
+    /**
+     * A process of another user. Not node: process.execPath may sit where that user cannot
+     * reach it (a Node line cached under a 0700 home), and owning the process is all that counts.
+     */
+    const otherUsersProcess = (uid: number) =>
+      new Promise<{ pid: number; stop: () => void }>((resolve, reject) => {
+        const child = spawn('sleep', ['60'], { uid, gid: uid, stdio: 'ignore' });
+        child.once('error', reject).once('spawn', () => resolve({ pid: child.pid!, stop: () => child.kill('SIGKILL') }));
       });
 
     it("reads another process's sockets: 5 connections to its own listener", async () => {
@@ -127,7 +138,7 @@ describe('sockprobe CLI', () => {
     });
 
     it("refuses another user's process", async () => {
-      const target = await holder(65534);
+      const target = await otherUsersProcess(65534);
       try {
         const { code, stderr } = await run(['snapshot', '--pid', String(target.pid)]);
         expect(code).toBe(3);

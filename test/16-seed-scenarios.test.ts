@@ -29,7 +29,7 @@ describe('seed cases, reproduced small and named by the probe', () => {
     expect(report.latest.sockets.byState.ESTABLISHED).toBe(300);
   });
 
-  it('seed 003: unread HTTP bodies with keep-alive off pile up CLOSE_WAIT on the client side', async () => {
+  it('seed 003: HTTP/1.1 clients that never read the response nor close, keep-alive off, pile up CLOSE_WAIT', async () => {
     const report = (await runFixture<Report>('seed-scenarios.js', { args: ['close-wait'] })).json;
     const closeWait = report.findings.filter((f) => f.kind === 'close-wait');
     expect(closeWait).toHaveLength(1);

@@ -131,11 +131,15 @@ describe('tcpInfo against ss -tinm', () => {
     const secure: tls.TLSSocket[] = [];
     const server = https.createServer({ ...testCertificate() }, (request, response) => response.end('hello'));
     server.on('secureConnection', (socket: tls.TLSSocket) => secure.push(socket));
-    // The agent's idle socket must outlive the test on a slow machine (default: 5 s).
-    server.keepAliveTimeout = 120_000;
+    // The server closes an idle keep-alive connection after keepAliveTimeout (5 s): on a loaded
+    // machine the ss calls below can take that long, and the agent's socket would close mid-test.
+    server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
-    const agent = new https.Agent({ keepAlive: true });
+    // An agent turns TCP keep-alive on for its sockets, probing after keepAliveMsecs (1 s) idle:
+    // a probe landing between tcpInfo() and ss (the loop below takes about that long) adds a
+    // segment on one side and a drop on the other. Probing after a minute keeps them quiescent.
+    const agent = new https.Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
     cleanup.push(() => {
       agent.destroy();
       server.closeAllConnections();

@@ -3,15 +3,19 @@
  * diagnostics_channel plus explicit track() for what the channels miss:
  * - net.server.socket: every accepted connection, TLS/HTTPS/HTTP2 servers included (the raw
  *   socket, before TLS wraps it; its server tells the kind);
- * - net.client.socket: net.connect / net.createConnection (so plain http clients);
+ * - net.client.socket: net.connect / net.createConnection (so plain http clients), and from
+ *   Node 22 on tls.connect too (so https and http2 clients);
  * - http.client.request.start: https clients (tls.connect publishes nothing in Node 20);
- * - track(): tls.connect sockets, or a server / socket on Node versions without the channels.
- * Each connection is counted once (keyed by the TCP-level socket) and uncounted on 'close'.
+ * - track(): tls.connect sockets on Node 20, or a server / socket on Node versions without the
+ *   channels.
+ * Each connection is counted once, however many of these see it (keyed by the TCP-level
+ * socket, http2's socket Proxy unwrapped), and uncounted on 'close'.
  */
 import * as diagnosticsChannel from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { types } from 'node:util';
 import { SockprobeTypeError } from '../errors';
 
 export type ConnectionKind = 'tls' | 'tcp';
@@ -45,10 +49,24 @@ interface SocketInternals {
   _tlsOptions?: { isServer?: boolean };
 }
 
-/** The TCP-level socket of a connection: a server-side TLSSocket wraps the raw accepted socket. */
+const ignore = () => undefined;
+
+/**
+ * An http2 session's `socket` is a Proxy over its TLSSocket: another object than the socket
+ * net.client.socket publishes (Node 22 on). The Proxy runs EventEmitter methods bound to the
+ * real socket, and removeListener returns `this`: the socket itself, with nothing changed.
+ */
+function unproxied(socket: net.Socket): net.Socket {
+  if (!types.isProxy(socket)) return socket;
+  const self: unknown = socket.removeListener('close', ignore);
+  return self instanceof net.Socket ? self : socket;
+}
+
+/** The TCP-level socket of a connection: a TLSSocket over an existing socket wraps that socket. */
 function connectionKey(socket: net.Socket): net.Socket {
-  const parent = (socket as unknown as SocketInternals)._parent;
-  return parent instanceof net.Socket ? parent : socket;
+  const real = unproxied(socket);
+  const parent = (real as unknown as SocketInternals)._parent;
+  return parent instanceof net.Socket ? parent : real;
 }
 
 function sideOf(socket: net.Socket): ConnectionSide {
