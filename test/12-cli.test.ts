@@ -96,6 +96,14 @@ describe('sockprobe CLI', () => {
     expect(drawn).toBeGreaterThanOrEqual(6); // RSS, heap used/total, native in use/free/other
     const points = [...browser.stdout.matchAll(/class="layer"[^>]*points="([^"]*)"/g)].map((m) => m[1].trim().split(' ').length);
     expect(Math.min(...points)).toBeGreaterThan(10);
+    // Each chart's left axis has five distinct labels: a sub-MiB layer (kernel memory of idle
+    // sockets) is drawn in KiB rather than read as "1, 1, 1, 0, 0" MiB.
+    expect(browser.stdout).toMatch(/Kernel socket memory \((KiB|MiB), left\)/);
+    for (const chart of browser.stdout.split('<svg').slice(1)) {
+      const ticks = [...chart.matchAll(/<text x="54"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+      expect(ticks).toHaveLength(5);
+      expect(new Set(ticks).size).toBe(5);
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

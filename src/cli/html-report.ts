@@ -6,12 +6,12 @@ import { otherNative, totalConnections } from '../probe/sample';
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const mib = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 1048576).toFixed(1)} MiB`);
 
-/** The series each chart draws, in MiB, per sample. */
+/** The series each chart draws, in bytes, per sample; the page picks each chart's unit. */
 function series(result: PulseResult) {
   const t0 = result.samples[0]?.time ?? 0;
   const pick = (read: (s: PulseResult['samples'][number]) => number | null) => result.samples.map((s) => {
     const v = read(s);
-    return v === null ? null : Math.round((v / 1048576) * 100) / 100;
+    return v === null ? null : Math.round(v);
   });
   return {
     t: result.samples.map((s) => (s.time - t0) / 1000),
@@ -36,20 +36,24 @@ function el(name, attrs, parent, text) { const e = document.createElementNS(NS, 
 for (const chart of data.charts) {
   const lines = Object.entries(chart.lines).filter(([, v]) => v.some((x) => x !== null));
   const box = document.createElement('section'); box.className = 'chart'; document.getElementById('charts').appendChild(box);
-  const h = document.createElement('h3'); h.textContent = chart.title + ' (MiB, left) and open connections (grey, right)'; box.appendChild(h);
+  const peak = Math.max(...lines.flatMap(([, v]) => v.filter((x) => x !== null)), 0);
+  // Sub-MiB layers (kernel memory of idle sockets) in KiB, so their axis does not read 0, 0, 1.
+  const [unit, scale] = peak >= 1048576 ? ['MiB', 1048576] : ['KiB', 1024];
+  const h = document.createElement('h3'); h.textContent = chart.title + ' (' + unit + ', left) and open connections (grey, right)'; box.appendChild(h);
   if (!lines.length) { const p = document.createElement('p'); p.textContent = 'not measured in this run'; box.appendChild(p); continue; }
   const W = 900, H = 260, L = 60, R = 60, T = 10, B = 30;
   const svg = el('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' }, box);
   const tMax = Math.max(...data.t, 1), cMax = Math.max(...data.connections, 1);
-  const yMax = Math.max(...lines.flatMap(([, v]) => v.filter((x) => x !== null)), 1) * 1.1;
+  const yMax = (peak > 0 ? peak / scale : 1) * 1.1;
+  const decimals = yMax / 4 >= 10 ? 0 : yMax / 4 >= 1 ? 1 : 2;
   const x = (t) => L + (t / tMax) * (W - L - R), y = (v) => H - B - (v / yMax) * (H - T - B), yc = (c) => H - B - (c / cMax) * (H - T - B);
   data.phases.filter((p) => p.label.endsWith('hold')).forEach((p) => el('rect', { x: x(p.start), y: T, width: Math.max(1, x(p.end) - x(p.start)), height: H - T - B, fill: '#f3f3f3' }, svg));
   el('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#000' }, svg); el('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#000' }, svg);
-  for (let i = 0; i <= 4; i++) { const v = (yMax * i) / 4; el('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11 }, svg, v.toFixed(0)); el('text', { x: W - R + 6, y: yc((cMax * i) / 4) + 4, 'font-size': 11, fill: '#888' }, svg, Math.round((cMax * i) / 4)); }
+  for (let i = 0; i <= 4; i++) { const v = (yMax * i) / 4; el('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11 }, svg, v.toFixed(decimals)); el('text', { x: W - R + 6, y: yc((cMax * i) / 4) + 4, 'font-size': 11, fill: '#888' }, svg, Math.round((cMax * i) / 4)); }
   el('text', { x: W - R, y: H - 8, 'text-anchor': 'end', 'font-size': 11 }, svg, tMax.toFixed(0) + ' s');
   el('polyline', { class: 'connections', points: data.t.map((t, i) => x(t) + ',' + yc(data.connections[i])).join(' '), fill: 'none', stroke: '#aaa', 'stroke-dasharray': '4 3' }, svg);
   lines.forEach(([name, values], k) => {
-    const points = values.map((v, i) => (v === null ? null : x(data.t[i]) + ',' + y(v))).filter(Boolean);
+    const points = values.map((v, i) => (v === null ? null : x(data.t[i]) + ',' + y(v / scale))).filter(Boolean);
     el('polyline', { class: 'layer', 'data-name': name, points: points.join(' '), fill: 'none', stroke: colours[k % colours.length], 'stroke-width': 2 }, svg);
     el('text', { x: L + 10 + k * 170, y: T + 14, fill: colours[k % colours.length], 'font-size': 12 }, svg, name);
   });
