@@ -82,9 +82,9 @@ function layerCell(r, layer) {
 }
 
 /** Process CPU change (judged against the aim), then the main thread's alone (exact, from schedstat). */
-function overheadCell(r, [phase, process, mainThread], aim) {
+function overheadCell(r, [phase, wholeProcess, mainThread], aim) {
   if (r.overhead.failed) return `— (${r.overhead.failed})`;
-  const change = r.overhead.summary[phase][process].changePercent;
+  const change = r.overhead.summary[phase][wholeProcess].changePercent;
   return `${signed(change)} ${change <= aim ? 'met' : '**not met**'} (main thread ${signed(r.overhead.summary[phase][mainThread].changePercent)})`;
 }
 
