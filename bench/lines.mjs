@@ -9,8 +9,9 @@
 //   3. bench/openssl.mjs --json: handshakes/s and the paired off/on cost of OpenSSL tracking.
 // Prints one markdown table on stdout (progress on stderr).
 // Usage: npm run bench:lines [-- 22 26] [--connections 2000] [--rounds 12] [--out results.json]
+//        node bench/lines.mjs --from results.json   (the table again from a saved run)
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeLines } from './node-lines.mjs';
@@ -24,6 +25,7 @@ const option = (name, fallback) => {
 const CONNECTIONS = Number(option('connections', 2000));
 const ROUNDS = Number(option('rounds', 12));
 const OUT = option('out', null);
+const FROM = option('from', null);
 const only = args.filter((arg, i) => /^v?\d+(\.\d+\.\d+)?$/.test(arg) && !args[i - 1]?.startsWith('--'));
 const AIM = { cpuPerHandshake: 3, cpuPerMb: 1 };
 const STEP_TIMEOUT_MS = 5 * 60_000;
@@ -60,7 +62,7 @@ function measureLine(line) {
   const overhead = runJson(line, 'bench/openssl.mjs', ['1', String(ROUNDS), '--json'], `OpenSSL tracking cost, ${ROUNDS} paired rounds`);
   const seconds = (Date.now() - started) / 1000;
   log(`  Node ${line.version}: ${seconds.toFixed(0)} s in all`);
-  return { ...line, seconds, direct, pulse, overhead };
+  return { ...line, seconds, measuredAt: new Date().toISOString(), direct, pulse, overhead };
 }
 
 // ---- the table ----------------------------------------------------------------------------
@@ -69,11 +71,8 @@ const kib = (bytes) => (bytes === null || bytes === undefined || !Number.isFinit
 const signed = (percent) => `${percent >= 0 ? '+' : '−'}${Math.abs(percent).toFixed(1)}%`;
 const versionsOf = (r) => r.direct.node ? r.direct : r.overhead.node ? r.overhead : { node: r.version, openssl: '?', v8: '?' };
 
-function pulseFit(r, layer) {
-  if (r.pulse.failed) return null;
-  const estimate = r.pulse.report.perConnection.find((e) => e.kind === 'tls' && e.layer === layer);
-  return estimate?.bytesPerConnection ?? null;
-}
+const pulseEstimate = (r, layer) => (r.pulse.failed ? null : r.pulse.report.perConnection.find((e) => e.kind === 'tls' && e.layer === layer) ?? null);
+const pulseFit = (r, layer) => pulseEstimate(r, layer)?.bytesPerConnection ?? null;
 
 function layerCell(r, layer) {
   const direct = r.direct.failed ? null : r.direct.perConnection[layer];
@@ -118,6 +117,13 @@ function table(results) {
 function notes(results) {
   const ok = results.filter((r) => !r.direct.failed);
   const trailers = ok.map((r) => `${r.direct.node}: ${kib(r.direct.trackerTrailerBytesPerConnection)} KiB`).join(', ');
+  const connections = results.find((r) => !r.direct.failed)?.direct.connections ?? CONNECTIONS;
+  const rounds = results.find((r) => !r.overhead.failed)?.overhead.rounds ?? ROUNDS;
+  const fits = results.filter((r) => !r.pulse.failed);
+  const quality = (layers) => {
+    const r2 = fits.flatMap((r) => layers.map((layer) => pulseEstimate(r, layer)?.quality)).filter((q) => typeof q === 'number');
+    return r2.length ? `${Math.min(...r2).toFixed(2)}–${Math.max(...r2).toFixed(2)}` : '—';
+  };
   const measured = results.filter((r) => !r.overhead.failed);
   const mainThread = measured
     .map((r) => `${r.overhead.node}: ${signed(r.overhead.summary.handshake.mainThreadUsPerHandshake.changePercent)} / ${signed(r.overhead.summary.bulk.mainThreadMsPerMb.changePercent)}`)
@@ -127,19 +133,24 @@ function notes(results) {
     .join(', ');
   return [
     '',
-    `Per idle TLS 1.3 server connection, KiB: ${CONNECTIONS} loopback connections held, each layer's change after a full GC divided by ${CONNECTIONS} (in parentheses: the probe's per-connection fit over a \`sockprobe pulse --connections ${CONNECTIONS}\`; RSS there is read on rising edges only).`,
+    `Per idle TLS 1.3 server connection, KiB: ${connections} loopback connections held, each layer's change after a full GC divided by ${connections} (in parentheses: the probe's per-connection fit over a \`sockprobe pulse --connections ${connections}\`, without forced GCs; RSS there is read on rising edges only; R² ${quality(['rss', 'openssl', 'otherNative'])} for RSS, OpenSSL and other native, ${quality(['jsHeap'])} for the JS heap, which GC moves between samples).`,
     '"RSS, 2nd round": the same connections opened again after the first ones closed (memory the process already holds is reused).',
     '"other native" is what the allocator counts as in use (malloc\'d), less external memory and OpenSSL; blocks not yet touched are not resident, so it can exceed the RSS it costs. It includes the tracker\'s 16-byte trailer on each live OpenSSL block (' + trailers + ').',
     '"kernel": skmem buffers of the server sockets (an idle socket holds none); the socket structures themselves are kernel slab memory no per-socket figure reports.',
-    `Tracking cost: median over ${ROUNDS} rounds of the paired on/off ratio of the server's CPU (process) per full handshake (RSA-2048, 8 concurrent clients) and per MB of bulk TLS (one connection streaming 64 KiB writes); in brackets the median's ~95% interval (order statistics of the paired ratios). The main thread alone, where TLS runs (handshake / MB): ${mainThread}. OpenSSL allocator calls tracking sees per handshake / per MB: ${calls}.`,
-    `handshakes/s with tracking off, clients on the same 2 cores. Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${results.map((r) => `${r.version} in ${r.seconds.toFixed(0)} s`).join(', ')}.`,
+    `Tracking cost: median over ${rounds} rounds of the paired on/off ratio of the server's CPU (process) per full handshake (RSA-2048, 8 concurrent clients) and per MB of bulk TLS (one connection streaming 64 KiB writes); in brackets the median's ~95% interval (order statistics of the paired ratios). The main thread alone, where TLS runs (handshake / MB): ${mainThread}. OpenSSL allocator calls tracking sees per handshake / per MB: ${calls}.`,
+    `handshakes/s with tracking off, clients on the same 2 cores. Measured ${(results.at(-1).measuredAt ?? new Date().toISOString()).slice(0, 16).replace('T', ' ')} UTC, ${results.map((r) => `${r.version} in ${r.seconds.toFixed(0)} s`).join(', ')}.`,
   ].join('\n');
 }
 
-const lines = nodeLines({ only, log });
-log(`lines: ${lines.map((l) => l.version).join(', ')}; ${CONNECTIONS} connections, ${ROUNDS} paired rounds`);
-const results = lines.map(measureLine);
-if (OUT) writeFileSync(OUT, JSON.stringify(results, null, 2));
+let results;
+if (FROM) {
+  results = JSON.parse(readFileSync(FROM, 'utf8'));
+} else {
+  const lines = nodeLines({ only, log });
+  log(`lines: ${lines.map((l) => l.version).join(', ')}; ${CONNECTIONS} connections, ${ROUNDS} paired rounds`);
+  results = lines.map(measureLine);
+  if (OUT) writeFileSync(OUT, JSON.stringify(results, null, 2));
+}
 console.log(table(results));
 console.log(notes(results));
 process.exitCode = results.some((r) => r.direct.failed || r.pulse.failed || r.overhead.failed) ? 1 : 0;
