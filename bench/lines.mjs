@@ -124,6 +124,7 @@ function notes(results) {
     const r2 = fits.flatMap((r) => layers.map((layer) => pulseEstimate(r, layer)?.quality)).filter((q) => typeof q === 'number');
     return r2.length ? `${Math.min(...r2).toFixed(2)}–${Math.max(...r2).toFixed(2)}` : '—';
   };
+  const declined = fits.flatMap((r) => LAYERS.map((layer) => [r, layer, pulseEstimate(r, layer)?.declined]).filter(([, , why]) => why).map(([r, layer, why]) => `${r.version} ${layer}: ${why}`));
   const measured = results.filter((r) => !r.overhead.failed);
   const mainThread = measured
     .map((r) => `${r.overhead.node}: ${signed(r.overhead.summary.handshake.mainThreadUsPerHandshake.changePercent)} / ${signed(r.overhead.summary.bulk.mainThreadMsPerMb.changePercent)}`)
@@ -134,6 +135,7 @@ function notes(results) {
   return [
     '',
     `Per idle TLS 1.3 server connection, KiB: ${connections} loopback connections held, each layer's change after a full GC divided by ${connections} (in parentheses: the probe's per-connection fit over a \`sockprobe pulse --connections ${connections}\`, without forced GCs; RSS there is read on rising edges only; R² ${quality(['rss', 'openssl', 'otherNative'])} for RSS, OpenSSL and other native, ${quality(['jsHeap'])} for the JS heap, which GC moves between samples).`,
+    ...(declined.length ? [`Pulse fits declined (shown as —): ${declined.join('; ')}.`] : []),
     '"RSS, 2nd round": the same connections opened again after the first ones closed (memory the process already holds is reused).',
     '"other native" is what the allocator counts as in use (malloc\'d), less external memory and OpenSSL; blocks not yet touched are not resident, so it can exceed the RSS it costs. It includes the tracker\'s 16-byte trailer on each live OpenSSL block (' + trailers + ').',
     '"kernel": skmem buffers of the server sockets (an idle socket holds none); the socket structures themselves are kernel slab memory no per-socket figure reports.',
