@@ -9,7 +9,8 @@
 // Clients run in a child process (this file with `client`), so server CPU is this process's.
 // Each round measures off and on back to back; the change reported is the median over
 // rounds of the paired on/off ratio, which cancels most background load on a shared box.
-// Usage: npm run build:ts && node bench/openssl.mjs [roundSeconds=1] [rounds=10]
+// Usage: npm run build:ts && node bench/openssl.mjs [roundSeconds=1] [rounds=10] [--json]
+// (--json: only the result, one JSON line on stdout, for bench/lines.mjs).
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,7 +19,10 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-if (process.argv[2] === 'client') runClient();
+const JSON_ONLY = process.argv.includes('--json');
+const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+
+if (positional[0] === 'client') runClient();
 else await runBench();
 
 // ---- client process: handshake loops and bulk senders, on request -------------------------
@@ -71,8 +75,8 @@ async function runBench() {
     console.log(`OpenSSL tracking unsupported here: ${support}`);
     process.exit(1);
   }
-  const roundMs = Number(process.argv[2] ?? 1) * 1000;
-  const rounds = Number(process.argv[3] ?? 10);
+  const roundMs = Number(positional[0] ?? 1) * 1000;
+  const rounds = Number(positional[1] ?? 10);
 
   let handshakes = 0;
   let received = 0;
@@ -162,6 +166,23 @@ async function runBench() {
   server.close();
 
   const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
+  // A distribution-free ~95% confidence interval of the median paired ratio: the k-th smallest
+  // and k-th largest of n ratios, k the largest with P(Binomial(n, 1/2) < k) ≤ 2.5%. It says
+  // whether a change is told apart from the noise of a shared machine.
+  const medianInterval = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const n = sorted.length;
+    let below = 0; // P(Binomial(n, 1/2) < k)
+    let term = 0.5 ** n; // P(Binomial(n, 1/2) = k - 1), starting at k = 1
+    let k = 0;
+    for (let i = 1; i <= n >> 1; i++) {
+      below += term;
+      if (below > 0.025) break;
+      k = i;
+      term = (term * (n - i + 1)) / i;
+    }
+    return k === 0 || k > n - k + 1 ? null : [sorted[k - 1], sorted[n - k]];
+  };
   const summary = {};
   for (const [name, byMode] of Object.entries(results)) {
     summary[name] = {};
@@ -172,17 +193,24 @@ async function runBench() {
         continue;
       }
       const off = median(byMode.off.map((result) => result[key]));
-      const ratio = median(byMode.on.map((result, round) => result[key] / byMode.off[round][key]));
-      summary[name][key] = { off: +off.toFixed(2), on: +on.toFixed(2), changePercent: +(100 * (ratio - 1)).toFixed(2) };
+      const ratios = byMode.on.map((result, round) => result[key] / byMode.off[round][key]);
+      const interval = medianInterval(ratios);
+      const percent = (ratio) => +(100 * (ratio - 1)).toFixed(2);
+      summary[name][key] = { off: +off.toFixed(2), on: +on.toFixed(2), changePercent: percent(median(ratios)), changePercent95: interval && interval.map(percent) };
     }
   }
-  console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, ${rounds} rounds of ${roundMs / 1000} s per phase`);
+  const result = { node: process.versions.node, openssl: process.versions.openssl, v8: process.versions.v8, cpus: (await import('node:os')).cpus().length, rounds, roundMs, summary };
+  if (JSON_ONLY) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  console.log(`node ${process.version}, ${result.cpus} CPUs, ${rounds} rounds of ${roundMs / 1000} s per phase`);
   console.log('metric (median of rounds)               off          on   paired change');
   for (const [name, metrics] of Object.entries(summary)) {
     for (const [key, value] of Object.entries(metrics)) {
-      const change = value.changePercent === null ? '' : `${value.changePercent >= 0 ? '+' : ''}${value.changePercent}%`;
+      const change = value.changePercent === null ? '' : `${value.changePercent >= 0 ? '+' : ''}${value.changePercent}%${value.changePercent95 ? ` (95%: ${value.changePercent95.join(' … ')})` : ''}`;
       console.log(`${(name + ' ' + key).padEnd(34)} ${String(value.off ?? '-').padStart(10)} ${String(value.on).padStart(11)}   ${change}`);
     }
   }
-  console.log(JSON.stringify({ summary, rounds: results, lastSession: tracked }));
+  console.log(JSON.stringify({ ...result, perRound: results, lastSession: tracked }));
 }
