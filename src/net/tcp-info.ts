@@ -4,7 +4,11 @@ import { decodeProbe, decodeSkmem } from './decode';
 import { PROBE, PROBE_QUEUES, PROBE_SKMEM } from './layout';
 import { resolveFd } from './resolve-fd';
 import { socketError } from './syscall-error';
+import type { Server, Socket } from 'node:net';
 import type { TcpInfoOptions, TcpSocketInfo } from './types';
+
+/** What tcpInfo() reads: a net/tls socket (either side; http(s) agent and HTTP/2 session sockets are these), a listening net.Server, or a socket's fd. */
+export type SocketOrFd = Socket | Server | number;
 
 // One probe buffer for every call: tcpInfo is synchronous, so calls never overlap.
 const buffer = new Uint8Array(PROBE.bytes);
@@ -24,8 +28,8 @@ function flag(options: TcpInfoOptions, key: keyof TcpInfoOptions, fallback: bool
  * Throws SockprobeError ERR_SOCKET_CLOSED (EBADF), ERR_NOT_A_SOCKET (ENOTSOCK),
  * ERR_SOCKET_TYPE (EOPNOTSUPP/ENOPROTOOPT: Unix socket, UDP) with errno and syscall.
  */
-export function tcpInfo(socketOrFd: unknown, options?: TcpInfoOptions & { bigint?: false }): TcpSocketInfo<number | null>;
-export function tcpInfo(socketOrFd: unknown, options: TcpInfoOptions & { bigint: true }): TcpSocketInfo<bigint>;
+export function tcpInfo(socketOrFd: SocketOrFd, options?: TcpInfoOptions & { bigint?: false }): TcpSocketInfo<number | null>;
+export function tcpInfo(socketOrFd: SocketOrFd, options: TcpInfoOptions & { bigint: true }): TcpSocketInfo<bigint>;
 export function tcpInfo(socketOrFd: unknown, options: TcpInfoOptions = {}): TcpSocketInfo<unknown> {
   if (options === null || typeof options !== 'object') throw new SockprobeTypeError('options', 'an object', options);
   const fd = resolveFd(socketOrFd, 'socketOrFd');

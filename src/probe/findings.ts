@@ -5,16 +5,32 @@ import type { Sample } from './sample';
 export type FindingKind = 'leak' | 'retention' | 'idle-connections' | 'close-wait' | 'fd-headroom';
 export type Severity = 'info' | 'warning' | 'critical';
 
-export interface Finding {
-  kind: FindingKind;
+/** The figures behind each kind of finding (bytes, ms and counts unless named otherwise). */
+export interface FindingEvidence {
+  leak: { bytesPerHour: number; growthBytes: number; windowMs: number; quality: number; connectionsFirst: number; connectionsLast: number; window: string };
+  retention: {
+    peakConnections: number; rssBefore: number; rssPeak: number; rssAfter: number; retainedBytes: number;
+    nativeFreeBytes: number | 'unknown'; jsHeapBytes: number; otherBytes: number; nativeFreeMethod: string; jsHeapMethod: string;
+  };
+  'idle-connections': { idleConnections: number; idleThresholdMs: number; kernelBytes: number; estimatedProcessBytes: number | 'unknown' };
+  /** `port N` (a listener's port) or `port →N` (client sockets' remote port): CLOSE_WAIT there, top five. */
+  'close-wait': { closeWait: number } & { [port: `port ${string}`]: number };
+  'fd-headroom': { open: number; limit: number };
+}
+
+interface FindingOf<K extends FindingKind> {
+  kind: K;
   severity: Severity;
   /** Where the memory or resource is: a memory layer, or `sockets` / `fds`. */
   layer: Layer | 'nativeFree' | 'sockets' | 'fds';
   /** One sentence with the numbers that support it. */
   summary: string;
-  evidence: Record<string, number | string>;
+  /** Typed by kind: narrow on `kind` to read it (`if (f.kind === 'idle-connections') f.evidence.idleConnections`). */
+  evidence: FindingEvidence[K];
   advice: string;
 }
+
+export type Finding = { [K in FindingKind]: FindingOf<K> }[FindingKind];
 
 export interface FindingThresholds {
   /** Retained bytes after a spike worth reporting. */
