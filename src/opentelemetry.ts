@@ -9,6 +9,7 @@
  */
 import type { Probe } from './probe/probe';
 import { cachedPerConnection } from './probe/fit-cache';
+import { releaseTotals as cumulativeReleases } from './probe/release-totals';
 import type { Sample } from './probe/sample';
 import { SockprobeTypeError } from './errors';
 
@@ -80,18 +81,7 @@ export function registerSockprobeInstruments(options: InstrumentOptions): Sockpr
   const observables = [rss, heapUsed, heapSize, memoryUsed, memoryFree, connections, sockets, fds, fdLimit, perConnection, released, releases, loopDelay];
 
   const estimates = cachedPerConnection(() => probe.samples());
-  // Counters must never go down: the probe keeps its last 64 releases, so what falls out of
-  // that window is carried here.
-  const totals = { bytes: 0, count: 0, seen: new WeakSet<object>() };
-  const releaseTotals = () => {
-    for (const r of probe.releases()) {
-      if (totals.seen.has(r)) continue;
-      totals.seen.add(r);
-      totals.count++;
-      totals.bytes += Math.max(0, r.result?.releasedBytes ?? 0);
-    }
-    return totals;
-  };
+  const releaseTotals = cumulativeReleases(() => probe.releases());
 
   const callback = async (result: BatchResultLike): Promise<void> => {
     const s: Sample = probe.samples().at(-1) ?? (await probe.sample());
@@ -120,7 +110,7 @@ export function registerSockprobeInstruments(options: InstrumentOptions): Sockpr
     observe(fdLimit, s.sockets?.fds.limit);
     for (const e of estimates()) observe(perConnection, e.bytesPerConnection, { [ATTR_CONNECTION_KIND]: e.kind, [ATTR_MEMORY_LAYER]: e.layer });
     const t = releaseTotals();
-    observe(released, t.bytes);
+    observe(released, t.released);
     observe(releases, t.count);
     observe(loopDelay, s.eventLoopDelayMaxMs / 1000);
   };

@@ -4,8 +4,8 @@
  */
 import type { Probe } from './probe/probe';
 import { cachedPerConnection } from './probe/fit-cache';
+import { releaseTotals as cumulativeReleases } from './probe/release-totals';
 import { RESIDENT_FREE_METHOD, type Sample } from './probe/sample';
-import type { AutoReleaseRecord } from './probe/auto-release';
 import { SockprobeTypeError } from './errors';
 
 /** The parts of prom-client this collector uses. */
@@ -105,19 +105,7 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
       for (const e of perConnectionOnce()) if (e.bytesPerConnection !== null) this.set({ kind: e.kind, layer: e.layer }, e.bytesPerConnection);
     },
   });
-  // Counters: cumulative since the probe started (the probe keeps its last 64 releases; what
-  // fell out of that window is carried so the totals never go down).
-  const totals = { released: 0, count: 0, jsThreadMs: 0, seen: new WeakSet<AutoReleaseRecord>() };
-  const releaseTotals = () => {
-    for (const r of probe.releases()) {
-      if (totals.seen.has(r)) continue;
-      totals.seen.add(r);
-      totals.count++;
-      totals.released += Math.max(0, r.result?.releasedBytes ?? 0);
-      totals.jsThreadMs += r.result?.jsThreadMs ?? 0;
-    }
-    return totals;
-  };
+  const releaseTotals = cumulativeReleases(() => probe.releases());
   const counter = (name: string, help: string, read: () => number) =>
     new client.Counter({
       name: prefix + name,

@@ -79,6 +79,14 @@ const bytes: number | null = stats.allocatedBytes;
 const report = createProbe().report();
 const kinds: string[] = report.findings.map((finding) => finding.kind);
 const running: boolean = probe.running;
+for (const finding of report.findings) {
+  if (finding.kind === 'idle-connections') {
+    const idle: number = finding.evidence.idleConnections;
+    console.log(idle);
+  }
+}
+// @ts-expect-error tcpInfo takes a socket, a server or an fd, not a string
+tcpInfo('3');
 console.log(bytes, kinds, running, tcpInfo(0).state);
 `;
     fs.writeFileSync(path.join(consumer, 'esm.mts'), `import { allocatorStats, createProbe, tcpInfo } from 'sockprobe';\nimport { probe } from 'sockprobe/register';\n${body}`);
