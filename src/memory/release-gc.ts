@@ -39,9 +39,10 @@ export const GC_WAIT_MS = 5000;
  */
 export async function runGcStep(shrink: HeapShrink, meter: JsThreadMeter): Promise<GcStepResult> {
   const asked = performance.now();
+  // A blocking call holds the JS thread for exactly as long as it runs.
   const blocking = (method: GcStepResult['method'], fallbackReason: string | null, shrunkHeap: boolean): GcStepResult => {
-    const wallMs = performance.now() - asked;
-    return { method, fallbackReason, durationMs: wallMs, wallMs, shrunkHeap, completed: true };
+    const durationMs = meter.lastStepMs;
+    return { method, fallbackReason, durationMs, wallMs: durationMs, shrunkHeap, completed: true };
   };
   if (shrink === false) {
     meter.run(fullGc);

@@ -51,6 +51,12 @@ export class JsThreadMeter {
     return this;
   }
 
+  /** Duration (ms) of the last step run through run(). */
+  get lastStepMs(): number {
+    const last = this.ownSteps.at(-1);
+    return last ? last[1] - last[0] : 0;
+  }
+
   /** Runs a synchronous step on the JS thread and counts its time. */
   run<T>(step: () => T): T {
     const start = performance.now();

@@ -31,7 +31,7 @@ export interface ProbeOptions {
 export interface AutoReleaseRecord {
   time: number;
   reason: string;
-  result: Pick<ReleaseResult, 'allocator' | 'method' | 'durationMs' | 'rssBeforeBytes' | 'rssAfterBytes' | 'releasedBytes'> | null;
+  result: Pick<ReleaseResult, 'allocator' | 'method' | 'durationMs' | 'jsThread' | 'rssBeforeBytes' | 'rssAfterBytes' | 'releasedBytes'> | null;
   error?: string;
 }
 
@@ -129,8 +129,8 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     sources.release().then(
       (result) => {
         policy!.released(sample, result.rssAfterBytes);
-        const { allocator, method, durationMs, rssBeforeBytes, rssAfterBytes, releasedBytes } = result;
-        releases.push({ time: Date.now(), reason: decision.reason, result: { allocator, method, durationMs, rssBeforeBytes, rssAfterBytes, releasedBytes } });
+        const { allocator, method, durationMs, jsThread, rssBeforeBytes, rssAfterBytes, releasedBytes } = result;
+        releases.push({ time: Date.now(), reason: decision.reason, result: { allocator, method, durationMs, jsThread, rssBeforeBytes, rssAfterBytes, releasedBytes } });
       },
       (error: Error) => {
         policy!.released(sample, sample.rss);
