@@ -3,7 +3,9 @@
 // the event loop — each trial in a fresh process, all in one run.
 // Usage: npm run bench:release [-- connections [repeats]]
 // With repeats > 1 each figure is the median of the repeats (CPU shared with other work moves
-// stalls a lot); the stall column then also gives the range.
+// stalls a lot); the stall column then also gives the range. The JS thread's scheduler figures
+// (/proc/self/task/<pid>/schedstat) across the call show how much of it was spent waiting for
+// a CPU other processes held.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -26,7 +28,7 @@ const only = process.env.RELEASE_BENCH_ONLY; // e.g. "tcmalloc" to run the match
 const trial = fileURLToPath(new URL('./release-trial.cjs', import.meta.url));
 const MiB = (bytes) => (bytes / 1048576).toFixed(1);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const rows = [['allocator and release', 'baseline MiB', 'closed MiB', 'after release MiB', 'above baseline MiB', '1 s later, above MiB', 'longest stall ms', 'JS thread total ms', 'trim ms (slices)']];
+const rows = [['allocator and release', 'baseline MiB', 'closed MiB', 'after release MiB', 'above baseline MiB', '1 s later, above MiB', 'longest stall ms', 'JS thread total ms', 'JS thread on CPU / waiting for a CPU ms', 'trim ms (slices)']];
 for (const [label, preload, mode] of trials) {
   if (only && !label.includes(only)) continue;
   const runs = [];
@@ -47,6 +49,7 @@ for (const [label, preload, mode] of trials) {
     MiB(m((r) => r.rss.later - r.rss.baseline)),
     stall,
     m((r) => r.release.jsThread.totalMs).toFixed(1),
+    runs[0].jsThreadSched ? `${m((r) => r.jsThreadSched.onCpuMs).toFixed(0)} / ${m((r) => r.jsThreadSched.runQueueWaitMs).toFixed(0)}` : '—',
     m((r) => r.release.durationMs).toFixed(1) + (slices === undefined ? '' : ` (${slices})`),
   ]);
   process.stderr.write(`${label}: done\n`);
