@@ -1,12 +1,65 @@
-// One trial in a fresh process: N TLS connections opened and closed, then releaseToOS().
+// One trial in a fresh process: N TLS connections opened and closed, then a release, with a
+// 1 ms event-loop delay monitor in this same process across it (the stall a request sees).
+//   trim-only  GC + trim without shrinking V8's heap      blocking  the pre-1.x default (LowMemoryNotification)
+//   full       releaseToOS() with its defaults            auto      the probe's autoRelease, sampling every 250 ms
+const { readFileSync } = require('node:fs');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+const { setTimeout: sleep } = require('node:timers/promises');
 const { runSpike } = require('../dist/cjs/experiments/spike');
+const { releaseToOS } = require('../dist/cjs/memory/release');
+const { rssBytes } = require('../dist/cjs/memory/proc');
+const { createProbe } = require('../dist/cjs/probe/probe');
 
 const [connections, mode] = [Number(process.argv[2]), process.argv[3]];
-const release = mode === 'trim-only' ? { shrinkHeap: false } : {};
-runSpike({ connections, release }).then(
-  (result) => console.log(JSON.stringify(result)),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+const OPTIONS = { 'trim-only': { shrinkHeap: false }, full: {}, blocking: { shrinkHeap: 'blocking' } };
+const monitor = monitorEventLoopDelay({ resolution: 1 });
+// The JS thread's scheduler figures (ns): time on a CPU and time runnable but waiting for one.
+// On a shared machine the wait says how much of a stall was other processes' doing.
+const schedstat = () => {
+  const [onCpu, waiting] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { onCpu, waiting };
+};
+
+async function main() {
+  let probe;
+  const spike = await runSpike({
+    connections,
+    release: false,
+    onProgress: (phase) => {
+      if (phase === 'baseline' && mode === 'auto') probe = createProbe({ intervalMs: 250, autoRelease: true }).start();
+    },
+  });
+  let release;
+  let longestStallMs;
+  let jsThreadSched = null;
+  if (mode === 'auto') {
+    // The probe may release before runSpike returns, so the stall is the one the release
+    // measured itself (result.jsThread: the same 1 ms monitor, across the release).
+    for (let waited = 0; probe.releases().length === 0 && waited < 15_000; waited += 50) await sleep(50);
+    probe.stop();
+    const record = probe.releases()[0];
+    if (!record?.result) throw new Error(`autoRelease did not release: ${JSON.stringify(record ?? null)}`);
+    release = { ...record.result, gc: null };
+    longestStallMs = record.result.jsThread.longestStallMs;
+  } else {
+    await sleep(100);
+    monitor.enable();
+    await sleep(20); // the monitor measures between its own turns: let it take a first one
+    const schedBefore = schedstat();
+    release = await releaseToOS(OPTIONS[mode]);
+    const schedAfter = schedstat();
+    jsThreadSched = { onCpuMs: (schedAfter.onCpu - schedBefore.onCpu) / 1e6, runQueueWaitMs: (schedAfter.waiting - schedBefore.waiting) / 1e6 };
+    await sleep(5);
+    monitor.disable();
+    longestStallMs = monitor.max / 1e6;
+  }
+  const released = rssBytes();
+  await sleep(1000);
+  const later = rssBytes();
+  console.log(JSON.stringify({ rss: { ...spike.rss, released, later }, longestStallMs, jsThreadSched, release }));
+  process.exit(0);
+}
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,26 +1,58 @@
 // Release benchmark: for N loopback TLS connections opened and closed, per allocator, RSS at
-// baseline / all open / all closed / after releaseToOS(), and the stall — each trial in a
-// fresh process, all in one run. Usage: npm run bench:release [-- connections]
+// baseline / all open / all closed / after the release / 1 s later, and what the release cost
+// the event loop — each trial in a fresh process, all in one run.
+// Usage: npm run bench:release [-- connections [repeats]]
+// With repeats > 1 each figure is the median of the repeats (CPU shared with other work moves
+// stalls a lot); the stall column then also gives the range. The JS thread's scheduler figures
+// (/proc/self/task/<pid>/schedstat) across the call show how much of it was spent waiting for
+// a CPU other processes held.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const connections = Number(process.argv[2] ?? 5000);
+const repeats = Number(process.argv[3] ?? 1);
 const lib = '/usr/lib/x86_64-linux-gnu/';
 const trials = [
   ['glibc, GC + malloc_trim only', '', 'trim-only'],
+  ['glibc, blocking heap shrink (previous default)', '', 'blocking'],
   ['glibc, releaseToOS()', '', 'full'],
+  ['glibc, autoRelease', '', 'auto'],
   ['jemalloc, releaseToOS()', lib + 'libjemalloc.so.2', 'full'],
+  ['jemalloc, autoRelease', lib + 'libjemalloc.so.2', 'auto'],
   ['tcmalloc, releaseToOS()', lib + 'libtcmalloc_minimal.so.4', 'full'],
+  ['tcmalloc, autoRelease', lib + 'libtcmalloc_minimal.so.4', 'auto'],
   ['mimalloc, releaseToOS()', lib + 'libmimalloc.so.2', 'full'],
+  ['mimalloc, autoRelease', lib + 'libmimalloc.so.2', 'auto'],
 ];
+const only = process.env.RELEASE_BENCH_ONLY; // e.g. "tcmalloc" to run the matching rows
 const trial = fileURLToPath(new URL('./release-trial.cjs', import.meta.url));
 const MiB = (bytes) => (bytes / 1048576).toFixed(1);
-const rows = [['allocator and release', 'baseline MiB', 'open MiB', 'closed MiB', 'after release MiB', 'above baseline MiB', 'trim stall ms', 'GC ms']];
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const rows = [['allocator and release', 'baseline MiB', 'closed MiB', 'after release MiB', 'above baseline MiB', '1 s later, above MiB', 'longest stall ms', 'JS thread total ms', 'JS thread on CPU / waiting for a CPU ms', 'trim ms (slices)']];
 for (const [label, preload, mode] of trials) {
-  const out = execFileSync(process.execPath, [trial, String(connections), mode], { env: { ...process.env, LD_PRELOAD: preload }, encoding: 'utf8' });
-  const r = JSON.parse(out.trim().split('\n').pop());
-  rows.push([label, MiB(r.rss.baseline), MiB(r.rss.open), MiB(r.rss.closed), MiB(r.rss.released), MiB(r.rss.released - r.rss.baseline), r.release.durationMs.toFixed(2), r.release.gc.durationMs.toFixed(1)]);
+  if (only && !label.includes(only)) continue;
+  const runs = [];
+  for (let i = 0; i < repeats; i++) {
+    const out = execFileSync(process.execPath, [trial, String(connections), mode], { env: { ...process.env, LD_PRELOAD: preload }, encoding: 'utf8' });
+    runs.push(JSON.parse(out.trim().split('\n').pop()));
+  }
+  const m = (pick) => median(runs.map(pick));
+  const stalls = runs.map((r) => r.longestStallMs);
+  const stall = m((r) => r.longestStallMs).toFixed(1) + (repeats > 1 ? ` (${Math.min(...stalls).toFixed(1)}–${Math.max(...stalls).toFixed(1)})` : '');
+  const slices = runs[0].release.slices;
+  rows.push([
+    label,
+    MiB(m((r) => r.rss.baseline)),
+    MiB(m((r) => r.rss.closed)),
+    MiB(m((r) => r.rss.released)),
+    MiB(m((r) => r.rss.released - r.rss.baseline)),
+    MiB(m((r) => r.rss.later - r.rss.baseline)),
+    stall,
+    m((r) => r.release.jsThread.totalMs).toFixed(1),
+    runs[0].jsThreadSched ? `${m((r) => r.jsThreadSched.onCpuMs).toFixed(0)} / ${m((r) => r.jsThreadSched.runQueueWaitMs).toFixed(0)}` : '—',
+    m((r) => r.release.durationMs).toFixed(1) + (slices === undefined ? '' : ` (${slices})`),
+  ]);
   process.stderr.write(`${label}: done\n`);
 }
-console.log(`Release benchmark: ${connections} loopback TLS connections opened and closed (Node ${process.version}, ${process.arch})\n`);
+console.log(`Release benchmark: ${connections} loopback TLS connections opened and closed (Node ${process.version}, ${process.arch}${repeats > 1 ? `, median of ${repeats} fresh processes per row` : ''})\n`);
 console.log(rows.map((row, i) => `| ${row.join(' | ')} |` + (i === 0 ? `\n|${row.map(() => '---').join('|')}|` : '')).join('\n'));

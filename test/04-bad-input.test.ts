@@ -19,5 +19,6 @@ describe('bad input never crashes the host', () => {
     const sockprobe = await import('../src/index');
     await expect(sockprobe.releaseToOS(5 as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: 'Expected an object for options but received number 5' });
     await expect(sockprobe.releaseToOS({ gc: 'yes' } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: 'Expected a boolean for options.gc but received string "yes"' });
+    await expect(sockprobe.releaseToOS({ shrinkHeap: 'soon' } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: `Expected a boolean or 'blocking' for options.shrinkHeap but received string "soon"` });
   });
 });

@@ -304,6 +304,7 @@ describe('createProbe with a fake native seam', () => {
           allocator: 'glibc', method: 'malloc_trim(0)', durationMs: 4.4, cpuMs: 4, onThreadpool: true, allocatorSaysReleased: true,
           gc: { durationMs: 31.5, shrunkHeap: true, releasedBytes: 20 * MiB }, rssBeforeBytes, rssAfterBytes: state.rss,
           releasedBytes: 60 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
+          jsThread: { longestStallMs: 33.2, totalMs: 36.1 },
         };
       },
       allocatorName: () => 'glibc',
@@ -333,11 +334,11 @@ describe('createProbe with a fake native seam', () => {
     await probe.sample();
     await new Promise((resolve) => setTimeout(resolve, 10));
     const [record] = probe.report().releases;
-    expect(record.result).toMatchObject({ releasedBytes: 60 * MiB, trimReleasedBytes: 40 * MiB, trimMs: 4.4, onThreadpool: true, gc: { durationMs: 31.5, releasedBytes: 20 * MiB }, jsThreadMs: 31.5 });
+    expect(record.result).toMatchObject({ releasedBytes: 60 * MiB, trimReleasedBytes: 40 * MiB, trimMs: 4.4, onThreadpool: true, gc: { durationMs: 31.5, releasedBytes: 20 * MiB }, jsThreadMs: 36.1, jsThread: { longestStallMs: 33.2, totalMs: 36.1 } });
     expect(record.expectedBytes).toBeLessThanOrEqual(130 * MiB);
     expect(record.reason).toMatch(/connections fell from 3000 to 0/);
     const text = probe.renderReport();
-    expect(text).toMatch(/autoRelease \(1, 60\.0 MiB back in all\):\n  \d{4}-\d\d-\d\dT[\d:.]+Z connections fell from 3000 to 0; .* → 60\.0 MiB back \(40\.0 MiB by malloc_trim\(0\) in 4\.4 ms on the threadpool; heap-shrinking GC 31\.5 ms on the JS thread \(gave back 20\.0 MiB\)\); JS thread held 31\.5 ms in all/);
+    expect(text).toMatch(/autoRelease \(1, 60\.0 MiB back in all\):\n  \d{4}-\d\d-\d\dT[\d:.]+Z connections fell from 3000 to 0; .* → 60\.0 MiB back \(40\.0 MiB by malloc_trim\(0\) in 4\.4 ms on the threadpool; heap-shrinking GC 31\.5 ms on the JS thread \(gave back 20\.0 MiB\)\); JS thread held 36\.1 ms in all, longest event-loop stall 33\.2 ms/);
   });
 
   it('takes a socket snapshot sooner when connections have moved, so kernel memory has readings at varied counts', async () => {

@@ -24,11 +24,17 @@ const char* GlibcVersion();  // nullptr off glibc
 // jemalloc
 bool JemallocStats(NamedSizes* out);
 bool JemallocPurge();
+bool JemallocArenaCount(unsigned* out);   // arenas.narenas: arena indexes run 0 .. n-1
+bool JemallocPurgeArena(unsigned arena);  // arena.<i>.purge: that arena's dirty and muzzy pages only
+bool JemallocFlushThreadCache();          // thread.tcache.flush: the calling thread's cache
 const char* JemallocVersion();
 
 // gperftools tcmalloc
 bool TcmallocStats(NamedSizes* out);
 bool TcmallocRelease();
+bool TcmallocReleaseBytes(size_t bytes);  // MallocExtension_ReleaseToSystem: at least `bytes` of free spans
+bool TcmallocProperty(const char* name, size_t* out);
+bool TcmallocMarkThreadIdle();            // the calling thread's cache back to the central lists
 const char* TcmallocVersion();
 bool TcmallocStatsText(std::string* out);
 

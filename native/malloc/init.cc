@@ -94,6 +94,7 @@ static Napi::Value AllocatorStatsText(const Napi::CallbackInfo& info) {
 static Napi::Object OutcomeObject(Napi::Env env, const ReleaseOutcome& outcome) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("flag", Napi::Number::New(env, outcome.flag));
+  result.Set("done", Napi::Boolean::New(env, outcome.done));
   result.Set("durationNs", SizeValue(env, outcome.duration_ns));
   result.Set("threadCpuNs", SizeValue(env, outcome.thread_cpu_ns));
   return result;
@@ -119,6 +120,38 @@ static Napi::Value Release(const Napi::CallbackInfo& info) {
   return settle(env, outcome);
 }
 
+// releaseSlice(kind, index, budgetBytes, onThreadpool): one bounded slice of a release.
+static Napi::Value ReleaseSliceCall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
+  const std::string kind = info[0].As<Napi::String>();
+  if (!ValidReleaseKind(kind)) return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, jemalloc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
+  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for index and budgetBytes", 0, nullptr, true);
+  const double index = info[1].As<Napi::Number>().DoubleValue();
+  const double budget = info[2].As<Napi::Number>().DoubleValue();
+  if (!(index >= 0 && index < 65536) || !(budget >= 4096 && budget <= 1099511627776.0)) {
+    return ThrowCoded(env, "ERR_OUT_OF_RANGE", "Expected 0 <= index < 65536 and 4096 <= budgetBytes <= 2^40", 0, nullptr, true);
+  }
+  const unsigned slice = static_cast<unsigned>(index);
+  const size_t budget_bytes = static_cast<size_t>(budget);
+  const bool on_threadpool = info.Length() > 3 && info[3].ToBoolean().Value();
+  auto settle = [kind](Napi::Env env, ReleaseOutcome& outcome) -> Napi::Value {
+    if (!outcome.supported) return ThrowCoded(env, kNotServing, kind + " is not the allocator serving malloc in this process");
+    return OutcomeObject(env, outcome);
+  };
+  auto run = [kind, slice, budget_bytes] { return ReleaseSlice(kind, slice, budget_bytes); };
+  if (on_threadpool) return PromiseWorker<ReleaseOutcome>::Queue(env, "sockprobe:release-slice", run, settle);
+  ReleaseOutcome outcome = run();
+  return settle(env, outcome);
+}
+
+// releaseThreadCache(kind): the calling (JS) thread's allocator cache back to shared lists.
+static Napi::Value ReleaseThreadCacheCall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
+  return Napi::Boolean::New(env, ReleaseThreadCache(info[0].As<Napi::String>()));
+}
+
 Napi::Value AllocatorNumbersAsync(const Napi::CallbackInfo& info);  // stats_worker.cc
 
 void InitMalloc(Napi::Env env, Napi::Object exports) {
@@ -129,6 +162,8 @@ void InitMalloc(Napi::Env env, Napi::Object exports) {
   exports.Set("allocatorNumbers", Napi::Function::New(env, AllocatorNumbers, "allocatorNumbers"));
   exports.Set("allocatorStatsText", Napi::Function::New(env, AllocatorStatsText, "allocatorStatsText"));
   exports.Set("release", Napi::Function::New(env, Release, "release"));
+  exports.Set("releaseSlice", Napi::Function::New(env, ReleaseSliceCall, "releaseSlice"));
+  exports.Set("releaseThreadCache", Napi::Function::New(env, ReleaseThreadCacheCall, "releaseThreadCache"));
 }
 
 }  // namespace sockprobe

@@ -1,5 +1,6 @@
 // jemalloc 5.x through mallctl, taken from the object that serves malloc.
 #include <cstdint>
+#include <string>
 
 #include "malloc/allocators.h"
 #include "malloc/owner.h"
@@ -49,6 +50,27 @@ bool JemallocPurge() {
   if (mallctl == nullptr) return false;
   // 4096 is MALLCTL_ARENAS_ALL: purge dirty and muzzy pages of every arena.
   return mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0) == 0;
+}
+
+bool JemallocArenaCount(unsigned* out) {
+  Mallctl mallctl = GetMallctl();
+  if (mallctl == nullptr) return false;
+  size_t size = sizeof(*out);
+  return mallctl("arenas.narenas", out, &size, nullptr, 0) == 0;
+}
+
+bool JemallocPurgeArena(unsigned arena) {
+  Mallctl mallctl = GetMallctl();
+  if (mallctl == nullptr) return false;
+  const std::string name = "arena." + std::to_string(arena) + ".purge";
+  // An index that names no initialised arena is accepted and purges nothing.
+  return mallctl(name.c_str(), nullptr, nullptr, nullptr, 0) == 0;
+}
+
+bool JemallocFlushThreadCache() {
+  Mallctl mallctl = GetMallctl();
+  if (mallctl == nullptr) return false;
+  return mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0) == 0;
 }
 
 const char* JemallocVersion() {

@@ -12,22 +12,58 @@ static uint64_t Nanos(clockid_t clock) {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-ReleaseOutcome ReleaseFreeMemory(const std::string& kind) {
+// Times `step` (wall and this thread's CPU), which fills in the rest of the outcome.
+template <typename Step>
+static ReleaseOutcome Timed(Step step) {
   ReleaseOutcome outcome;
   const uint64_t wall_start = Nanos(CLOCK_MONOTONIC);
   const uint64_t cpu_start = Nanos(CLOCK_THREAD_CPUTIME_ID);
-  if (kind == "glibc") {
-    outcome.supported = GlibcTrim(&outcome.flag);
-  } else if (kind == "jemalloc") {
-    outcome.supported = JemallocPurge();
-  } else if (kind == "tcmalloc") {
-    outcome.supported = TcmallocRelease();
-  } else if (kind == "mimalloc") {
-    outcome.supported = MimallocCollect();
-  }
+  step(&outcome);
   outcome.duration_ns = Nanos(CLOCK_MONOTONIC) - wall_start;
   outcome.thread_cpu_ns = Nanos(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
   return outcome;
+}
+
+ReleaseOutcome ReleaseFreeMemory(const std::string& kind) {
+  return Timed([&kind](ReleaseOutcome* outcome) {
+    if (kind == "glibc") outcome->supported = GlibcTrim(&outcome->flag);
+    else if (kind == "jemalloc") outcome->supported = JemallocPurge();
+    else if (kind == "tcmalloc") outcome->supported = TcmallocRelease();
+    else if (kind == "mimalloc") outcome->supported = MimallocCollect();
+  });
+}
+
+// ReleaseToSystem(n) releases whole spans, so it may release more than n; it keeps the excess
+// as credit and the next call for less than that releases nothing. A slice that released
+// nothing therefore tries once more before it says the page heap is done.
+static void TcmallocSlice(size_t budget_bytes, ReleaseOutcome* outcome) {
+  size_t unmapped_before = 0, unmapped_after = 0, free_after = 0;
+  outcome->supported = TcmallocProperty("tcmalloc.pageheap_unmapped_bytes", &unmapped_before);
+  for (int attempt = 0; outcome->supported && attempt < 2; attempt++) {
+    outcome->supported = TcmallocReleaseBytes(budget_bytes) &&
+                         TcmallocProperty("tcmalloc.pageheap_unmapped_bytes", &unmapped_after) &&
+                         TcmallocProperty("tcmalloc.pageheap_free_bytes", &free_after);
+    if (unmapped_after > unmapped_before) break;
+  }
+  outcome->done = !outcome->supported || free_after == 0 || unmapped_after <= unmapped_before;
+}
+
+ReleaseOutcome ReleaseSlice(const std::string& kind, unsigned index, size_t budget_bytes) {
+  if (kind == "jemalloc") {
+    return Timed([index](ReleaseOutcome* outcome) {
+      unsigned arenas = 0;
+      outcome->supported = JemallocArenaCount(&arenas) && (index >= arenas || JemallocPurgeArena(index));
+      outcome->done = index + 1 >= arenas;
+    });
+  }
+  if (kind == "tcmalloc") return Timed([budget_bytes](ReleaseOutcome* outcome) { TcmallocSlice(budget_bytes, outcome); });
+  return ReleaseFreeMemory(kind);  // glibc, mimalloc: one slice
+}
+
+bool ReleaseThreadCache(const std::string& kind) {
+  if (kind == "jemalloc") return JemallocFlushThreadCache();
+  if (kind == "tcmalloc") return TcmallocMarkThreadIdle();
+  return false;
 }
 
 }  // namespace sockprobe

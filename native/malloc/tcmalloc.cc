@@ -30,6 +30,28 @@ bool TcmallocRelease() {
   return true;
 }
 
+bool TcmallocReleaseBytes(size_t bytes) {
+  using Release = void (*)(size_t);
+  static const auto fn = reinterpret_cast<Release>(OwnerSymbol("MallocExtension_ReleaseToSystem"));
+  if (fn == nullptr) return false;
+  fn(bytes);
+  return true;
+}
+
+bool TcmallocProperty(const char* name, size_t* out) {
+  using GetProperty = int (*)(const char*, size_t*);
+  static const auto fn = reinterpret_cast<GetProperty>(OwnerSymbol("MallocExtension_GetNumericProperty"));
+  return fn != nullptr && fn(name, out) != 0;
+}
+
+bool TcmallocMarkThreadIdle() {
+  using MarkIdle = void (*)();
+  static const auto fn = reinterpret_cast<MarkIdle>(OwnerSymbol("MallocExtension_MarkThreadIdle"));
+  if (fn == nullptr) return false;
+  fn();
+  return true;
+}
+
 const char* TcmallocVersion() {
   using Version = const char* (*)(int*, int*, const char**);
   static const auto fn = reinterpret_cast<Version>(OwnerSymbol("tc_version"));

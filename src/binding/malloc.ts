@@ -25,6 +25,8 @@ export interface NativeMallinfo2 {
 export interface NativeReleaseOutcome {
   /** malloc_trim's return value (1 released something, 0 nothing); -1 for other allocators. */
   flag: number;
+  /** releaseSlice: nothing is left for a further slice to do (always true for release()). */
+  done: boolean;
   durationNs: number;
   threadCpuNs: number;
 }
@@ -41,4 +43,10 @@ export interface MallocBinding {
   allocatorStatsText(kind: 'glibc' | 'tcmalloc' | 'mimalloc'): string;
   release(kind: ReleaseKind, onThreadpool: false): NativeReleaseOutcome;
   release(kind: ReleaseKind, onThreadpool: true): Promise<NativeReleaseOutcome>;
+  /** Slice `index` of a release (native/malloc/release.h says what a slice is per allocator).
+   *  Throws ERR_OUT_OF_RANGE unless 0 <= index < 65536 and 4096 <= budgetBytes <= 2^40. */
+  releaseSlice(kind: ReleaseKind, index: number, budgetBytes: number, onThreadpool: false): NativeReleaseOutcome;
+  releaseSlice(kind: ReleaseKind, index: number, budgetBytes: number, onThreadpool: true): Promise<NativeReleaseOutcome>;
+  /** The calling thread's allocator cache back to the shared lists (jemalloc, tcmalloc); false elsewhere. */
+  releaseThreadCache(kind: string): boolean;
 }

@@ -1,4 +1,4 @@
-import type { ReleaseResult } from '../memory/release';
+import type { JsThreadCost, ReleaseResult } from '../memory/release';
 import { totalConnections, type Sample } from './sample';
 
 export interface AutoReleaseOptions {
@@ -33,14 +33,15 @@ export interface AutoReleaseRecord {
     onThreadpool: boolean;
     /** The heap-shrinking GC, always on the JS thread; null when none ran. */
     gc: { durationMs: number; releasedBytes: number } | null;
-    /** Time the release held the JS thread: the GC, plus the trim when it ran there. */
+    /** Time the release held the JS thread (releaseToOS()'s jsThread.totalMs: its synchronous
+     *  calls and the GC pauses V8 reports). */
     jsThreadMs: number;
     /** Kept for older readers: the same as trimMs (the trim alone, not the GC). */
     durationMs: number;
     rssBeforeBytes: number;
     rssAfterBytes: number;
-    /** releaseToOS()'s own account of the JS thread's time, copied as is where it gives one. */
-    jsThread?: unknown;
+    /** releaseToOS()'s own account of the JS thread: the longest event-loop stall across it and the total. */
+    jsThread: JsThreadCost;
   } | null;
   error?: string;
 }
@@ -60,11 +61,11 @@ export function releaseRecord(time: number, decision: { reason: string; expected
       trimMs: result.durationMs,
       onThreadpool: result.onThreadpool,
       gc,
-      jsThreadMs: (gc?.durationMs ?? 0) + (result.onThreadpool ? 0 : result.durationMs),
+      jsThreadMs: result.jsThread.totalMs,
       durationMs: result.durationMs,
       rssBeforeBytes: result.rssBeforeBytes,
       rssAfterBytes: result.rssAfterBytes,
-      ...('jsThread' in result ? { jsThread: (result as { jsThread?: unknown }).jsThread } : {}),
+      jsThread: result.jsThread,
     },
   };
 }

@@ -99,7 +99,7 @@ export function renderRelease(record: AutoReleaseRecord): string {
   if (!record.result) return `${when} ${record.reason} → failed: ${record.error}`;
   const r = record.result;
   const gc = r.gc ? `heap-shrinking GC ${ms(r.gc.durationMs)} on the JS thread (gave back ${mib(r.gc.releasedBytes)})` : 'no GC';
-  return `${when} ${record.reason} → ${mib(r.releasedBytes)} back (${mib(r.trimReleasedBytes)} by ${r.method} in ${ms(r.trimMs)} on ${r.onThreadpool ? 'the threadpool' : 'the JS thread'}; ${gc}); JS thread held ${ms(r.jsThreadMs)} in all`;
+  return `${when} ${record.reason} → ${mib(r.releasedBytes)} back (${mib(r.trimReleasedBytes)} by ${r.method} in ${ms(r.trimMs)} on ${r.onThreadpool ? 'the threadpool' : 'the JS thread'}; ${gc}); JS thread held ${ms(r.jsThreadMs)} in all${typeof r.jsThread?.longestStallMs === 'number' ? `, longest event-loop stall ${ms(r.jsThread.longestStallMs)}` : ''}`;
 }
 
 /** Per-connection rows a person reads: estimates and declines, notes when in-use exceeds resident. */

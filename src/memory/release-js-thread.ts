@@ -1,0 +1,100 @@
+import { monitorEventLoopDelay, performance, PerformanceObserver, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
+
+/** What a release cost the JS thread. */
+export interface JsThreadCost {
+  /** Longest interval between two turns of a 1 ms event-loop timer while the release ran
+   *  (monitorEventLoopDelay): the worst stall a request could have seen, whatever caused it —
+   *  GC pauses, our own calls, mallocs waiting on an allocator lock a trim holds, and any
+   *  other work the application did meanwhile. Includes the 1 ms timer period itself. */
+  longestStallMs: number;
+  /** Time the release itself held the JS thread: its synchronous calls plus the GC pauses V8
+   *  reported meanwhile. Waits on allocator locks are not in it (nothing reports them);
+   *  they show in longestStallMs. */
+  totalMs: number;
+}
+
+export interface GcPause {
+  /** perf_hooks.constants.NODE_PERFORMANCE_GC_*: 1 minor, 4 major, 8 incremental marking, 16 weak callbacks. */
+  kind: number;
+  startMs: number;
+  durationMs: number;
+}
+
+const MS_PER_NS = 1e-6;
+
+/**
+ * Measures a release from the JS thread's side: a 1 ms loop-delay monitor, the GC pauses
+ * V8 reports ('gc' performance entries) and the synchronous steps run through `run()`.
+ */
+export class JsThreadMeter {
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 });
+  private readonly observer: PerformanceObserver;
+  private readonly startedAt = performance.now();
+  /** [start, end] of each synchronous step, so GC pauses inside one are not counted twice. */
+  private readonly ownSteps: Array<[number, number]> = [];
+  readonly gcPauses: GcPause[] = [];
+  private readonly gcListeners = new Set<() => void>();
+
+  constructor() {
+    this.observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) this.gcPauses.push({ kind: gcKind(entry), startMs: entry.startTime, durationMs: entry.duration });
+      for (const listener of this.gcListeners) listener();
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+    this.histogram.enable();
+  }
+
+  /** Waits for the monitor's first timer turns: it measures intervals between turns, so a
+   *  stall before its first turn would go unseen. At most ~20 ms. */
+  async started(): Promise<this> {
+    for (let waited = 0; this.histogram.count === 0 && waited < 20; waited += 2) await new Promise((resolve) => setTimeout(resolve, 2));
+    return this;
+  }
+
+  /** Duration (ms) of the last step run through run(). */
+  get lastStepMs(): number {
+    const last = this.ownSteps.at(-1);
+    return last ? last[1] - last[0] : 0;
+  }
+
+  /** Runs a synchronous step on the JS thread and counts its time. */
+  run<T>(step: () => T): T {
+    const start = performance.now();
+    try {
+      return step();
+    } finally {
+      this.ownSteps.push([start, performance.now()]);
+    }
+  }
+
+  /** Called after each batch of GC entries arrives. Returns the unsubscribe function. */
+  onGc(listener: () => void): () => void {
+    this.gcListeners.add(listener);
+    return () => this.gcListeners.delete(listener);
+  }
+
+  /** GC pause time (ms) reported since `sinceMs` (a performance.now() time). */
+  gcPauseMsSince(sinceMs: number): number {
+    return this.gcPauses.filter((pause) => pause.startMs >= sinceMs).reduce((sum, pause) => sum + pause.durationMs, 0);
+  }
+
+  /** Stops measuring, after one more timer turn (the interval that closes a last stall) and
+   *  the GC entries, which arrive a turn late. */
+  async stop(): Promise<JsThreadCost> {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setImmediate(resolve));
+    this.histogram.disable();
+    this.observer.disconnect();
+    this.gcListeners.clear();
+    const longest = this.histogram.count > 0 ? this.histogram.max * MS_PER_NS : 0;
+    const ownMs = this.ownSteps.reduce((sum, [start, end]) => sum + (end - start), 0);
+    const inOwnStep = (pause: GcPause) => this.ownSteps.some(([start, end]) => pause.startMs >= start && pause.startMs <= end);
+    const gcMs = this.gcPauses.filter((pause) => pause.startMs >= this.startedAt && !inOwnStep(pause)).reduce((sum, pause) => sum + pause.durationMs, 0);
+    return { longestStallMs: longest, totalMs: ownMs + gcMs };
+  }
+}
+
+function gcKind(entry: PerformanceEntry): number {
+  const detail = (entry as PerformanceEntry & { detail?: { kind?: number }; kind?: number });
+  return detail.detail?.kind ?? detail.kind ?? 0;
+}
