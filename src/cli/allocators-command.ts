@@ -47,10 +47,11 @@ function runVariant(variant: Variant, passThrough: string[]): Promise<PulseJson>
 const MiB = (bytes: number | null) => (bytes === null ? '—' : (bytes / 1048576).toFixed(1));
 
 export function renderComparison(rows: Array<{ label: string; result: PulseJson }>, markdown: boolean): string {
-  const header = ['allocator', 'baseline MiB', 'peak MiB', 'after spike MiB', 'after release MiB', 'RSS/conn KiB', 'conn/s', 'release stall ms'];
+  const header = ['allocator', 'baseline MiB', 'peak MiB', 'after spike MiB', 'after release MiB', 'RSS/conn KiB', 'conn/s', 'longest release stall ms'];
   const body = rows.map(({ label, result }) => {
     const perConnection = result.report.perConnection.find((e) => e.layer === 'rss' && e.kind === result.options.kind)?.bytesPerConnection ?? null;
-    const stall = result.release?.durationMs ?? (result.autoReleases.length ? result.autoReleases.reduce((sum, r) => sum + (r.result?.durationMs ?? 0), 0) : null);
+    // The longest event-loop stall a release caused (releaseToOS()'s 1 ms loop monitor), not the trim's wall time.
+    const stall = result.release?.jsThread.longestStallMs ?? (result.autoReleases.length ? Math.max(...result.autoReleases.map((r) => r.result?.jsThread.longestStallMs ?? 0)) : null);
     return [label, MiB(result.rss.baseline), MiB(result.rss.peak), MiB(result.rss.afterPulses), MiB(result.rss.afterRelease), perConnection === null ? '—' : (perConnection / 1024).toFixed(1), result.connectionsPerSecond.toFixed(0), stall === null ? '—' : stall.toFixed(2)];
   });
   if (!markdown) return table([header, ...body]);
