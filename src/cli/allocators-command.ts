@@ -22,8 +22,8 @@ const VARIANTS: Variant[] = [
 interface PulseJson {
   allocator: { name: string };
   rss: { baseline: number; peak: number; afterPulses: number; afterRelease: number | null };
-  release: { durationMs: number } | null;
-  autoReleases: Array<{ result: { durationMs: number } | null }>;
+  release: { durationMs: number; jsThread: { longestStallMs: number } } | null;
+  autoReleases: Array<{ result: { durationMs: number; jsThread: { longestStallMs: number } } | null }>;
   report: { perConnection: Array<{ layer: string; kind: string; bytesPerConnection: number | null }> };
   connectionsPerSecond: number;
   options: { kind: string };
