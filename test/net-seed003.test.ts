@@ -59,6 +59,10 @@ async function run(serverKeepAlive: boolean, reading: Reading, bodyBytes: number
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
+  // TIME_WAIT toward this port number left by an earlier listener on it (another test file's,
+  // minutes ago: ports are reused) is not this run's; while ours listens, no other can.
+  const timeWaitToward = (rows: Awaited<ReturnType<typeof ss>>) => rows.filter((row) => row.peer.port === port && row.state === 'TIME_WAIT' && row.pid === null).length;
+  const earlierTimeWait = timeWaitToward(await ss('tan'));
   const agent = new http.Agent({ keepAlive: true });
   const responses: Array<http.IncomingMessage | net.Socket> = [];
   for (let i = 0; i < REQUESTS; i++) {
@@ -88,7 +92,7 @@ async function run(serverKeepAlive: boolean, reading: Reading, bodyBytes: number
     ssServer: countByLocalPort(mine)[port] ?? {},
     ssClient: countByLocalPort(mine.filter((row) => row.peer.port === port)),
     // Client-side TIME_WAIT toward the port: no inode, no owner, in ss as in sockprobe.
-    unattributedTimeWait: all.filter((row) => row.peer.port === port && row.state === 'TIME_WAIT' && row.pid === null).length,
+    unattributedTimeWait: timeWaitToward(all) - earlierTimeWait,
   };
   for (const response of responses) response.destroy();
   agent.destroy();
