@@ -16,7 +16,17 @@ class PromiseWorker : public Napi::AsyncWorker {
   using Settle = std::function<Napi::Value(Napi::Env, Result&)>;
 
   // Queues the work and returns its Promise; N-API deletes the worker once it settled.
-  static Napi::Promise Queue(Napi::Env env, const char* name, Work work, Settle settle) {
+  // A worker thread being terminated can still run a JS continuation that calls in here (a
+  // release awaiting slice after slice); N-API then refuses new promises, and node-addon-api
+  // turns that refusal into a fatal error (seen once on Node 22 under load). So the raw call
+  // is asked first, and on refusal nothing is queued and undefined is returned: the thread
+  // is going away and nothing will read the result.
+  static Napi::Value Queue(Napi::Env env, const char* name, Work work, Settle settle) {
+    napi_deferred probe = nullptr;
+    napi_value probe_promise = nullptr;
+    if (napi_create_promise(env, &probe, &probe_promise) != napi_ok) return Napi::Value();
+    napi_value undefined = nullptr;
+    if (napi_get_undefined(env, &undefined) != napi_ok || napi_resolve_deferred(env, probe, undefined) != napi_ok) return Napi::Value();
     auto* worker = new PromiseWorker(env, name, std::move(work), std::move(settle));
     Napi::Promise promise = worker->deferred_.Promise();
     worker->Napi::AsyncWorker::Queue();
