@@ -78,14 +78,20 @@ export class JsThreadMeter {
     return this.gcPauses.filter((pause) => pause.startMs >= sinceMs).reduce((sum, pause) => sum + pause.durationMs, 0);
   }
 
+  /** Stops the 1 ms monitor and the GC observer at once; idempotent. A release that fails
+   *  midway must not leave them running in the host process. */
+  dispose(): void {
+    this.histogram.disable();
+    this.observer.disconnect();
+    this.gcListeners.clear();
+  }
+
   /** Stops measuring, after one more timer turn (the interval that closes a last stall) and
    *  the GC entries, which arrive a turn late. */
   async stop(): Promise<JsThreadCost> {
     await new Promise((resolve) => setTimeout(resolve, 2));
     await new Promise((resolve) => setImmediate(resolve));
-    this.histogram.disable();
-    this.observer.disconnect();
-    this.gcListeners.clear();
+    this.dispose();
     const longest = this.histogram.count > 0 ? this.histogram.max * MS_PER_NS : 0;
     const ownMs = this.ownSteps.reduce((sum, [start, end]) => sum + (end - start), 0);
     const inOwnStep = (pause: GcPause) => this.ownSteps.some(([start, end]) => pause.startMs >= start && pause.startMs <= end);

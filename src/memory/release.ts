@@ -71,8 +71,15 @@ export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResu
   const { name } = allocator();
   const { gc = true, shrinkHeap = true, onThreadpool = name !== 'mimalloc' } = given;
   if (name === 'unknown') throw new SockprobeError('ERR_UNSUPPORTED', 'releaseToOS(): the allocator serving malloc is not one sockprobe knows how to trim');
-  const kind: ReleaseKind = name;
   const meter = await new JsThreadMeter().started();
+  try {
+    return await releaseMeasured(name, { gc, shrinkHeap, onThreadpool }, meter);
+  } finally {
+    meter.dispose(); // already stopped on success; on failure nothing else would
+  }
+}
+
+async function releaseMeasured(kind: ReleaseKind, { gc, shrinkHeap, onThreadpool }: { gc: boolean; shrinkHeap: HeapShrink; onThreadpool: boolean }, meter: JsThreadMeter): Promise<ReleaseResult> {
   const rssBeforeBytes = rssBytes();
   let gcStep: ReleaseResult['gc'] = null;
   if (gc || shrinkHeap) {
@@ -88,7 +95,7 @@ export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResu
   const rssAfterBytes = rssBytes();
   const after = await stats();
   return {
-    allocator: name,
+    allocator: kind,
     method: RELEASE_METHODS[kind],
     durationMs: trim.durationNs / 1e6,
     cpuMs: trim.threadCpuNs / 1e6,
