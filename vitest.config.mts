@@ -1,14 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests spawn child processes with preloaded allocators and real loopback connections:
-// run files in forks, two at a time on a 2-core machine, with generous per-test time.
+// Two tiers. `unit` imports src/ only, fakes the native seam and runs in seconds with no
+// system package. `system` spawns child processes with preloaded allocators and real
+// loopback connections against the built package: files in forks, two at a time on a
+// 2-core machine, with generous per-test time, after a setup that names missing packages.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/helpers/global-setup.ts'],
-    pool: 'forks',
-    maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          pool: 'threads',
+        },
+      },
+      {
+        test: {
+          name: 'system',
+          include: ['test/system/**/*.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts'],
+          pool: 'forks',
+          maxWorkers: 2,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { runFixture, type PreloadName } from '../helpers/child';
+
+interface Part { bytes: number | null; source: string }
+type Breakdown = Record<'rss' | 'jsHeap' | 'external' | 'nativeInUse' | 'nativeFree' | 'codeAndLibraries' | 'other', Part> & { allocator: string };
+interface Result { idle: Breakdown; withBuffer: Breakdown; smapsRss: number }
+
+const MiB = 1024 * 1024;
+
+describe.each<PreloadName>(['glibc', 'jemalloc'])('memoryBreakdown() under %s', (name) => {
+  it('splits RSS into exclusive parts that add up, and places a 32 MiB Buffer in external', async () => {
+    const { json } = await runFixture<Result>('breakdown.js', { preload: name });
+    const { idle, withBuffer, smapsRss } = json;
+    // RSS agrees with /proc/self/smaps_rollup, read independently.
+    expect(Math.abs(idle.rss.bytes! - smapsRss)).toBeLessThan(4 * MiB);
+    for (const b of [idle, withBuffer]) {
+      const parts = (['jsHeap', 'external', 'nativeInUse', 'nativeFree', 'codeAndLibraries', 'other'] as const).map((k) => b[k].bytes ?? 0);
+      expect(parts.reduce((a, c) => a + c, 0)).toBeGreaterThanOrEqual(b.rss.bytes! - 1);
+      for (const part of parts) expect(part).toBeGreaterThanOrEqual(0);
+    }
+    expect(withBuffer.external.bytes! - idle.external.bytes!).toBeGreaterThanOrEqual(32 * MiB);
+    expect(Math.abs(withBuffer.nativeInUse.bytes! - idle.nativeInUse.bytes!)).toBeLessThan(8 * MiB);
+    expect(idle.nativeInUse.source).toMatch(name === 'glibc' ? /mallinfo2/ : /jemalloc/);
+  });
+});

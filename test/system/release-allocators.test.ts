@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { JsThreadMeter } from '../../src/memory/release-js-thread';
+import { runFixture, type PreloadName } from '../helpers/child';
+
+interface SpikeResult {
+  rss: { baseline: number; open: number; closed: number; released: number };
+  release: {
+    allocator: string; method: string; durationMs: number; cpuMs: number; slices: number; onThreadpool: boolean;
+    allocatorSaysReleased: boolean | null; rssBeforeBytes: number; rssAfterBytes: number;
+    releasedBytes: number; trimReleasedBytes: number;
+    gc: { method: string; fallbackReason: string | null; durationMs: number; wallMs: number; shrunkHeap: boolean; completed: boolean; releasedBytes: number };
+    jsThread: { longestStallMs: number; totalMs: number };
+    before: { raw: Record<string, number> };
+    after: { raw: Record<string, number> };
+  };
+}
+
+const MiB = 1024 * 1024;
+const cases: Array<[PreloadName, RegExp]> = [
+  ['glibc', /^malloc_trim\(0\)$/],
+  ['jemalloc', /arena\.<i>\.purge/],
+  ['tcmalloc', /MallocExtension_ReleaseToSystem/],
+  ['mimalloc', /^mi_collect\(true\)$/],
+];
+
+describe.each(cases)('releaseToOS() under %s after 2000 TLS connections closed', (name, method) => {
+  it('gives memory back, measured from /proc, and reports what it cost the JS thread', async () => {
+    const { json } = await runFixture<SpikeResult>('release-spike.js', { preload: name, args: ['2000'] });
+    const { release, rss } = json;
+    expect(release.allocator).toBe(name);
+    expect(release.method).toMatch(method);
+    expect(rss.open - rss.baseline).toBeGreaterThan(20 * MiB); // the spike was real
+    expect(release.releasedBytes).toBeGreaterThan(0);
+    expect(release.rssAfterBytes).toBeLessThan(release.rssBeforeBytes);
+    expect(release.releasedBytes).toBe(release.rssBeforeBytes - release.rssAfterBytes);
+    expect(release.durationMs).toBeGreaterThanOrEqual(0);
+    expect(release.slices).toBeGreaterThanOrEqual(1);
+    // The default GC: incremental and memory-reducing, awaited until V8 reported it finished.
+    expect(release.gc).toMatchObject({ method: 'MemoryPressureNotification(kModerate)', fallbackReason: null, shrunkHeap: true, completed: true });
+    expect(release.gc.wallMs).toBeGreaterThanOrEqual(release.gc.durationMs);
+    // Its cost on the JS thread: V8's own pause reports, within the loop-delay monitor's window.
+    expect(release.gc.durationMs).toBeGreaterThan(0);
+    expect(release.jsThread.totalMs).toBeGreaterThanOrEqual(release.gc.durationMs);
+    expect(release.jsThread.longestStallMs).toBeGreaterThanOrEqual(1); // the monitor's 1 ms turns at least
+    expect(release.onThreadpool).toBe(name !== 'mimalloc');
+    if (name !== 'mimalloc') {
+      // The trim itself, not only the GC before it, returned memory.
+      expect(release.trimReleasedBytes).toBeGreaterThan(4 * MiB);
+    }
+    if (name === 'jemalloc') {
+      // One slice per arena, as jemalloc itself counts them.
+      expect(release.slices).toBe(release.before.raw['arenas.narenas']);
+    }
+    if (name === 'tcmalloc') {
+      // Slices went on until tcmalloc's own page heap said it held (almost) no free bytes.
+      expect(release.slices).toBeGreaterThan(1);
+      expect(release.after.raw['tcmalloc.pageheap_free_bytes']).toBeLessThan(release.before.raw['tcmalloc.pageheap_free_bytes']);
+      expect(release.after.raw['tcmalloc.pageheap_unmapped_bytes']).toBeGreaterThan(release.before.raw['tcmalloc.pageheap_unmapped_bytes']);
+    }
+    if (name === 'glibc') {
+      expect(release.allocatorSaysReleased).toBe(true);
+      // glibc + heap shrink returns close to the pre-spike baseline (the aim: 10 MiB).
+      expect(rss.released - rss.baseline).toBeLessThan(15 * MiB);
+    } else {
+      expect(release.allocatorSaysReleased).toBeNull();
+    }
+  });
+});
+
+describe('releaseToOS() options', () => {
+  it('works synchronously on the calling thread and says so', async () => {
+    const { json } = await runFixture<SpikeResult>('release-spike.js', { args: ['500', 'sync'] });
+    expect(json.release.onThreadpool).toBe(false);
+    expect(json.release.releasedBytes).toBeGreaterThan(0);
+    expect(json.release.cpuMs).toBeGreaterThan(0);
+    expect(json.release.jsThread.totalMs).toBeGreaterThan(0);
+  });
+
+  it("shrinkHeap: 'blocking' uses LowMemoryNotification and counts it as JS-thread time", async () => {
+    const { json } = await runFixture<SpikeResult>('release-spike.js', { args: ['500', 'blocking'] });
+    const { gc, jsThread } = json.release;
+    expect(gc).toMatchObject({ method: 'LowMemoryNotification()', completed: true, shrunkHeap: true });
+    expect(gc.durationMs).toBe(gc.wallMs);
+    expect(jsThread.totalMs).toBeGreaterThanOrEqual(gc.durationMs);
+    // The blocking GC held the loop at least as long as the call took.
+    expect(jsThread.longestStallMs).toBeGreaterThanOrEqual(gc.durationMs);
+  });
+});
+
+describe('JsThreadMeter', () => {
+  it('sees a synchronous block as a stall and counts steps run through it', async () => {
+    const meter = await new JsThreadMeter().started();
+    meter.run(() => {
+      const until = performance.now() + 30;
+      while (performance.now() < until);
+    });
+    const cost = await meter.stop();
+    expect(cost.longestStallMs).toBeGreaterThanOrEqual(30);
+    expect(cost.totalMs).toBeGreaterThanOrEqual(30);
+    expect(cost.totalMs).toBeLessThan(30 + 1000);
+  });
+
+  it('does not report a stall that did not happen in steps it ran', async () => {
+    const meter = await new JsThreadMeter().started();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const cost = await meter.stop();
+    expect(cost.totalMs).toBeLessThan(30); // waiting is not JS-thread time
+  });
+});
