@@ -2,7 +2,7 @@
 export const SOCKPROBE_ERROR_CODES = [
   'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_UNSUPPORTED', 'ERR_NATIVE_UNAVAILABLE', 'ERR_ALLOCATOR_NOT_SERVING',
   'ERR_NOT_GLIBC', 'ERR_SOCKET_CLOSED', 'ERR_NOT_A_SOCKET', 'ERR_SOCKET_TYPE', 'ERR_SYSCALL', 'ERR_NO_SUCH_PROCESS',
-  'ERR_PROCESS_NOT_OWNED', 'ERR_OPENSSL_SELF_CHECK',
+  'ERR_PROCESS_NOT_OWNED', 'ERR_OPENSSL_SELF_CHECK', 'ERR_OUT_OF_RANGE',
 ] as const;
 export type SockprobeErrorCode = (typeof SOCKPROBE_ERROR_CODES)[number];
 const CODES: ReadonlySet<string> = new Set(SOCKPROBE_ERROR_CODES);
@@ -37,6 +37,16 @@ export class SockprobeTypeError extends TypeError {
     const error = new SockprobeTypeError('', '', undefined, code);
     error.message = message;
     return error;
+  }
+}
+
+/** An index or count outside what exists (a row past the end), as Node's own ERR_OUT_OF_RANGE. */
+export class SockprobeRangeError extends RangeError {
+  readonly code = 'ERR_OUT_OF_RANGE';
+
+  constructor(name: string, range: string, received: unknown) {
+    super(`Expected ${range} for ${name} but received ${describe(received)}`);
+    this.name = 'SockprobeRangeError';
   }
 }
 

@@ -1,5 +1,5 @@
 export { capabilities, type Capabilities } from './capabilities';
-export { SockprobeError, SockprobeTypeError, type SockprobeErrorCode } from './errors';
+export { SockprobeError, SockprobeRangeError, SockprobeTypeError, SOCKPROBE_ERROR_CODES, type SockprobeErrorCode } from './errors';
 export { allocator, type AllocatorIdentity, type AllocatorName } from './memory/detect';
 export { allocatorStats, allocatorStatsAsync, type AllocatorStats } from './memory/stats';
 export { mallinfo, mallocStatsText, type Mallinfo } from './memory/glibc';

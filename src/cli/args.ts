@@ -1,8 +1,14 @@
 /** A bad command line: exit code 2 and the usage text. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  readonly code = 'ERR_CLI_USAGE';
+  readonly exitCode = 2;
+}
 
 /** An environment problem the user can fix (a missing library, a port in use, no such pid): exit code 3. */
-export class EnvironmentError extends Error {}
+export class EnvironmentError extends Error {
+  readonly code = 'ERR_CLI_ENVIRONMENT';
+  readonly exitCode = 3;
+}
 
 export type FlagSpec =
   | { type: 'boolean' }
