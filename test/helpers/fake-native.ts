@@ -78,6 +78,9 @@ export class FakeNative implements NativeBinding {
   }
   allocatorNumbers(kind: 'jemalloc' | 'tcmalloc' | 'mimalloc'): Record<string, number> {
     this.log('allocatorNumbers');
+    return this.numbersOf(kind);
+  }
+  private numbersOf(kind: 'jemalloc' | 'tcmalloc' | 'mimalloc'): Record<string, number> {
     const numbers = this.numbers[kind];
     if (!numbers || !this.owner[kind]) throw nativeError('ERR_ALLOCATOR_NOT_SERVING', `${kind} does not serve malloc`);
     return { ...numbers };
@@ -85,7 +88,7 @@ export class FakeNative implements NativeBinding {
   async allocatorNumbersAsync(kind: ReleaseKind): Promise<Record<string, number>> {
     this.log('allocatorNumbersAsync');
     if (kind === 'glibc') return { ...this.mallinfo };
-    return this.allocatorNumbers(kind);
+    return this.numbersOf(kind);
   }
   allocatorStatsText(kind: 'glibc' | 'tcmalloc' | 'mimalloc'): string {
     this.log('allocatorStatsText');
