@@ -42,6 +42,8 @@ export class FakeNative implements NativeBinding {
   probeBytes: Uint8Array = new Uint8Array(384);
   tcpInfoLength = 0;
   probeError: Error | null = null;
+  /** The fd and `what` of the last tcpProbe() call. */
+  lastProbe: { fd: number; what: number | undefined } | null = null;
   snapshot: NativeSnapshotRows = emptySnapshot();
   snapshotError: Error | null = null;
   layout: NativeNetLayout = { tcpInfo: {}, tcpInfoSize: 0, tcpInfoCapacity: 320, skmemSlots: 12, probeBytes: 384, rowBytes: 440, rowTcpInfo: 120, rowSkmem: 72 };
@@ -111,8 +113,9 @@ export class FakeNative implements NativeBinding {
     return kind === 'jemalloc' || kind === 'tcmalloc';
   }
 
-  tcpProbe(_fd: number, buffer: Uint8Array, _what?: number): number {
+  tcpProbe(fd: number, buffer: Uint8Array, what?: number): number {
     this.log('tcpProbe');
+    this.lastProbe = { fd, what };
     if (this.probeError) throw this.probeError;
     buffer.set(this.probeBytes.subarray(0, buffer.length));
     return this.tcpInfoLength;
