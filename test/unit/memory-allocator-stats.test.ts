@@ -1,10 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { NativeMallinfo2 } from '../../src/binding/malloc';
-import { setNativeForTesting } from '../../src/native';
 import { normalize } from '../../src/memory/stats';
 import { parseMallocInfo } from '../../src/memory/malloc-info';
 import { releasableRaw } from '../../src/probe/real-sources';
-import { installFakeNative } from '../helpers/fake-native';
 import { numberAfter, recordedMeta, recordedText } from '../helpers/recorded';
 
 // Each allocator's figures as the addon read them in node after a 300-connection TLS spike,
@@ -13,7 +11,7 @@ type Figures = { numbers: Record<string, number>; numbersAfter: Record<string, n
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
-afterAll(() => setNativeForTesting(undefined));
+afterAll(async () => (await import('../../src/native')).setNativeForTesting(undefined));
 
 describe('normalize(jemalloc) against malloc_stats_print', () => {
   const text = recordedText('jemalloc-stats.txt');
@@ -103,7 +101,8 @@ describe('normalize(glibc) against malloc_info', () => {
 describe('allocatorStats() through the native seam', () => {
   it('normalises the serving allocator\'s figures, sync and on the threadpool', async () => {
     const { numbers } = recordedMeta<Figures>('tcmalloc-stats');
-    const fake = installFakeNative((f) => {
+    vi.resetModules(); // the allocator is resolved once per process
+    const fake = (await import('../helpers/fake-native')).installFakeNative((f) => {
       f.owner = { ...f.owner, glibc: false, tcmalloc: true, path: '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4', tcmallocVersion: 'gperftools 2.10' };
       f.numbers.tcmalloc = numbers;
     });

@@ -1,7 +1,6 @@
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseMallocInfo } from '../../src/memory/malloc-info';
-import { setNativeForTesting } from '../../src/native';
-import { installFakeNative } from '../helpers/fake-native';
+import type { FakeNative } from '../helpers/fake-native';
 import { recordedMeta, recordedText } from '../helpers/recorded';
 import type { NativeMallinfo2 } from '../../src/binding/malloc';
 
@@ -11,7 +10,7 @@ const xml = recordedText('malloc-info-tls-spike.xml');
 const { mallinfo2 } = recordedMeta<{ mallinfo2: NativeMallinfo2 }>('malloc-info-tls-spike');
 const attribute = (element: string, name: string) => [...xml.matchAll(new RegExp(`<${element}[^>]*\\b${name}="(\\d+)"`, 'g'))].map((m) => Number(m[1]));
 
-afterAll(() => setNativeForTesting(undefined));
+afterEach(async () => (await import('../../src/native')).setNativeForTesting(undefined));
 
 describe('parseMallocInfo on recorded glibc XML after a TLS spike', () => {
   const info = parseMallocInfo(xml);
@@ -59,22 +58,21 @@ describe('parseMallocInfo on recorded glibc XML after a TLS spike', () => {
 });
 
 describe('mallocInfo() through the native seam', () => {
+  /** The allocator is resolved once per process: load the modules afresh over a fake that `configure` sets up. */
+  async function load(configure: (fake: FakeNative) => void) {
+    vi.resetModules();
+    const fake = (await import('../helpers/fake-native')).installFakeNative(configure);
+    return { fake, mallocInfo: (await import('../../src/memory/malloc-info')).mallocInfo };
+  }
+
   it('parses what the addon returns when glibc serves malloc', async () => {
-    installFakeNative((fake) => (fake.mallocXml = xml));
-    const { mallocInfo } = await import('../../src/memory/malloc-info');
+    const { mallocInfo } = await load((fake) => (fake.mallocXml = xml));
     expect(mallocInfo().total).toEqual(parseMallocInfo(xml).total);
   });
 
   it('refuses with ERR_NOT_GLIBC when another allocator serves malloc', async () => {
-    vi.resetModules();
-    const { setNativeForTesting: set } = await import('../../src/native');
-    const { FakeNative } = await import('../helpers/fake-native');
-    const fake = new FakeNative();
-    fake.owner = { ...fake.owner, path: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', jemalloc: true, jemallocVersion: '5.3.0' };
-    set(fake);
-    const { mallocInfo } = await import('../../src/memory/malloc-info');
+    const { fake, mallocInfo } = await load((f) => (f.owner = { ...f.owner, glibc: false, path: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', jemalloc: true, jemallocVersion: '5.3.0' }));
     expect(() => mallocInfo()).toThrow(expect.objectContaining({ code: 'ERR_NOT_GLIBC', message: expect.stringMatching(/jemalloc \(\/usr\/lib.*libjemalloc\.so\.2\)/) }));
     expect(fake.count('mallocInfoXml')).toBe(0);
-    set(undefined);
   });
 });

@@ -33,7 +33,7 @@ describe('tcpInfo() on a recorded probe buffer, against ss', () => {
     expect(info.tcpInfoLength).toBe(meta.tcpInfoLength);
     expect({ rto: info.rtoUs / 1000, ato: info.atoUs / 1000, mss: info.sndMss, rcvmss: info.rcvMss, advmss: info.advmss, cwnd: info.sndCwnd, pmtu: info.pmtu }).toEqual({ rto: ss.info.rto, ato: ss.info.ato, mss: ss.info.mss, rcvmss: ss.info.rcvmss, advmss: ss.info.advmss, cwnd: ss.info.cwnd, pmtu: ss.info.pmtu });
     expect({ received: info.bytesReceived, segsOut: info.segsOut, segsIn: info.segsIn, dataSegsIn: info.dataSegsIn, delivered: info.delivered, reordering: info.reordering }).toEqual({ received: ss.info.bytes_received, segsOut: ss.info.segs_out, segsIn: ss.info.segs_in, dataSegsIn: ss.info.data_segs_in, delivered: ss.info.delivered, reordering: ss.info.reordering });
-    expect({ rcvSpace: info.rcvSpace, rcvSsthresh: info.rcvSsthresh, sndWnd: info.sndWndBytes, minRtt: info.minRttUs / 1000 }).toEqual({ rcvSpace: ss.info.rcv_space, rcvSsthresh: ss.info.rcv_ssthresh, sndWnd: ss.info.snd_wnd, minRtt: ss.info.minrtt });
+    expect({ rcvSpace: info.rcvSpace, rcvSsthresh: info.rcvSsthresh, sndWnd: info.sndWndBytes, minRtt: info.minRttUs! / 1000 }).toEqual({ rcvSpace: ss.info.rcv_space, rcvSsthresh: ss.info.rcv_ssthresh, sndWnd: ss.info.snd_wnd, minRtt: ss.info.minrtt });
     // ss prints rtt as "rtt:<srtt ms>/<rttvar ms>".
     const [rtt, rttvar] = /rtt:([\d.]+)\/([\d.]+)/.exec(rawLine)!.slice(1).map(Number);
     expect([info.rttUs / 1000, info.rttvarUs / 1000]).toEqual([rtt, rttvar]);

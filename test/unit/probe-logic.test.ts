@@ -301,8 +301,8 @@ describe('createProbe with a fake native seam', () => {
         state.heapPhysical = 10 * MiB;
         const stats = { allocator: 'glibc' as const, allocatedBytes: 10 * MiB, freeBytes: state.freeRaw, residentBytes: null, mappedBytes: null, metadataBytes: null, raw: {} };
         return {
-          allocator: 'glibc', method: 'malloc_trim(0)', durationMs: 4.4, cpuMs: 4, onThreadpool: true, allocatorSaysReleased: true,
-          gc: { durationMs: 31.5, shrunkHeap: true, releasedBytes: 20 * MiB }, rssBeforeBytes, rssAfterBytes: state.rss,
+          allocator: 'glibc', method: 'malloc_trim(0)', durationMs: 4.4, cpuMs: 4, slices: 1, onThreadpool: true, allocatorSaysReleased: true,
+          gc: { method: 'MemoryPressureNotification(kModerate)', fallbackReason: null, durationMs: 31.5, wallMs: 60, shrunkHeap: true, completed: true, releasedBytes: 20 * MiB }, rssBeforeBytes, rssAfterBytes: state.rss,
           releasedBytes: 60 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
           jsThread: { longestStallMs: 33.2, totalMs: 36.1 },
         };
