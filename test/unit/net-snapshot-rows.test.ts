@@ -3,6 +3,7 @@ import type { NativeSnapshotRows } from '../../src/binding/net';
 import { setNativeForTesting } from '../../src/native';
 import { oldestIdlePeers } from '../../src/net/idle-peers';
 import { socketSnapshot, type SocketSnapshot } from '../../src/net/snapshot';
+import { ROW } from '../../src/net/layout';
 import { SocketRows, type SocketRow } from '../../src/net/snapshot-rows';
 import { summariseSnapshot } from '../../src/probe/socket-summary';
 import { installFakeNative, nativeError, type FakeNative } from '../helpers/fake-native';
@@ -96,6 +97,21 @@ describe('SocketRows on recorded packed rows, against ss', () => {
     expect(unread.tcpInfo!.bytesReceived).toBe(BigInt(meta.unreadBytes));
   });
 
+  it('counts optmem in kernelBytes and takes idle time from the more recent direction (on an edited copy of row 2)', () => {
+    // The recording has optmem 0 and equal idle times both ways everywhere: edit a copy.
+    const copy = rowsBuffer.slice(0);
+    const view = new DataView(copy);
+    const base = 2 * ROW.bytes;
+    view.setUint32(base + ROW.skmem + 4 * 6, 640, true); // optmem
+    view.setUint32(base + ROW.tcpInfo + 44, 5, true); // last_data_sent: 5 ms ago
+    const edited = new SocketRows(copy, meta.figures.count, false);
+    const row = edited.at(2);
+    expect(row.skmem!.optmem).toBe(640);
+    expect(edited.kernelBytes(2)).toBe(row.skmem!.rmemAlloc + row.skmem!.wmemQueued + row.skmem!.fwdAlloc + 640);
+    expect(row.tcpInfo!.lastDataRecvMs).toBeGreaterThan(1000);
+    expect(row.idleMs).toBe(5);
+  });
+
   it('refuses a row outside the snapshot', () => {
     expect(() => rows.at(rows.length)).toThrow(RangeError);
     expect(() => rows.at(-1)).toThrow(RangeError);
@@ -170,6 +186,11 @@ describe('socketSnapshot() through the native seam, on the recorded rows', () =>
     expect(summary.closeWaitByPort).toEqual({ [meta.ports.ipv4Listener]: 1 });
     expect(summary.fds).toEqual({ open: meta.figures.fdsOpen, limit: meta.figures.fdLimit });
     expect(summariseSnapshot(snapshot, 60_000).idle.count).toBe(0);
+  });
+
+  it('names CLOSE_WAIT of client sockets by the remote port, not by their ephemeral local port', () => {
+    const clientSide = { ...snapshot, counts: { ...snapshot.counts, byLocalPort: { ...snapshot.counts.byLocalPort, 41000: { CLOSE_WAIT: 2 } }, byRemotePort: { 9000: { CLOSE_WAIT: 2 } } } };
+    expect(summariseSnapshot(clientSide, 1000).closeWaitByPort).toEqual({ [meta.ports.ipv4Listener]: 1, '→9000': 2 });
   });
 
   it('turns a native EBADF into a coded error with errno and syscall', async () => {

@@ -77,6 +77,11 @@ describe('tcpInfo() on a recorded probe buffer, against ss', () => {
     fake.probeBytes = unlimited;
     expect(tcpInfo(meta.fd).maxPacingRateBytesPerSec).toBeNull();
     expect(tcpInfo(meta.fd, { bigint: true }).maxPacingRateBytesPerSec).toBe(0xffffffffffffffffn);
+    // The edge: 2^53 − 1 is exact, 2^53 is not.
+    new DataView(unlimited.buffer).setBigUint64(PROBE.tcpInfo + 112, 2n ** 53n - 1n, true);
+    expect(tcpInfo(meta.fd).maxPacingRateBytesPerSec).toBe(Number.MAX_SAFE_INTEGER);
+    new DataView(unlimited.buffer).setBigUint64(PROBE.tcpInfo + 112, 2n ** 53n, true);
+    expect(tcpInfo(meta.fd).maxPacingRateBytesPerSec).toBeNull();
   });
 
   it('asks the addon only for what the options want', () => {

@@ -226,13 +226,19 @@ describe('autoRelease', () => {
     quiet.stop();
 
     const small = fakeSources();
-    const probe = createProbe({ sources: small.sources, intervalMs: 1_000, autoRelease: true }).start();
+    // A tenth of the peak is enough here; the fall must still be 50 connections.
+    const probe = createProbe({ sources: small.sources, intervalMs: 1_000, autoRelease: { dropFraction: 0.1 } }).start();
+    await vi.advanceTimersByTimeAsync(2_000);
     small.state.connections = 100;
+    small.state.rss += 150 * MiB;
     await vi.advanceTimersByTimeAsync(3_000);
-    small.state.connections = 70; // fell by 30: under 50 and under half the peak
+    small.state.connections = 70; // fell by 30
     small.state.free = 200 * MiB;
     await vi.advanceTimersByTimeAsync(5_000);
     expect(small.calls.release).toBe(0);
+    small.state.connections = 40; // fell by 60
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(small.calls.release).toBe(1);
     probe.stop();
   });
 });
