@@ -16,6 +16,7 @@ export default defineConfig({
           // on this loaded 2-core machine. Tests that need once-per-process state afresh (the
           // detected allocator, OpenSSL support, register's environment) call vi.resetModules().
           isolate: false,
+          setupFiles: ['test/helpers/unit-setup.ts'],
         },
       },
       {
