@@ -8,6 +8,8 @@ import type { MallocOwnerInfo, NativeMallinfo2, NativeReleaseOutcome, ReleaseKin
 import type { NativeNetLayout, NativeSnapshotRows } from '../../src/binding/net';
 import type { NativeOpensslStats } from '../../src/binding/openssl';
 import { setNativeForTesting, type NativeBinding } from '../../src/native';
+import { PROBE, ROW, SKMEM_SLOTS, TCP_INFO_CAPACITY } from '../../src/net/layout';
+import { TCP_INFO_KNOWN_BYTES } from '../../src/net/tcp-info-fields';
 
 /** An Error shaped as the addon throws them: a `code`, and errno/syscall for ERR_SYSCALL. */
 export function nativeError(code: string, message: string, details: { errno?: number; syscall?: string } = {}): Error {
@@ -39,14 +41,15 @@ export class FakeNative implements NativeBinding {
   releaseOutcome: NativeReleaseOutcome = { flag: 1, done: true, durationNs: 1e6, threadCpuNs: 9e5 };
 
   /** tcpProbe(): these bytes are copied into the caller's buffer and `tcpInfoLength` returned; `probeError` thrown instead when set. */
-  probeBytes: Uint8Array = new Uint8Array(384);
+  probeBytes: Uint8Array = new Uint8Array(PROBE.bytes);
   tcpInfoLength = 0;
   probeError: Error | null = null;
   /** The fd and `what` of the last tcpProbe() call. */
   lastProbe: { fd: number; what: number | undefined } | null = null;
   snapshot: NativeSnapshotRows = emptySnapshot();
   snapshotError: Error | null = null;
-  layout: NativeNetLayout = { tcpInfo: {}, tcpInfoSize: 0, tcpInfoCapacity: 320, skmemSlots: 12, probeBytes: 384, rowBytes: 440, rowTcpInfo: 120, rowSkmem: 72 };
+  /** netLayout(): what src/net/layout.ts expects, unless a test says otherwise. */
+  layout: NativeNetLayout = { tcpInfo: {}, tcpInfoSize: TCP_INFO_KNOWN_BYTES, tcpInfoCapacity: TCP_INFO_CAPACITY, skmemSlots: SKMEM_SLOTS, probeBytes: PROBE.bytes, rowBytes: ROW.bytes, rowTcpInfo: ROW.tcpInfo, rowSkmem: ROW.skmem };
 
   /** '' where OpenSSL tracking can work, else why not. */
   opensslProblem = '';
