@@ -56,12 +56,19 @@ export function setNativeForTesting(binding: NativeBinding | undefined): void {
   loadError = undefined;
 }
 
+// A view of the binding whose functions rebuild errors; values (and functions a test fake
+// defines on its prototype or swaps later) are read through from the binding itself.
 function withCallerErrors(binding: NativeBinding): NativeBinding {
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(binding)) {
-    wrapped[name] = typeof value === 'function' ? rebuildingErrors(binding, value as (...args: unknown[]) => unknown) : value;
-  }
-  return wrapped as unknown as NativeBinding;
+  const wrappers = new WeakMap<object, (...args: unknown[]) => unknown>();
+  return new Proxy(binding, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      let wrapper = wrappers.get(value);
+      if (!wrapper) wrappers.set(value, (wrapper = rebuildingErrors(binding, value as (...args: unknown[]) => unknown)));
+      return wrapper;
+    },
+  });
 }
 
 function rebuildingErrors(binding: NativeBinding, call: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {

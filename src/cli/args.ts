@@ -24,7 +24,7 @@ export function parseFlags(args: string[], spec: Record<string, FlagSpec>): Pars
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const name = arg.startsWith('--') ? arg.slice(2) : undefined;
-    const rule = name === undefined ? undefined : spec[name];
+    const rule = name === undefined || !Object.hasOwn(spec, name) ? undefined : spec[name];
     if (name === undefined || rule === undefined) throw new UsageError(`unknown option ${arg}`);
     if (rule.type === 'boolean') {
       flags[name] = true;

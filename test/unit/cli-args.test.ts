@@ -36,4 +36,8 @@ describe('parseFlags', () => {
     expect(usage(['--pid', '1.5'])).toMatch(/not 1\.5$/);
     expect(usage(['--format', 'html'])).toBe('--format takes one of text, markdown, not html');
   });
+
+  it("does not take an object's inherited names for options", () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(usage([`--${name}`, 'x'])).toBe(`unknown option --${name}`);
+  });
 });
