@@ -17,6 +17,8 @@ export default defineConfig({
           // detected allocator, OpenSSL support, register's environment) call vi.resetModules().
           isolate: false,
           setupFiles: ['test/helpers/unit-setup.ts'],
+          // The unit tier first: seconds, and a broken seam shows before the long tier starts.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -28,6 +30,7 @@ export default defineConfig({
           maxWorkers: 2,
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
