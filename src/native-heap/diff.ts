@@ -1,0 +1,132 @@
+/**
+ * What grew between two native heap profiles, per call site and per category: the JDK's
+ * `jcmd VM.native_memory summary.diff` for a Node process. Sites are matched by their
+ * symbolized stack (module+offset where no symbol; a JavaScript frame by its name), never by
+ * absolute addresses alone, so a site keeps its identity across profiles.
+ */
+import { SockprobeTypeError } from '../errors';
+import { categorize, NATIVE_HEAP_CATEGORIES } from './categories';
+import { checkProfile, frameLabel } from './pprof';
+import type { NativeHeapCategory, NativeHeapFrame, NativeHeapProfile } from './profile';
+
+export interface NativeHeapSiteDiff {
+  /** The symbolized stack, innermost first, joined by ' ← ': the site's identity. */
+  key: string;
+  stack: NativeHeapFrame[];
+  category: NativeHeapCategory;
+  bytesBefore: number;
+  bytesAfter: number;
+  growthBytes: number;
+  countBefore: number;
+  countAfter: number;
+  growthCount: number;
+  /** `new`: absent before; `gone`: absent after; `grown` / `shrunk` / `unchanged` otherwise. */
+  change: 'new' | 'gone' | 'grown' | 'shrunk' | 'unchanged';
+}
+
+export interface NativeHeapDiff {
+  before: { takenAt: number; totalBytes: number; sampleBytes: number };
+  after: { takenAt: number; totalBytes: number; sampleBytes: number };
+  intervalMs: number;
+  /** after.totalBytes − before.totalBytes. */
+  growthBytes: number;
+  /** Per category: bytes before and after, and the change. */
+  categories: Record<NativeHeapCategory, { before: number; after: number; growthBytes: number }>;
+  /** Every site that grew or is new, largest growth first. */
+  grown: NativeHeapSiteDiff[];
+  /** Every site that shrank or is gone, largest shrink first. */
+  shrunk: NativeHeapSiteDiff[];
+  /** Sites present after and not before. */
+  newSites: number;
+  goneSites: number;
+  /** Sampled allocations the profiler's table had no room for, after minus before (their bytes are not in either profile). */
+  droppedDelta: number;
+  /** Set when the two profiles sampled at different rates: the estimates are unbiased either way, their noise differs. */
+  note?: string;
+}
+
+export const siteKey = (stack: NativeHeapFrame[]): string => stack.map(frameLabel).join(' ← ');
+
+interface Totals {
+  stack: NativeHeapFrame[];
+  bytes: number;
+  count: number;
+}
+
+/** Sites keyed by stack; two sites with the same symbolized stack (JIT code moved) are one. */
+function byKey(profile: NativeHeapProfile): Map<string, Totals> {
+  const sites = new Map<string, Totals>();
+  for (const site of profile.sites) {
+    const key = siteKey(site.stack);
+    const known = sites.get(key);
+    if (known) {
+      known.bytes += site.bytes;
+      known.count += site.count;
+    } else sites.set(key, { stack: site.stack, bytes: site.bytes, count: site.count });
+  }
+  return sites;
+}
+
+function categoryTotals(profile: NativeHeapProfile): Record<NativeHeapCategory, number> {
+  const out = Object.fromEntries(NATIVE_HEAP_CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
+  for (const category of NATIVE_HEAP_CATEGORIES) {
+    const value = profile.categories?.[category];
+    if (Number.isFinite(value)) out[category] = value;
+  }
+  return out;
+}
+
+export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile): NativeHeapDiff {
+  checkProfile('before', before);
+  checkProfile('after', after);
+  if (after.takenAt < before.takenAt) throw new SockprobeTypeError('after', `a profile taken after before's (${new Date(before.takenAt).toISOString()})`, new Date(after.takenAt).toISOString(), 'ERR_INVALID_ARG_VALUE');
+  const old = byKey(before);
+  const now = byKey(after);
+  const sites: NativeHeapSiteDiff[] = [];
+  for (const key of new Set([...old.keys(), ...now.keys()])) {
+    const a = old.get(key);
+    const b = now.get(key);
+    const stack = (b ?? a)!.stack;
+    const growthBytes = (b?.bytes ?? 0) - (a?.bytes ?? 0);
+    const change = !a ? 'new' : !b ? 'gone' : growthBytes > 0 ? 'grown' : growthBytes < 0 ? 'shrunk' : 'unchanged';
+    sites.push({ key, stack, category: categorize(stack), bytesBefore: a?.bytes ?? 0, bytesAfter: b?.bytes ?? 0, growthBytes, countBefore: a?.count ?? 0, countAfter: b?.count ?? 0, growthCount: (b?.count ?? 0) - (a?.count ?? 0), change });
+  }
+  const cb = categoryTotals(before);
+  const ca = categoryTotals(after);
+  const categories = Object.fromEntries(NATIVE_HEAP_CATEGORIES.map((c) => [c, { before: cb[c], after: ca[c], growthBytes: ca[c] - cb[c] }])) as NativeHeapDiff['categories'];
+  return {
+    before: { takenAt: before.takenAt, totalBytes: before.totalBytes, sampleBytes: before.sampleBytes },
+    after: { takenAt: after.takenAt, totalBytes: after.totalBytes, sampleBytes: after.sampleBytes },
+    intervalMs: after.takenAt - before.takenAt,
+    growthBytes: after.totalBytes - before.totalBytes,
+    categories,
+    grown: sites.filter((s) => s.growthBytes > 0).sort((x, y) => y.growthBytes - x.growthBytes),
+    shrunk: sites.filter((s) => s.growthBytes < 0).sort((x, y) => x.growthBytes - y.growthBytes),
+    newSites: sites.filter((s) => s.change === 'new').length,
+    goneSites: sites.filter((s) => s.change === 'gone').length,
+    droppedDelta: (after.dropped ?? 0) - (before.dropped ?? 0),
+    ...(before.sampleBytes !== after.sampleBytes ? { note: `sampled at ${before.sampleBytes} and ${after.sampleBytes} bytes: both estimates are unbiased, the coarser one is noisier` } : {}),
+  };
+}
+
+const kib = (bytes: number) => `${bytes < 0 ? '−' : '+'}${(Math.abs(bytes) / 1024).toFixed(1)} KiB`;
+
+/** The innermost frames that say where: skips allocator and libc wrappers (malloc, operator new …). */
+export function siteTitle(stack: NativeHeapFrame[], frames = 3): string {
+  const wrapper = /^(operator new|operator delete|malloc|calloc|realloc|posix_memalign|aligned_alloc|memalign|__libc_|_Znwm|_Znam|std::__new_allocator|__gnu_cxx::new_allocator)/;
+  const start = stack.findIndex((f) => !wrapper.test(f.name ?? ''));
+  return stack.slice(Math.max(0, start), Math.max(0, start) + frames).map(frameLabel).join(' ← ') || '(no frames)';
+}
+
+/** A summary.diff-like text: totals, categories, the top sites that grew and shrank. */
+export function renderDiff(diff: NativeHeapDiff, top = 10): string {
+  const lines = [
+    `Native heap (sampled): ${(diff.before.totalBytes / 1048576).toFixed(1)} MiB → ${(diff.after.totalBytes / 1048576).toFixed(1)} MiB (${kib(diff.growthBytes)}) over ${(diff.intervalMs / 1000).toFixed(1)} s`,
+    ...NATIVE_HEAP_CATEGORIES.filter((c) => diff.categories[c].before || diff.categories[c].after).map((c) => `  ${c.padEnd(8)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB (${kib(diff.categories[c].growthBytes)})`),
+    `  ${diff.newSites} new sites, ${diff.goneSites} gone${diff.note ? `; ${diff.note}` : ''}`,
+    'Grew most:',
+    ...diff.grown.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} ${s.change === 'new' ? '(new) ' : ''}[${s.category}] ${siteTitle(s.stack)}`),
+  ];
+  if (diff.shrunk.length) lines.push('Shrank most:', ...diff.shrunk.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} [${s.category}] ${siteTitle(s.stack)}`));
+  return lines.join('\n');
+}
