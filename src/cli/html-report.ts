@@ -62,7 +62,7 @@ document.body.dataset.drawn = String(document.querySelectorAll('polyline.layer')
 `;
 
 /** A self-contained HTML report: plots of every layer against connections, tables, findings. */
-export function renderHtmlReport(result: PulseResult): string {
+export function renderHtmlReport(result: PulseResult, nativeHeapSection = ''): string {
   const r = result.report;
   const perConnection = r.perConnection
     .filter((e) => e.kind === result.options.kind)
@@ -95,6 +95,7 @@ ${autoReleases}
 <h2>Per ${escape(result.options.kind.toUpperCase())} connection</h2>
 <table><tr><th>layer</th><th>bytes per connection</th><th>R²</th></tr>${perConnection}</table>
 <p>${result.connectionsPerSecond.toFixed(0)} connections opened per second during the big pulses.</p>
+${nativeHeapSection}
 <h2>Findings</h2><ul>${findings}</ul>
 <h2>Over time</h2><div id="charts"></div>
 <script type="application/json" id="data">${data}</script>

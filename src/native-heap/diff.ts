@@ -130,3 +130,23 @@ export function renderDiff(diff: NativeHeapDiff, top = 10): string {
   if (diff.shrunk.length) lines.push('Shrank most:', ...diff.shrunk.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} [${s.category}] ${siteTitle(s.stack)}`));
   return lines.join('\n');
 }
+
+/**
+ * The sites that grew as a profile of their growth (bytes and count after − before), to encode
+ * with toPprof: what a window added, in any pprof viewer. Shrunk sites are left out (pprof
+ * viewers draw positive values); their total is named in `source`.
+ */
+export function growthProfile(diff: NativeHeapDiff): NativeHeapProfile {
+  const shrunk = diff.shrunk.reduce((sum, s) => sum + s.growthBytes, 0);
+  const categories = Object.fromEntries(NATIVE_HEAP_CATEGORIES.map((c) => [c, Math.max(0, diff.categories[c].growthBytes)])) as Record<NativeHeapCategory, number>;
+  return {
+    sampleBytes: diff.after.sampleBytes,
+    totalBytes: diff.grown.reduce((sum, s) => sum + s.growthBytes, 0),
+    startedAt: diff.before.takenAt,
+    takenAt: diff.after.takenAt,
+    sites: diff.grown.map((s) => ({ stack: s.stack, bytes: s.growthBytes, count: Math.max(0, s.growthCount), samples: 0 })),
+    categories,
+    dropped: Math.max(0, diff.droppedDelta),
+    source: `growth between two sampled native heap profiles (${new Date(diff.before.takenAt).toISOString()} → ${new Date(diff.after.takenAt).toISOString()}); sites that shrank, ${Math.round(shrunk)} bytes in all, left out`,
+  };
+}

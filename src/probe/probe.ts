@@ -112,6 +112,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   let heapStartedByProbe = false;
   let heapRunning = false;
   let heapUnavailable: string | null = null;
+  let heapStarting: Promise<void> | undefined;
 
   // Asked for, not available: said once on stderr (as a process warning, which a service can
   // route with process.on('warning')), and in the report where the figure would be.
@@ -264,7 +265,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     start() {
       if (timer) return probe;
       if (options.opensslTracking) void startOpenssl();
-      if (heapOptions) void startNativeHeap();
+      if (heapOptions) heapStarting = startNativeHeap();
       histogram = monitorEventLoopDelay({ resolution: 10 });
       histogram.enable();
       timer = setInterval(() => void probe.sample().catch(() => undefined), intervalMs);
@@ -295,6 +296,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     ownMemoryBytes: () => ring.size * SAMPLE_BYTES + releases.size * 400 + (heapProfiles?.ownMemoryBytes() ?? 0),
     async profileNativeHeap() {
       if (!heapProfiles) throw new SockprobeError('ERR_UNSUPPORTED', 'this probe was created without nativeHeapProfile');
+      await heapStarting; // the support check runs on the threadpool
       if (!heapRunning) throw new SockprobeError('ERR_UNSUPPORTED', heapUnavailable ? `native heap profiling is off: ${heapUnavailable}` : 'native heap profiling is not running (start() the probe first)');
       return requestProfile(await probe.sample());
     },
