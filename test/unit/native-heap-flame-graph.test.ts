@@ -58,7 +58,7 @@ describe('pulse --native-profile report parts', () => {
     const result = { options: { kind: 'tls' }, nativeHeap: heap } as unknown as PulseResult;
     const html = renderNativeHeapHtml(result, ['/tmp/r.native-heap.pb.gz', '/tmp/r.native-heap-growth.pb.gz']);
     expect(html).toContain('<svg class="flame-graph"');
-    expect(html).toMatch(/<b>77\.6 KiB<\/b> per connection \(sites that shrank, 0\.0 KiB per connection/);
+    expect(html).toMatch(/<b>77\.6 KiB<\/b> per connection \(sites that shrank, 50 B per connection/);
     expect(html).toContain('<td>openssl</td><td>13.7 KiB</td>');
     expect(html).toContain('<code>/tmp/r.native-heap.pb.gz</code>');
     const off = renderNativeHeapHtml({ ...result, nativeHeap: { ...heap, unavailable: 'the executable is PIE' } } as PulseResult, []);
