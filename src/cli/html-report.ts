@@ -59,6 +59,9 @@ for (const chart of data.charts) {
   });
 }
 document.body.dataset.drawn = String(document.querySelectorAll('polyline.layer').length);
+// The native heap flame graph is drawn on the server; what the browser laid out is recorded for tests.
+const flame = document.querySelector('svg.flame-graph');
+if (flame) { document.body.dataset.flameFrames = String(flame.querySelectorAll('g.frame').length); document.body.dataset.flameWidth = String(Math.round(flame.getBoundingClientRect().width)); }
 `;
 
 /** A self-contained HTML report: plots of every layer against connections, tables, findings. */

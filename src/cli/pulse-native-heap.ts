@@ -42,7 +42,8 @@ export function nativeHeapPerConnection(heap: PulseNativeHeap, top = 10) {
 
 export function nativeHeapJson(heap: PulseNativeHeap | null): object | null {
   if (!heap) return null;
-  return { unavailable: heap.unavailable, perConnection: nativeHeapPerConnection(heap, 20) };
+  const top = heap.top ? { takenAt: heap.top.takenAt, sampleBytes: heap.top.sampleBytes, totalBytes: heap.top.totalBytes, sites: heap.top.sites.length, categories: heap.top.categories, dropped: heap.top.dropped } : null;
+  return { unavailable: heap.unavailable, top, perConnection: nativeHeapPerConnection(heap, 20) };
 }
 
 export function renderNativeHeapText(heap: PulseNativeHeap | null, kind: string): string[] {
