@@ -66,7 +66,7 @@ export function leakFinding(trend: LeakTrend, thresholds: FindingThresholds = DE
   const label = LAYERS[trend.layer].label;
   const advice: Record<Layer, string> = {
     openssl: 'OpenSSL memory grows with no matching connections: look for TLS sockets, SecureContexts, crypto Hash/Cipher/KeyObject objects or native TLS libraries that are created and kept (a cache, an array, an unremoved listener) — openssl stats over time and a heap snapshot of retained JS wrappers show which.',
-    otherNative: 'Native memory grows outside V8 and OpenSSL: check native addons, zlib streams, and Buffers from addons; a heap profile under jemalloc (prof:true) or gperftools names the call site.',
+    otherNative: 'Native memory grows outside V8 and OpenSSL: check native addons, zlib streams, and Buffers from addons. To name the call site in this process, without a restart: createProbe({ nativeHeapProfile: true }) (or nativeHeap.start(), then nativeHeap.diff() of two profiles minutes apart).',
     jsHeap: 'The JS heap grows with flat connections: take two heap snapshots minutes apart and compare retained sizes (per-connection state kept in a Map after close is the usual culprit).',
     kernel: 'Kernel socket memory grows: peers are not reading (send queues fill) or the app is not reading (receive queues fill); check outqBytes/inqBytes per socket.',
     rss: 'RSS grows with flat connections.',
