@@ -17,7 +17,8 @@ export function renderPulseText(result: PulseResult): string {
   // Reasons and notes below the table: a sentence in a cell would widen every row.
   for (const e of estimates) if (e.declined) out.push(`  ${LAYERS[e.layer].label} declined: ${e.declined}`);
   for (const e of estimates) if (e.note) out.push(`  note: ${e.note}`);
-  const heapLines = renderNativeHeapText(result.nativeHeap, kind);
+  const categories = (report.nativeHeap?.perConnection ?? []).filter((e) => e.kind === kind && e.bytesPerConnection !== null);
+  const heapLines = [...renderNativeHeapText(result.nativeHeap, kind), ...(categories.length ? [`  fitted on every profile (R²): ${categories.map((e) => `${e.category} ${(e.bytesPerConnection! / 1024).toFixed(1)} KiB (${e.quality!.toFixed(2)})`).join(', ')}`] : [])];
   if (heapLines.length) out.push('', ...heapLines);
   out.push('');
   out.push(table([
