@@ -12,7 +12,8 @@ export type SockprobeErrorCode =
   | 'ERR_SYSCALL'
   | 'ERR_NO_SUCH_PROCESS'
   | 'ERR_PROCESS_NOT_OWNED'
-  | 'ERR_OPENSSL_SELF_CHECK';
+  | 'ERR_OPENSSL_SELF_CHECK'
+  | 'ERR_NOT_STARTED';
 
 /** Every error sockprobe throws on purpose: a stable `code`, and `errno`/`syscall` when a syscall failed. */
 export class SockprobeError extends Error {

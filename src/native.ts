@@ -4,6 +4,7 @@
  * imports the addon. Loading is lazy so that importing sockprobe never throws: where the
  * addon cannot load, capabilities() says why and each call throws ERR_NATIVE_UNAVAILABLE.
  */
+import type { HeapBinding } from './binding/heap';
 import type { MallocBinding } from './binding/malloc';
 import type { NetBinding } from './binding/net';
 import type { OpensslBinding } from './binding/openssl';
@@ -11,7 +12,7 @@ import type { V8Binding } from './binding/v8';
 import { SockprobeError } from './errors';
 import { packageRoot } from './package-root';
 
-export interface NativeBinding extends MallocBinding, NetBinding, OpensslBinding, V8Binding {
+export interface NativeBinding extends MallocBinding, NetBinding, OpensslBinding, V8Binding, HeapBinding {
   /** 'linux' where the per-concern sources were built; 'other' where only registration was. */
   platform: 'linux' | 'other';
 }

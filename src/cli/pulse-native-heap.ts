@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import type { PulseNativeHeap, PulseResult } from '../experiments/pulse';
-import { NATIVE_HEAP_CATEGORIES } from '../native-heap/categories';
+import { CATEGORIES } from '../native-heap/categories';
 import { growthProfile, siteTitle } from '../native-heap/diff';
 import { encodePprof } from '../native-heap/pprof';
 import { renderFlameGraph } from './flame-graph';
@@ -35,7 +35,7 @@ export function nativeHeapPerConnection(heap: PulseNativeHeap, top = 10) {
     connections: n,
     sampleBytes: heap.diff.after.sampleBytes,
     bytesPerConnection: heap.diff.growthBytes / n,
-    categories: Object.fromEntries(NATIVE_HEAP_CATEGORIES.map((c) => [c, heap.diff!.categories[c].growthBytes / n])),
+    categories: Object.fromEntries(CATEGORIES.map((c) => [c, heap.diff!.categories[c].growthBytes / n])),
     topSites: heap.diff.grown.slice(0, top).map((s) => ({ site: siteTitle(s.stack), category: s.category, bytesPerConnection: s.growthBytes / n, allocationsPerConnection: s.growthCount / n })),
   };
 }

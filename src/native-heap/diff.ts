@@ -5,8 +5,8 @@
  * absolute addresses alone, so a site keeps its identity across profiles.
  */
 import { SockprobeTypeError } from '../errors';
-import { categorize, NATIVE_HEAP_CATEGORIES } from './categories';
-import { checkProfile, frameLabel } from './pprof';
+import { CATEGORIES } from './categories';
+import { checkProfile, frameLabel, siteCategory } from './pprof';
 import type { NativeHeapCategory, NativeHeapFrame, NativeHeapProfile } from './profile';
 
 export interface NativeHeapSiteDiff {
@@ -68,8 +68,8 @@ function byKey(profile: NativeHeapProfile): Map<string, Totals> {
 }
 
 function categoryTotals(profile: NativeHeapProfile): Record<NativeHeapCategory, number> {
-  const out = Object.fromEntries(NATIVE_HEAP_CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
-  for (const category of NATIVE_HEAP_CATEGORIES) {
+  const out = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
+  for (const category of CATEGORIES) {
     const value = profile.categories?.[category];
     if (Number.isFinite(value)) out[category] = value;
   }
@@ -89,11 +89,11 @@ export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile
     const stack = (b ?? a)!.stack;
     const growthBytes = (b?.bytes ?? 0) - (a?.bytes ?? 0);
     const change = !a ? 'new' : !b ? 'gone' : growthBytes > 0 ? 'grown' : growthBytes < 0 ? 'shrunk' : 'unchanged';
-    sites.push({ key, stack, category: categorize(stack), bytesBefore: a?.bytes ?? 0, bytesAfter: b?.bytes ?? 0, growthBytes, countBefore: a?.count ?? 0, countAfter: b?.count ?? 0, growthCount: (b?.count ?? 0) - (a?.count ?? 0), change });
+    sites.push({ key, stack, category: siteCategory(stack), bytesBefore: a?.bytes ?? 0, bytesAfter: b?.bytes ?? 0, growthBytes, countBefore: a?.count ?? 0, countAfter: b?.count ?? 0, growthCount: (b?.count ?? 0) - (a?.count ?? 0), change });
   }
   const cb = categoryTotals(before);
   const ca = categoryTotals(after);
-  const categories = Object.fromEntries(NATIVE_HEAP_CATEGORIES.map((c) => [c, { before: cb[c], after: ca[c], growthBytes: ca[c] - cb[c] }])) as NativeHeapDiff['categories'];
+  const categories = Object.fromEntries(CATEGORIES.map((c) => [c, { before: cb[c], after: ca[c], growthBytes: ca[c] - cb[c] }])) as NativeHeapDiff['categories'];
   return {
     before: { takenAt: before.takenAt, totalBytes: before.totalBytes, sampleBytes: before.sampleBytes },
     after: { takenAt: after.takenAt, totalBytes: after.totalBytes, sampleBytes: after.sampleBytes },
@@ -122,7 +122,7 @@ export function siteTitle(stack: NativeHeapFrame[], frames = 3): string {
 export function renderDiff(diff: NativeHeapDiff, top = 10): string {
   const lines = [
     `Native heap (sampled): ${(diff.before.totalBytes / 1048576).toFixed(1)} MiB → ${(diff.after.totalBytes / 1048576).toFixed(1)} MiB (${kib(diff.growthBytes)}) over ${(diff.intervalMs / 1000).toFixed(1)} s`,
-    ...NATIVE_HEAP_CATEGORIES.filter((c) => diff.categories[c].before || diff.categories[c].after).map((c) => `  ${c.padEnd(8)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB (${kib(diff.categories[c].growthBytes)})`),
+    ...CATEGORIES.filter((c) => diff.categories[c].before || diff.categories[c].after).map((c) => `  ${c.padEnd(8)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB (${kib(diff.categories[c].growthBytes)})`),
     `  ${diff.newSites} new sites, ${diff.goneSites} gone${diff.note ? `; ${diff.note}` : ''}`,
     'Grew most:',
     ...diff.grown.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} ${s.change === 'new' ? '(new) ' : ''}[${s.category}] ${siteTitle(s.stack)}`),
@@ -138,7 +138,7 @@ export function renderDiff(diff: NativeHeapDiff, top = 10): string {
  */
 export function growthProfile(diff: NativeHeapDiff): NativeHeapProfile {
   const shrunk = diff.shrunk.reduce((sum, s) => sum + s.growthBytes, 0);
-  const categories = Object.fromEntries(NATIVE_HEAP_CATEGORIES.map((c) => [c, Math.max(0, diff.categories[c].growthBytes)])) as Record<NativeHeapCategory, number>;
+  const categories = Object.fromEntries(CATEGORIES.map((c) => [c, Math.max(0, diff.categories[c].growthBytes)])) as Record<NativeHeapCategory, number>;
   return {
     sampleBytes: diff.after.sampleBytes,
     totalBytes: diff.grown.reduce((sum, s) => sum + s.growthBytes, 0),

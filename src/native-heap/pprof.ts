@@ -3,19 +3,36 @@
  * `pprof` CLI, Speedscope or a continuous profiler draw it with what users already know.
  * Encoding is pprof-format's (Datadog's encoder for @datadog/pprof); gzip runs on the threadpool.
  */
+import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { Function as PprofFunction, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { SockprobeTypeError } from '../errors';
 import { categorize } from './categories';
+import type { NativeHeapCategory } from './profile';
 import type { NativeHeapFrame, NativeHeapProfile } from './profile';
 
 const gzip = promisify(zlib.gzip);
 
+let executable: string | undefined;
+
+/** A site's category as the profiler counts it: categorize() with this process's executable (the realpath of /proc/self/exe, as the profiler resolves it). */
+export function siteCategory(stack: NativeHeapFrame[]): NativeHeapCategory {
+  if (executable === undefined) {
+    try {
+      executable = fs.realpathSync('/proc/self/exe');
+    } catch {
+      executable = process.execPath;
+    }
+  }
+  return categorize(stack, executable);
+}
+
 /** The name a frame goes by in pprof and in diffs: its symbol, else module+offset, else its address. */
 export function frameLabel(frame: NativeHeapFrame): string {
-  const base = frame.name ?? (frame.module ? `${moduleName(frame.module)}+0x${(frame.offset ?? 0).toString(16)}` : frame.address);
-  return frame.kind === 'javascript' ? `${base} [JS]` : base;
+  // JIT code has no symbol the profiler can read, and its addresses move: unnamed JavaScript frames are one.
+  if (frame.kind === 'javascript') return frame.name ? `${frame.name} [JS]` : '[JavaScript]';
+  return frame.name ?? (frame.module ? `${moduleName(frame.module)}+0x${(frame.offset ?? 0).toString(16)}` : frame.address);
 }
 
 export const moduleName = (module: string) => module.slice(module.lastIndexOf('/') + 1);
@@ -88,7 +105,7 @@ export function toPprofProfile(profile: NativeHeapProfile): Profile {
   const categoryKey = strings.dedup('category');
   const samples = profile.sites
     .filter((site) => site.bytes > 0 || site.count > 0)
-    .map((site) => new Sample({ locationId: site.stack.map(locationOf), value: [Math.round(site.count), Math.round(site.bytes)], label: [{ key: categoryKey, str: strings.dedup(categorize(site.stack)) }] }));
+    .map((site) => new Sample({ locationId: site.stack.map(locationOf), value: [Math.round(site.count), Math.round(site.bytes)], label: [{ key: categoryKey, str: strings.dedup(siteCategory(site.stack)) }] }));
   const comment = [
     `sockprobe native heap profile: live allocations sampled since start(), ${profile.source}`,
     `sampleBytes ${profile.sampleBytes}; estimated live bytes ${Math.round(profile.totalBytes)}`,

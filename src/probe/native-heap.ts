@@ -5,7 +5,7 @@
  * small reading (categories and total, tied to the sample whose connection counts it was taken at)
  * for the per-connection fit.
  */
-import { NATIVE_HEAP_CATEGORIES } from '../native-heap/categories';
+import { CATEGORIES } from '../native-heap/categories';
 import { diffProfiles, siteTitle, type NativeHeapDiff } from '../native-heap/diff';
 import type { NativeHeapCategory, NativeHeapProfile } from '../native-heap/profile';
 import { estimateFromReadings, kindsPresent, type PerConnectionEstimate } from './correlate';
@@ -88,7 +88,7 @@ export class NativeHeapProfiles {
     if (!this.first) this.first = profile;
     else this.recent.push(profile);
     const categories = {} as Record<NativeHeapCategory, number>;
-    for (const c of NATIVE_HEAP_CATEGORIES) categories[c] = Number.isFinite(profile.categories?.[c]) ? profile.categories[c] : 0;
+    for (const c of CATEGORIES) categories[c] = Number.isFinite(profile.categories?.[c]) ? profile.categories[c] : 0;
     this.readings.push({ sample, totalBytes: profile.totalBytes, categories });
   }
 
@@ -119,7 +119,7 @@ export class NativeHeapProfiles {
     if (!readings.length) return [];
     const present = kindsPresent(samples);
     const out: NativeCategoryEstimate[] = [];
-    for (const category of [...NATIVE_HEAP_CATEGORIES, 'total'] as const) {
+    for (const category of [...CATEGORIES, 'total'] as const) {
       const series = readings.map((r) => ({ sample: r.sample, value: category === 'total' ? r.totalBytes : r.categories[category] }));
       // A category with nothing in it in every profile has no row.
       if (series.every((r) => r.value === 0)) continue;

@@ -1,6 +1,8 @@
+import * as fs from 'node:fs';
 import type { NativeHeapCategory, NativeHeapFrame, NativeHeapProfile, NativeHeapSite } from '../../src/native-heap/profile';
 
-const EXE = process.execPath; // categorize() tells the executable from addons by path
+// categorize() tells the executable from addons by path, as the profiler resolves it.
+const EXE = fs.realpathSync('/proc/self/exe');
 const LIBC = '/usr/lib/x86_64-linux-gnu/libc.so.6';
 const ADDON = '/srv/app/node_modules/fancy/build/Release/fancy.node';
 const BASES: Record<string, number> = { [EXE]: 0x400000, [LIBC]: 0x7f0000000000, [ADDON]: 0x7f1000000000 };

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { categorize } from '../../src/native-heap/categories';
+import { siteCategory } from '../../src/native-heap/pprof';
 import { diffProfiles, renderDiff, siteKey } from '../../src/native-heap/diff';
 import { frame, jsFrame, makeProfile, site, STACKS } from '../helpers/native-heap';
 
-const byCategory = (s: { stack: Parameters<typeof categorize>[0] }) => categorize(s.stack);
+const byCategory = (s: { stack: Parameters<typeof siteCategory>[0] }) => siteCategory(s.stack);
 
 describe('nativeHeap.diff', () => {
   const before = makeProfile([site(STACKS.ssl, 1_000_000, 100), site(STACKS.readBuffer, 4_000_000, 60), site(STACKS.zlib, 2_000_000, 10)], { takenAt: 1_700_000_010_000 }, byCategory);

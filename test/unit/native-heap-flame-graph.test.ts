@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderFlameGraph } from '../../src/cli/flame-graph';
 import { nativeHeapPerConnection, nativeProfilePaths, renderNativeHeapHtml } from '../../src/cli/pulse-native-heap';
 import type { PulseResult } from '../../src/experiments/pulse';
-import { categorize } from '../../src/native-heap/categories';
+import { siteCategory } from '../../src/native-heap/pprof';
 import { diffProfiles } from '../../src/native-heap/diff';
 import { makeProfile, site, STACKS } from '../helpers/native-heap';
 
@@ -43,8 +43,8 @@ describe('flame graph (self-contained SVG)', () => {
 });
 
 describe('pulse --native-profile report parts', () => {
-  const before = makeProfile([site(STACKS.ssl, 100_000, 10), site(STACKS.v8, 2_000_000, 50)], { takenAt: 1_700_000_010_000 }, (s) => categorize(s.stack));
-  const top = makeProfile([site(STACKS.ssl, 100_000 + 2000 * 14_000, 10 + 2000 * 40), site(STACKS.readBuffer, 2000 * 65_536, 2000), site(STACKS.v8, 1_900_000, 45)], { takenAt: 1_700_000_020_000 }, (s) => categorize(s.stack));
+  const before = makeProfile([site(STACKS.ssl, 100_000, 10), site(STACKS.v8, 2_000_000, 50)], { takenAt: 1_700_000_010_000 }, (s) => siteCategory(s.stack));
+  const top = makeProfile([site(STACKS.ssl, 100_000 + 2000 * 14_000, 10 + 2000 * 40), site(STACKS.readBuffer, 2000 * 65_536, 2000), site(STACKS.v8, 1_900_000, 45)], { takenAt: 1_700_000_020_000 }, (s) => siteCategory(s.stack));
   const heap = { unavailable: null, before, top, connections: 2000, diff: diffProfiles(before, top) };
 
   it('divides what grew between the pair by the connections opened', () => {

@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { describe, expect, it } from 'vitest';
-import { categorize } from '../../src/native-heap/categories';
+import { siteCategory } from '../../src/native-heap/pprof';
 import { encodePprof, toPprofProfile } from '../../src/native-heap/pprof';
 import { makeProfile, site, STACKS } from '../helpers/native-heap';
 
@@ -19,7 +19,7 @@ async function decode(buffer: Buffer) {
 }
 
 describe('nativeHeap.toPprof (pprof-format encoding)', () => {
-  const profile = makeProfile([site(STACKS.ssl, 14_000_000, 2000), site(STACKS.readBuffer, 33_554_432, 512), site(STACKS.v8, 3_000_000, 90), site(STACKS.addon, 1_000_000, 7), site(STACKS.zlib, 500_000, 4)], {}, (s) => categorize(s.stack));
+  const profile = makeProfile([site(STACKS.ssl, 14_000_000, 2000), site(STACKS.readBuffer, 33_554_432, 512), site(STACKS.v8, 3_000_000, 90), site(STACKS.addon, 1_000_000, 7), site(STACKS.zlib, 500_000, 4)], {}, (s) => siteCategory(s.stack));
 
   it('is gzip (magic 1f 8b) and decodes back to every site with its bytes, objects and stack', async () => {
     const buffer = await encodePprof(profile);
@@ -35,7 +35,7 @@ describe('nativeHeap.toPprof (pprof-format encoding)', () => {
       expect(match.objects).toBe(original.count);
       expect(match.stack[0]).toBe(original.stack[0].name ?? expect.any(String));
       expect(match.stack).toHaveLength(original.stack.length);
-      expect(match.labels.category).toBe(categorize(original.stack));
+      expect(match.labels.category).toBe(siteCategory(original.stack));
     }
     expect(Number(decoded.timeNanos)).toBe(profile.takenAt * 1e6);
     expect(Number(decoded.durationNanos)).toBe((profile.takenAt - profile.startedAt) * 1e6);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { categorize } from '../../src/native-heap/categories';
+import { siteCategory } from '../../src/native-heap/pprof';
 import type { NativeHeapProfile } from '../../src/native-heap/profile';
 import { createProbe } from '../../src/probe/probe';
 import type { NativeHeapSource, ProbeSources } from '../../src/probe/sources';
@@ -14,7 +14,7 @@ function fakeProcess(nativeHeap: Partial<NativeHeapSource> | null = {}) {
   const profileNow = (): NativeHeapProfile => {
     const sites = [site(STACKS.ssl, 14_000 * state.connections + 100_000), site(STACKS.readBuffer, 65_536 * state.connections + 50_000), site(STACKS.v8, 2 * MiB)];
     if (state.leaked) sites.push(site(STACKS.addon, state.leaked));
-    return makeProfile(sites, { takenAt: Date.now() }, (s) => categorize(s.stack));
+    return makeProfile(sites, { takenAt: Date.now() }, (s) => siteCategory(s.stack));
   };
   const source: NativeHeapSource = {
     support: async () => true,

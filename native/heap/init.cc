@@ -1,0 +1,118 @@
+// N-API surface of the native heap profiler: flat functions; src/native-heap/ shapes the
+// results and rebuilds errors. Nothing here throws C++.
+#include <napi.h>
+
+#include <cmath>
+
+#include "common/napi_util.h"
+#include "common/promise_worker.h"
+#include "heap/session.h"
+
+namespace sockprobe {
+
+namespace {
+
+Napi::Value HeapProblem(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), heap::Problem());
+}
+
+Napi::Value HeapProblemAsync(const Napi::CallbackInfo& info) {
+  return PromiseWorker<std::string>::Queue(
+      info.Env(), "sockprobe:heapProblem", [] { return heap::Problem(); },
+      [](Napi::Env env, std::string& problem) -> Napi::Value { return Napi::String::New(env, problem); });
+}
+
+Napi::Value HeapStart(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a number for sampleBytes", 0, nullptr, true);
+  const double sample_bytes = info[0].As<Napi::Number>().DoubleValue();
+  if (!(sample_bytes >= 1 && sample_bytes <= 9007199254740991.0) || std::floor(sample_bytes) != sample_bytes) {
+    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected a positive integer for sampleBytes", 0, nullptr, true);
+  }
+  const char* code = "ERR_UNSUPPORTED";
+  std::string why;
+  if (!heap::Start(static_cast<uint64_t>(sample_bytes), &code, &why)) return ThrowCoded(env, code, why);
+  return env.Undefined();
+}
+
+Napi::Value HeapStop(const Napi::CallbackInfo& info) {
+  heap::Stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value HeapStatus(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const heap::Status status = heap::ReadStatus();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("active", Napi::Boolean::New(env, status.active));
+  result.Set("sampleBytes", SizeValue(env, status.sample_bytes));
+  result.Set("patchedSlots", SizeValue(env, status.patched_slots));
+  result.Set("dropped", SizeValue(env, status.dropped));
+  result.Set("restoreLeft", SizeValue(env, status.restore_left));
+  return result;
+}
+
+const char* KindName(heap::FrameKind kind) {
+  switch (kind) {
+    case heap::FrameKind::kNative: return "native";
+    case heap::FrameKind::kJavascript: return "javascript";
+    default: return "unknown";
+  }
+}
+
+Napi::Value ProfileValue(Napi::Env env, heap::RawProfile& profile) {
+  if (!profile.ok) return ThrowCoded(env, profile.code, profile.error);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("sampleBytes", SizeValue(env, profile.sample_bytes));
+  result.Set("startedAt", Napi::Number::New(env, profile.started_at));
+  result.Set("takenAt", Napi::Number::New(env, profile.taken_at));
+  result.Set("dropped", SizeValue(env, profile.dropped));
+  result.Set("patchedSlots", SizeValue(env, profile.patched_slots));
+  result.Set("executable", Napi::String::New(env, profile.executable));
+  result.Set("allocatorObject", Napi::String::New(env, profile.allocator_object));
+  Napi::Array frames = Napi::Array::New(env, profile.frames.size());
+  for (size_t i = 0; i < profile.frames.size(); ++i) {
+    const heap::FrameInfo& f = profile.frames[i];
+    Napi::Object frame = Napi::Object::New(env);
+    char hex[24];
+    snprintf(hex, sizeof hex, "0x%lx", static_cast<unsigned long>(f.address));
+    frame.Set("address", Napi::String::New(env, hex));
+    frame.Set("name", f.name.empty() ? env.Null() : Napi::String::New(env, f.name));
+    frame.Set("module", f.module.empty() ? env.Null() : Napi::String::New(env, f.module));
+    if (!f.module.empty()) frame.Set("offset", SizeValue(env, f.offset));
+    frame.Set("kind", Napi::String::New(env, KindName(f.kind)));
+    frames.Set(static_cast<uint32_t>(i), frame);
+  }
+  result.Set("frames", frames);
+  Napi::Array sites = Napi::Array::New(env, profile.sites.size());
+  for (size_t i = 0; i < profile.sites.size(); ++i) {
+    const heap::RawSite& s = profile.sites[i];
+    Napi::Object site = Napi::Object::New(env);
+    site.Set("bytes", Napi::Number::New(env, s.bytes));
+    site.Set("count", Napi::Number::New(env, s.count));
+    site.Set("samples", SizeValue(env, s.samples));
+    Napi::Array stack = Napi::Array::New(env, s.stack.size());
+    for (size_t j = 0; j < s.stack.size(); ++j) stack.Set(static_cast<uint32_t>(j), Napi::Number::New(env, s.stack[j]));
+    site.Set("stack", stack);
+    sites.Set(static_cast<uint32_t>(i), site);
+  }
+  result.Set("sites", sites);
+  return result;
+}
+
+Napi::Value HeapProfile(const Napi::CallbackInfo& info) {
+  return PromiseWorker<heap::RawProfile>::Queue(info.Env(), "sockprobe:heapProfile", [] { return heap::TakeProfile(); }, ProfileValue);
+}
+
+}  // namespace
+
+void InitHeap(Napi::Env env, Napi::Object exports) {
+  exports.Set("heapProblem", Napi::Function::New(env, HeapProblem, "heapProblem"));
+  exports.Set("heapProblemAsync", Napi::Function::New(env, HeapProblemAsync, "heapProblemAsync"));
+  exports.Set("heapStart", Napi::Function::New(env, HeapStart, "heapStart"));
+  exports.Set("heapStop", Napi::Function::New(env, HeapStop, "heapStop"));
+  exports.Set("heapStatus", Napi::Function::New(env, HeapStatus, "heapStatus"));
+  exports.Set("heapProfile", Napi::Function::New(env, HeapProfile, "heapProfile"));
+}
+
+}  // namespace sockprobe
