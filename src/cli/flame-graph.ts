@@ -4,6 +4,7 @@
  * call paths hold. Drawn on the server so the report needs nothing but a browser to show it.
  */
 import type { NativeHeapCategory, NativeHeapFrame } from '../native-heap/profile';
+import { shortName } from '../native-heap/diff';
 import { frameLabel } from '../native-heap/pprof';
 
 export interface FlameSite {
@@ -86,7 +87,8 @@ export function renderFlameGraph(sites: FlameSite[], options: FlameGraphOptions)
     const share = ((100 * n.value) / root.value).toFixed(1);
     // Room for ~7 px per character at 11 px.
     const room = Math.floor((w - 6) / 6.6);
-    const label = room >= 3 ? (n.name.length > room ? n.name.slice(0, room - 1) + '…' : n.name) : '';
+    const shown = shortName(n.name); // the tooltip keeps the whole name
+    const label = room >= 3 ? (shown.length > room ? shown.slice(0, room - 1) + '…' : shown) : '';
     rects.push(
       `<g class="frame" data-level="${level}"><title>${escape(`${n.name} — ${options.format(n.value)} (${share}%)`)}</title>` +
         `<rect x="${x.toFixed(2)}" y="LEVEL${level}" width="${w.toFixed(2)}" height="${rowHeight - 1}" rx="2" fill="${level === 0 ? '#cccccc' : CATEGORY_COLOURS[dominant(n)]}"></rect>` +

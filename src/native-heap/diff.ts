@@ -115,7 +115,19 @@ const kib = (bytes: number) => `${bytes < 0 ? '−' : '+'}${(Math.abs(bytes) / 1
 export function siteTitle(stack: NativeHeapFrame[], frames = 3): string {
   const wrapper = /^(operator new|operator delete|malloc|calloc|realloc|posix_memalign|aligned_alloc|memalign|__libc_|_Znwm|_Znam|std::__new_allocator|__gnu_cxx::new_allocator)/;
   const start = stack.findIndex((f) => !wrapper.test(f.name ?? ''));
-  return stack.slice(Math.max(0, start), Math.max(0, start) + frames).map(frameLabel).join(' ← ') || '(no frames)';
+  return stack.slice(Math.max(0, start), Math.max(0, start) + frames).map((f) => shortName(frameLabel(f))).join(' ← ') || '(no frames)';
+}
+
+/** A C++ name without its parameter list (`node::TCPWrap::New(v8::FunctionCallbackInfo<…> const&)` → `node::TCPWrap::New()`): titles stay readable; keys keep the whole name. */
+export function shortName(name: string): string {
+  if (!name.endsWith(')') && !name.endsWith(') const')) return name;
+  const end = name.lastIndexOf(')');
+  let depth = 0;
+  for (let i = end; i >= 0; i--) {
+    if (name[i] === ')') depth++;
+    else if (name[i] === '(' && --depth === 0) return i === 0 ? name : `${name.slice(0, i)}()${name.slice(end + 1)}`;
+  }
+  return name;
 }
 
 /** A summary.diff-like text: totals, categories, the top sites that grew and shrank. */

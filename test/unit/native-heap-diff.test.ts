@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { siteCategory } from '../../src/native-heap/pprof';
-import { diffProfiles, renderDiff, siteKey } from '../../src/native-heap/diff';
+import { diffProfiles, renderDiff, shortName, siteKey, siteTitle } from '../../src/native-heap/diff';
 import { frame, jsFrame, makeProfile, site, STACKS } from '../helpers/native-heap';
 
 const byCategory = (s: { stack: Parameters<typeof siteCategory>[0] }) => siteCategory(s.stack);
@@ -60,6 +60,14 @@ describe('nativeHeap.diff', () => {
     expect(text).toMatch(/openssl\s+14648\.4 KiB \(\+13671\.9 KiB\)/);
     expect(text).toContain('+13671.9 KiB [openssl] CRYPTO_malloc ← SSL_new ← node::crypto::TLSWrap::TLSWrap');
     expect(text).toContain('(new) [addons] fancy.node+0x1234');
+  });
+
+  it('titles a site by its frames past the allocator, C++ parameter lists dropped', () => {
+    expect(shortName('node::TCPWrap::New(v8::FunctionCallbackInfo<v8::Value> const&)')).toBe('node::TCPWrap::New()');
+    expect(shortName('node::LibuvStreamWrap::ReadStart()::{lambda(uv_handle_s*, unsigned long, uv_buf_t*)#1}::_FUN(uv_handle_s*, unsigned long, uv_buf_t*)')).toBe('node::LibuvStreamWrap::ReadStart()::{lambda(uv_handle_s*, unsigned long, uv_buf_t*)#1}::_FUN()');
+    expect(shortName('std::vector<int>::size() const')).toBe('std::vector<int>::size() const');
+    expect(shortName('CRYPTO_zalloc')).toBe('CRYPTO_zalloc');
+    expect(siteTitle([frame('operator new(unsigned long)', 0x10), frame('node::TCPWrap::New(v8::FunctionCallbackInfo<v8::Value> const&)', 0x20)])).toBe('node::TCPWrap::New()');
   });
 
   it('rejects non-profiles and profiles out of order with coded errors', () => {
