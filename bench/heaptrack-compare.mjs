@@ -11,12 +11,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as zlib from 'node:zlib';
+import { createRequire } from 'node:module';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist/cjs/cli/main.js');
+const require = createRequire(import.meta.url);
+const { Profile } = require('pprof-format');
+const { isAllocatorFrame } = require(path.join(root, 'dist/cjs/native-heap/diff.js'));
 const connections = Number(process.argv[2] ?? 2000);
 const sampleBytes = Number(process.argv[3] ?? 65536);
-const pulse = ['pulse', '--connections', String(connections), '--big-pulses', '1', '--small-pulses', '0', '--linger', '3000', '--no-release'];
+// OpenSSL tracking off in both: under heaptrack's preload it cannot run (heaptrack's malloc has no
+// malloc_usable_size), and the same scenario must run in both.
+const pulse = ['pulse', '--connections', String(connections), '--big-pulses', '1', '--small-pulses', '0', '--linger', '3000', '--no-release', '--no-openssl'];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-heaptrack-'));
 
 for (const tool of ['heaptrack', 'heaptrack_print']) {
@@ -55,8 +62,24 @@ console.log(`heaptrack: peak heap ${(peakTotal / 1048576).toFixed(1)} MiB. sockp
 console.log('| heaptrack: peak consumer (allocator caller) | at the peak | calls | ÷ connections |');
 console.log('|---|---|---|---|');
 for (const p of peaks.slice(0, 10)) console.log(`| \`${p.site.slice(0, 80)}\` | ${(p.bytes / 1048576).toFixed(2)} MiB | ${p.calls} | ${kib(p.bytes / connections)} |`);
-console.log('\n| sockprobe: site (innermost past the allocator) | category | per connection | allocations per connection |');
-console.log('|---|---|---|---|');
-for (const s of per.topSites.slice(0, 10)) console.log(`| \`${s.site.slice(0, 100)}\` | ${s.category} | ${kib(s.bytesPerConnection)} | ${s.allocationsPerConnection.toFixed(2)} |`);
+// heaptrack groups its peak consumers by the allocator's caller: group sockprobe's growth profile
+// (the .pb.gz the pulse wrote, read back with pprof-format) the same way.
+const growth = Profile.decode(zlib.gunzipSync(fs.readFileSync(result.nativeHeapFiles[1])));
+const str = (i) => growth.stringTable.strings[Number(i)];
+const fnName = new Map(growth.function.map((f) => [Number(f.id), str(f.name)]));
+const locName = new Map(growth.location.map((l) => [Number(l.id), fnName.get(Number(l.line[0]?.functionId))]));
+const space = growth.sampleType.findIndex((t) => str(t.type) === 'inuse_space');
+const callers = new Map();
+for (const sample of growth.sample) {
+  const names = sample.locationId.map((id) => locName.get(Number(id)));
+  const caller = names.find((name) => !isAllocatorFrame(name)) ?? names[0];
+  const entry = callers.get(caller) ?? { bytes: 0, label: sample.label.map((l) => str(l.str)).join(',') };
+  entry.bytes += Number(sample.value[space]);
+  callers.set(caller, entry);
+}
+console.log('\n| sockprobe: allocator caller (top of pulse − before) | category | per connection |');
+console.log('|---|---|---|');
+for (const [caller, { bytes, label }] of [...callers].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 10)) console.log(`| \`${caller.slice(0, 80)}\` | ${label} | ${kib(bytes / per.connections)} |`);
 console.log(`\nsockprobe by category per connection: ${Object.entries(per.categories).filter(([, v]) => Math.abs(v) >= 512).map(([c, v]) => `${c} ${kib(v)}`).join(', ')}`);
-fs.rmSync(dir, { recursive: true, force: true });
+if (!process.env.KEEP) fs.rmSync(dir, { recursive: true, force: true });
+else console.error(`kept ${dir}`);

@@ -112,9 +112,13 @@ export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile
 const kib = (bytes: number) => `${bytes < 0 ? '−' : '+'}${(Math.abs(bytes) / 1024).toFixed(1)} KiB`;
 
 /** The innermost frames that say where: skips allocator and libc wrappers (malloc, operator new …). */
+const ALLOCATOR_FRAME = /^(operator new|operator delete|malloc|calloc|realloc|posix_memalign|aligned_alloc|memalign|__libc_|_Znwm|_Znam|std::__new_allocator|__gnu_cxx::new_allocator)/;
+
+/** A frame of the allocator or its C++ wrappers: not where memory is asked for. */
+export const isAllocatorFrame = (name: string | null): boolean => ALLOCATOR_FRAME.test(name ?? '');
+
 export function siteTitle(stack: NativeHeapFrame[], frames = 3): string {
-  const wrapper = /^(operator new|operator delete|malloc|calloc|realloc|posix_memalign|aligned_alloc|memalign|__libc_|_Znwm|_Znam|std::__new_allocator|__gnu_cxx::new_allocator)/;
-  const start = stack.findIndex((f) => !wrapper.test(f.name ?? ''));
+  const start = stack.findIndex((f) => !isAllocatorFrame(f.name));
   return stack.slice(Math.max(0, start), Math.max(0, start) + frames).map((f) => shortName(frameLabel(f))).join(' ← ') || '(no frames)';
 }
 
