@@ -53,11 +53,36 @@ interface Totals {
   count: number;
 }
 
+/**
+ * Gives each distinct frame label a small number, so a stack's identity is a short string of
+ * numbers: symbolized C++ stacks run to kilobytes, and hashing those as Map keys cost tens of ms
+ * per diff. Frame objects are shared between a profile's sites: each is labelled once.
+ */
+class StackIds {
+  private readonly ids = new Map<string, number>();
+  private readonly ofFrame = new WeakMap<NativeHeapFrame, number>();
+
+  key(stack: NativeHeapFrame[]): string {
+    let key = '';
+    for (const frame of stack) {
+      let id = this.ofFrame.get(frame);
+      if (id === undefined) {
+        const label = frameLabel(frame);
+        id = this.ids.get(label);
+        if (id === undefined) this.ids.set(label, (id = this.ids.size));
+        this.ofFrame.set(frame, id);
+      }
+      key += `${id},`;
+    }
+    return key;
+  }
+}
+
 /** Sites keyed by stack; two sites with the same symbolized stack (JIT code moved) are one. */
-function byKey(profile: NativeHeapProfile): Map<string, Totals> {
+function byKey(profile: NativeHeapProfile, ids: StackIds): Map<string, Totals> {
   const sites = new Map<string, Totals>();
   for (const site of profile.sites) {
-    const key = siteKey(site.stack);
+    const key = ids.key(site.stack);
     const known = sites.get(key);
     if (known) {
       known.bytes += site.bytes;
@@ -80,16 +105,17 @@ export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile
   checkProfile('before', before);
   checkProfile('after', after);
   if (after.takenAt < before.takenAt) throw new SockprobeTypeError('after', `a profile taken after before's (${new Date(before.takenAt).toISOString()})`, new Date(after.takenAt).toISOString(), 'ERR_INVALID_ARG_VALUE');
-  const old = byKey(before);
-  const now = byKey(after);
+  const ids = new StackIds();
+  const old = byKey(before, ids);
+  const now = byKey(after, ids);
   const sites: NativeHeapSiteDiff[] = [];
-  for (const key of new Set([...old.keys(), ...now.keys()])) {
-    const a = old.get(key);
-    const b = now.get(key);
+  for (const id of new Set([...old.keys(), ...now.keys()])) {
+    const a = old.get(id);
+    const b = now.get(id);
     const stack = (b ?? a)!.stack;
     const growthBytes = (b?.bytes ?? 0) - (a?.bytes ?? 0);
     const change = !a ? 'new' : !b ? 'gone' : growthBytes > 0 ? 'grown' : growthBytes < 0 ? 'shrunk' : 'unchanged';
-    sites.push({ key, stack, category: siteCategory(stack), bytesBefore: a?.bytes ?? 0, bytesAfter: b?.bytes ?? 0, growthBytes, countBefore: a?.count ?? 0, countAfter: b?.count ?? 0, growthCount: (b?.count ?? 0) - (a?.count ?? 0), change });
+    sites.push({ key: siteKey(stack), stack, category: siteCategory(stack), bytesBefore: a?.bytes ?? 0, bytesAfter: b?.bytes ?? 0, growthBytes, countBefore: a?.count ?? 0, countAfter: b?.count ?? 0, growthCount: (b?.count ?? 0) - (a?.count ?? 0), change });
   }
   const cb = categoryTotals(before);
   const ca = categoryTotals(after);
