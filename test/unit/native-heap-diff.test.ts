@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { siteCategory } from '../../src/native-heap/pprof';
-import { diffProfiles, renderDiff, shortName, siteKey, siteTitle } from '../../src/native-heap/diff';
+import { diffProfiles, growthProfile, renderDiff, shortName, siteKey, siteTitle } from '../../src/native-heap/diff';
 import { frame, jsFrame, makeProfile, site, STACKS } from '../helpers/native-heap';
 
 const byCategory = (s: { stack: Parameters<typeof siteCategory>[0] }) => siteCategory(s.stack);
@@ -68,6 +68,16 @@ describe('nativeHeap.diff', () => {
     expect(shortName('std::vector<int>::size() const')).toBe('std::vector<int>::size() const');
     expect(shortName('CRYPTO_zalloc')).toBe('CRYPTO_zalloc');
     expect(siteTitle([frame('operator new(unsigned long)', 0x10), frame('node::TCPWrap::New(v8::FunctionCallbackInfo<v8::Value> const&)', 0x20)])).toBe('node::TCPWrap::New()');
+  });
+
+  it('turns what grew into a profile of its own (for toPprof), shrunk sites left out and named', () => {
+    const grown = growthProfile(diff);
+    expect(grown.sites.map((s) => s.bytes)).toEqual([14_000_000, 500_000]);
+    expect(grown.totalBytes).toBe(14_500_000);
+    expect(grown.categories.openssl).toBe(14_000_000);
+    expect(grown.categories.zlib).toBe(0);
+    expect(grown.source).toMatch(/sites that shrank, -3000000 bytes in all, left out/);
+    expect([grown.startedAt, grown.takenAt]).toEqual([before.takenAt, after.takenAt]);
   });
 
   it('rejects non-profiles and profiles out of order with coded errors', () => {
