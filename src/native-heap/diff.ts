@@ -60,21 +60,33 @@ interface Totals {
  */
 class StackIds {
   private readonly ids = new Map<string, number>();
+  private readonly labels: string[] = [];
   private readonly ofFrame = new WeakMap<NativeHeapFrame, number>();
+
+  private id(frame: NativeHeapFrame): number {
+    let id = this.ofFrame.get(frame);
+    if (id === undefined) {
+      const label = frameLabel(frame);
+      id = this.ids.get(label);
+      if (id === undefined) {
+        id = this.labels.length;
+        this.ids.set(label, id);
+        this.labels.push(label);
+      }
+      this.ofFrame.set(frame, id);
+    }
+    return id;
+  }
 
   key(stack: NativeHeapFrame[]): string {
     let key = '';
-    for (const frame of stack) {
-      let id = this.ofFrame.get(frame);
-      if (id === undefined) {
-        const label = frameLabel(frame);
-        id = this.ids.get(label);
-        if (id === undefined) this.ids.set(label, (id = this.ids.size));
-        this.ofFrame.set(frame, id);
-      }
-      key += `${id},`;
-    }
+    for (const frame of stack) key += `${this.id(frame)},`;
     return key;
+  }
+
+  /** siteKey(stack), from the labels already made. */
+  text(stack: NativeHeapFrame[]): string {
+    return stack.map((frame) => this.labels[this.id(frame)]).join(' ← ');
   }
 }
 
@@ -115,7 +127,7 @@ export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile
     const stack = (b ?? a)!.stack;
     const growthBytes = (b?.bytes ?? 0) - (a?.bytes ?? 0);
     const change = !a ? 'new' : !b ? 'gone' : growthBytes > 0 ? 'grown' : growthBytes < 0 ? 'shrunk' : 'unchanged';
-    sites.push({ key: siteKey(stack), stack, category: siteCategory(stack), bytesBefore: a?.bytes ?? 0, bytesAfter: b?.bytes ?? 0, growthBytes, countBefore: a?.count ?? 0, countAfter: b?.count ?? 0, growthCount: (b?.count ?? 0) - (a?.count ?? 0), change });
+    sites.push({ key: ids.text(stack), stack, category: siteCategory(stack), bytesBefore: a?.bytes ?? 0, bytesAfter: b?.bytes ?? 0, growthBytes, countBefore: a?.count ?? 0, countAfter: b?.count ?? 0, growthCount: (b?.count ?? 0) - (a?.count ?? 0), change });
   }
   const cb = categoryTotals(before);
   const ca = categoryTotals(after);

@@ -84,7 +84,16 @@ export function toPprofProfile(profile: NativeHeapProfile): Profile {
   const mapping = ordered.map(([file, span]) => new Mapping({ id: span.id, memoryStart: span.start, memoryLimit: span.limit, fileOffset: 0, filename: strings.dedup(file), hasFunctions: true }));
   const functions = new Map<string, PprofFunction>();
   const locations = new Map<string, Location>();
+  // A profile's sites share frame objects: each is looked up once, not once per site.
+  const byFrame = new WeakMap<NativeHeapFrame, number>();
   const locationOf = (frame: NativeHeapFrame): number => {
+    const known = byFrame.get(frame);
+    if (known !== undefined) return known;
+    const id = newLocation(frame);
+    byFrame.set(frame, id);
+    return id;
+  };
+  const newLocation = (frame: NativeHeapFrame): number => {
     const label = frameLabel(frame);
     // JIT code moves and is reused: a JS frame is its name, not its address.
     const key = frame.kind === 'javascript' ? `js:${label}` : `${frame.address}:${label}`;
