@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -24,9 +25,28 @@ struct Patch {
   uintptr_t bias;
   std::string object;
   int fn;
+  int prot;
 };
 
-std::vector<Patch> g_patches;  // serialised by the caller (the session's mutex)
+// A slot an object's relocations bind to one of our functions, with the protection
+// /proc/self/maps gave its page when the object was first scanned (-1: not mapped readable).
+struct Slot {
+  uintptr_t* address;
+  int fn;
+  int prot;
+};
+
+// Relocations never change while an object stays loaded: each object (name and load bias)
+// is read once, so a start() after the first costs a dl_iterate_phdr and the writes.
+struct ScannedObject {
+  std::string name;
+  uintptr_t bias;
+  std::vector<Slot> slots;
+};
+
+// Serialised by the caller (the session's mutex).
+std::vector<Patch> g_patches;
+std::vector<ScannedObject> g_scanned;
 
 struct DynamicInfo {
   const ElfW(Sym)* symtab = nullptr;
@@ -95,16 +115,37 @@ int FunctionNamed(const char* name, size_t max) {
   return -1;
 }
 
-bool WriteSlot(uintptr_t* slot, uintptr_t expected, uintptr_t desired, const Maps& maps) {
-  const Mapping* mapping = maps.Find(reinterpret_cast<uintptr_t>(slot));
-  if (mapping == nullptr || (mapping->prot & PROT_READ) == 0) return false;
-  const bool read_only = (mapping->prot & PROT_WRITE) == 0;
+struct Write {
+  uintptr_t* slot;
+  uintptr_t expected;
+  uintptr_t desired;
+  int prot;       // the page's protection per /proc/self/maps; -1 unknown
+  bool done = false;
+};
+
+// Compare-and-swaps each slot, page by page: a read-only page (RELRO) is made writable for
+// its slots' writes and then given back exactly its protection. A slot on a page not known
+// to be readable is never written.
+void WriteSlots(std::vector<Write>* writes) {
   const uintptr_t page_size = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  void* page = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(slot) & ~(page_size - 1));
-  if (read_only && mprotect(page, page_size, mapping->prot | PROT_WRITE) != 0) return false;
-  const bool swapped = __atomic_compare_exchange_n(slot, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-  if (read_only) mprotect(page, page_size, mapping->prot);
-  return swapped;
+  const auto page_of = [&](const Write& w) { return reinterpret_cast<uintptr_t>(w.slot) & ~(page_size - 1); };
+  std::sort(writes->begin(), writes->end(), [&](const Write& a, const Write& b) { return a.slot < b.slot; });
+  for (size_t i = 0; i < writes->size();) {
+    const uintptr_t page = page_of((*writes)[i]);
+    const int prot = (*writes)[i].prot;
+    size_t j = i;
+    while (j < writes->size() && page_of((*writes)[j]) == page) ++j;
+    const bool known = prot >= 0 && (prot & PROT_READ) != 0;
+    const bool read_only = known && (prot & PROT_WRITE) == 0;
+    const bool writable = known && (!read_only || mprotect(reinterpret_cast<void*>(page), page_size, prot | PROT_WRITE) == 0);
+    for (size_t k = i; writable && k < j; ++k) {
+      Write& w = (*writes)[k];
+      uintptr_t expected = w.expected;
+      w.done = __atomic_compare_exchange_n(w.slot, &expected, w.desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    }
+    if (writable && read_only) mprotect(reinterpret_cast<void*>(page), page_size, prot);
+    i = j;
+  }
 }
 
 bool Skipped(const LoadedObject& object) {
@@ -119,8 +160,8 @@ bool Skipped(const LoadedObject& object) {
   return !AllocatorObject().empty() && name == AllocatorObject();
 }
 
-void ScanRelocations(const LoadedObject& object, const DynamicInfo& dynamic, const ElfW(Rela)* relocations, size_t bytes,
-                     bool dry_run, const Maps& maps, PatchCounts* counts) {
+void CollectSlots(const LoadedObject& object, const DynamicInfo& dynamic, const ElfW(Rela)* relocations, size_t bytes,
+                  const Maps& maps, std::vector<Slot>* slots) {
   if (relocations == nullptr) return;
   const size_t count = bytes / sizeof(ElfW(Rela));
   for (size_t i = 0; i < count; ++i) {
@@ -135,45 +176,73 @@ void ScanRelocations(const LoadedObject& object, const DynamicInfo& dynamic, con
     if (fn < 0) continue;
     auto* slot = reinterpret_cast<uintptr_t*>(object.bias + r.r_offset);
     if (!object.Contains(reinterpret_cast<uintptr_t>(slot), sizeof *slot) || (reinterpret_cast<uintptr_t>(slot) & 7) != 0) continue;
-    const uintptr_t real = reinterpret_cast<uintptr_t>(Real(fn));
-    const uintptr_t hook = reinterpret_cast<uintptr_t>(Function(fn).wrapper);
-    const uintptr_t current = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (current == hook) continue;  // ours from an earlier scan
-    if (real == 0 || current != real) {
-      ++counts->elsewhere;
-      continue;
-    }
-    if (dry_run) {
-      ++counts->patched;
-      if (fn == kMalloc) ++counts->malloc_slots;
-      continue;
-    }
-    if (!WriteSlot(slot, real, hook, maps)) {
-      ++counts->write_failed;
-      continue;
-    }
-    g_patches.push_back(Patch{slot, real, hook, object.bias, object.name, fn});
-    ++counts->patched;
+    const Mapping* mapping = maps.Find(reinterpret_cast<uintptr_t>(slot));
+    slots->push_back(Slot{slot, fn, mapping != nullptr ? mapping->prot : -1});
   }
+}
+
+const ScannedObject& Scanned(const LoadedObject& object, const Maps** maps, Maps* storage) {
+  for (const ScannedObject& scanned : g_scanned) {
+    if (scanned.bias == object.bias && scanned.name == object.name) return scanned;
+  }
+  if (*maps == nullptr) {
+    *storage = Maps::ReadSelf();
+    *maps = storage;
+  }
+  ScannedObject scanned{object.name, object.bias, {}};
+  DynamicInfo dynamic;
+  if (!(*maps)->empty() && ReadDynamic(object, &dynamic)) {
+    CollectSlots(object, dynamic, dynamic.jmprel, dynamic.pltrelsz, **maps, &scanned.slots);
+    CollectSlots(object, dynamic, dynamic.rela, dynamic.relasz, **maps, &scanned.slots);
+  }
+  g_scanned.push_back(std::move(scanned));
+  return g_scanned.back();
 }
 
 }  // namespace
 
 PatchCounts PatchLoadedObjects(bool dry_run) {
   PatchCounts counts;
-  const Maps maps = Maps::ReadSelf();
-  if (maps.empty()) return counts;
+  Maps storage;
+  const Maps* maps = nullptr;  // read only when an object is seen for the first time
+  std::vector<Write> writes;
+  std::vector<Patch> pending;
   for (const LoadedObject& object : ListObjects()) {
     if (Skipped(object)) continue;
-    DynamicInfo dynamic;
-    if (!ReadDynamic(object, &dynamic)) continue;
-    ScanRelocations(object, dynamic, dynamic.jmprel, dynamic.pltrelsz, dry_run, maps, &counts);
-    ScanRelocations(object, dynamic, dynamic.rela, dynamic.relasz, dry_run, maps, &counts);
-  }
-  if (!dry_run) {
-    for (const Patch& patch : g_patches) {
-      if (patch.fn == kMalloc) ++counts.malloc_slots;
+    const ScannedObject& scanned = Scanned(object, &maps, &storage);
+    for (const Slot& slot : scanned.slots) {
+      const uintptr_t real = reinterpret_cast<uintptr_t>(Real(slot.fn));
+      const uintptr_t hook = reinterpret_cast<uintptr_t>(Function(slot.fn).wrapper);
+      const uintptr_t current = __atomic_load_n(slot.address, __ATOMIC_ACQUIRE);
+      if (current == hook) continue;  // ours from an earlier call
+      // The second source: the slot holds exactly the definition dlsym/dladdr1 found.
+      if (real == 0 || current != real) {
+        ++counts.elsewhere;
+        continue;
+      }
+      if (dry_run) {
+        ++counts.patched;
+        if (slot.fn == kMalloc) ++counts.malloc_slots;
+        continue;
+      }
+      writes.push_back(Write{slot.address, real, hook, slot.prot});
+      pending.push_back(Patch{slot.address, real, hook, object.bias, object.name, slot.fn, slot.prot});
     }
+  }
+  if (dry_run) return counts;
+  WriteSlots(&writes);
+  for (const Write& write : writes) {
+    if (!write.done) {
+      ++counts.write_failed;
+      continue;
+    }
+    for (const Patch& patch : pending) {
+      if (patch.slot == write.slot) g_patches.push_back(patch);
+    }
+    ++counts.patched;
+  }
+  for (const Patch& patch : g_patches) {
+    if (patch.fn == kMalloc) ++counts.malloc_slots;
   }
   return counts;
 }
@@ -181,9 +250,8 @@ PatchCounts PatchLoadedObjects(bool dry_run) {
 size_t RestoreSlots(size_t* left) {
   *left = 0;
   if (g_patches.empty()) return 0;
-  const Maps maps = Maps::ReadSelf();
   const std::vector<LoadedObject> objects = ListObjects();
-  size_t restored = 0;
+  std::vector<Write> writes;
   for (const Patch& patch : g_patches) {
     bool loaded = false;
     for (const LoadedObject& object : objects) {
@@ -194,8 +262,12 @@ size_t RestoreSlots(size_t* left) {
       }
     }
     // An object unloaded since: its slot's memory may belong to something else now.
-    if (!loaded) continue;
-    if (WriteSlot(patch.slot, patch.hook, patch.original, maps)) ++restored;
+    if (loaded) writes.push_back(Write{patch.slot, patch.hook, patch.original, patch.prot});
+  }
+  WriteSlots(&writes);
+  size_t restored = 0;
+  for (const Write& write : writes) {
+    if (write.done) ++restored;
     else ++*left;
   }
   g_patches.clear();

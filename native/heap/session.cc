@@ -70,7 +70,11 @@ void Check() {
 #endif
 }
 
+// Once: the top of the main thread's stack does not move.
 void RecordMainStack() {
+  static bool recorded = false;
+  if (recorded) return;
+  recorded = true;
   const Maps maps = Maps::ReadSelf();
   const Mapping* stack = maps.MainStack();
   if (stack == nullptr) return;
