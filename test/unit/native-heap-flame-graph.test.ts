@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderFlameGraph } from '../../src/cli/flame-graph';
-import { nativeHeapPerConnection, nativeProfilePaths, renderNativeHeapHtml } from '../../src/cli/pulse-native-heap';
+import { nativeHeapJson, nativeHeapPerConnection, nativeProfilePaths, renderNativeHeapHtml, renderNativeHeapText } from '../../src/cli/pulse-native-heap';
 import type { PulseResult } from '../../src/experiments/pulse';
 import { siteCategory } from '../../src/native-heap/pprof';
 import { diffProfiles } from '../../src/native-heap/diff';
@@ -64,5 +64,17 @@ describe('pulse --native-profile report parts', () => {
     const off = renderNativeHeapHtml({ ...result, nativeHeap: { ...heap, unavailable: 'the executable is PIE' } } as PulseResult, []);
     expect(off).toContain('Not profiled: the executable is PIE');
     expect(nativeProfilePaths('/x/report.html')).toEqual({ top: '/x/report.native-heap.pb.gz', growth: '/x/report.native-heap-growth.pb.gz' });
+  });
+
+  it('says it in text and JSON: per connection, by category, the top sites; no whole profile in the JSON', () => {
+    const text = renderNativeHeapText(heap, 'tls').join('\n');
+    expect(text).toMatch(/^Native heap per TLS connection \(sampled profile, every 65536 B; the first big pulse's top − before, \/ 2000\): 77\.6 KiB/);
+    expect(text).toContain('by category: openssl 13.7 KiB, v8 −50 B, node 64.0 KiB'.replace('−', '-'));
+    expect(text).toMatch(/64\.0 KiB \[node\] node::StreamBase::ReadStart\(\) ← uv__read ← uv_run/);
+    const json = nativeHeapJson(heap) as { top: { sites: number; totalBytes: number }; perConnection: { topSites: unknown[] } };
+    expect(json.top).toMatchObject({ sites: 3, totalBytes: top.totalBytes });
+    expect(JSON.stringify(json)).not.toContain('"stack"');
+    expect(renderNativeHeapText({ ...heap, unavailable: 'not here' }, 'tls')).toEqual(['Native heap profile: off — not here']);
+    expect(nativeHeapJson(null)).toBeNull();
   });
 });
