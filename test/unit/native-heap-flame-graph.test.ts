@@ -70,7 +70,7 @@ describe('pulse --native-profile report parts', () => {
     const text = renderNativeHeapText(heap, 'tls').join('\n');
     expect(text).toMatch(/^Native heap per TLS connection \(sampled profile, every 65536 B; the first big pulse's top − before, \/ 2000\): 77\.6 KiB/);
     expect(text).toContain('by category: openssl 13.7 KiB, v8 −50 B, node 64.0 KiB'.replace('−', '-'));
-    expect(text).toMatch(/64\.0 KiB \[node\] node::StreamBase::ReadStart\(\) ← uv__read ← uv_run/);
+    expect(text).toMatch(/64\.0 KiB \[node\] node::StreamBase::ReadStart ← uv__read ← uv_run/);
     const json = nativeHeapJson(heap) as { top: { sites: number; totalBytes: number }; perConnection: { topSites: unknown[] } };
     expect(json.top).toMatchObject({ sites: 3, totalBytes: top.totalBytes });
     expect(JSON.stringify(json)).not.toContain('"stack"');
