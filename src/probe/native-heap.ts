@@ -106,13 +106,19 @@ export class NativeHeapProfiles {
     return this.recent.last() ?? this.first;
   }
 
-  /** What grew from the first profile to the newest, or null with fewer than two. */
+  /** What grew from the first profile to the newest, or null with fewer than two. The diff
+   *  (milliseconds for a large profile) is made once per new profile, not on every report(). */
   growth(): NativeHeapReport['growth'] {
     const pair = this.pair();
     if (!pair) return null;
-    const diff = diffProfiles(pair[0], pair[1]);
-    return { fromTakenAt: diff.before.takenAt, toTakenAt: diff.after.takenAt, growthBytes: Math.round(diff.growthBytes), categories: diff.categories, topSites: growingSites(diff) };
+    if (this.grown?.of !== pair[1]) {
+      const diff = diffProfiles(pair[0], pair[1]);
+      this.grown = { of: pair[1], growth: { fromTakenAt: diff.before.takenAt, toTakenAt: diff.after.takenAt, growthBytes: Math.round(diff.growthBytes), categories: diff.categories, topSites: growingSites(diff) } };
+    }
+    return this.grown.growth;
   }
+
+  private grown: { of: NativeHeapProfile; growth: NonNullable<NativeHeapReport['growth']> } | null = null;
 
   perConnection(samples: Sample[]): NativeCategoryEstimate[] {
     const readings = this.readings.toArray();
