@@ -167,7 +167,9 @@ void CollectSlots(const LoadedObject& object, const DynamicInfo& dynamic, const 
   for (size_t i = 0; i < count; ++i) {
     const ElfW(Rela)& r = relocations[i];
     const unsigned type = ELF64_R_TYPE(r.r_info);
-    if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) continue;
+    // R_X86_64_64 with no addend: a function pointer in data (libuv's default allocator
+    // table holds malloc/realloc/calloc/free this way in clang-built Node 26).
+    if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT && !(type == R_X86_64_64 && r.r_addend == 0)) continue;
     const size_t index = ELF64_R_SYM(r.r_info);
     const ElfW(Sym)* symbol = dynamic.symtab + index;
     if (index == 0 || !object.Contains(reinterpret_cast<uintptr_t>(symbol), sizeof *symbol)) continue;

@@ -1,8 +1,8 @@
 // Finding and rewriting the GOT slots through which loaded objects call the allocator.
 //
 // A slot is written only when two independent sources agree: the object's own dynamic
-// relocations say the slot (R_X86_64_JUMP_SLOT or R_X86_64_GLOB_DAT) is bound to that
-// symbol, and the slot's current value equals the real definition ResolveReals() found by
+// relocations say the slot (R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT, or a data pointer
+// R_X86_64_64 with no addend) is bound to that symbol, and the slot's current value equals the real definition ResolveReals() found by
 // dlsym/dladdr1. Writes are compare-and-swap of exactly that value; a page that RELRO made
 // read-only is made writable only for the write, and its protection restored.
 #pragma once

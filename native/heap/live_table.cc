@@ -65,12 +65,12 @@ inline bool CasKey(LiveEntry& e, uintptr_t expected, uintptr_t desired) {
   return __atomic_compare_exchange_n(&e.key, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 inline void FilterAdd(uintptr_t address, int delta) {
-  __atomic_fetch_add(&g_filter[FilterIndex(address)], static_cast<uint32_t>(delta), __ATOMIC_RELAXED);
+  __atomic_fetch_add(&g_filter[FilterIndex(address)], static_cast<uint16_t>(delta), __ATOMIC_RELAXED);
 }
 
 }  // namespace
 
-uint32_t* g_filter = nullptr;
+uint16_t* g_filter = nullptr;
 
 bool MapTables() {
   std::lock_guard<std::mutex> lock(g_map_mutex);
@@ -78,13 +78,13 @@ bool MapTables() {
   auto* live = static_cast<LiveEntry*>(MapZeroed(kLiveCapacity * sizeof(LiveEntry)));
   auto* stacks = static_cast<StackSlot*>(MapZeroed(kStackCapacity * sizeof(StackSlot)));
   auto* frames = static_cast<uintptr_t*>(MapZeroed(kFrameCapacity * sizeof(uintptr_t)));
-  auto* filter = static_cast<uint32_t*>(MapZeroed((size_t{1} << kFilterBits) * sizeof(uint32_t)));
+  auto* filter = static_cast<uint16_t*>(MapZeroed((size_t{1} << kFilterBits) * sizeof(uint16_t)));
   if (live == nullptr || stacks == nullptr || frames == nullptr || filter == nullptr) {
     // Unmapping is safe here: nothing was published.
     if (live) munmap(live, kLiveCapacity * sizeof(LiveEntry));
     if (stacks) munmap(stacks, kStackCapacity * sizeof(StackSlot));
     if (frames) munmap(frames, kFrameCapacity * sizeof(uintptr_t));
-    if (filter) munmap(filter, (size_t{1} << kFilterBits) * sizeof(uint32_t));
+    if (filter) munmap(filter, (size_t{1} << kFilterBits) * sizeof(uint16_t));
     return false;
   }
   g_live = live;

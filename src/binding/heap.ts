@@ -55,6 +55,9 @@ export interface HeapBinding {
   /** Idempotent; never throws. */
   heapStop(): void;
   heapStatus(): NativeHeapStatus;
+  /** bench/native-heap.mjs only: times `count` mallocs of `size` bytes, then their frees,
+   *  through the executable's slots; returns [ns per malloc, ns per free]. */
+  heapBenchFrees(count: number, size: number): [number, number];
   /** Rejects with ERR_NOT_STARTED when no session runs. */
   heapProfile(): Promise<NativeHeapRawProfile>;
 }
