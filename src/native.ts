@@ -6,6 +6,7 @@
  * Every function of the binding is wrapped once so that its coded errors, thrown or
  * rejected, come back as SockprobeErrors with the JS caller's stack (rebuildNativeError).
  */
+import type { HeapBinding } from './binding/heap';
 import type { MallocBinding } from './binding/malloc';
 import type { NetBinding } from './binding/net';
 import type { OpensslBinding } from './binding/openssl';
@@ -13,7 +14,7 @@ import type { V8Binding } from './binding/v8';
 import { SockprobeError, rebuildNativeError } from './errors';
 import { packageRoot } from './package-root';
 
-export interface NativeBinding extends MallocBinding, NetBinding, OpensslBinding, V8Binding {
+export interface NativeBinding extends MallocBinding, NetBinding, OpensslBinding, V8Binding, HeapBinding {
   /** 'linux' where the per-concern sources were built; 'other' where only registration was. */
   platform: 'linux' | 'other';
 }

@@ -4,6 +4,7 @@
  * figure is a public field a test sets; each call is logged in `calls` so tests can count them.
  * Install with `installFakeNative()` (setNativeForTesting).
  */
+import type { NativeHeapRawProfile, NativeHeapStatus } from '../../src/binding/heap';
 import type { MallocOwnerInfo, NativeMallinfo2, NativeReleaseOutcome, ReleaseKind } from '../../src/binding/malloc';
 import type { NativeNetLayout, NativeSnapshotRows } from '../../src/binding/net';
 import type { NativeOpensslStats } from '../../src/binding/openssl';
@@ -56,6 +57,12 @@ export class FakeNative implements NativeBinding {
   /** Thrown by opensslStart() when set (e.g. ERR_OPENSSL_SELF_CHECK). */
   opensslStartError: Error | null = null;
   openssl: NativeOpensslStats = { tracking: false, started: false, liveBytes: 0, peakBytes: 0, allocations: 0, frees: 0, reallocs: 0, sinceMs: 0 };
+
+  /** '' where native heap profiling can work, else why not. */
+  heapProblemText = '';
+  heapState: NativeHeapStatus = { active: false, sampleBytes: 0, patchedSlots: 0, dropped: 0, restoreLeft: 0 };
+  /** heapProfile() resolves with this (its sampleBytes taken from the session). */
+  heapRaw: NativeHeapRawProfile = { sampleBytes: 0, startedAt: 0, takenAt: 0, dropped: 0, patchedSlots: 0, executable: '/usr/bin/node', allocatorObject: '', frames: [], sites: [] };
 
   canShrinkHeap = true;
   canStartMemoryReducingGc = true;
@@ -154,6 +161,36 @@ export class FakeNative implements NativeBinding {
   opensslStats(): NativeOpensslStats {
     this.log('opensslStats');
     return { ...this.openssl };
+  }
+
+  heapProblem(): string {
+    this.log('heapProblem');
+    return this.heapProblemText;
+  }
+  async heapProblemAsync(): Promise<string> {
+    this.log('heapProblemAsync');
+    return this.heapProblemText;
+  }
+  heapStart(sampleBytes: number): void {
+    this.log('heapStart');
+    this.heapState = { ...this.heapState, active: true, sampleBytes };
+  }
+  heapStop(): void {
+    this.log('heapStop');
+    this.heapState = { ...this.heapState, active: false };
+  }
+  heapStatus(): NativeHeapStatus {
+    this.log('heapStatus');
+    return { ...this.heapState };
+  }
+  heapBenchFrees(count: number): [number, number] {
+    this.log('heapBenchFrees');
+    return [count, count];
+  }
+  async heapProfile(): Promise<NativeHeapRawProfile> {
+    this.log('heapProfile');
+    if (!this.heapState.active) throw Object.assign(new Error('no native heap profile is running'), { code: 'ERR_NOT_STARTED' });
+    return { ...this.heapRaw, sampleBytes: this.heapState.sampleBytes };
   }
 
   shrinkV8Heap(): boolean {
