@@ -63,7 +63,8 @@ void Check() {
   const PatchCounts counts = PatchLoadedObjects(/*dry_run=*/true);
   if (counts.malloc_slots == 0) {
     g_problem = "no loaded object reaches malloc through a GOT slot confirmed by its relocations and dlsym (" +
-                std::to_string(counts.elsewhere) + " slots of allocator symbols hold something else)";
+                std::to_string(counts.elsewhere) +
+                " slots of allocator symbols hold something else: a canonical PLT entry, or hooks another tool or a second copy of sockprobe installed)";
     return;
   }
   if (!MapTables()) g_problem = "could not map the live-block table (mmap failed)";
