@@ -112,7 +112,8 @@ Napi::Value HeapBenchFrees(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for count and size", 0, nullptr, true);
   const int64_t count = info[0].As<Napi::Number>().Int64Value();
   const int64_t size = info[1].As<Napi::Number>().Int64Value();
-  if (count < 1 || count > (1 << 22) || size < 1 || size > (1 << 20)) return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "count must be 1..4194304 and size 1..1048576", 0, nullptr, true);
+  // Bounded so that no call can hold more than 40 MB.
+  if (count < 1 || count > 10000 || size < 1 || size > 4096) return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "count must be 1..10000 and size 1..4096", 0, nullptr, true);
   std::vector<void*> blocks(static_cast<size_t>(count));
   const auto now = [] { timespec ts{}; clock_gettime(CLOCK_MONOTONIC, &ts); return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec); };
   const double t0 = now();

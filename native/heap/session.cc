@@ -1,5 +1,6 @@
 #include "heap/session.h"
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -47,10 +48,16 @@ class OwnWork {
   uintptr_t saved_;
 };
 
+// fork() while another thread holds g_control would leave the child's copy locked forever:
+// the forking thread takes it first (held only for short, never inside an allocation).
+void ForkPrepare() { g_control.lock(); }
+void ForkRelease() { g_control.unlock(); }
+
 // Serialised by g_control.
 void Check() {
   if (g_checked) return;
   g_checked = true;
+  pthread_atfork(ForkPrepare, ForkRelease, ForkRelease);
 #if !defined(__x86_64__) || !defined(__linux__)
   g_problem = "the native heap profiler patches x86-64 Linux GOT slots; this is another architecture";
   return;
@@ -63,7 +70,8 @@ void Check() {
   const PatchCounts counts = PatchLoadedObjects(/*dry_run=*/true);
   if (counts.malloc_slots == 0) {
     g_problem = "no loaded object reaches malloc through a GOT slot confirmed by its relocations and dlsym (" +
-                std::to_string(counts.elsewhere) + " slots of allocator symbols hold something else)";
+                std::to_string(counts.elsewhere) +
+                " slots of allocator symbols hold something else: a canonical PLT entry, or hooks another tool or a second copy of sockprobe installed)";
     return;
   }
   if (!MapTables()) g_problem = "could not map the live-block table (mmap failed)";

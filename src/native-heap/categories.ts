@@ -1,6 +1,4 @@
 import type { NativeHeapCategory, NativeHeapFrame } from './profile';
-import { checkFrame } from './symbols';
-import { SockprobeTypeError } from '../errors';
 
 export const CATEGORIES: readonly NativeHeapCategory[] = ['openssl', 'v8', 'node', 'libuv', 'zlib', 'addons', 'other'];
 
@@ -19,10 +17,7 @@ const RUNTIME_MODULE = /(^|\/)(libc\.so|libc-|libstdc\+\+|ld-linux|ld-2\.|libm\.
  * Frames that decide nothing (operator new, std::, libc, JavaScript) are passed over.
  */
 export function categorize(stack: readonly NativeHeapFrame[], executable?: string): NativeHeapCategory {
-  if (!Array.isArray(stack)) throw new SockprobeTypeError('stack', 'an array of frames', stack);
-  if (executable !== undefined && typeof executable !== 'string') throw new SockprobeTypeError('executable', 'a string', executable);
   for (const frame of stack) {
-    checkFrame(frame, 'stack[]');
     const decided = frameCategory(frame, executable);
     if (decided) return decided;
   }
