@@ -152,7 +152,8 @@ static Napi::Value ReleaseThreadCacheCall(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, ReleaseThreadCache(info[0].As<Napi::String>()));
 }
 
-Napi::Value AllocatorNumbersAsync(const Napi::CallbackInfo& info);  // stats_worker.cc
+Napi::Value AllocatorNumbersAsync(const Napi::CallbackInfo& info);    // stats_worker.cc
+Napi::Value ReleaseThreadpoolCaches(const Napi::CallbackInfo& info);  // threadpool_caches.cc
 
 void InitMalloc(Napi::Env env, Napi::Object exports) {
   exports.Set("allocatorNumbersAsync", Napi::Function::New(env, AllocatorNumbersAsync, "allocatorNumbersAsync"));
@@ -164,6 +165,7 @@ void InitMalloc(Napi::Env env, Napi::Object exports) {
   exports.Set("release", Napi::Function::New(env, Release, "release"));
   exports.Set("releaseSlice", Napi::Function::New(env, ReleaseSliceCall, "releaseSlice"));
   exports.Set("releaseThreadCache", Napi::Function::New(env, ReleaseThreadCacheCall, "releaseThreadCache"));
+  exports.Set("releaseThreadpoolCaches", Napi::Function::New(env, ReleaseThreadpoolCaches, "releaseThreadpoolCaches"));
 }
 
 }  // namespace sockprobe

@@ -63,6 +63,7 @@ ReleaseOutcome ReleaseSlice(const std::string& kind, unsigned index, size_t budg
 bool ReleaseThreadCache(const std::string& kind) {
   if (kind == "jemalloc") return JemallocFlushThreadCache();
   if (kind == "tcmalloc") return TcmallocMarkThreadIdle();
+  if (kind == "mimalloc") return MimallocCollect();  // mi_collect(true) collects the calling thread's heap
   return false;
 }
 

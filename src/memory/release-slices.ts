@@ -7,12 +7,23 @@ export const TCMALLOC_SLICE_BYTES = 4 * 1024 * 1024;
 
 export const RELEASE_METHODS: Record<ReleaseKind, string> = {
   glibc: 'malloc_trim(0)',
-  jemalloc: 'thread.tcache.flush, then mallctl("arena.<i>.purge") one arena per slice',
-  tcmalloc: `MarkThreadIdle(), then MallocExtension_ReleaseToSystem(${TCMALLOC_SLICE_BYTES / 1048576} MiB) per slice`,
-  mimalloc: 'mi_collect(true)',
+  jemalloc: 'thread.tcache.flush on the JS and threadpool threads, then mallctl("arena.<i>.purge") one arena per slice',
+  tcmalloc: `MarkThreadIdle() on the JS and threadpool threads, then MallocExtension_ReleaseToSystem(${TCMALLOC_SLICE_BYTES / 1048576} MiB) per slice`,
+  mimalloc: 'mi_collect(true) on the threadpool threads, then on the JS thread',
 };
 
+/** How long threadpool work items wait for each other to land on different pool threads. */
+const THREADPOOL_MEET_MS = 20;
+
+/** The size of libuv's threadpool: UV_THREADPOOL_SIZE as libuv reads it (default 4, at most 1024). */
+export function threadpoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const given = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10);
+  return Number.isFinite(given) && given > 0 ? Math.min(given, 1024) : 4;
+}
+
 export interface SlicedRelease {
+  /** Distinct threadpool threads whose allocator cache was emptied first (0 for glibc). */
+  threadpoolThreads: number;
   flag: number;
   slices: number;
   durationNs: number;
@@ -30,7 +41,14 @@ const MAX_SLICES = 65536;
  * calling thread. First the JS thread's own allocator cache goes back to the shared lists.
  */
 export async function releaseInSlices(kind: ReleaseKind, onThreadpool: boolean, meter: JsThreadMeter): Promise<SlicedRelease> {
-  const total: SlicedRelease = { flag: -1, slices: 0, durationNs: 0, threadCpuNs: 0 };
+  const total: SlicedRelease = { threadpoolThreads: 0, flag: -1, slices: 0, durationNs: 0, threadCpuNs: 0 };
+  if (kind !== 'glibc') {
+    // Pool threads cache what they freed during the spike (TLS work, stats reads, compression):
+    // only a call on each of them hands it back.
+    const items = meter.run(() => native().releaseThreadpoolCaches(kind, threadpoolSize(), THREADPOOL_MEET_MS));
+    const reached = await Promise.all(items);
+    total.threadpoolThreads = new Set(reached.filter((item) => item.released).map((item) => item.threadId)).size;
+  }
   if (kind === 'jemalloc' || kind === 'tcmalloc') meter.run(() => native().releaseThreadCache(kind));
   for (let index = 0; index < MAX_SLICES; index++) {
     const outcome: NativeReleaseOutcome = onThreadpool

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { ReleaseKind } from '../binding/malloc';
 import { SockprobeError, SockprobeTypeError } from '../errors';
 import { allocator, type AllocatorName } from './detect';
@@ -32,12 +33,17 @@ export interface ReleaseResult {
   cpuMs: number;
   /** How many slices the trim ran in (event-loop turns between them). */
   slices: number;
+  /** Distinct libuv threadpool threads whose allocator cache was handed back before the trim
+   *  (tcmalloc, jemalloc, mimalloc; 0 for glibc, whose per-thread tcache is a few chunks). */
+  threadpoolThreads: number;
   onThreadpool: boolean;
   /** malloc_trim's own answer (released something or not); null for other allocators. */
   allocatorSaysReleased: boolean | null;
   /** The GC that ran first, if any (`durationMs`: its pauses on the JS thread; `wallMs`: until
    *  it finished); `releasedBytes` is the RSS it gave back by itself. */
   gc: (GcStepResult & { releasedBytes: number }) | null;
+  /** Wall time of the whole release, from the call to its result (GC, trim and stats reads). */
+  wallMs: number;
   /** What the whole release cost the JS thread (GC, trim and stats reads included). */
   jsThread: JsThreadCost;
   rssBeforeBytes: number;
@@ -80,15 +86,18 @@ export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResu
 }
 
 async function releaseMeasured(kind: ReleaseKind, { gc, shrinkHeap, onThreadpool }: { gc: boolean; shrinkHeap: HeapShrink; onThreadpool: boolean }, meter: JsThreadMeter): Promise<ReleaseResult> {
+  const startedAt = performance.now();
   const rssBeforeBytes = rssBytes();
   let gcStep: ReleaseResult['gc'] = null;
   if (gc || shrinkHeap) {
+    meter.step('gc');
     const step = await runGcStep(shrinkHeap, meter);
     gcStep = { ...step, releasedBytes: rssBeforeBytes - rssBytes() };
   }
   // On the threadpool, the allocator's figures are read there too: mallinfo2 walks and locks
   // every arena, milliseconds after a spike, which the JS thread should not pay twice.
   const stats = () => (onThreadpool ? allocatorStatsAsync() : Promise.resolve(meter.run(allocatorStats)));
+  meter.step('trim');
   const before = await stats();
   const rssBeforeTrim = rssBytes();
   const trim = await releaseInSlices(kind, onThreadpool, meter);
@@ -100,9 +109,11 @@ async function releaseMeasured(kind: ReleaseKind, { gc, shrinkHeap, onThreadpool
     durationMs: trim.durationNs / 1e6,
     cpuMs: trim.threadCpuNs / 1e6,
     slices: trim.slices,
+    threadpoolThreads: trim.threadpoolThreads,
     onThreadpool,
     allocatorSaysReleased: kind === 'glibc' ? trim.flag === 1 : null,
     gc: gcStep,
+    wallMs: performance.now() - startedAt,
     jsThread: await meter.stop(),
     rssBeforeBytes,
     rssAfterBytes,

@@ -36,6 +36,8 @@ export interface AutoReleaseRecord {
     /** Time the release held the JS thread (releaseToOS()'s jsThread.totalMs: its synchronous
      *  calls and the GC pauses V8 reports). */
     jsThreadMs: number;
+    /** Wall time of the whole release (GC, trim, stats reads). */
+    wallMs: number;
     /** Kept for older readers: the same as trimMs (the trim alone, not the GC). */
     durationMs: number;
     rssBeforeBytes: number;
@@ -62,6 +64,7 @@ export function releaseRecord(time: number, decision: { reason: string; expected
       onThreadpool: result.onThreadpool,
       gc,
       jsThreadMs: result.jsThread.totalMs,
+      wallMs: result.wallMs,
       durationMs: result.durationMs,
       rssBeforeBytes: result.rssBeforeBytes,
       rssAfterBytes: result.rssAfterBytes,

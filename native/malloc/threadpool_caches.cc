@@ -1,0 +1,97 @@
+// releaseThreadpoolCaches(kind, count, waitMs): the allocator caches of the libuv threadpool's
+// threads back to the shared lists, so the release that follows can return them. Each thread
+// caches what it freed (tcmalloc thread cache, jemalloc tcache, mimalloc's per-thread heap with
+// its empty pages) and only a call on that thread empties it. libuv has no "run on every
+// thread" call, so `count` work items meet at a rendezvous: each waits (at most waitMs) until
+// all have started, which puts them on `count` different threads when the pool is idle, then
+// empties its own thread's cache. A busy pool only makes some land on the same thread (a
+// second empty of one cache is harmless); the wait is bounded, and it blocks pool threads,
+// never the JS thread.
+#include <napi.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "common/napi_util.h"
+#include "common/promise_worker.h"
+#include "malloc/release.h"
+
+namespace sockprobe {
+
+namespace {
+
+struct Rendezvous {
+  std::mutex mutex;
+  std::condition_variable all_arrived;
+  unsigned arrived = 0;
+  unsigned expected = 0;
+};
+
+struct ThreadRelease {
+  bool released = false;  // the allocator had a per-thread cache call and it ran
+  double thread_id = 0;   // gettid() of the pool thread it ran on
+  uint64_t waited_ns = 0;
+};
+
+ThreadRelease MeetAndRelease(const std::string& kind, Rendezvous* meeting, unsigned wait_ms) {
+  ThreadRelease result;
+  const auto start = std::chrono::steady_clock::now();
+  {
+    std::unique_lock<std::mutex> lock(meeting->mutex);
+    meeting->arrived++;
+    meeting->all_arrived.notify_all();
+    meeting->all_arrived.wait_until(lock, start + std::chrono::milliseconds(wait_ms), [meeting] { return meeting->arrived >= meeting->expected; });
+  }
+  result.waited_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+  result.thread_id = static_cast<double>(syscall(SYS_gettid));
+  result.released = ReleaseThreadCache(kind);
+  return result;
+}
+
+}  // namespace
+
+Napi::Value ReleaseThreadpoolCaches(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
+  const std::string kind = info[0].As<Napi::String>();
+  if (kind != "glibc" && kind != "jemalloc" && kind != "tcmalloc" && kind != "mimalloc") {
+    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, jemalloc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
+  }
+  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for count and waitMs", 0, nullptr, true);
+  const double count = info[1].As<Napi::Number>().DoubleValue();
+  const double wait_ms = info[2].As<Napi::Number>().DoubleValue();
+  // libuv caps its pool at 1024 threads; 100 ms is far above what an idle pool needs to meet.
+  if (!(count >= 1 && count <= 1024) || !(wait_ms >= 0 && wait_ms <= 100)) {
+    return ThrowCoded(env, "ERR_OUT_OF_RANGE", "Expected 1 <= count <= 1024 and 0 <= waitMs <= 100", 0, nullptr, true);
+  }
+  auto meeting = std::make_shared<Rendezvous>();
+  meeting->expected = static_cast<unsigned>(count);
+  const unsigned wait = static_cast<unsigned>(wait_ms);
+  Napi::Array promises = Napi::Array::New(env, meeting->expected);
+  for (unsigned i = 0; i < meeting->expected; i++) {
+    Napi::Value promise = PromiseWorker<ThreadRelease>::Queue(
+        env, "sockprobe:release-thread-cache", [kind, meeting, wait] { return MeetAndRelease(kind, meeting.get(), wait); },
+        [](Napi::Env env, ThreadRelease& result) -> Napi::Value {
+          Napi::Object object = Napi::Object::New(env);
+          object.Set("released", Napi::Boolean::New(env, result.released));
+          object.Set("threadId", Napi::Number::New(env, result.thread_id));
+          object.Set("waitedNs", SizeValue(env, result.waited_ns));
+          return object;
+        });
+    // A terminating environment refuses new promises: the ones queued so far still settle.
+    if (promise.IsEmpty()) {
+      std::lock_guard<std::mutex> lock(meeting->mutex);
+      meeting->expected = i;
+      meeting->all_arrived.notify_all();
+      break;
+    }
+    promises.Set(i, promise);
+  }
+  return promises;
+}
+
+}  // namespace sockprobe
