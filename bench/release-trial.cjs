@@ -2,6 +2,7 @@
 // 1 ms event-loop delay monitor in this same process across it (the stall a request sees).
 //   trim-only  GC + trim without shrinking V8's heap      blocking  the pre-1.x default (LowMemoryNotification)
 //   full       releaseToOS() with its defaults            auto      the probe's autoRelease, sampling every 250 ms
+//   auto-paced autoRelease with { pace: true } (64 MiB/s)
 const { readFileSync } = require('node:fs');
 const { monitorEventLoopDelay, PerformanceObserver, performance } = require('node:perf_hooks');
 const { setTimeout: sleep } = require('node:timers/promises');
@@ -38,7 +39,7 @@ async function main() {
     connections,
     release: false,
     onProgress: (phase) => {
-      if (phase === 'baseline' && mode === 'auto') probe = createProbe({ intervalMs: 250, autoRelease: true }).start();
+      if (phase === 'baseline' && mode.startsWith('auto')) probe = createProbe({ intervalMs: 250, autoRelease: mode === 'auto-paced' ? { pace: true } : true }).start();
       if (phase === 'closed') startTraffic();
     },
   });
@@ -47,7 +48,7 @@ async function main() {
   let jsThreadSched = null;
   let gcObserver;
   const gcPauses = [];
-  if (mode === 'auto') {
+  if (mode.startsWith('auto')) {
     // The probe may release before runSpike returns, so the stall is the one the release
     // measured itself (result.jsThread: the same 1 ms monitor, across the release).
     for (let waited = 0; probe.releases().length === 0 && waited < 15_000; waited += 50) await sleep(50);

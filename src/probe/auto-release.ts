@@ -1,4 +1,5 @@
-import type { JsThreadCost, ReleaseResult } from '../memory/release';
+import { SockprobeTypeError } from '../errors';
+import type { JsThreadCost, ReleaseOptions, ReleaseResult } from '../memory/release';
 import { totalConnections, type Sample } from './sample';
 
 export interface AutoReleaseOptions {
@@ -10,7 +11,16 @@ export interface AutoReleaseOptions {
   minIntervalMs?: number;
   /** Skip moments whose event-loop delay exceeded this (the process is busy). Default 100 ms. */
   maxEventLoopDelayMs?: number;
+  /** Give memory back in the background at a byte budget per second (like Go's scavenger)
+   *  instead of as fast as the allocator allows: `true` for 64 MiB/s, or `{ bytesPerSecond }`.
+   *  Paces the sliced allocators (jemalloc per arena, tcmalloc per ReleaseToSystem call); the
+   *  heap-shrinking GC, glibc's malloc_trim and mimalloc's mi_collect are single steps either
+   *  way. Default false. */
+  pace?: boolean | { bytesPerSecond?: number };
 }
+
+/** The default budget of a paced autoRelease: 250 MiB back after a 5000-connection spike in ~4 s. */
+export const DEFAULT_PACE_BYTES_PER_SECOND = 64 * 1024 * 1024;
 
 export type AutoReleaseDecision = { release: true; reason: string; expectedBytes: number } | { release: false; reason: string };
 
@@ -36,8 +46,10 @@ export interface AutoReleaseRecord {
     /** Time the release held the JS thread (releaseToOS()'s jsThread.totalMs: its synchronous
      *  calls and the GC pauses V8 reports). */
     jsThreadMs: number;
-    /** Wall time of the whole release (GC, trim, stats reads). */
+    /** Wall time of the whole release (GC, trim, stats reads, waits of a paced release). */
     wallMs: number;
+    /** The pace kept and the time waited for it; null unpaced. */
+    paced: ReleaseResult['paced'];
     /** Kept for older readers: the same as trimMs (the trim alone, not the GC). */
     durationMs: number;
     rssBeforeBytes: number;
@@ -65,12 +77,22 @@ export function releaseRecord(time: number, decision: { reason: string; expected
       gc,
       jsThreadMs: result.jsThread.totalMs,
       wallMs: result.wallMs,
+      paced: result.paced ?? null,
       durationMs: result.durationMs,
       rssBeforeBytes: result.rssBeforeBytes,
       rssAfterBytes: result.rssAfterBytes,
       jsThread: result.jsThread,
     },
   };
+}
+
+function paceFrom(pace: unknown): ReleaseOptions['pace'] {
+  if (pace === false) return false;
+  if (pace === true) return { bytesPerSecond: DEFAULT_PACE_BYTES_PER_SECOND };
+  if (typeof pace !== 'object' || pace === null) throw new SockprobeTypeError('options.autoRelease.pace', 'a boolean or { bytesPerSecond }', pace);
+  const rate = (pace as { bytesPerSecond?: unknown }).bytesPerSecond ?? DEFAULT_PACE_BYTES_PER_SECOND;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 1 << 20) throw new SockprobeTypeError('options.autoRelease.pace.bytesPerSecond', 'a number of at least 1048576 (1 MiB/s)', rate, 'ERR_INVALID_ARG_VALUE');
+  return { bytesPerSecond: rate };
 }
 
 const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
@@ -85,10 +107,14 @@ export class AutoReleasePolicy {
   private rssBeforeSpike: number | null = null;
   private heapBeforeSpike: number | null = null;
   private lastReleaseAt = -Infinity;
-  private readonly options: Required<AutoReleaseOptions>;
+  private readonly options: Required<Omit<AutoReleaseOptions, 'pace'>>;
+  /** What the probe passes to releaseToOS() when this policy says release. */
+  readonly releaseOptions: ReleaseOptions;
 
   constructor(options: AutoReleaseOptions = {}) {
-    this.options = { minReleasableBytes: 16 * 1024 * 1024, dropFraction: 0.5, minIntervalMs: 30_000, maxEventLoopDelayMs: 100, ...options };
+    const { pace = false, ...rest } = options;
+    this.options = { minReleasableBytes: 16 * 1024 * 1024, dropFraction: 0.5, minIntervalMs: 30_000, maxEventLoopDelayMs: 100, ...rest };
+    this.releaseOptions = { pace: paceFrom(pace) };
   }
 
   consider(sample: Sample, previous: Sample | undefined): AutoReleaseDecision {

@@ -1,4 +1,4 @@
-import type { ReleaseResult } from '../memory/release';
+import type { ReleaseOptions, ReleaseResult } from '../memory/release';
 import type { ConnectionCounts, SocketSummary } from './sample';
 
 /** Where a probe reads each layer. The real sources wrap sockprobe's own calls; tests may pass fakes. */
@@ -16,7 +16,7 @@ export interface ProbeSources {
   connections(): ConnectionCounts | null;
   /** A whole-process socket snapshot summarised; null where snapshots are unsupported. */
   sockets(idleThresholdMs: number): Promise<SocketSummary> | null;
-  release(): Promise<ReleaseResult>;
+  release(options?: ReleaseOptions): Promise<ReleaseResult>;
   /** Whether OpenSSL tracking can work here (true), else why not; asked before trackOpenssl(true). */
   opensslSupport?(): Promise<true | string>;
   /** Turn OpenSSL tracking on or off; true when this call changed it (false: unsupported, or already so). */
