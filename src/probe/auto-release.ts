@@ -11,11 +11,13 @@ export interface AutoReleaseOptions {
   minIntervalMs?: number;
   /** Skip moments whose event-loop delay exceeded this (the process is busy). Default 100 ms. */
   maxEventLoopDelayMs?: number;
-  /** Give memory back in the background at a byte budget per second (like Go's scavenger)
-   *  instead of as fast as the allocator allows: `true` for 64 MiB/s, or `{ bytesPerSecond }`.
-   *  Paces the sliced allocators (jemalloc per arena, tcmalloc per ReleaseToSystem call); the
-   *  heap-shrinking GC, glibc's malloc_trim and mimalloc's mi_collect are single steps either
-   *  way. Default false. */
+  /** Give memory back in the background at a byte budget per second, like Go's scavenger:
+   *  `true` for 64 MiB/s, or `{ bytesPerSecond }`. A paced release forces no GC (the heap-
+   *  shrinking GC's final pause is the longest stall of a one-shot release): it returns what
+   *  the service's own GCs have already freed, pacing the sliced allocators (jemalloc per
+   *  arena, tcmalloc per ReleaseToSystem call; glibc's malloc_trim and mimalloc's mi_collect
+   *  are one call each), and leaves V8's heap to V8's own memory reducer, which shrinks it
+   *  once allocation has been low for a few seconds. Default false. */
   pace?: boolean | { bytesPerSecond?: number };
 }
 
@@ -114,7 +116,8 @@ export class AutoReleasePolicy {
   constructor(options: AutoReleaseOptions = {}) {
     const { pace = false, ...rest } = options;
     this.options = { minReleasableBytes: 16 * 1024 * 1024, dropFraction: 0.5, minIntervalMs: 30_000, maxEventLoopDelayMs: 100, ...rest };
-    this.releaseOptions = { pace: paceFrom(pace) };
+    const paced = paceFrom(pace);
+    this.releaseOptions = paced ? { pace: paced, gc: false, shrinkHeap: false } : {};
   }
 
   consider(sample: Sample, previous: Sample | undefined): AutoReleaseDecision {
