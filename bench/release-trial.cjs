@@ -78,9 +78,7 @@ async function main() {
   }
   if (traffic) clearInterval(traffic);
   const released = rssBytes();
-  // A paced release leaves V8's heap to V8's own memory reducer (it acts ~8 s after the last
-  // full GC once allocation is low): look 10 s later there, 1 s elsewhere.
-  await sleep(mode === 'auto-paced' ? 10_000 : 1000);
+  await sleep(1000);
   const later = rssBytes();
   console.log(JSON.stringify({ traffic: TRAFFIC, rss: { ...spike.rss, released, later }, longestStallMs, jsThreadSched, gcPauses, release }));
   process.exit(0);

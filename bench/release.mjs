@@ -35,7 +35,7 @@ const only = process.env.RELEASE_BENCH_ONLY; // e.g. "tcmalloc" to run the match
 const trial = fileURLToPath(new URL('./release-trial.cjs', import.meta.url));
 const MiB = (bytes) => (bytes / 1048576).toFixed(1);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const rows = [['allocator and release', 'baseline MiB', 'closed MiB', 'above baseline after MiB', '1 s later (paced: 10 s), above MiB', 'returned MiB', 'longest stall ms', 'stall in GC / trim step ms', 'longest V8 pause ms', 'JS thread total ms', 'JS thread on CPU / waiting for a CPU ms', 'wall ms', 'trim ms (slices)', 'load avg']];
+const rows = [['allocator and release', 'baseline MiB', 'closed MiB', 'above baseline after MiB', '1 s later, above MiB', 'returned MiB', 'longest stall ms', 'stall in GC / trim step ms', 'longest V8 pause ms', 'JS thread total ms', 'JS thread on CPU / waiting for a CPU ms', 'wall ms', 'trim ms (slices)', 'load avg']];
 for (const [label, preload, mode, extraEnv = {}] of trials) {
   if (only && !label.includes(only)) continue;
   const runs = [];
