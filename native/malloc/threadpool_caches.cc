@@ -18,6 +18,7 @@
 
 #include "common/napi_util.h"
 #include "common/promise_worker.h"
+#include "malloc/allocators.h"
 #include "malloc/release.h"
 
 namespace sockprobe {
@@ -35,7 +36,15 @@ struct ThreadRelease {
   bool released = false;  // the allocator had a per-thread cache call and it ran
   double thread_id = 0;   // gettid() of the pool thread it ran on
   uint64_t waited_ns = 0;
+  // tcmalloc's own count of this thread's cache around the call (-1 elsewhere): the evidence.
+  double cache_bytes_before = -1;
+  double cache_bytes_after = -1;
 };
+
+double ThreadCacheBytes(const std::string& kind) {
+  size_t bytes = 0;
+  return kind == "tcmalloc" && TcmallocThreadCacheBytes(&bytes) ? static_cast<double>(bytes) : -1;
+}
 
 ThreadRelease MeetAndRelease(const std::string& kind, Rendezvous* meeting, unsigned wait_ms) {
   ThreadRelease result;
@@ -48,7 +57,9 @@ ThreadRelease MeetAndRelease(const std::string& kind, Rendezvous* meeting, unsig
   }
   result.waited_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
   result.thread_id = static_cast<double>(syscall(SYS_gettid));
+  result.cache_bytes_before = ThreadCacheBytes(kind);
   result.released = ReleaseThreadCache(kind);
+  result.cache_bytes_after = ThreadCacheBytes(kind);
   return result;
 }
 
@@ -80,6 +91,8 @@ Napi::Value ReleaseThreadpoolCaches(const Napi::CallbackInfo& info) {
           object.Set("released", Napi::Boolean::New(env, result.released));
           object.Set("threadId", Napi::Number::New(env, result.thread_id));
           object.Set("waitedNs", SizeValue(env, result.waited_ns));
+          object.Set("cacheBytesBefore", result.cache_bytes_before < 0 ? env.Null() : Napi::Number::New(env, result.cache_bytes_before));
+          object.Set("cacheBytesAfter", result.cache_bytes_after < 0 ? env.Null() : Napi::Number::New(env, result.cache_bytes_after));
           return object;
         });
     // A terminating environment refuses new promises: the ones queued so far still settle.

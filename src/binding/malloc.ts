@@ -37,6 +37,10 @@ export interface ThreadCacheRelease {
   /** gettid() of the pool thread it ran on. */
   threadId: number;
   waitedNs: number;
+  /** tcmalloc's own count of that thread's cache (MallocExtension_GetThreadCacheSize) before and
+   *  after the call; null under the other allocators. */
+  cacheBytesBefore: number | null;
+  cacheBytesAfter: number | null;
 }
 
 export interface MallocBinding {
