@@ -13,7 +13,7 @@ export interface JsThreadCost {
   totalMs: number;
   /** The longest stall per step of the release (`gc`: the heap-shrinking GC until it finished;
    *  `trim`: the allocator's release with the stats reads around it), from a 1 ms timer on the
-   *  same loop, each gap counted for the step running when it ended: pins a stall on V8 or on
+   *  same loop, each gap counted for the step it fell in (split at a step change): pins a stall on V8 or on
    *  the allocator. Close to longestStallMs, not equal (another timer, same loop). */
   longestStallMsByStep: Record<string, number>;
   /** Longest single GC pause V8 reported during the release (its own 'gc' performance entries). */
@@ -56,12 +56,8 @@ export class JsThreadMeter {
     this.histogram.enable();
     // The histogram cannot say which step a stall fell in (resetting it loses the interval
     // that straddles the reset), so a plain 1 ms timer on the same loop attributes each gap to
-    // the step running when it ended. Unref'd: it never keeps the process alive.
-    this.stepTimer = setInterval(() => {
-      const now = performance.now();
-      this.stepStalls[this.currentStep] = Math.max(this.stepStalls[this.currentStep] ?? 0, now - this.lastTurn);
-      this.lastTurn = now;
-    }, 1);
+    // the step running when it ended (a gap open at a step change is split there). Unref'd.
+    this.stepTimer = setInterval(() => this.closeGap(), 1);
     this.stepTimer.unref();
   }
 
@@ -72,9 +68,18 @@ export class JsThreadMeter {
     return this;
   }
 
-  /** Starts a named step of the release: gaps that end from now on count for it. */
+  /** Starts a named step of the release: time from now on counts for it. */
   step(name: string): void {
+    // Time since the last turn belongs to the step ending: a synchronous block (a blocking GC)
+    // followed at once by the next step would otherwise be counted for the next one.
+    this.closeGap();
     this.currentStep = name;
+  }
+
+  private closeGap(): void {
+    const now = performance.now();
+    this.stepStalls[this.currentStep] = Math.max(this.stepStalls[this.currentStep] ?? 0, now - this.lastTurn);
+    this.lastTurn = now;
   }
 
   /** Duration (ms) of the last step run through run(). */
@@ -118,6 +123,7 @@ export class JsThreadMeter {
   async stop(): Promise<JsThreadCost> {
     await new Promise((resolve) => setTimeout(resolve, 2));
     await new Promise((resolve) => setImmediate(resolve));
+    this.closeGap();
     this.dispose();
     const longest = this.histogram.count > 0 ? this.histogram.max * MS_PER_NS : 0;
     const ownMs = this.ownSteps.reduce((sum, [start, end]) => sum + (end - start), 0);
