@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "common/napi_util.h"
 #include "common/promise_worker.h"
@@ -82,7 +83,7 @@ Napi::Value ReleaseThreadpoolCaches(const Napi::CallbackInfo& info) {
   auto meeting = std::make_shared<Rendezvous>();
   meeting->expected = static_cast<unsigned>(count);
   const unsigned wait = static_cast<unsigned>(wait_ms);
-  Napi::Array promises = Napi::Array::New(env, meeting->expected);
+  std::vector<Napi::Value> queued;
   for (unsigned i = 0; i < meeting->expected; i++) {
     Napi::Value promise = PromiseWorker<ThreadRelease>::Queue(
         env, "sockprobe:release-thread-cache", [kind, meeting, wait] { return MeetAndRelease(kind, meeting.get(), wait); },
@@ -95,15 +96,18 @@ Napi::Value ReleaseThreadpoolCaches(const Napi::CallbackInfo& info) {
           object.Set("cacheBytesAfter", result.cache_bytes_after < 0 ? env.Null() : Napi::Number::New(env, result.cache_bytes_after));
           return object;
         });
-    // A terminating environment refuses new promises: the ones queued so far still settle.
+    // A terminating environment refuses new promises: the items queued so far stop waiting
+    // for the rest, and only their promises are returned.
     if (promise.IsEmpty()) {
       std::lock_guard<std::mutex> lock(meeting->mutex);
       meeting->expected = i;
       meeting->all_arrived.notify_all();
       break;
     }
-    promises.Set(i, promise);
+    queued.push_back(promise);
   }
+  Napi::Array promises = Napi::Array::New(env, queued.size());
+  for (size_t i = 0; i < queued.size(); i++) promises.Set(static_cast<uint32_t>(i), queued[i]);
   return promises;
 }
 
