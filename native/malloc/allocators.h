@@ -37,6 +37,7 @@ bool TcmallocRelease();
 bool TcmallocReleaseBytes(size_t bytes);  // MallocExtension_ReleaseToSystem: at least `bytes` of free spans
 bool TcmallocProperty(const char* name, size_t* out);
 bool TcmallocMarkThreadIdle();            // the calling thread's cache back to the central lists
+bool TcmallocThreadCacheBytes(size_t* out);  // MallocExtension_GetThreadCacheSize: the calling thread's cache
 const char* TcmallocVersion();
 bool TcmallocStatsText(std::string* out);
 

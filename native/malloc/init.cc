@@ -2,13 +2,10 @@
 // normalisation live in TypeScript (src/memory/); this file converts and reports errors.
 #include <napi.h>
 
-#include <algorithm>
-#include <initializer_list>
-#include <iterator>
-
 #include "common/napi_util.h"
 #include "common/promise_worker.h"
 #include "malloc/allocators.h"
+#include "malloc/kind_argument.h"
 #include "malloc/owner.h"
 #include "malloc/release.h"
 
@@ -18,27 +15,6 @@ static Napi::Value ThrowNotServing(Napi::Env env, AllocatorKind kind) {
   return ThrowCoded(env, "ERR_ALLOCATOR_NOT_SERVING", std::string(AllocatorName(kind)) + " is not the allocator serving malloc in this process");
 }
 
-// Reads info[0] as one of `allowed` (e.g. "glibc, tcmalloc or mimalloc"); throws a coded
-// TypeError naming them otherwise.
-static bool KindArgument(const Napi::CallbackInfo& info, std::initializer_list<AllocatorKind> allowed, AllocatorKind* out) {
-  std::string names;
-  for (auto it = allowed.begin(); it != allowed.end(); ++it) {
-    names += (it == allowed.begin() ? "" : std::next(it) == allowed.end() ? " or " : ", ");
-    names += AllocatorName(*it);
-  }
-  if (!IsString(info, 0)) {
-    ThrowCoded(info.Env(), "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
-    return false;
-  }
-  const std::string name = info[0].As<Napi::String>();
-  if (!ParseAllocatorKind(name, out) || std::find(allowed.begin(), allowed.end(), *out) == allowed.end()) {
-    ThrowCoded(info.Env(), "ERR_INVALID_ARG_VALUE", "Expected " + names + " for kind but received " + name, 0, nullptr, true);
-    return false;
-  }
-  return true;
-}
-
-static constexpr std::initializer_list<AllocatorKind> kEveryKind = {AllocatorKind::kGlibc, AllocatorKind::kJemalloc, AllocatorKind::kTcmalloc, AllocatorKind::kMimalloc};
 
 static Napi::Object NumbersObject(Napi::Env env, const NamedSizes& values) {
   Napi::Object result = Napi::Object::New(env);
@@ -172,6 +148,8 @@ static Napi::Value ReleaseThreadCacheCall(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ReleaseThreadCache(kind));
 }
 
+Napi::Value ReleaseThreadpoolCaches(const Napi::CallbackInfo& info);  // threadpool_caches.cc
+
 void InitMalloc(Napi::Env env, Napi::Object exports) {
   exports.Set("allocatorNumbersAsync", Napi::Function::New(env, AllocatorNumbersAsync, "allocatorNumbersAsync"));
   exports.Set("mallocOwner", Napi::Function::New(env, MallocOwnerInfo, "mallocOwner"));
@@ -182,6 +160,7 @@ void InitMalloc(Napi::Env env, Napi::Object exports) {
   exports.Set("release", Napi::Function::New(env, Release, "release"));
   exports.Set("releaseSlice", Napi::Function::New(env, ReleaseSliceCall, "releaseSlice"));
   exports.Set("releaseThreadCache", Napi::Function::New(env, ReleaseThreadCacheCall, "releaseThreadCache"));
+  exports.Set("releaseThreadpoolCaches", Napi::Function::New(env, ReleaseThreadpoolCaches, "releaseThreadpoolCaches"));
 }
 
 }  // namespace sockprobe

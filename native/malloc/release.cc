@@ -58,6 +58,7 @@ ReleaseOutcome ReleaseSlice(AllocatorKind kind, unsigned index, size_t budget_by
 bool ReleaseThreadCache(AllocatorKind kind) {
   if (kind == AllocatorKind::kJemalloc) return JemallocFlushThreadCache();
   if (kind == AllocatorKind::kTcmalloc) return TcmallocMarkThreadIdle();
+  if (kind == AllocatorKind::kMimalloc) return MimallocCollect();  // mi_collect(true) collects the calling thread's heap
   return false;
 }
 

@@ -27,8 +27,9 @@ ReleaseOutcome ReleaseFreeMemory(AllocatorKind kind);
 ReleaseOutcome ReleaseSlice(AllocatorKind kind, unsigned index, size_t budget_bytes);
 
 // What the calling thread's own allocator cache holds goes back to the shared lists, so a
-// release can return it: jemalloc thread.tcache.flush, tcmalloc MarkThreadIdle. Cheap (µs);
-// false where the allocator has no such cache call.
+// release can return it: jemalloc thread.tcache.flush, tcmalloc MarkThreadIdle, mimalloc
+// mi_collect(true) (the calling thread's heap: its free pages and their purge). Cheap (µs to
+// a few ms); false where the allocator has no such per-thread call (glibc).
 bool ReleaseThreadCache(AllocatorKind kind);
 
 }  // namespace sockprobe

@@ -52,6 +52,14 @@ bool TcmallocMarkThreadIdle() {
   return true;
 }
 
+bool TcmallocThreadCacheBytes(size_t* out) {
+  using CacheSize = size_t (*)();
+  static const auto fn = reinterpret_cast<CacheSize>(OwnerSymbol("MallocExtension_GetThreadCacheSize"));
+  if (fn == nullptr) return false;
+  *out = fn();
+  return true;
+}
+
 const char* TcmallocVersion() {
   using Version = const char* (*)(int*, int*, const char**);
   static const auto fn = OwnerFunction<Version>("tc_version");

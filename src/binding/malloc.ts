@@ -31,6 +31,18 @@ export interface NativeReleaseOutcome {
   threadCpuNs: number;
 }
 
+export interface ThreadCacheRelease {
+  /** The allocator has a per-thread cache call and it ran (false for glibc). */
+  released: boolean;
+  /** gettid() of the pool thread it ran on. */
+  threadId: number;
+  waitedNs: number;
+  /** tcmalloc's own count of that thread's cache (MallocExtension_GetThreadCacheSize) before and
+   *  after the call; null under the other allocators. */
+  cacheBytesBefore: number | null;
+  cacheBytesAfter: number | null;
+}
+
 export interface MallocBinding {
   mallocOwner(): MallocOwnerInfo;
   /** Throws ERR_UNSUPPORTED where libc has no mallinfo2. */
@@ -47,6 +59,11 @@ export interface MallocBinding {
    *  Throws ERR_INVALID_ARG_VALUE unless 0 <= index < 65536 and 4096 <= budgetBytes <= 2^40. */
   releaseSlice(kind: ReleaseKind, index: number, budgetBytes: number, onThreadpool: false): NativeReleaseOutcome;
   releaseSlice(kind: ReleaseKind, index: number, budgetBytes: number, onThreadpool: true): Promise<NativeReleaseOutcome>;
-  /** The calling thread's allocator cache back to the shared lists (jemalloc, tcmalloc); false elsewhere. */
+  /** The calling thread's allocator cache back to the shared lists (jemalloc tcache flush,
+   *  tcmalloc MarkThreadIdle, mimalloc mi_collect(true)); false for glibc. */
   releaseThreadCache(kind: string): boolean;
+  /** The same on the libuv threadpool's threads: `count` work items that meet (each waiting at
+   *  most `waitMs` for the others) so they run on different pool threads. One promise per item.
+   *  Throws ERR_INVALID_ARG_VALUE unless 1 <= count <= 1024 and 0 <= waitMs <= 100. */
+  releaseThreadpoolCaches(kind: ReleaseKind, count: number, waitMs: number): Array<Promise<ThreadCacheRelease>>;
 }

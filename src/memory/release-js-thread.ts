@@ -11,6 +11,13 @@ export interface JsThreadCost {
    *  reported meanwhile. Waits on allocator locks are not in it (nothing reports them);
    *  they show in longestStallMs. */
   totalMs: number;
+  /** The longest stall per step of the release (`gc`: the heap-shrinking GC until it finished;
+   *  `trim`: the allocator's release with the stats reads around it), from a 1 ms timer on the
+   *  same loop, each gap counted for the step it fell in (split at a step change): pins a stall on V8 or on
+   *  the allocator. Close to longestStallMs, not equal (another timer, same loop). */
+  longestStallMsByStep: Record<string, number>;
+  /** Longest single GC pause V8 reported during the release (its own 'gc' performance entries). */
+  longestGcPauseMs: number;
 }
 
 export interface GcPause {
@@ -34,6 +41,11 @@ export class JsThreadMeter {
   private readonly ownSteps: Array<[number, number]> = [];
   readonly gcPauses: GcPause[] = [];
   private readonly gcListeners = new Set<() => void>();
+  /** Longest gap between turns of a 1 ms timer, per step of the release (see step()). */
+  private readonly stepStalls: Record<string, number> = {};
+  private currentStep = 'start';
+  private lastTurn = performance.now();
+  private readonly stepTimer: NodeJS.Timeout;
 
   constructor() {
     this.observer = new PerformanceObserver((list) => {
@@ -42,6 +54,11 @@ export class JsThreadMeter {
     });
     this.observer.observe({ entryTypes: ['gc'] });
     this.histogram.enable();
+    // The histogram cannot say which step a stall fell in (resetting it loses the interval
+    // that straddles the reset), so a plain 1 ms timer on the same loop attributes each gap to
+    // the step running when it ended (a gap open at a step change is split there). Unref'd.
+    this.stepTimer = setInterval(() => this.closeGap(), 1);
+    this.stepTimer.unref();
   }
 
   /** Waits for the monitor's first timer turns: it measures intervals between turns, so a
@@ -49,6 +66,20 @@ export class JsThreadMeter {
   async started(): Promise<this> {
     for (let waited = 0; this.histogram.count === 0 && waited < 20; waited += 2) await new Promise((resolve) => setTimeout(resolve, 2));
     return this;
+  }
+
+  /** Starts a named step of the release: time from now on counts for it. */
+  step(name: string): void {
+    // Time since the last turn belongs to the step ending: a synchronous block (a blocking GC)
+    // followed at once by the next step would otherwise be counted for the next one.
+    this.closeGap();
+    this.currentStep = name;
+  }
+
+  private closeGap(): void {
+    const now = performance.now();
+    this.stepStalls[this.currentStep] = Math.max(this.stepStalls[this.currentStep] ?? 0, now - this.lastTurn);
+    this.lastTurn = now;
   }
 
   /** Duration (ms) of the last step run through run(). */
@@ -82,6 +113,7 @@ export class JsThreadMeter {
    *  midway must not leave them running in the host process. */
   dispose(): void {
     this.histogram.disable();
+    clearInterval(this.stepTimer);
     this.observer.disconnect();
     this.gcListeners.clear();
   }
@@ -91,12 +123,14 @@ export class JsThreadMeter {
   async stop(): Promise<JsThreadCost> {
     await new Promise((resolve) => setTimeout(resolve, 2));
     await new Promise((resolve) => setImmediate(resolve));
+    this.closeGap();
     this.dispose();
     const longest = this.histogram.count > 0 ? this.histogram.max * MS_PER_NS : 0;
     const ownMs = this.ownSteps.reduce((sum, [start, end]) => sum + (end - start), 0);
     const inOwnStep = (pause: GcPause) => this.ownSteps.some(([start, end]) => pause.startMs >= start && pause.startMs <= end);
     const gcMs = this.gcPauses.filter((pause) => pause.startMs >= this.startedAt && !inOwnStep(pause)).reduce((sum, pause) => sum + pause.durationMs, 0);
-    return { longestStallMs: longest, totalMs: ownMs + gcMs };
+    const longestGcPauseMs = Math.max(0, ...this.gcPauses.filter((pause) => pause.startMs >= this.startedAt).map((pause) => pause.durationMs));
+    return { longestStallMs: longest, totalMs: ownMs + gcMs, longestStallMsByStep: { ...this.stepStalls }, longestGcPauseMs };
   }
 }
 

@@ -1,13 +1,15 @@
+import { performance } from 'node:perf_hooks';
 import type { ReleaseKind } from '../binding/malloc';
 import { SockprobeError, SockprobeTypeError } from '../errors';
 import { allocator, type AllocatorName } from './detect';
 import { rssBytes } from './proc';
 import { runGcStep, type GcStepResult, type HeapShrink } from './release-gc';
 import { JsThreadMeter, type JsThreadCost } from './release-js-thread';
-import { RELEASE_METHODS, releaseInSlices } from './release-slices';
+import { RELEASE_METHODS, releaseInSlices, type ReleasePace } from './release-slices';
 import { allocatorStats, allocatorStatsAsync, type AllocatorStats } from './stats';
 
 export type { JsThreadCost } from './release-js-thread';
+export type { ReleasePace } from './release-slices';
 
 export interface ReleaseOptions {
   /** Run a JS GC first so dead sockets and Buffers free their native memory. Default true. */
@@ -20,6 +22,11 @@ export interface ReleaseOptions {
   /** Run the trim on the libuv threadpool or on the calling thread. Default: the threadpool,
    *  except mimalloc, whose mi_collect only collects the calling thread's heap. */
   onThreadpool?: boolean;
+  /** Pace the allocator's release like Go's scavenger: after each slice, wait until what it
+   *  returned fits `bytesPerSecond`. Slices are per arena (jemalloc) or per ReleaseToSystem
+   *  call of at most a tenth of a second's budget (tcmalloc); glibc's malloc_trim and
+   *  mimalloc's mi_collect are one call each and cannot be paced. Default: unpaced. */
+  pace?: ReleasePace | false;
 }
 
 export interface ReleaseResult {
@@ -32,12 +39,19 @@ export interface ReleaseResult {
   cpuMs: number;
   /** How many slices the trim ran in (event-loop turns between them). */
   slices: number;
+  /** The pace kept, and the time spent waiting between slices for it; null unpaced. */
+  paced: { bytesPerSecond: number; waitedMs: number } | null;
+  /** Distinct libuv threadpool threads whose allocator cache was handed back before the trim
+   *  (tcmalloc, jemalloc, mimalloc; 0 for glibc, whose per-thread tcache is a few chunks). */
+  threadpoolThreads: number;
   onThreadpool: boolean;
   /** malloc_trim's own answer (released something or not); null for other allocators. */
   allocatorSaysReleased: boolean | null;
   /** The GC that ran first, if any (`durationMs`: its pauses on the JS thread; `wallMs`: until
    *  it finished); `releasedBytes` is the RSS it gave back by itself. */
   gc: (GcStepResult & { releasedBytes: number }) | null;
+  /** Wall time of the whole release, from the call to its result (GC, trim and stats reads). */
+  wallMs: number;
   /** What the whole release cost the JS thread (GC, trim and stats reads included). */
   jsThread: JsThreadCost;
   rssBeforeBytes: number;
@@ -50,6 +64,9 @@ export interface ReleaseResult {
   after: AllocatorStats;
 }
 
+/** Below 1 MiB/s a release after a spike would take minutes. */
+const MIN_PACE_BYTES_PER_SECOND = 1 << 20;
+
 function validate(options: unknown): ReleaseOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw new SockprobeTypeError('options', 'an object', options);
   const given = (options ?? {}) as ReleaseOptions;
@@ -58,6 +75,12 @@ function validate(options: unknown): ReleaseOptions {
   }
   if (given.shrinkHeap !== undefined && typeof given.shrinkHeap !== 'boolean' && given.shrinkHeap !== 'blocking') {
     throw new SockprobeTypeError('options.shrinkHeap', "a boolean or 'blocking'", given.shrinkHeap);
+  }
+  if (given.pace !== undefined && given.pace !== false) {
+    if (typeof given.pace !== 'object' || given.pace === null) throw new SockprobeTypeError('options.pace', 'false or { bytesPerSecond }', given.pace);
+    const rate = given.pace.bytesPerSecond;
+    if (typeof rate !== 'number' || !Number.isFinite(rate)) throw new SockprobeTypeError('options.pace.bytesPerSecond', 'a finite number', rate);
+    if (rate < MIN_PACE_BYTES_PER_SECOND) throw new SockprobeTypeError('options.pace.bytesPerSecond', `at least ${MIN_PACE_BYTES_PER_SECOND} (1 MiB/s)`, rate, 'ERR_INVALID_ARG_VALUE');
   }
   return given;
 }
@@ -69,29 +92,32 @@ function validate(options: unknown): ReleaseOptions {
 export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResult> {
   const given = validate(options);
   const { name } = allocator();
-  const { gc = true, shrinkHeap = true, onThreadpool = name !== 'mimalloc' } = given;
+  const { gc = true, shrinkHeap = true, onThreadpool = name !== 'mimalloc', pace = false } = given;
   if (name === 'unknown') throw new SockprobeError('ERR_UNSUPPORTED', 'releaseToOS(): the allocator serving malloc is not one sockprobe knows how to trim');
   const meter = await new JsThreadMeter().started();
   try {
-    return await releaseMeasured(name, { gc, shrinkHeap, onThreadpool }, meter);
+    return await releaseMeasured(name, { gc, shrinkHeap, onThreadpool, pace: pace || null }, meter);
   } finally {
     meter.dispose(); // already stopped on success; on failure nothing else would
   }
 }
 
-async function releaseMeasured(kind: ReleaseKind, { gc, shrinkHeap, onThreadpool }: { gc: boolean; shrinkHeap: HeapShrink; onThreadpool: boolean }, meter: JsThreadMeter): Promise<ReleaseResult> {
+async function releaseMeasured(kind: ReleaseKind, { gc, shrinkHeap, onThreadpool, pace }: { gc: boolean; shrinkHeap: HeapShrink; onThreadpool: boolean; pace: ReleasePace | null }, meter: JsThreadMeter): Promise<ReleaseResult> {
+  const startedAt = performance.now();
   const rssBeforeBytes = rssBytes();
   let gcStep: ReleaseResult['gc'] = null;
   if (gc || shrinkHeap) {
+    meter.step('gc');
     const step = await runGcStep(shrinkHeap, meter);
     gcStep = { ...step, releasedBytes: rssBeforeBytes - rssBytes() };
   }
   // On the threadpool, the allocator's figures are read there too: mallinfo2 walks and locks
   // every arena, milliseconds after a spike, which the JS thread should not pay twice.
   const stats = () => (onThreadpool ? allocatorStatsAsync() : Promise.resolve(meter.run(allocatorStats)));
+  meter.step('trim');
   const before = await stats();
   const rssBeforeTrim = rssBytes();
-  const trim = await releaseInSlices(kind, onThreadpool, meter);
+  const trim = await releaseInSlices(kind, onThreadpool, meter, pace);
   const rssAfterBytes = rssBytes();
   const after = await stats();
   return {
@@ -100,9 +126,12 @@ async function releaseMeasured(kind: ReleaseKind, { gc, shrinkHeap, onThreadpool
     durationMs: trim.durationNs / 1e6,
     cpuMs: trim.threadCpuNs / 1e6,
     slices: trim.slices,
+    paced: pace ? { bytesPerSecond: pace.bytesPerSecond, waitedMs: trim.pacedWaitMs } : null,
+    threadpoolThreads: trim.threadpoolThreads,
     onThreadpool,
     allocatorSaysReleased: kind === 'glibc' ? trim.flag === 1 : null,
     gc: gcStep,
+    wallMs: performance.now() - startedAt,
     jsThread: await meter.stop(),
     rssBeforeBytes,
     rssAfterBytes,

@@ -249,7 +249,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     if (!decision.release) return;
     releasing = true;
     const started = Date.now();
-    sources.release().then(
+    sources.release(policy!.releaseOptions).then(
       (result) => {
         policy!.released(sample, result.rssAfterBytes);
         releases.push(releaseRecord(started, decision, result));

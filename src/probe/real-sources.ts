@@ -71,7 +71,7 @@ export function realSources(): ProbeSources {
     },
     connections: () => (tracker ? tracker.counts().open : null),
     sockets: (idleThresholdMs) => (snapshots ? socketSnapshot().then((snapshot) => summariseSnapshot(snapshot, idleThresholdMs)) : null),
-    release: () => releaseToOS(),
+    release: (options) => releaseToOS(options),
     allocatorName: () => allocatorName,
     // Support is asked on the threadpool (the first check reads every loaded object's relocations).
     nativeHeap: {

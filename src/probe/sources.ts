@@ -1,4 +1,4 @@
-import type { ReleaseResult } from '../memory/release';
+import type { ReleaseOptions, ReleaseResult } from '../memory/release';
 import type { NativeHeapProfile } from '../native-heap/profile';
 import type { ConnectionCounts, SocketSummary } from './sample';
 
@@ -17,7 +17,7 @@ export interface ProbeSources {
   connections(): ConnectionCounts | null;
   /** A whole-process socket snapshot summarised; null where snapshots are unsupported. */
   sockets(idleThresholdMs: number): Promise<SocketSummary> | null;
-  release(): Promise<ReleaseResult>;
+  release(options?: ReleaseOptions): Promise<ReleaseResult>;
   /** Whether OpenSSL tracking can work here (true), else why not; asked before trackOpenssl(true). */
   opensslSupport?(): Promise<true | string>;
   /** Turn OpenSSL tracking on or off; true when this call changed it (false: unsupported, or already so). */

@@ -5,7 +5,7 @@
  * Install with `installFakeNative()` (setNativeForTesting).
  */
 import type { NativeHeapRawProfile, NativeHeapStatus } from '../../src/binding/heap';
-import type { MallocOwnerInfo, NativeMallinfo2, NativeReleaseOutcome, ReleaseKind } from '../../src/binding/malloc';
+import type { MallocOwnerInfo, NativeMallinfo2, NativeReleaseOutcome, ReleaseKind, ThreadCacheRelease } from '../../src/binding/malloc';
 import type { NativeNetLayout, NativeSnapshotRows } from '../../src/binding/net';
 import type { NativeOpensslStats } from '../../src/binding/openssl';
 import { setNativeForTesting, type NativeBinding } from '../../src/native';
@@ -161,6 +161,12 @@ export class FakeNative implements NativeBinding {
   opensslStats(): NativeOpensslStats {
     this.log('opensslStats');
     return { ...this.openssl };
+  }
+
+  releaseThreadpoolCaches(kind: ReleaseKind, count: number): Array<Promise<ThreadCacheRelease>> {
+    this.log('releaseThreadpoolCaches');
+    const released = kind !== 'glibc';
+    return Array.from({ length: count }, (_, i) => Promise.resolve({ released, threadId: 1000 + i, waitedNs: 0, cacheBytesBefore: null, cacheBytesAfter: null }));
   }
 
   heapProblem(): string {

@@ -89,7 +89,8 @@ describe('sockprobe CLI', () => {
     const result = JSON.parse(stdout.trim().split('\n').pop()!);
     expect(result.allocator.name).toBe('jemalloc');
     expect(result.rss.peak).toBeGreaterThan(result.rss.baseline);
-    expect(result.release.method).toBe('thread.tcache.flush, then mallctl("arena.<i>.purge") one arena per slice');
+    expect(result.release.method).toBe('thread.tcache.flush on the JS and threadpool threads, then mallctl("arena.<i>.purge") one arena per slice');
+    expect(result.release.threadpoolThreads).toBeGreaterThanOrEqual(1);
     expect(result.sampleCount).toBeGreaterThan(10);
   });
 

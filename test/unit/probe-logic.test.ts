@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { AutoReleasePolicy } from '../../src/probe/auto-release';
+import { AutoReleasePolicy, DEFAULT_PACE_BYTES_PER_SECOND } from '../../src/probe/auto-release';
+import { releaseToOS } from '../../src/memory/release';
+import { threadpoolSize } from '../../src/memory/release-slices';
 import { leakTrends, perConnection, retentionAfterSpike } from '../../src/probe/correlate';
 import { robustFit } from '../../src/probe/regression';
 import { buildReport, renderReport, type Versions } from '../../src/probe/report';
@@ -273,6 +275,29 @@ describe('AutoReleasePolicy', () => {
   });
 });
 
+describe('paced release options', () => {
+  it('autoRelease pace: true is 64 MiB/s; unpaced passes releaseToOS() defaults', () => {
+    expect(new AutoReleasePolicy().releaseOptions).toEqual({});
+    expect(new AutoReleasePolicy({ pace: true }).releaseOptions).toEqual({ pace: { bytesPerSecond: DEFAULT_PACE_BYTES_PER_SECOND } });
+    expect(new AutoReleasePolicy({ pace: { bytesPerSecond: 8 * MiB } }).releaseOptions.pace).toEqual({ bytesPerSecond: 8 * MiB });
+  });
+
+  it('refuses a pace it cannot keep or read, with coded errors', async () => {
+    expect(() => new AutoReleasePolicy({ pace: { bytesPerSecond: 1000 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => new AutoReleasePolicy({ pace: 'fast' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    await expect(releaseToOS({ pace: { bytesPerSecond: NaN } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(releaseToOS({ pace: { bytesPerSecond: 4096 } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(releaseToOS({ pace: 'slow' as unknown as false })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
+  it('sizes the threadpool rendezvous as libuv sizes its pool', () => {
+    expect(threadpoolSize({})).toBe(4);
+    expect(threadpoolSize({ UV_THREADPOOL_SIZE: '16' })).toBe(16);
+    expect(threadpoolSize({ UV_THREADPOOL_SIZE: '5000' })).toBe(1024);
+    expect(threadpoolSize({ UV_THREADPOOL_SIZE: 'x' })).toBe(4);
+  });
+});
+
 describe('RingBuffer', () => {
   it('keeps the newest `capacity` items in order', () => {
     const ring = new RingBuffer<number>(3);
@@ -286,6 +311,7 @@ describe('createProbe with a fake native seam', () => {
   /** Sources whose figures a test sets: the allocator counts free pages glibc already returned. */
   function fakeSources(state: { connections: number; rss: number; freeRaw: number; heapPhysical: number }) {
     let snapshots = 0;
+    const releaseOptions: unknown[] = [];
     const sources: ProbeSources = {
       memory: () => ({ rss: state.rss, rssAnon: state.rss - 40 * MiB, heapUsed: 8 * MiB, heapTotal: 20 * MiB, heapPhysical: state.heapPhysical, external: 2 * MiB, arrayBuffers: MiB }),
       allocator: async () => ({ allocated: 10 * MiB, free: state.freeRaw, releasable: state.freeRaw }),
@@ -295,7 +321,8 @@ describe('createProbe with a fake native seam', () => {
         snapshots++;
         return Promise.resolve(makeSockets({ takenAt: Date.now() + snapshots }));
       },
-      release: async () => {
+      release: async (options) => {
+        releaseOptions.push(options);
         const rssBeforeBytes = state.rss;
         state.rss -= 60 * MiB;
         state.heapPhysical = 10 * MiB;
@@ -304,12 +331,13 @@ describe('createProbe with a fake native seam', () => {
           allocator: 'glibc', method: 'malloc_trim(0)', durationMs: 4.4, cpuMs: 4, slices: 1, onThreadpool: true, allocatorSaysReleased: true,
           gc: { method: 'MemoryPressureNotification(kModerate)', fallbackReason: null, durationMs: 31.5, wallMs: 60, shrunkHeap: true, completed: true, releasedBytes: 20 * MiB }, rssBeforeBytes, rssAfterBytes: state.rss,
           releasedBytes: 60 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
-          jsThread: { longestStallMs: 33.2, totalMs: 36.1 },
+          jsThread: { longestStallMs: 33.2, totalMs: 36.1, longestStallMsByStep: { gc: 33.2, trim: 1.1 }, longestGcPauseMs: 30.2 },
+          paced: null, threadpoolThreads: 4, wallMs: 70,
         };
       },
       allocatorName: () => 'glibc',
     };
-    return { sources, snapshots: () => snapshots };
+    return { sources, snapshots: () => snapshots, releaseOptions };
   }
 
   it('keeps free native memory within RSS in every sample, the raw count under its own name', async () => {
@@ -339,6 +367,20 @@ describe('createProbe with a fake native seam', () => {
     expect(record.reason).toMatch(/connections fell from 3000 to 0/);
     const text = probe.renderReport();
     expect(text).toMatch(/autoRelease \(1, 60\.0 MiB back in all\):\n  \d{4}-\d\d-\d\dT[\d:.]+Z connections fell from 3000 to 0; .* → 60\.0 MiB back \(40\.0 MiB by malloc_trim\(0\) in 4\.4 ms on the threadpool; heap-shrinking GC 31\.5 ms on the JS thread \(gave back 20\.0 MiB\)\); JS thread held 36\.1 ms in all, longest event-loop stall 33\.2 ms/);
+  });
+
+  it('a paced autoRelease hands its pace to the release', async () => {
+    const state = { connections: 0, rss: 60 * MiB, freeRaw: MiB, heapPhysical: 10 * MiB };
+    const fake = fakeSources(state);
+    const probe = createProbe({ sources: fake.sources, autoRelease: { minIntervalMs: 1, pace: { bytesPerSecond: 8 * MiB } } });
+    await probe.sample();
+    Object.assign(state, { connections: 3000, rss: 250 * MiB, heapPhysical: 40 * MiB });
+    await probe.sample();
+    Object.assign(state, { connections: 0, rss: 190 * MiB, freeRaw: 400 * MiB });
+    await probe.sample();
+    await probe.sample();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(fake.releaseOptions).toEqual([{ pace: { bytesPerSecond: 8 * MiB } }]);
   });
 
   it('takes a socket snapshot sooner when connections have moved, so kernel memory has readings at varied counts', async () => {
