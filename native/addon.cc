@@ -6,6 +6,7 @@ void InitMalloc(Napi::Env env, Napi::Object exports);
 void InitNet(Napi::Env env, Napi::Object exports);
 void InitOpenssl(Napi::Env env, Napi::Object exports);
 void InitV8(Napi::Env env, Napi::Object exports);
+void InitHeap(Napi::Env env, Napi::Object exports);
 }  // namespace sockprobe
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -14,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sockprobe::InitNet(env, exports);
   sockprobe::InitOpenssl(env, exports);
   sockprobe::InitV8(env, exports);
+  sockprobe::InitHeap(env, exports);
 #endif
   exports.Set("platform", Napi::String::New(env,
 #ifdef __linux__

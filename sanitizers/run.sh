@@ -24,11 +24,13 @@ fi
 
 # Fixtures that drive every native call: detection and stats, bad input, glibc references,
 # threads and teardown, fuzzing, a TLS spike with a release, socket snapshots (idle TLS,
-# CLOSE_WAIT), OpenSSL tracking (API, connections, start/stop churn, worker threads).
+# CLOSE_WAIT), OpenSSL tracking (API, connections, start/stop churn, worker threads), the
+# native heap profiler (API, start/stop churn with workers).
 # Node flags come first in an entry. Sizes are small: valgrind is slow.
 fixtures=("allocator-probe.js" "bad-input.js" "glibc-reference.js" "lifecycle-workers.js" "fuzz.js 3000"
   "release-spike.js 200" "seed-scenarios.js idle" "seed-scenarios.js close-wait" "openssl-api.js"
-  "--expose-gc openssl-connections.js server 20" "--expose-gc openssl-churn.js 50" "openssl-workers.js")
+  "--expose-gc openssl-connections.js server 20" "--expose-gc openssl-churn.js 50" "openssl-workers.js"
+  "--expose-gc native-heap-api.js" "--expose-gc native-heap-safety.js 100")
 
 failed=0
 for entry in "${fixtures[@]}"; do
@@ -42,7 +44,7 @@ for entry in "${fixtures[@]}"; do
     LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=0" \
       LSAN_OPTIONS="suppressions=$root/sanitizers/lsan.supp:print_suppressions=0" \
       node "${flags[@]}" "test/fixtures/${words[0]}" "${words[@]:1}" >"$log.out" 2>"$log" || true
-    ours=$(grep -E 'ERROR: AddressSanitizer|sockprobe\.node|native/(common|malloc|net|openssl|v8)/' "$log" | head -5 || true)
+    ours=$(grep -E 'ERROR: AddressSanitizer|sockprobe\.node|native/(common|heap|malloc|net|openssl|v8)/' "$log" | head -5 || true)
     reports=$(grep -cE '^(==[0-9]+==ERROR|Direct leak|Indirect leak)' "$log" || true)
   else
     valgrind --tool=memcheck --error-limit=no --num-callers=30 --smc-check=all-non-file \

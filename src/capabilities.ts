@@ -1,5 +1,6 @@
 import { allocator } from './memory/detect';
 import { nativeLoadProblem } from './native';
+import { nativeHeapCapabilities } from './native-heap';
 import { netCapabilities } from './net';
 import { opensslCapabilities } from './openssl';
 
@@ -43,5 +44,6 @@ export function capabilities(): Capabilities {
     memoryBreakdown: known,
     ...netCapabilities(),
     ...opensslCapabilities(),
+    ...nativeHeapCapabilities(),
   };
 }

@@ -1,18 +1,11 @@
 /** Stable error codes; documented in the README. */
-export type SockprobeErrorCode =
-  | 'ERR_INVALID_ARG_TYPE'
-  | 'ERR_INVALID_ARG_VALUE'
-  | 'ERR_UNSUPPORTED'
-  | 'ERR_NATIVE_UNAVAILABLE'
-  | 'ERR_ALLOCATOR_NOT_SERVING'
-  | 'ERR_NOT_GLIBC'
-  | 'ERR_SOCKET_CLOSED'
-  | 'ERR_NOT_A_SOCKET'
-  | 'ERR_SOCKET_TYPE'
-  | 'ERR_SYSCALL'
-  | 'ERR_NO_SUCH_PROCESS'
-  | 'ERR_PROCESS_NOT_OWNED'
-  | 'ERR_OPENSSL_SELF_CHECK';
+export const SOCKPROBE_ERROR_CODES = [
+  'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_UNSUPPORTED', 'ERR_NATIVE_UNAVAILABLE', 'ERR_ALLOCATOR_NOT_SERVING',
+  'ERR_NOT_GLIBC', 'ERR_SOCKET_CLOSED', 'ERR_NOT_A_SOCKET', 'ERR_SOCKET_TYPE', 'ERR_SYSCALL', 'ERR_NO_SUCH_PROCESS',
+  'ERR_PROCESS_NOT_OWNED', 'ERR_OPENSSL_SELF_CHECK', 'ERR_OUT_OF_RANGE', 'ERR_NOT_STARTED',
+] as const;
+export type SockprobeErrorCode = (typeof SOCKPROBE_ERROR_CODES)[number];
+const CODES: ReadonlySet<string> = new Set(SOCKPROBE_ERROR_CODES);
 
 /** Every error sockprobe throws on purpose: a stable `code`, and `errno`/`syscall` when a syscall failed. */
 export class SockprobeError extends Error {
@@ -38,6 +31,23 @@ export class SockprobeTypeError extends TypeError {
     this.name = 'SockprobeTypeError';
     this.code = code;
   }
+
+  /** The addon's own argument errors, kept word for word. */
+  static withMessage(message: string, code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE'): SockprobeTypeError {
+    const error = new SockprobeTypeError('', '', undefined, code);
+    error.message = message;
+    return error;
+  }
+}
+
+/** An index or count outside what exists (a row past the end), as Node's own ERR_OUT_OF_RANGE. */
+export class SockprobeRangeError extends RangeError {
+  readonly code = 'ERR_OUT_OF_RANGE';
+
+  constructor(name: string, range: string, received: unknown) {
+    super(`Expected ${range} for ${name} but received ${describe(received)}`);
+    this.name = 'SockprobeRangeError';
+  }
 }
 
 export function describe(value: unknown): string {
@@ -49,12 +59,23 @@ export function describe(value: unknown): string {
   return typeof value;
 }
 
-/** Native errors carry `code` (and `errno`/`syscall`); rebuild them as SockprobeErrors with the caller's stack. */
-export function rethrowNative(error: unknown): never {
-  if (error instanceof TypeError) throw error;
-  const native = error as { code?: string; message?: string; errno?: number; syscall?: string };
-  if (native && typeof native.code === 'string' && native.code.startsWith('ERR_')) {
-    throw new SockprobeError(native.code as SockprobeErrorCode, native.message ?? native.code, { errno: native.errno, syscall: native.syscall });
-  }
-  throw error;
+/**
+ * The addon throws plain Errors and TypeErrors carrying `code` (and `errno`/`syscall`). This
+ * rebuilds them as SockprobeErrors (a TypeError stays a TypeError, with its code) whose stack
+ * is `site`'s: the JS caller's, also for a promise that rejects later on the threadpool's
+ * behalf. Anything else (a bug, an exception from a callback) passes through untouched.
+ */
+export function rebuildNativeError(error: unknown, site: Error): unknown {
+  const native = error as { code?: unknown; message?: unknown; errno?: unknown; syscall?: unknown } | null;
+  if (error instanceof SockprobeError || error instanceof SockprobeTypeError) return error;
+  if (!(error instanceof Error) || typeof native?.code !== 'string' || !CODES.has(native.code)) return error;
+  const code = native.code as SockprobeErrorCode;
+  const message = String(native.message);
+  const rebuilt =
+    error instanceof TypeError && (code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_INVALID_ARG_VALUE')
+      ? SockprobeTypeError.withMessage(message, code)
+      : new SockprobeError(code, message, { errno: typeof native.errno === 'number' ? native.errno : undefined, syscall: typeof native.syscall === 'string' ? native.syscall : undefined });
+  const callerFrames = (site.stack ?? '').split('\n').slice(1).join('\n');
+  rebuilt.stack = `${rebuilt.name}: ${message}${callerFrames ? '\n' + callerFrames : ''}`;
+  return rebuilt;
 }

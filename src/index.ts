@@ -1,5 +1,5 @@
 export { capabilities, type Capabilities } from './capabilities';
-export { SockprobeError, SockprobeTypeError, type SockprobeErrorCode } from './errors';
+export { SockprobeError, SockprobeRangeError, SockprobeTypeError, SOCKPROBE_ERROR_CODES, type SockprobeErrorCode } from './errors';
 export { allocator, type AllocatorIdentity, type AllocatorName } from './memory/detect';
 export { allocatorStats, allocatorStatsAsync, type AllocatorStats } from './memory/stats';
 export { mallinfo, mallocStatsText, type Mallinfo } from './memory/glibc';
@@ -8,7 +8,8 @@ export { releaseToOS, type JsThreadCost, type ReleaseOptions, type ReleaseResult
 export { memoryBreakdown, type MemoryBreakdown, type BreakdownPart } from './memory/breakdown';
 export * from './net';
 export * from './openssl';
-export { createProbe, type Probe, type ProbeOptions, type AutoReleaseRecord } from './probe/probe';
+export { nativeHeap, DEFAULT_SAMPLE_BYTES, type NativeHeapStartOptions, type NativeHeapCategory, type NativeHeapFrame, type NativeHeapProfile, type NativeHeapSite, type NativeHeapDiff, type NativeHeapSiteDiff } from './native-heap';
+export { createProbe, type Probe, type ProbeOptions, type AutoReleaseRecord, type NativeHeapProfileOptions, type NativeHeapReport } from './probe/probe';
 export { buildReport, renderReport, type ProbeReport, type Versions } from './probe/report';
 export type { Finding, FindingKind, Severity } from './probe/findings';
 export type { Sample, SocketSummary } from './probe/sample';

@@ -4,6 +4,7 @@
  *   SOCKPROBE_INTERVAL_MS      sampling interval in ms, a whole number from 10 (default 1000)
  *   SOCKPROBE_AUTO_RELEASE=1   give memory back when a connection spike ends (1/true/yes/on, 0/false/no/off)
  *   SOCKPROBE_OPENSSL=1        track OpenSSL allocations (where capabilities() allows)
+ *   SOCKPROBE_NATIVE_HEAP=1    profile the native heap by call site (nativeHeapProfile; where capabilities() allows)
  *   SOCKPROBE_REPORT=stderr|PATH  where `kill -USR2 <pid>` writes the report (default stderr)
  * A value that cannot be read is named on stderr with what was expected; the probe then
  * starts with that setting's default. The running probe: `import { probe } from
@@ -46,6 +47,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Probe {
     intervalMs: intervalFrom(env.SOCKPROBE_INTERVAL_MS),
     autoRelease: switchFrom('SOCKPROBE_AUTO_RELEASE', env.SOCKPROBE_AUTO_RELEASE),
     opensslTracking: switchFrom('SOCKPROBE_OPENSSL', env.SOCKPROBE_OPENSSL),
+    nativeHeapProfile: switchFrom('SOCKPROBE_NATIVE_HEAP', env.SOCKPROBE_NATIVE_HEAP),
   });
   const target = env.SOCKPROBE_REPORT || 'stderr';
   process.on('SIGUSR2', () => writeReport(target, `${probe.renderReport()}\n`));

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "malloc/kind.h"
+
 namespace sockprobe {
 
 using NamedSizes = std::vector<std::pair<std::string, uint64_t>>;
@@ -44,5 +46,9 @@ bool MimallocStats(NamedSizes* out);
 bool MimallocCollect();
 int MimallocVersion();  // -1 when absent
 bool MimallocStatsText(std::string* out);
+
+// By kind, for the N-API layer (dispatch.cc). false: that allocator does not serve malloc here.
+bool AllocatorNumbersOf(AllocatorKind kind, NamedSizes* out);  // glibc: the mallinfo2 fields
+bool AllocatorStatsTextOf(AllocatorKind kind, std::string* out);  // false for jemalloc (no text wired)
 
 }  // namespace sockprobe

@@ -1,21 +1,16 @@
 // glibc malloc: mallinfo2, malloc_info, malloc_stats, malloc_trim — all resolved with dlsym
 // so the addon loads on glibc < 2.33 and on musl, where these are absent.
-#include <dlfcn.h>
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/symbols.h"
 #include "malloc/allocators.h"
 
 namespace sockprobe {
 
-template <typename Fn>
-static Fn Libc(const char* name) {
-  return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
-}
-
 bool GlibcMallinfo2(Mallinfo2* out) {
   using Fn = Mallinfo2 (*)();
-  static const Fn fn = Libc<Fn>("mallinfo2");
+  static const Fn fn = GlobalFunction<Fn>("mallinfo2");
   if (fn == nullptr) return false;
   *out = fn();
   return true;
@@ -37,7 +32,7 @@ static bool CaptureStream(std::string* out, Write write) {
 
 bool GlibcMallocInfoXml(std::string* out) {
   using Fn = int (*)(int, FILE*);
-  static const Fn fn = Libc<Fn>("malloc_info");
+  static const Fn fn = GlobalFunction<Fn>("malloc_info");
   if (fn == nullptr) return false;
   return CaptureStream(out, [](FILE* stream) { return fn(0, stream) == 0; });
 }
@@ -47,7 +42,7 @@ bool GlibcMallocInfoXml(std::string* out) {
 // Node and libuv write to fd 2 directly, not through stdio, so in practice nothing does.
 bool GlibcMallocStatsText(std::string* out) {
   using Fn = void (*)();
-  static const Fn fn = Libc<Fn>("malloc_stats");
+  static const Fn fn = GlobalFunction<Fn>("malloc_stats");
   if (fn == nullptr || GlibcVersion() == nullptr) return false;
   return CaptureStream(out, [](FILE* stream) {
     FILE* saved = stderr;
@@ -60,7 +55,7 @@ bool GlibcMallocStatsText(std::string* out) {
 
 bool GlibcTrim(int* released_flag) {
   using Fn = int (*)(size_t);
-  static const Fn fn = Libc<Fn>("malloc_trim");
+  static const Fn fn = GlobalFunction<Fn>("malloc_trim");
   if (fn == nullptr) return false;
   *released_flag = fn(0);
   return true;
@@ -68,7 +63,7 @@ bool GlibcTrim(int* released_flag) {
 
 const char* GlibcVersion() {
   using Fn = const char* (*)();
-  static const Fn fn = Libc<Fn>("gnu_get_libc_version");
+  static const Fn fn = GlobalFunction<Fn>("gnu_get_libc_version");
   return fn == nullptr ? nullptr : fn();
 }
 

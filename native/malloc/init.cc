@@ -2,6 +2,10 @@
 // normalisation live in TypeScript (src/memory/); this file converts and reports errors.
 #include <napi.h>
 
+#include <algorithm>
+#include <initializer_list>
+#include <iterator>
+
 #include "common/napi_util.h"
 #include "common/promise_worker.h"
 #include "malloc/allocators.h"
@@ -10,7 +14,37 @@
 
 namespace sockprobe {
 
-static const char kNotServing[] = "ERR_ALLOCATOR_NOT_SERVING";
+static Napi::Value ThrowNotServing(Napi::Env env, AllocatorKind kind) {
+  return ThrowCoded(env, "ERR_ALLOCATOR_NOT_SERVING", std::string(AllocatorName(kind)) + " is not the allocator serving malloc in this process");
+}
+
+// Reads info[0] as one of `allowed` (e.g. "glibc, tcmalloc or mimalloc"); throws a coded
+// TypeError naming them otherwise.
+static bool KindArgument(const Napi::CallbackInfo& info, std::initializer_list<AllocatorKind> allowed, AllocatorKind* out) {
+  std::string names;
+  for (auto it = allowed.begin(); it != allowed.end(); ++it) {
+    names += (it == allowed.begin() ? "" : std::next(it) == allowed.end() ? " or " : ", ");
+    names += AllocatorName(*it);
+  }
+  if (!IsString(info, 0)) {
+    ThrowCoded(info.Env(), "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
+    return false;
+  }
+  const std::string name = info[0].As<Napi::String>();
+  if (!ParseAllocatorKind(name, out) || std::find(allowed.begin(), allowed.end(), *out) == allowed.end()) {
+    ThrowCoded(info.Env(), "ERR_INVALID_ARG_VALUE", "Expected " + names + " for kind but received " + name, 0, nullptr, true);
+    return false;
+  }
+  return true;
+}
+
+static constexpr std::initializer_list<AllocatorKind> kEveryKind = {AllocatorKind::kGlibc, AllocatorKind::kJemalloc, AllocatorKind::kTcmalloc, AllocatorKind::kMimalloc};
+
+static Napi::Object NumbersObject(Napi::Env env, const NamedSizes& values) {
+  Napi::Object result = Napi::Object::New(env);
+  for (const auto& entry : values) result.Set(entry.first, SizeValue(env, entry.second));
+  return result;
+}
 
 static Napi::Value MallocOwnerInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -36,21 +70,9 @@ static Napi::Value MallocOwnerInfo(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Value Mallinfo2Values(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Mallinfo2 m{};
-  if (!GlibcMallinfo2(&m)) return ThrowCoded(env, "ERR_UNSUPPORTED", "mallinfo2 is not available in this libc (glibc >= 2.33 needed)");
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("arena", SizeValue(env, m.arena));
-  result.Set("ordblks", SizeValue(env, m.ordblks));
-  result.Set("smblks", SizeValue(env, m.smblks));
-  result.Set("hblks", SizeValue(env, m.hblks));
-  result.Set("hblkhd", SizeValue(env, m.hblkhd));
-  result.Set("usmblks", SizeValue(env, m.usmblks));
-  result.Set("fsmblks", SizeValue(env, m.fsmblks));
-  result.Set("uordblks", SizeValue(env, m.uordblks));
-  result.Set("fordblks", SizeValue(env, m.fordblks));
-  result.Set("keepcost", SizeValue(env, m.keepcost));
-  return result;
+  NamedSizes values;
+  if (!AllocatorNumbersOf(AllocatorKind::kGlibc, &values)) return ThrowCoded(info.Env(), "ERR_UNSUPPORTED", "mallinfo2 is not available in this libc (glibc >= 2.33 needed)");
+  return NumbersObject(info.Env(), values);
 }
 
 static Napi::Value MallocInfoXml(const Napi::CallbackInfo& info) {
@@ -61,34 +83,40 @@ static Napi::Value MallocInfoXml(const Napi::CallbackInfo& info) {
 
 // Numeric stats of one allocator as an object of name -> bytes (or count).
 static Napi::Value AllocatorNumbers(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
-  const std::string kind = info[0].As<Napi::String>();
+  AllocatorKind kind;
+  if (!KindArgument(info, {AllocatorKind::kJemalloc, AllocatorKind::kTcmalloc, AllocatorKind::kMimalloc}, &kind)) return info.Env().Undefined();
   NamedSizes values;
-  bool ok = false;
-  if (kind == "jemalloc") ok = JemallocStats(&values);
-  else if (kind == "tcmalloc") ok = TcmallocStats(&values);
-  else if (kind == "mimalloc") ok = MimallocStats(&values);
-  else return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected jemalloc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
-  if (!ok) return ThrowCoded(env, kNotServing, kind + " is not the allocator serving malloc in this process");
-  Napi::Object result = Napi::Object::New(env);
-  for (const auto& entry : values) result.Set(entry.first, SizeValue(env, entry.second));
-  return result;
+  if (!AllocatorNumbersOf(kind, &values)) return ThrowNotServing(info.Env(), kind);
+  return NumbersObject(info.Env(), values);
 }
 
 // The allocator's own human-readable statistics text, for reference and cross-checks.
 static Napi::Value AllocatorStatsText(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
-  const std::string kind = info[0].As<Napi::String>();
+  AllocatorKind kind;
+  if (!KindArgument(info, {AllocatorKind::kGlibc, AllocatorKind::kTcmalloc, AllocatorKind::kMimalloc}, &kind)) return info.Env().Undefined();
   std::string text;
-  bool ok = false;
-  if (kind == "glibc") ok = GlibcMallocStatsText(&text);
-  else if (kind == "tcmalloc") ok = TcmallocStatsText(&text);
-  else if (kind == "mimalloc") ok = MimallocStatsText(&text);
-  else return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
-  if (!ok) return ThrowCoded(env, kNotServing, kind + " is not the allocator serving malloc in this process");
-  return Napi::String::New(env, text);
+  if (!AllocatorStatsTextOf(kind, &text)) return ThrowNotServing(info.Env(), kind);
+  return Napi::String::New(info.Env(), text);
+}
+
+// allocatorNumbersAsync(kind): the same figures as allocatorNumbers/mallinfo2, read on the
+// threadpool. mallinfo2 walks and locks every arena (milliseconds after a connection spike
+// leaves many free chunks), so a sampler must not run it on the JS thread.
+static Napi::Value AllocatorNumbersAsync(const Napi::CallbackInfo& info) {
+  AllocatorKind kind;
+  if (!KindArgument(info, kEveryKind, &kind)) return info.Env().Undefined();
+  struct Read {
+    bool ok = false;
+    NamedSizes values;
+  };
+  return PromiseWorker<Read>::Queue(
+      info.Env(), "sockprobe:allocatorNumbers",
+      [kind] {
+        Read read;
+        read.ok = AllocatorNumbersOf(kind, &read.values);
+        return read;
+      },
+      [kind](Napi::Env env, Read& read) -> Napi::Value { return read.ok ? Napi::Value(NumbersObject(env, read.values)) : ThrowNotServing(env, kind); });
 }
 
 static Napi::Object OutcomeObject(Napi::Env env, const ReleaseOutcome& outcome) {
@@ -100,59 +128,50 @@ static Napi::Object OutcomeObject(Napi::Env env, const ReleaseOutcome& outcome) 
   return result;
 }
 
-static bool ValidReleaseKind(const std::string& kind) {
-  return kind == "glibc" || kind == "jemalloc" || kind == "tcmalloc" || kind == "mimalloc";
+// The outcome, or the coded error when that allocator does not serve malloc here; run on the
+// JS thread or, when asked, on the threadpool.
+template <typename Run>
+static Napi::Value SettleRelease(Napi::Env env, AllocatorKind kind, bool on_threadpool, const char* resource, Run run) {
+  auto settle = [kind](Napi::Env env, ReleaseOutcome& outcome) -> Napi::Value {
+    return outcome.supported ? Napi::Value(OutcomeObject(env, outcome)) : ThrowNotServing(env, kind);
+  };
+  if (on_threadpool) return PromiseWorker<ReleaseOutcome>::Queue(env, resource, run, settle);
+  ReleaseOutcome outcome = run();
+  return settle(env, outcome);
 }
 
 // release(kind, onThreadpool): the trim itself, timed where it runs.
 static Napi::Value Release(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
-  const std::string kind = info[0].As<Napi::String>();
-  if (!ValidReleaseKind(kind)) return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, jemalloc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
+  AllocatorKind kind;
+  if (!KindArgument(info, kEveryKind, &kind)) return info.Env().Undefined();
   const bool on_threadpool = info.Length() > 1 && info[1].ToBoolean().Value();
-  auto settle = [kind](Napi::Env env, ReleaseOutcome& outcome) -> Napi::Value {
-    if (!outcome.supported) return ThrowCoded(env, kNotServing, kind + " is not the allocator serving malloc in this process");
-    return OutcomeObject(env, outcome);
-  };
-  if (on_threadpool) return PromiseWorker<ReleaseOutcome>::Queue(env, "sockprobe:release", [kind] { return ReleaseFreeMemory(kind); }, settle);
-  ReleaseOutcome outcome = ReleaseFreeMemory(kind);
-  return settle(env, outcome);
+  return SettleRelease(info.Env(), kind, on_threadpool, "sockprobe:release", [kind] { return ReleaseFreeMemory(kind); });
 }
 
 // releaseSlice(kind, index, budgetBytes, onThreadpool): one bounded slice of a release.
 static Napi::Value ReleaseSliceCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
-  const std::string kind = info[0].As<Napi::String>();
-  if (!ValidReleaseKind(kind)) return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, jemalloc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
+  AllocatorKind kind;
+  if (!KindArgument(info, kEveryKind, &kind)) return env.Undefined();
   if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for index and budgetBytes", 0, nullptr, true);
   const double index = info[1].As<Napi::Number>().DoubleValue();
   const double budget = info[2].As<Napi::Number>().DoubleValue();
   if (!(index >= 0 && index < 65536) || !(budget >= 4096 && budget <= 1099511627776.0)) {
-    return ThrowCoded(env, "ERR_OUT_OF_RANGE", "Expected 0 <= index < 65536 and 4096 <= budgetBytes <= 2^40", 0, nullptr, true);
+    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected 0 <= index < 65536 and 4096 <= budgetBytes <= 2^40", 0, nullptr, true);
   }
   const unsigned slice = static_cast<unsigned>(index);
   const size_t budget_bytes = static_cast<size_t>(budget);
   const bool on_threadpool = info.Length() > 3 && info[3].ToBoolean().Value();
-  auto settle = [kind](Napi::Env env, ReleaseOutcome& outcome) -> Napi::Value {
-    if (!outcome.supported) return ThrowCoded(env, kNotServing, kind + " is not the allocator serving malloc in this process");
-    return OutcomeObject(env, outcome);
-  };
-  auto run = [kind, slice, budget_bytes] { return ReleaseSlice(kind, slice, budget_bytes); };
-  if (on_threadpool) return PromiseWorker<ReleaseOutcome>::Queue(env, "sockprobe:release-slice", run, settle);
-  ReleaseOutcome outcome = run();
-  return settle(env, outcome);
+  return SettleRelease(env, kind, on_threadpool, "sockprobe:release-slice", [kind, slice, budget_bytes] { return ReleaseSlice(kind, slice, budget_bytes); });
 }
 
 // releaseThreadCache(kind): the calling (JS) thread's allocator cache back to shared lists.
 static Napi::Value ReleaseThreadCacheCall(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
-  return Napi::Boolean::New(env, ReleaseThreadCache(info[0].As<Napi::String>()));
+  AllocatorKind kind;
+  if (!KindArgument(info, kEveryKind, &kind)) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), ReleaseThreadCache(kind));
 }
 
-Napi::Value AllocatorNumbersAsync(const Napi::CallbackInfo& info);    // stats_worker.cc
 Napi::Value ReleaseThreadpoolCaches(const Napi::CallbackInfo& info);  // threadpool_caches.cc
 
 void InitMalloc(Napi::Env env, Napi::Object exports) {

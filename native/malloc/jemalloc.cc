@@ -11,9 +11,8 @@ using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
 
 static Mallctl GetMallctl() {
   static const Mallctl fn = [] {
-    void* symbol = OwnerSymbol("mallctl");
-    if (symbol == nullptr) symbol = OwnerSymbol("je_mallctl");  // builds with a symbol prefix
-    return reinterpret_cast<Mallctl>(symbol);
+    const Mallctl plain = OwnerFunction<Mallctl>("mallctl");
+    return plain != nullptr ? plain : OwnerFunction<Mallctl>("je_mallctl");  // builds with a symbol prefix
   }();
   return fn;
 }

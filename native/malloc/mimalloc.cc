@@ -8,7 +8,7 @@ namespace sockprobe {
 
 bool MimallocStats(NamedSizes* out) {
   using ProcessInfo = void (*)(size_t*, size_t*, size_t*, size_t*, size_t*, size_t*, size_t*, size_t*);
-  static const auto fn = reinterpret_cast<ProcessInfo>(OwnerSymbol("mi_process_info"));
+  static const auto fn = OwnerFunction<ProcessInfo>("mi_process_info");
   if (fn == nullptr) return false;
   size_t elapsed = 0, user = 0, system = 0, rss = 0, peak_rss = 0, commit = 0, peak_commit = 0, faults = 0;
   fn(&elapsed, &user, &system, &rss, &peak_rss, &commit, &peak_commit, &faults);
@@ -25,7 +25,7 @@ bool MimallocStats(NamedSizes* out) {
 
 bool MimallocCollect() {
   using Collect = void (*)(bool);
-  static const auto fn = reinterpret_cast<Collect>(OwnerSymbol("mi_collect"));
+  static const auto fn = OwnerFunction<Collect>("mi_collect");
   if (fn == nullptr) return false;
   fn(true);
   return true;
@@ -33,14 +33,14 @@ bool MimallocCollect() {
 
 int MimallocVersion() {
   using Version = int (*)();
-  static const auto fn = reinterpret_cast<Version>(OwnerSymbol("mi_version"));
+  static const auto fn = OwnerFunction<Version>("mi_version");
   return fn == nullptr ? -1 : fn();
 }
 
 bool MimallocStatsText(std::string* out) {
   using Output = void (*)(const char*, void*);
   using PrintOut = void (*)(Output, void*);
-  static const auto fn = reinterpret_cast<PrintOut>(OwnerSymbol("mi_stats_print_out"));
+  static const auto fn = OwnerFunction<PrintOut>("mi_stats_print_out");
   if (fn == nullptr) return false;
   fn([](const char* text, void* arg) { static_cast<std::string*>(arg)->append(text); }, out);
   return true;

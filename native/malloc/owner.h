@@ -12,9 +12,14 @@ struct MallocOwner {
 // Resolved once per process; malloc cannot change owner after start-up.
 const MallocOwner& GetMallocOwner();
 
-// Looks a symbol up in the object that serves malloc first, then process-wide.
-// Looking in the owner first keeps us from calling, say, a jemalloc that some library
-// linked privately while glibc serves malloc.
+// A symbol the object serving malloc itself defines, or nullptr: never one of its
+// dependencies', so we do not call, say, a jemalloc that some library linked privately
+// while glibc serves malloc.
 void* OwnerSymbol(const char* name);
+
+template <typename Fn>
+Fn OwnerFunction(const char* name) {
+  return reinterpret_cast<Fn>(OwnerSymbol(name));
+}
 
 }  // namespace sockprobe

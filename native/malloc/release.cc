@@ -1,35 +1,30 @@
 #include "malloc/release.h"
 
-#include <time.h>
-
+#include "common/clock.h"
 #include "malloc/allocators.h"
 
 namespace sockprobe {
-
-static uint64_t Nanos(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // Times `step` (wall and this thread's CPU), which fills in the rest of the outcome.
 template <typename Step>
 static ReleaseOutcome Timed(Step step) {
   ReleaseOutcome outcome;
-  const uint64_t wall_start = Nanos(CLOCK_MONOTONIC);
-  const uint64_t cpu_start = Nanos(CLOCK_THREAD_CPUTIME_ID);
+  const uint64_t wall_start = ClockNanos(CLOCK_MONOTONIC);
+  const uint64_t cpu_start = ClockNanos(CLOCK_THREAD_CPUTIME_ID);
   step(&outcome);
-  outcome.duration_ns = Nanos(CLOCK_MONOTONIC) - wall_start;
-  outcome.thread_cpu_ns = Nanos(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
+  outcome.duration_ns = ClockNanos(CLOCK_MONOTONIC) - wall_start;
+  outcome.thread_cpu_ns = ClockNanos(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
   return outcome;
 }
 
-ReleaseOutcome ReleaseFreeMemory(const std::string& kind) {
-  return Timed([&kind](ReleaseOutcome* outcome) {
-    if (kind == "glibc") outcome->supported = GlibcTrim(&outcome->flag);
-    else if (kind == "jemalloc") outcome->supported = JemallocPurge();
-    else if (kind == "tcmalloc") outcome->supported = TcmallocRelease();
-    else if (kind == "mimalloc") outcome->supported = MimallocCollect();
+ReleaseOutcome ReleaseFreeMemory(AllocatorKind kind) {
+  return Timed([kind](ReleaseOutcome* outcome) {
+    switch (kind) {
+      case AllocatorKind::kGlibc: outcome->supported = GlibcTrim(&outcome->flag); break;
+      case AllocatorKind::kJemalloc: outcome->supported = JemallocPurge(); break;
+      case AllocatorKind::kTcmalloc: outcome->supported = TcmallocRelease(); break;
+      case AllocatorKind::kMimalloc: outcome->supported = MimallocCollect(); break;
+    }
   });
 }
 
@@ -48,22 +43,22 @@ static void TcmallocSlice(size_t budget_bytes, ReleaseOutcome* outcome) {
   outcome->done = !outcome->supported || free_after == 0 || unmapped_after <= unmapped_before;
 }
 
-ReleaseOutcome ReleaseSlice(const std::string& kind, unsigned index, size_t budget_bytes) {
-  if (kind == "jemalloc") {
+ReleaseOutcome ReleaseSlice(AllocatorKind kind, unsigned index, size_t budget_bytes) {
+  if (kind == AllocatorKind::kJemalloc) {
     return Timed([index](ReleaseOutcome* outcome) {
       unsigned arenas = 0;
       outcome->supported = JemallocArenaCount(&arenas) && (index >= arenas || JemallocPurgeArena(index));
       outcome->done = index + 1 >= arenas;
     });
   }
-  if (kind == "tcmalloc") return Timed([budget_bytes](ReleaseOutcome* outcome) { TcmallocSlice(budget_bytes, outcome); });
+  if (kind == AllocatorKind::kTcmalloc) return Timed([budget_bytes](ReleaseOutcome* outcome) { TcmallocSlice(budget_bytes, outcome); });
   return ReleaseFreeMemory(kind);  // glibc, mimalloc: one slice
 }
 
-bool ReleaseThreadCache(const std::string& kind) {
-  if (kind == "jemalloc") return JemallocFlushThreadCache();
-  if (kind == "tcmalloc") return TcmallocMarkThreadIdle();
-  if (kind == "mimalloc") return MimallocCollect();  // mi_collect(true) collects the calling thread's heap
+bool ReleaseThreadCache(AllocatorKind kind) {
+  if (kind == AllocatorKind::kJemalloc) return JemallocFlushThreadCache();
+  if (kind == AllocatorKind::kTcmalloc) return TcmallocMarkThreadIdle();
+  if (kind == AllocatorKind::kMimalloc) return MimallocCollect();  // mi_collect(true) collects the calling thread's heap
   return false;
 }
 

@@ -3,7 +3,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <string>
+
+#include "malloc/kind.h"
 
 namespace sockprobe {
 
@@ -15,8 +16,7 @@ struct ReleaseOutcome {
   uint64_t thread_cpu_ns = 0;
 };
 
-// `kind` is one of glibc, jemalloc, tcmalloc, mimalloc.
-ReleaseOutcome ReleaseFreeMemory(const std::string& kind);
+ReleaseOutcome ReleaseFreeMemory(AllocatorKind kind);
 
 // Slice `index` (0, 1, 2, … until `done`) of a release:
 //  glibc     malloc_trim(0) in one slice (glibc has no public per-arena or bounded trim)
@@ -24,12 +24,12 @@ ReleaseOutcome ReleaseFreeMemory(const std::string& kind);
 //  tcmalloc  MallocExtension_ReleaseToSystem(budget_bytes) per slice, until its page heap
 //            holds no free bytes or a slice returns nothing
 //  mimalloc  mi_collect(true) in one slice (it collects the calling thread's heap)
-ReleaseOutcome ReleaseSlice(const std::string& kind, unsigned index, size_t budget_bytes);
+ReleaseOutcome ReleaseSlice(AllocatorKind kind, unsigned index, size_t budget_bytes);
 
 // What the calling thread's own allocator cache holds goes back to the shared lists, so a
 // release can return it: jemalloc thread.tcache.flush, tcmalloc MarkThreadIdle, mimalloc
 // mi_collect(true) (the calling thread's heap: its free pages and their purge). Cheap (µs to
 // a few ms); false where the allocator has no such per-thread call (glibc).
-bool ReleaseThreadCache(const std::string& kind);
+bool ReleaseThreadCache(AllocatorKind kind);
 
 }  // namespace sockprobe

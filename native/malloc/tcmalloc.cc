@@ -6,7 +6,7 @@ namespace sockprobe {
 
 bool TcmallocStats(NamedSizes* out) {
   using GetProperty = int (*)(const char*, size_t*);
-  static const auto fn = reinterpret_cast<GetProperty>(OwnerSymbol("MallocExtension_GetNumericProperty"));
+  static const auto fn = OwnerFunction<GetProperty>("MallocExtension_GetNumericProperty");
   if (fn == nullptr) return false;
   static const char* const kProperties[] = {
       "generic.current_allocated_bytes",        "generic.heap_size",
@@ -24,7 +24,7 @@ bool TcmallocStats(NamedSizes* out) {
 
 bool TcmallocRelease() {
   using Release = void (*)();
-  static const auto fn = reinterpret_cast<Release>(OwnerSymbol("MallocExtension_ReleaseFreeMemory"));
+  static const auto fn = OwnerFunction<Release>("MallocExtension_ReleaseFreeMemory");
   if (fn == nullptr) return false;
   fn();
   return true;
@@ -32,7 +32,7 @@ bool TcmallocRelease() {
 
 bool TcmallocReleaseBytes(size_t bytes) {
   using Release = void (*)(size_t);
-  static const auto fn = reinterpret_cast<Release>(OwnerSymbol("MallocExtension_ReleaseToSystem"));
+  static const auto fn = OwnerFunction<Release>("MallocExtension_ReleaseToSystem");
   if (fn == nullptr) return false;
   fn(bytes);
   return true;
@@ -40,13 +40,13 @@ bool TcmallocReleaseBytes(size_t bytes) {
 
 bool TcmallocProperty(const char* name, size_t* out) {
   using GetProperty = int (*)(const char*, size_t*);
-  static const auto fn = reinterpret_cast<GetProperty>(OwnerSymbol("MallocExtension_GetNumericProperty"));
+  static const auto fn = OwnerFunction<GetProperty>("MallocExtension_GetNumericProperty");
   return fn != nullptr && fn(name, out) != 0;
 }
 
 bool TcmallocMarkThreadIdle() {
   using MarkIdle = void (*)();
-  static const auto fn = reinterpret_cast<MarkIdle>(OwnerSymbol("MallocExtension_MarkThreadIdle"));
+  static const auto fn = OwnerFunction<MarkIdle>("MallocExtension_MarkThreadIdle");
   if (fn == nullptr) return false;
   fn();
   return true;
@@ -62,14 +62,14 @@ bool TcmallocThreadCacheBytes(size_t* out) {
 
 const char* TcmallocVersion() {
   using Version = const char* (*)(int*, int*, const char**);
-  static const auto fn = reinterpret_cast<Version>(OwnerSymbol("tc_version"));
+  static const auto fn = OwnerFunction<Version>("tc_version");
   if (fn == nullptr) return nullptr;
   return fn(nullptr, nullptr, nullptr);
 }
 
 bool TcmallocStatsText(std::string* out) {
   using GetStats = void (*)(char*, int);
-  static const auto fn = reinterpret_cast<GetStats>(OwnerSymbol("MallocExtension_GetStats"));
+  static const auto fn = OwnerFunction<GetStats>("MallocExtension_GetStats");
   if (fn == nullptr) return false;
   out->assign(16384, '\0');
   fn(&(*out)[0], static_cast<int>(out->size()));

@@ -20,6 +20,7 @@
 #include "common/napi_util.h"
 #include "common/promise_worker.h"
 #include "malloc/allocators.h"
+#include "malloc/kind.h"
 #include "malloc/release.h"
 
 namespace sockprobe {
@@ -42,12 +43,12 @@ struct ThreadRelease {
   double cache_bytes_after = -1;
 };
 
-double ThreadCacheBytes(const std::string& kind) {
+double ThreadCacheBytes(AllocatorKind kind) {
   size_t bytes = 0;
-  return kind == "tcmalloc" && TcmallocThreadCacheBytes(&bytes) ? static_cast<double>(bytes) : -1;
+  return kind == AllocatorKind::kTcmalloc && TcmallocThreadCacheBytes(&bytes) ? static_cast<double>(bytes) : -1;
 }
 
-ThreadRelease MeetAndRelease(const std::string& kind, Rendezvous* meeting, unsigned wait_ms) {
+ThreadRelease MeetAndRelease(AllocatorKind kind, Rendezvous* meeting, unsigned wait_ms) {
   ThreadRelease result;
   const auto start = std::chrono::steady_clock::now();
   {
@@ -69,9 +70,10 @@ ThreadRelease MeetAndRelease(const std::string& kind, Rendezvous* meeting, unsig
 Napi::Value ReleaseThreadpoolCaches(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!IsString(info, 0)) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a string for kind", 0, nullptr, true);
-  const std::string kind = info[0].As<Napi::String>();
-  if (kind != "glibc" && kind != "jemalloc" && kind != "tcmalloc" && kind != "mimalloc") {
-    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, jemalloc, tcmalloc or mimalloc for kind but received " + kind, 0, nullptr, true);
+  const std::string name = info[0].As<Napi::String>();
+  AllocatorKind kind;
+  if (!ParseAllocatorKind(name, &kind)) {
+    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected glibc, jemalloc, tcmalloc or mimalloc for kind but received " + name, 0, nullptr, true);
   }
   if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for count and waitMs", 0, nullptr, true);
   const double count = info[1].As<Napi::Number>().DoubleValue();

@@ -1,13 +1,12 @@
 #include "net/snapshot_worker.h"
 
-#include <time.h>
-
 #include <cmath>
 #include <cstring>
 
 #include <cstdint>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/napi_util.h"
 #include "common/promise_worker.h"
 #include "net/diag_dump.h"
@@ -16,12 +15,6 @@
 namespace sockprobe {
 
 namespace {
-
-uint64_t MonotonicNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // RLIMIT_NOFILE can be "unlimited"; JS sees Infinity rather than a wrapped number.
 Napi::Value LimitValue(Napi::Env env, uint64_t limit) {
@@ -67,13 +60,13 @@ struct SnapshotResult {
 
 SnapshotResult TakeSnapshot(int pid) {
   SnapshotResult result;
-  const uint64_t start = MonotonicNs();
+  const uint64_t start = MonotonicNanos();
   result.scan = ScanProcessFds(pid);
-  const uint64_t scanned = MonotonicNs();
+  const uint64_t scanned = MonotonicNanos();
   result.scan_ns = scanned - start;
   if (result.scan.err != 0) return result;
   result.diag = DumpProcessTcpSockets(result.scan);
-  result.dump_ns = MonotonicNs() - scanned;
+  result.dump_ns = MonotonicNanos() - scanned;
   return result;
 }
 

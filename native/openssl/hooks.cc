@@ -1,13 +1,13 @@
 #include "openssl/hooks.h"
 
 #include <sys/random.h>
-#include <time.h>
 
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
+#include "common/clock.h"
 #include "openssl/counters.h"
 
 namespace sockprobe {
@@ -88,9 +88,8 @@ void CountedFree(void* address, uint64_t generation) {
 uint64_t SeedSecret() {
   uint64_t secret = 0;
   if (getrandom(&secret, sizeof secret, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof secret)) {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    secret = static_cast<uint64_t>(ts.tv_nsec) * 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&ts);
+    const uint64_t now = MonotonicNanos();
+    secret = now * 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&now);
   }
   return secret;
 }

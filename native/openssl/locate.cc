@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/symbols.h"
 #include "openssl/elf_symbols.h"
 
 namespace sockprobe {
@@ -23,10 +24,6 @@ std::string Hex(uintptr_t value) {
   return text;
 }
 
-template <typename T>
-T Exported(const char* name) {
-  return reinterpret_cast<T>(dlsym(RTLD_DEFAULT, name));
-}
 
 std::string ExecutablePath() {
   char path[4096];
@@ -116,12 +113,12 @@ bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
   *why = "tracking reads x86-64 ELF symbol tables to confirm OpenSSL's private addresses; this is another architecture";
   return false;
 #endif
-  site->get_mem_functions = Exported<CryptoGetMemFn>("CRYPTO_get_mem_functions");
-  site->crypto_malloc = Exported<CryptoMallocFn>("CRYPTO_malloc");
-  site->crypto_realloc = Exported<CryptoReallocFn>("CRYPTO_realloc");
-  site->crypto_free = Exported<CryptoFreeFn>("CRYPTO_free");
+  site->get_mem_functions = GlobalFunction<CryptoGetMemFn>("CRYPTO_get_mem_functions");
+  site->crypto_malloc = GlobalFunction<CryptoMallocFn>("CRYPTO_malloc");
+  site->crypto_realloc = GlobalFunction<CryptoReallocFn>("CRYPTO_realloc");
+  site->crypto_free = GlobalFunction<CryptoFreeFn>("CRYPTO_free");
   using VersionFn = const char* (*)(int);
-  const auto version = Exported<VersionFn>("OpenSSL_version");
+  const auto version = GlobalFunction<VersionFn>("OpenSSL_version");
   if (site->get_mem_functions == nullptr || site->crypto_malloc == nullptr || site->crypto_realloc == nullptr ||
       site->crypto_free == nullptr || version == nullptr) {
     *why = "this process exports no OpenSSL CRYPTO_get_mem_functions/CRYPTO_malloc (Node built with BoringSSL or without crypto)";

@@ -1,12 +1,10 @@
 #include "openssl/tracker.h"
 
-#include <dlfcn.h>
-
-#include <time.h>
-
 #include <atomic>
 #include <mutex>
 
+#include "common/clock.h"
+#include "common/symbols.h"
 #include "malloc/owner.h"
 #include "openssl/counters.h"
 #include "openssl/hooks.h"
@@ -25,12 +23,6 @@ uint64_t g_generation = 0;       // the session stats() reports; 0 before the fi
 uint64_t g_last_generation = 0;  // every start attempt takes a fresh one, even a failed one
 double g_since_ms = 0;
 
-double NowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
-
 // Locates once; serialised by g_control.
 void Locate() {
   if (g_located) return;
@@ -38,9 +30,9 @@ void Locate() {
 #ifdef SOCKPROBE_SANITIZER_BUILD
   // Sanitizer runs name libc as the owner (see owner.cc); the sanitizer's own allocator
   // answers for its pointers, and it is what the process binds to.
-  const auto usable_size = reinterpret_cast<UsableSizeFn>(dlsym(RTLD_DEFAULT, "malloc_usable_size"));
+  const auto usable_size = GlobalFunction<UsableSizeFn>("malloc_usable_size");
 #else
-  const auto usable_size = reinterpret_cast<UsableSizeFn>(OwnerSymbol("malloc_usable_size"));
+  const auto usable_size = OwnerFunction<UsableSizeFn>("malloc_usable_size");
 #endif
   if (usable_size == nullptr) {
     g_problem = "the allocator serving malloc (" + GetMallocOwner().path + ") exports no malloc_usable_size";
@@ -122,7 +114,7 @@ bool StartTracking(const char** code, std::string* why) {
     return false;
   }
   g_generation = generation;
-  g_since_ms = NowMs();
+  g_since_ms = EpochMillis();
   g_tracking = true;
   return true;
 }

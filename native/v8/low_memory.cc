@@ -6,8 +6,9 @@
 //  - MemoryPressureNotification(kModerate): starts an incremental, memory-reducing
 //    mark-compact (marking concurrent and in ~1 ms steps between event-loop turns; one short
 //    final pause). It also shrinks the young generation when it finishes.
-#include <dlfcn.h>
 #include <napi.h>
+
+#include "common/symbols.h"
 
 namespace sockprobe {
 
@@ -25,10 +26,9 @@ struct V8Calls {
 
 static const V8Calls& Calls() {
   static const V8Calls calls{
-      reinterpret_cast<GetCurrentIsolate>(dlsym(RTLD_DEFAULT, "_ZN2v87Isolate10GetCurrentEv")),
-      reinterpret_cast<LowMemoryNotification>(dlsym(RTLD_DEFAULT, "_ZN2v87Isolate21LowMemoryNotificationEv")),
-      reinterpret_cast<MemoryPressureNotification>(
-          dlsym(RTLD_DEFAULT, "_ZN2v87Isolate26MemoryPressureNotificationENS_19MemoryPressureLevelE"))};
+      GlobalFunction<GetCurrentIsolate>("_ZN2v87Isolate10GetCurrentEv"),
+      GlobalFunction<LowMemoryNotification>("_ZN2v87Isolate21LowMemoryNotificationEv"),
+      GlobalFunction<MemoryPressureNotification>("_ZN2v87Isolate26MemoryPressureNotificationENS_19MemoryPressureLevelE")};
   return calls;
 }
 

@@ -56,7 +56,7 @@ export interface MallocBinding {
   release(kind: ReleaseKind, onThreadpool: false): NativeReleaseOutcome;
   release(kind: ReleaseKind, onThreadpool: true): Promise<NativeReleaseOutcome>;
   /** Slice `index` of a release (native/malloc/release.h says what a slice is per allocator).
-   *  Throws ERR_OUT_OF_RANGE unless 0 <= index < 65536 and 4096 <= budgetBytes <= 2^40. */
+   *  Throws ERR_INVALID_ARG_VALUE unless 0 <= index < 65536 and 4096 <= budgetBytes <= 2^40. */
   releaseSlice(kind: ReleaseKind, index: number, budgetBytes: number, onThreadpool: false): NativeReleaseOutcome;
   releaseSlice(kind: ReleaseKind, index: number, budgetBytes: number, onThreadpool: true): Promise<NativeReleaseOutcome>;
   /** The calling thread's allocator cache back to the shared lists (jemalloc tcache flush,

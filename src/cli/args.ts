@@ -1,8 +1,14 @@
 /** A bad command line: exit code 2 and the usage text. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  readonly code = 'ERR_CLI_USAGE';
+  readonly exitCode = 2;
+}
 
 /** An environment problem the user can fix (a missing library, a port in use, no such pid): exit code 3. */
-export class EnvironmentError extends Error {}
+export class EnvironmentError extends Error {
+  readonly code = 'ERR_CLI_ENVIRONMENT';
+  readonly exitCode = 3;
+}
 
 export type FlagSpec =
   | { type: 'boolean' }
@@ -18,7 +24,7 @@ export function parseFlags(args: string[], spec: Record<string, FlagSpec>): Pars
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const name = arg.startsWith('--') ? arg.slice(2) : undefined;
-    const rule = name === undefined ? undefined : spec[name];
+    const rule = name === undefined || !Object.hasOwn(spec, name) ? undefined : spec[name];
     if (name === undefined || rule === undefined) throw new UsageError(`unknown option ${arg}`);
     if (rule.type === 'boolean') {
       flags[name] = true;

@@ -59,14 +59,22 @@ for (const chart of data.charts) {
   });
 }
 document.body.dataset.drawn = String(document.querySelectorAll('polyline.layer').length);
+// The native heap flame graph is drawn on the server; what the browser laid out is recorded for tests.
+const flame = document.querySelector('svg.flame-graph');
+if (flame) { document.body.dataset.flameFrames = String(flame.querySelectorAll('g.frame').length); document.body.dataset.flameWidth = String(Math.round(flame.getBoundingClientRect().width)); }
 `;
 
 /** A self-contained HTML report: plots of every layer against connections, tables, findings. */
-export function renderHtmlReport(result: PulseResult): string {
+export function renderHtmlReport(result: PulseResult, nativeHeapSection = ''): string {
   const r = result.report;
   const perConnection = r.perConnection
     .filter((e) => e.kind === result.options.kind)
     .map((e) => `<tr><td>${escape(LAYERS[e.layer].label)}</td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}${e.note ? `<br><small>${escape(e.note)}</small>` : ''}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
+    .join('');
+  // With --native-profile: native bytes per connection by category, fitted on the profiles like the layers.
+  const byCategory = (r.nativeHeap?.perConnection ?? [])
+    .filter((e) => e.kind === result.options.kind)
+    .map((e) => `<tr class="native-category"><td>native heap: ${escape(e.category)} <small>(sampled profiles)</small></td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
     .join('');
   const retention = r.retention
     ? `<p>Retained after the spike, all resident: ${mib(r.retention.retainedBytes)} = V8 heap ${mib(r.retention.split.jsHeap)} + free native ${mib(r.retention.split.nativeFree)} + other ${mib(r.retention.split.other)}${result.release ? `; releaseToOS() then gave back ${mib(result.release.gc?.releasedBytes ?? null)} in its heap-shrinking GC and ${mib(result.release.trimReleasedBytes)} in the trim` : ''}. <small>Free native: ${escape(r.residentFreeMethod)}.</small></p>`
@@ -93,8 +101,9 @@ ${release}
 ${retention}
 ${autoReleases}
 <h2>Per ${escape(result.options.kind.toUpperCase())} connection</h2>
-<table><tr><th>layer</th><th>bytes per connection</th><th>R²</th></tr>${perConnection}</table>
+<table><tr><th>layer</th><th>bytes per connection</th><th>R²</th></tr>${perConnection}${byCategory}</table>
 <p>${result.connectionsPerSecond.toFixed(0)} connections opened per second during the big pulses.</p>
+${nativeHeapSection}
 <h2>Findings</h2><ul>${findings}</ul>
 <h2>Over time</h2><div id="charts"></div>
 <script type="application/json" id="data">${data}</script>

@@ -3,26 +3,36 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../package-root';
 import { allocatorsCommand } from './allocators-command';
-import { EnvironmentError, UsageError, parseFlags } from './args';
+import { UsageError, parseFlags } from './args';
 import { runDemo } from './demo';
+import { describeFailure } from './failure';
 import { PULSE_USAGE, pulseCommand } from './pulse-command';
 import { SNAPSHOT_USAGE, snapshotCommand } from './snapshot-command';
 
+const ALLOCATORS_USAGE = `  allocators   the same pulse under glibc, glibc + releaseToOS, glibc + autoRelease, jemalloc,
+               tcmalloc and mimalloc, each in a fresh process: one comparison table
+               (takes pulse's size options, and --markdown)`;
+
+const DEMO_USAGE = `  demo         one spike of loopback connections and what releaseToOS() gives back
+    --connections N  (default 3000)   --tcp`;
+
+const COMMANDS: Record<string, string> = { pulse: PULSE_USAGE, allocators: ALLOCATORS_USAGE, snapshot: SNAPSHOT_USAGE, demo: DEMO_USAGE };
+
+const EXIT_CODES = `Exit codes: 0 done, 1 the run failed, 2 bad command line, 3 a problem with this machine
+(an allocator library missing, a port in use, a process that does not exist). A failure
+prints its code in brackets, e.g. [ERR_CLI_USAGE], [ERR_NO_SUCH_PROCESS].`;
+
 const USAGE = `Usage: sockprobe <command> [options]
-       sockprobe help [command] | --help | --version
+       sockprobe help [command] | <command> --help | --version
 
 Commands:
-${PULSE_USAGE}
-  allocators   the same pulse under glibc, glibc + releaseToOS, glibc + autoRelease, jemalloc,
-               tcmalloc and mimalloc, each in a fresh process: one comparison table
-               (takes pulse's size options, and --markdown)
-${SNAPSHOT_USAGE}
-  demo         one spike of loopback connections and what releaseToOS() gives back
-    --connections N  (default 3000)   --tcp
+${Object.values(COMMANDS).join('\n')}
 
-Every command takes -h/--help.
-Exit codes: 0 done, 1 the run failed, 2 bad command line, 3 a problem with this machine
-(an allocator library missing, a port in use, a process that does not exist).`;
+${EXIT_CODES}`;
+
+function commandUsage(command: string): string {
+  return `Usage: sockprobe ${command} [options]\n\n${COMMANDS[command]}\n\n${EXIT_CODES}`;
+}
 
 function version(): string {
   return (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -38,10 +48,16 @@ async function main(argv: string[]): Promise<number> {
     console.log(`sockprobe ${version()} (Node ${process.versions.node}, OpenSSL ${process.versions.openssl})`);
     return 0;
   }
-  // `help`, `--help`, `-h` anywhere, and `help <command>`, all print the usage.
-  if (command === 'help' || command === '-h' || command === '--help' || rest.includes('--help') || rest.includes('-h')) {
-    console.log(USAGE);
+  // `help`, `help <command>`, `-h`/`--help` alone or after a command.
+  if (command === 'help' || command === '-h' || command === '--help') {
+    const topic = rest[0];
+    if (topic !== undefined && !(topic in COMMANDS)) return fail(new UsageError(`no help for ${topic}: the commands are ${Object.keys(COMMANDS).join(', ')}`));
+    console.log(topic === undefined ? USAGE : commandUsage(topic));
     return 0;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command in COMMANDS ? commandUsage(command) : USAGE);
+    return command in COMMANDS ? 0 : 2;
   }
   try {
     switch (command) {
@@ -60,22 +76,14 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${command}`);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`sockprobe: ${error.message}\n\n${USAGE}`);
-      return 2;
-    }
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      console.error(`sockprobe: the port is in use (${(error as Error).message}); pick another with --port, or leave it out for any free port`);
-      return 3;
-    }
-    if (error instanceof EnvironmentError || code === 'ESRCH') {
-      console.error(`sockprobe: ${(error as Error).message}`);
-      return 3;
-    }
-    console.error(`sockprobe: ${(error as Error).stack ?? error}`);
-    return 1;
+    return fail(error, command in COMMANDS ? commandUsage(command) : USAGE);
   }
+}
+
+function fail(error: unknown, usage = USAGE): number {
+  const failure = describeFailure(error, usage);
+  console.error(failure.text);
+  return failure.exitCode;
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code));

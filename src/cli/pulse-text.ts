@@ -2,6 +2,7 @@ import type { PulseResult } from '../experiments/pulse';
 import { LAYERS } from '../probe/layers';
 import { renderRelease } from '../probe/report';
 import { mib, table } from './format';
+import { renderNativeHeapText } from './pulse-native-heap';
 
 /** The end-of-run summary a person reads: per-connection cost, retention, release, findings. */
 export function renderPulseText(result: PulseResult): string {
@@ -16,6 +17,9 @@ export function renderPulseText(result: PulseResult): string {
   // Reasons and notes below the table: a sentence in a cell would widen every row.
   for (const e of estimates) if (e.declined) out.push(`  ${LAYERS[e.layer].label} declined: ${e.declined}`);
   for (const e of estimates) if (e.note) out.push(`  note: ${e.note}`);
+  const categories = (report.nativeHeap?.perConnection ?? []).filter((e) => e.kind === kind && e.bytesPerConnection !== null);
+  const heapLines = [...renderNativeHeapText(result.nativeHeap, kind), ...(categories.length ? [`  fitted on every profile (R²): ${categories.map((e) => `${e.category} ${(e.bytesPerConnection! / 1024).toFixed(1)} KiB (${e.quality!.toFixed(2)})`).join(', ')}`] : [])];
+  if (heapLines.length) out.push('', ...heapLines);
   out.push('');
   out.push(table([
     ['RSS', 'bytes', 'vs baseline'],

@@ -1,8 +1,7 @@
-import { SockprobeError } from '../errors';
 import { oldestIdlePeers } from '../net/idle-peers';
 import { socketSnapshot } from '../net/snapshot';
 import { summariseSnapshot } from '../probe/socket-summary';
-import { EnvironmentError, parseFlags, type FlagSpec } from './args';
+import { parseFlags, type FlagSpec } from './args';
 import { mib, table } from './format';
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -22,13 +21,8 @@ export const SNAPSHOT_USAGE = `  snapshot     TCP sockets by local port and stat
 export async function snapshotCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, FLAGS);
   const idleMs = (flags.idle as number | undefined) ?? 60_000;
-  let snapshot;
-  try {
-    snapshot = await socketSnapshot({ pid: flags.pid as number | undefined });
-  } catch (error) {
-    if (error instanceof SockprobeError && (error.code === 'ERR_NO_SUCH_PROCESS' || error.code === 'ERR_PROCESS_NOT_OWNED')) throw new EnvironmentError(error.message);
-    throw error;
-  }
+  // ERR_NO_SUCH_PROCESS and ERR_PROCESS_NOT_OWNED exit 3 with their code (describeFailure).
+  const snapshot = await socketSnapshot({ pid: flags.pid as number | undefined });
   const summary = summariseSnapshot(snapshot, idleMs);
   const peers = flags.peers === undefined ? undefined : oldestIdlePeers(snapshot, flags.peers as number);
   if (flags.json) {

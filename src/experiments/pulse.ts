@@ -7,8 +7,10 @@ import { releaseToOS, type ReleaseResult } from '../memory/release';
 import { createProbe, type AutoReleaseRecord } from '../probe/probe';
 import { realSources } from '../probe/real-sources';
 import type { ProbeReport } from '../probe/report';
-import type { ConnectionCounts, Sample } from '../probe/sample';
+import { totalConnections, type ConnectionCounts, type Sample } from '../probe/sample';
 import type { ProbeSources } from '../probe/sources';
+import { diffProfiles, type NativeHeapDiff } from '../native-heap/diff';
+import type { NativeHeapProfile } from '../native-heap/profile';
 
 export interface PulseOptions {
   /** Connections in each big pulse. */
@@ -33,6 +35,9 @@ export interface PulseOptions {
   intervalMs: number;
   /** The embedded server's port on 127.0.0.1; 0 picks a free one. */
   port: number;
+  /** Profile the native heap by call site at this mean sampling interval in bytes (null: off): a profile
+   *  after every phase, the pair before the first big pulse and at its top kept for the per-connection view. */
+  nativeProfileSampleBytes: number | null;
   /** Extra probe sources (OpenSSL tracking, socket snapshots) layered over the memory ones. */
   sources?: Partial<ProbeSources>;
 }
@@ -49,6 +54,7 @@ export const DEFAULT_PULSE: PulseOptions = {
   autoRelease: false,
   opensslTracking: true,
   releaseAtEnd: true,
+  nativeProfileSampleBytes: null,
   intervalMs: 250,
   port: 0,
 };
@@ -73,6 +79,18 @@ export interface PulseResult {
   autoReleases: AutoReleaseRecord[];
   /** Connections opened per second in the big pulses (TLS: handshakes per second). */
   connectionsPerSecond: number;
+  /** With nativeProfileSampleBytes: the profiles before the first big pulse and at its top, what grew
+   *  between them and the connections opened meanwhile; or why profiling was unavailable. */
+  nativeHeap: PulseNativeHeap | null;
+}
+
+export interface PulseNativeHeap {
+  unavailable: string | null;
+  before: NativeHeapProfile | null;
+  top: NativeHeapProfile | null;
+  /** Connections open at the top minus before. */
+  connections: number;
+  diff: NativeHeapDiff | null;
 }
 
 export type PulseProgress = (event: { phase: string; open: number; rss: number }) => void;
@@ -94,8 +112,21 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
     socketIntervalMs: Math.max(options.intervalMs, 1000),
     autoRelease: options.autoRelease ? { minIntervalMs: 2000 } : false,
     opensslTracking: options.opensslTracking,
+    // The pulse takes its profiles itself, after each phase; the probe's own cadence stays out of the way.
+    nativeHeapProfile: options.nativeProfileSampleBytes === null ? false : { sampleBytes: options.nativeProfileSampleBytes, intervalMs: 3_600_000 },
     sources: { ...realSources(), connections: counts, ...options.sources },
   });
+  const heap: PulseNativeHeap | null = options.nativeProfileSampleBytes === null ? null : { unavailable: null, before: null, top: null, connections: 0, diff: null };
+  /** A profile now, or null (and the reason kept) where profiling is off. */
+  const heapProfile = async (): Promise<NativeHeapProfile | null> => {
+    if (!heap || heap.unavailable !== null) return null;
+    try {
+      return await probe.profileNativeHeap();
+    } catch (error) {
+      heap.unavailable = probe.report().nativeHeap?.unavailable ?? (error as Error).message;
+      return null;
+    }
+  };
   const phases: PulsePhase[] = [];
   const phase = async (label: string, work: () => Promise<void>) => {
     const start = Date.now();
@@ -104,7 +135,19 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
     const sample = await probe.sample();
     phases.push({ label, start, end, rss: sample.rss, opensslLive: sample.opensslLive });
     onProgress({ phase: label, open: server.open, rss: sample.rss });
+    // After every phase while the probe runs: readings at 0, small and big counts for the per-category fit.
+    if (heap && probe.running) {
+      const profile = await heapProfile();
+      if (label === 'baseline') heap.before = profile;
+      if (label === 'big pulse 1: hold' && profile && heap.before) {
+        heap.top = profile;
+        heap.connections = totalConnections(probe.samples().at(-1)!.connections) - totalConnections(beforeConnections);
+        heap.diff = diffProfiles(heap.before, profile);
+      }
+      if (label === 'baseline') beforeConnections = probe.samples().at(-1)!.connections;
+    }
   };
+  let beforeConnections: ConnectionCounts | null = null;
   let openMs = 0;
   let opened = 0;
   const pulse = async (label: string, count: number, big: boolean) => {
@@ -160,6 +203,7 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
       release,
       autoReleases: probe.releases(),
       connectionsPerSecond: openMs > 0 ? (opened / openMs) * 1000 : 0,
+      nativeHeap: heap,
     };
   } finally {
     probe.stop();

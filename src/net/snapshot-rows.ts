@@ -2,6 +2,7 @@
  * The packed rows of a snapshot (layout in ./layout.ts), read lazily: objects are built only
  * for the rows a caller reads, so a 10k-socket snapshot costs a buffer, not 10k objects.
  */
+import { SockprobeRangeError } from '../errors';
 import { ipv4Text, ipv6Text } from './address';
 import { decodeSkmem, decodeTcpInfoFields } from './decode';
 import { ROW, SIDE_CLIENT, SIDE_LISTENER, SIDE_SERVER } from './layout';
@@ -94,7 +95,7 @@ export class SocketRows<U64 = number | null> implements Iterable<SocketRow<U64>>
   }
 
   at(i: number): SocketRow<U64> {
-    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new RangeError(`row ${i} is outside 0..${this.length - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new SockprobeRangeError('i', this.length === 0 ? 'no index (the snapshot has no rows)' : `an integer from 0 to ${this.length - 1}`, i);
     const v = this.view;
     const base = i * ROW.bytes;
     const family = v.getUint8(base + ROW.family);

@@ -12,13 +12,17 @@ function codeFor(errno: number): { code: SockprobeErrorCode; why: string } {
   return { code: 'ERR_SYSCALL', why: 'the syscall failed' };
 }
 
-/** Rebuilds a native failure as a SockprobeError with the caller's stack; other errors pass through. */
+/**
+ * Names a failed socket syscall by what it means for the socket; keeps the stack the seam
+ * gave it (the JS caller's, see rebuildNativeError). Other errors pass through.
+ */
 export function socketError(error: unknown, what: string, fd: number): never {
-  const native = error as { code?: string; errno?: number; syscall?: string; message?: string };
-  if (native && native.code === 'ERR_SYSCALL' && typeof native.errno === 'number') {
-    const { code, why } = codeFor(native.errno);
+  if (error instanceof SockprobeError && error.code === 'ERR_SYSCALL' && error.errno !== undefined) {
+    const { code, why } = codeFor(error.errno);
     const target = fd < 0 ? 'the socket' : `fd ${fd}`;
-    throw new SockprobeError(code, `${what}: ${target}: ${why} (${native.message})`, { errno: native.errno, syscall: native.syscall });
+    const named = new SockprobeError(code, `${what}: ${target}: ${why} (${error.message})`, { errno: error.errno, syscall: error.syscall });
+    named.stack = `${named.name}: ${named.message}\n${(error.stack ?? '').split('\n').slice(1).join('\n')}`;
+    throw named;
   }
   throw error;
 }

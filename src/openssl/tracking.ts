@@ -1,4 +1,4 @@
-import { SockprobeError, rethrowNative } from '../errors';
+import { SockprobeError } from '../errors';
 import { native } from '../native';
 
 /** Live OpenSSL allocations, counted inside OpenSSL's own allocator entry points. */
@@ -53,11 +53,7 @@ export function opensslTrackingSupportAsync(): Promise<true | string> {
 }
 
 function start(): void {
-  try {
-    native().opensslStart();
-  } catch (error) {
-    rethrowNative(error);
-  }
+  native().opensslStart();
 }
 
 function stop(): void {

@@ -73,6 +73,42 @@ function risingEdge(readings: Array<{ sample: Sample; value: number }>) {
   return kept;
 }
 
+/** The connection kinds a window has seen at all: a kind never open gets no row. */
+export const kindsPresent = (samples: Sample[]): Array<'tls' | 'tcp'> => (['tls', 'tcp'] as const).filter((kind) => samples.some((s) => totalConnections(s.connections, kind) > 0));
+
+/**
+ * Bytes per connection of one series of readings (each tied to the sample whose connection counts
+ * it was read at), per kind, from a robust regression on both kinds' counts; declined with the reason
+ * when counts did not vary enough, explain too little, or the series fell as connections rose.
+ */
+export function estimateFromReadings(label: string, readings: Array<{ sample: Sample; value: number }>, present: Array<'tls' | 'tcp'>, method: PerConnectionEstimate['method'] = 'regression'): Array<Omit<PerConnectionEstimate, 'layer'>> {
+  const estimates: Array<Omit<PerConnectionEstimate, 'layer'>> = [];
+  const counts = { tls: readings.map((r) => totalConnections(r.sample.connections, 'tls')), tcp: readings.map((r) => totalConnections(r.sample.connections, 'tcp')) };
+  const varying = (['tls', 'tcp'] as const).filter((kind) => {
+    const v = variation(counts[kind].length ? counts[kind] : [0]);
+    return v.range >= MIN_CONNECTION_RANGE && v.distinct >= MIN_DISTINCT;
+  });
+  const fit = varying.length && readings.length >= varying.length + 3 ? robustFit(readings.map((_, i) => varying.map((k) => counts[k][i])), readings.map((r) => r.value)) : null;
+  for (const kind of present) {
+    const column = varying.indexOf(kind);
+    if (readings.length < 4) {
+      estimates.push({ kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `only ${readings.length} readings of ${label}` });
+    } else if (column < 0) {
+      const v = variation(counts[kind]);
+      estimates.push({ kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `${kind} connections varied by ${v.range} over ${v.distinct} distinct counts (need ${MIN_CONNECTION_RANGE} over ${MIN_DISTINCT})` });
+    } else if (!fit) {
+      estimates.push({ kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: 'the regression had no solution (tls and tcp counts moved together)' });
+    } else if (fit.r2 < MIN_PER_CONNECTION_R2) {
+      estimates.push({ kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${(fit.r2 * 100).toFixed(0)}% of ${label}'s variation (R² ${fit.r2.toFixed(2)}, need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}` });
+    } else if (fit.coefficients[column] < 0) {
+      estimates.push({ kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection${atMost(kind, readings)}` });
+    } else {
+      estimates.push({ kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });
+    }
+  }
+  return estimates;
+}
+
 /**
  * Bytes per connection for every layer and kind, from a robust regression on both kinds' counts.
  * A kind with no connection in the window and a layer with no reading (OpenSSL untracked, no socket
@@ -81,35 +117,13 @@ function risingEdge(readings: Array<{ sample: Sample; value: number }>) {
  */
 export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(LAYERS) as Layer[]): PerConnectionEstimate[] {
   const estimates: PerConnectionEstimate[] = [];
-  const present = (['tls', 'tcp'] as const).filter((kind) => samples.some((s) => totalConnections(s.connections, kind) > 0));
+  const present = kindsPresent(samples);
   for (const layer of layers) {
     const method = RETAINING_LAYERS.includes(layer) ? 'rising-edge' : 'regression';
     const all = readingsOf(samples, layer);
     if (!all.length) continue;
     const readings = method === 'rising-edge' ? risingEdge(all) : all;
-    const counts = { tls: readings.map((r) => totalConnections(r.sample.connections, 'tls')), tcp: readings.map((r) => totalConnections(r.sample.connections, 'tcp')) };
-    const varying = (['tls', 'tcp'] as const).filter((kind) => {
-      const v = variation(counts[kind].length ? counts[kind] : [0]);
-      return v.range >= MIN_CONNECTION_RANGE && v.distinct >= MIN_DISTINCT;
-    });
-    const fit = varying.length && readings.length >= varying.length + 3 ? robustFit(readings.map((_, i) => varying.map((k) => counts[k][i])), readings.map((r) => r.value)) : null;
-    for (const kind of present) {
-      const column = varying.indexOf(kind);
-      if (readings.length < 4) {
-        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `only ${readings.length} readings of ${LAYERS[layer].label}` });
-      } else if (column < 0) {
-        const v = variation(counts[kind]);
-        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `${kind} connections varied by ${v.range} over ${v.distinct} distinct counts (need ${MIN_CONNECTION_RANGE} over ${MIN_DISTINCT})` });
-      } else if (!fit) {
-        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: 'the regression had no solution (tls and tcp counts moved together)' });
-      } else if (fit.r2 < MIN_PER_CONNECTION_R2) {
-        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${(fit.r2 * 100).toFixed(0)}% of ${LAYERS[layer].label}'s variation (R² ${fit.r2.toFixed(2)}, need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}` });
-      } else if (fit.coefficients[column] < 0) {
-        estimates.push({ layer, kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${LAYERS[layer].label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection${atMost(kind, readings)}` });
-      } else {
-        estimates.push({ layer, kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });
-      }
-    }
+    for (const estimate of estimateFromReadings(LAYERS[layer].label, readings, present, method)) estimates.push({ layer, ...estimate });
   }
   for (const e of estimates) {
     if (!RESIDENT_COMPARABLE.includes(e.layer) || e.bytesPerConnection === null) continue;

@@ -1,16 +1,19 @@
 import { LAYERS, type Layer } from './layers';
 import type { LeakTrend, PerConnectionEstimate, Retention } from './correlate';
 import type { Sample } from './sample';
+import type { GrowingSite } from './native-heap';
 
 export type FindingKind = 'leak' | 'retention' | 'idle-connections' | 'close-wait' | 'fd-headroom';
 export type Severity = 'info' | 'warning' | 'critical';
 
 /** The figures behind each kind of finding (bytes, ms and counts unless named otherwise). */
 export interface FindingEvidence {
-  leak: { bytesPerHour: number; growthBytes: number; windowMs: number; quality: number; connectionsFirst: number; connectionsLast: number; window: string };
+  leak: { bytesPerHour: number; growthBytes: number; windowMs: number; quality: number; connectionsFirst: number; connectionsLast: number; window: string; topSites?: GrowingSite[] };
   retention: {
     peakConnections: number; rssBefore: number; rssPeak: number; rssAfter: number; retainedBytes: number;
     nativeFreeBytes: number | 'unknown'; jsHeapBytes: number; otherBytes: number; nativeFreeMethod: string; jsHeapMethod: string;
+    /** With native heap profiling on: the call sites whose live bytes grew most between an early and the newest profile. */
+    topSites?: GrowingSite[];
   };
   'idle-connections': { idleConnections: number; idleThresholdMs: number; kernelBytes: number; estimatedProcessBytes: number | 'unknown' };
   /** `port N` (a listener's port) or `port →N` (client sockets' remote port): CLOSE_WAIT there, top five. */
@@ -63,7 +66,7 @@ export function leakFinding(trend: LeakTrend, thresholds: FindingThresholds = DE
   const label = LAYERS[trend.layer].label;
   const advice: Record<Layer, string> = {
     openssl: 'OpenSSL memory grows with no matching connections: look for TLS sockets, SecureContexts, crypto Hash/Cipher/KeyObject objects or native TLS libraries that are created and kept (a cache, an array, an unremoved listener) — openssl stats over time and a heap snapshot of retained JS wrappers show which.',
-    otherNative: 'Native memory grows outside V8 and OpenSSL: check native addons, zlib streams, and Buffers from addons; a heap profile under jemalloc (prof:true) or gperftools names the call site.',
+    otherNative: 'Native memory grows outside V8 and OpenSSL: check native addons, zlib streams, and Buffers from addons. To name the call site in this process, without a restart: createProbe({ nativeHeapProfile: true }) (or nativeHeap.start(), then nativeHeap.diff() of two profiles minutes apart).',
     jsHeap: 'The JS heap grows with flat connections: take two heap snapshots minutes apart and compare retained sizes (per-connection state kept in a Map after close is the usual culprit).',
     kernel: 'Kernel socket memory grows: peers are not reading (send queues fill) or the app is not reading (receive queues fill); check outqBytes/inqBytes per socket.',
     rss: 'RSS grows with flat connections.',
@@ -140,4 +143,24 @@ export function rssPerConnection(estimates: PerConnectionEstimate[]): number | n
   const rss = estimates.filter((e) => e.layer === 'rss' && e.bytesPerConnection !== null);
   if (!rss.length) return null;
   return Math.max(...rss.map((e) => e.bytesPerConnection!));
+}
+
+const siteText = (s: GrowingSite) => `${s.site} [${s.category}] ${s.growthBytes >= 0 ? '+' : ''}${(s.growthBytes / 1024).toFixed(1)} KiB${s.new ? ' (new)' : ''}`;
+
+/**
+ * With native heap profiling on, an other-native leak and a retention finding name the call sites
+ * that grew most between an early profile and the newest (sampled estimates), and say how to see
+ * the rest; other findings are returned unchanged.
+ */
+export function withGrowingSites(finding: Finding, sites: GrowingSite[], window: string): Finding {
+  if (!sites.length) return finding;
+  const named = ` Native heap profile, ${window}: top growing call sites ${sites.slice(0, 3).map(siteText).join('; ')}.`;
+  const more = ' nativeHeap.diff(early, late) lists every site; nativeHeap.toPprof() gives a .pb.gz for go tool pprof or any pprof viewer.';
+  if (finding.kind === 'leak' && finding.layer === 'otherNative') {
+    return { ...finding, summary: finding.summary + named, evidence: { ...finding.evidence, topSites: sites }, advice: `The sampled native heap profile names who allocates what stays: start with the sites above.${more}` };
+  }
+  if (finding.kind === 'retention') {
+    return { ...finding, summary: finding.summary + named, evidence: { ...finding.evidence, topSites: sites }, advice: finding.advice + more };
+  }
+  return finding;
 }

@@ -2,7 +2,10 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import { SockprobeTypeError } from '../errors';
 import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
 import { MIN_CONNECTION_RANGE, type PerConnectionEstimate } from './correlate';
-import { DEFAULT_THRESHOLDS, type FindingThresholds } from './findings';
+import { DEFAULT_THRESHOLDS, withGrowingSites, type FindingThresholds } from './findings';
+import { NativeHeapProfiles, type NativeHeapProfileOptions } from './native-heap';
+import { SockprobeError } from '../errors';
+import type { NativeHeapProfile } from '../native-heap/profile';
 import { realSources } from './real-sources';
 import { buildReport, currentVersions, renderReport, type ProbeReport } from './report';
 import { RingBuffer } from './ring-buffer';
@@ -10,6 +13,7 @@ import { residentFree, totalConnections, type Sample, type SocketSummary } from 
 import type { ProbeSources } from './sources';
 
 export type { AutoReleaseRecord } from './auto-release';
+export type { NativeHeapProfileOptions, NativeHeapReport } from './native-heap';
 
 export interface ProbeOptions {
   /** Sampling interval, ms. Default 1000. */
@@ -23,6 +27,12 @@ export interface ProbeOptions {
   /** Count OpenSSL's live bytes while the probe runs (start() turns tracking on, stop() off);
    *  where capabilities().opensslTracking is a reason, the OpenSSL layer stays null. Default off. */
   opensslTracking?: boolean;
+  /** Profile the native heap by call site while the probe runs (start() starts the profiler unless it
+   *  already runs, stop() stops what it started): profiles every `intervalMs` (default 60 s), at most a
+   *  few kept; other-native leak and retention findings then name the top growing call sites, and
+   *  report().nativeHeap splits native bytes per connection by category. Where
+   *  capabilities().nativeHeapProfiling is a reason, report().nativeHeap.unavailable says it. Default off. */
+  nativeHeapProfile?: boolean | NativeHeapProfileOptions;
   /** Give memory back when a connection spike ends. Default off. */
   autoRelease?: boolean | AutoReleaseOptions;
   thresholds?: Partial<FindingThresholds>;
@@ -44,6 +54,9 @@ export interface Probe {
   releases(): AutoReleaseRecord[];
   /** Rough bytes the probe's own buffers hold. */
   ownMemoryBytes(): number;
+  /** Takes a native heap profile now (with a sample, so it counts in the per-connection fit) and keeps it
+   *  as the newest. Needs `nativeHeapProfile` and a running profiler: ERR_UNSUPPORTED saying why otherwise. */
+  profileNativeHeap(): Promise<NativeHeapProfile>;
   readonly running: boolean;
 }
 
@@ -60,6 +73,16 @@ function optionalObject(name: string, value: unknown): void {
   if (value !== undefined && (typeof value !== 'object' || value === null)) throw new SockprobeTypeError(name, 'an object', value);
 }
 
+function nativeHeapOptions(value: ProbeOptions['nativeHeapProfile']): Required<NativeHeapProfileOptions> | null {
+  if (value === undefined || value === false) return null;
+  if (value !== true) optionalObject('options.nativeHeapProfile', value);
+  const given = value === true ? {} : value;
+  const intervalMs = positiveInteger('options.nativeHeapProfile.intervalMs', given.intervalMs, 60_000);
+  // A profile walks the whole sample table and symbolizes it: not more than once a second.
+  if (intervalMs < 1000) throw new SockprobeTypeError('options.nativeHeapProfile.intervalMs', 'an integer of at least 1000 (ms)', given.intervalMs, 'ERR_INVALID_ARG_VALUE');
+  return { sampleBytes: positiveInteger('options.nativeHeapProfile.sampleBytes', given.sampleBytes, 512 * 1024, 2 ** 30), intervalMs };
+}
+
 /** createProbe(): samples every layer over time and says what is wrong. Call start() to sample on a timer. */
 export function createProbe(options: ProbeOptions = {}): Probe {
   if (typeof options !== 'object' || options === null) throw new SockprobeTypeError('options', 'an object', options);
@@ -72,6 +95,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   optionalObject('options.sources', options.sources);
   if (options.autoRelease !== undefined && typeof options.autoRelease !== 'boolean') optionalObject('options.autoRelease', options.autoRelease);
   if (options.opensslTracking !== undefined && typeof options.opensslTracking !== 'boolean') throw new SockprobeTypeError('options.opensslTracking', 'a boolean', options.opensslTracking);
+  const heapOptions = nativeHeapOptions(options.nativeHeapProfile);
   const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   const sources = options.sources ?? realSources();
   const policy = options.autoRelease ? new AutoReleasePolicy(options.autoRelease === true ? {} : options.autoRelease) : null;
@@ -84,6 +108,11 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   let sampling: Promise<Sample> | undefined;
   let trackingOpenssl = false;
   let opensslUnavailable: string | null = null;
+  const heapProfiles = heapOptions ? new NativeHeapProfiles(heapOptions.intervalMs) : null;
+  let heapStartedByProbe = false;
+  let heapRunning = false;
+  let heapUnavailable: string | null = null;
+  let heapStarting: Promise<void> | undefined;
 
   // Asked for, not available: said once on stderr (as a process warning, which a service can
   // route with process.on('warning')), and in the report where the figure would be.
@@ -112,6 +141,52 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     const rows: PerConnectionEstimate[] = kinds.map((kind) => ({ layer: 'openssl', kind, bytesPerConnection: null, quality: null, samples: 0, method: 'regression', declined }));
     const perConnection = [...report.perConnection.filter((e) => e.layer !== 'openssl'), ...rows];
     return { ...report, perConnection, openssl };
+  }
+
+  function nativeHeapOff(reason: string): void {
+    if (heapUnavailable === null) process.emitWarning(`Native heap profiling is off: ${reason}`, { code: 'SOCKPROBE_NATIVE_HEAP_UNAVAILABLE' });
+    heapUnavailable = reason;
+  }
+
+  async function startNativeHeap(): Promise<void> {
+    const source = sources.nativeHeap;
+    if (!source) return nativeHeapOff('this build of sockprobe has no native heap profiler');
+    const support = await source.support().catch((error: Error) => error.message);
+    if (!timer || heapRunning) return; // stopped (or started again) meanwhile
+    if (support !== true) return nativeHeapOff(support);
+    try {
+      if (!source.active()) {
+        source.start({ sampleBytes: heapOptions!.sampleBytes });
+        heapStartedByProbe = true;
+      }
+      heapRunning = true;
+    } catch (error) {
+      nativeHeapOff((error as Error).message);
+    }
+  }
+
+  /** Asks for a profile now; kept tied to `sample` when it arrives (the symbolization runs on the threadpool). */
+  function requestProfile(sample: Sample): Promise<NativeHeapProfile> {
+    heapProfiles!.asked(Date.now());
+    return sources.nativeHeap!.profile().then(
+      (profile) => {
+        heapProfiles!.record(profile, sample);
+        return profile;
+      },
+      (error: Error) => {
+        heapProfiles!.failed();
+        throw error;
+      },
+    );
+  }
+
+  function withNativeHeap(report: ProbeReport): ProbeReport {
+    if (!heapProfiles) return report;
+    const nativeHeap = heapProfiles.report(true, heapUnavailable, heapRunning ? heapOptions!.sampleBytes : null, ring.toArray());
+    const growth = nativeHeap.growth;
+    if (!growth) return { ...report, nativeHeap };
+    const window = `${new Date(growth.fromTakenAt).toISOString().slice(11, 19)} → ${new Date(growth.toTakenAt).toISOString().slice(11, 19)} UTC`;
+    return { ...report, findings: report.findings.map((f) => withGrowingSites(f, growth.topSites, window)), nativeHeap };
   }
 
   let connectionsAtSnapshot = 0;
@@ -164,6 +239,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     sample.probeMs = performance.now() - started + (sockets && sockets !== before ? sockets.mainThreadMs : 0);
     const previous = ring.last();
     ring.push(sample);
+    if (heapRunning && heapProfiles!.due(time)) requestProfile(sample).catch(() => undefined);
     if (policy && !releasing) considerRelease(sample, previous);
     return sample;
   }
@@ -189,6 +265,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     start() {
       if (timer) return probe;
       if (options.opensslTracking) void startOpenssl();
+      if (heapOptions) heapStarting = startNativeHeap();
       histogram = monitorEventLoopDelay({ resolution: 10 });
       histogram.enable();
       timer = setInterval(() => void probe.sample().catch(() => undefined), intervalMs);
@@ -200,6 +277,9 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       timer = undefined;
       if (trackingOpenssl) sources.trackOpenssl?.(false);
       trackingOpenssl = false;
+      if (heapStartedByProbe) sources.nativeHeap?.stop();
+      heapStartedByProbe = false;
+      heapRunning = false;
       histogram?.disable();
       histogram = undefined;
     },
@@ -209,11 +289,17 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       return sampling;
     },
     samples: () => ring.toArray(),
-    report: () => withOpensslStatus(buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds, releases.toArray())),
+    report: () => withNativeHeap(withOpensslStatus(buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds, releases.toArray()))),
     renderReport: () => renderReport(probe.report()),
     releases: () => releases.toArray(),
     // A release record measured ~400 B (10k records, heapUsed after GC).
-    ownMemoryBytes: () => ring.size * SAMPLE_BYTES + releases.size * 400,
+    ownMemoryBytes: () => ring.size * SAMPLE_BYTES + releases.size * 400 + (heapProfiles?.ownMemoryBytes() ?? 0),
+    async profileNativeHeap() {
+      if (!heapProfiles) throw new SockprobeError('ERR_UNSUPPORTED', 'this probe was created without nativeHeapProfile');
+      await heapStarting; // the support check runs on the threadpool
+      if (!heapRunning) throw new SockprobeError('ERR_UNSUPPORTED', heapUnavailable ? `native heap profiling is off: ${heapUnavailable}` : 'native heap profiling is not running (start() the probe first)');
+      return requestProfile(await probe.sample());
+    },
     get running() {
       return timer !== undefined;
     },

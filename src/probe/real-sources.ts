@@ -8,6 +8,7 @@ import { socketSnapshot } from '../net/snapshot';
 import { trackConnections } from '../net/tracking';
 import { netCapabilities } from '../net';
 import { openssl, opensslTrackingSupportAsync } from '../openssl/tracking';
+import { nativeHeap } from '../native-heap';
 import { summariseSnapshot } from './socket-summary';
 import type { ProbeSources } from './sources';
 
@@ -72,5 +73,13 @@ export function realSources(): ProbeSources {
     sockets: (idleThresholdMs) => (snapshots ? socketSnapshot().then((snapshot) => summariseSnapshot(snapshot, idleThresholdMs)) : null),
     release: (options) => releaseToOS(options),
     allocatorName: () => allocatorName,
+    // Support is asked on the threadpool (the first check reads every loaded object's relocations).
+    nativeHeap: {
+      support: () => nativeHeap.supported(),
+      active: () => nativeHeap.active(),
+      start: ({ sampleBytes }) => nativeHeap.start({ sampleBytes }),
+      stop: () => nativeHeap.stop(),
+      profile: () => nativeHeap.profile(),
+    },
   };
 }

@@ -4,6 +4,7 @@ import { leakTrends, perConnection, retentionAfterSpike, type PerConnectionEstim
 import { LAYERS } from './layers';
 import { RESIDENT_FREE_METHOD, type Sample } from './sample';
 import type { AutoReleaseRecord } from './auto-release';
+import type { NativeHeapReport } from './native-heap';
 import { SockprobeTypeError } from '../errors';
 
 export interface Versions {
@@ -34,6 +35,8 @@ export interface ProbeReport {
   probeCost: { meanMs: number; medianMs: number; maxMs: number };
   /** Set by a probe: whether OpenSSL tracking was asked for, and why it is off if it could not be had. */
   openssl?: { requested: boolean; unavailable: string | null };
+  /** Set by a probe created with nativeHeapProfile: profiles taken, growth by site and category, native bytes per connection by category. */
+  nativeHeap?: NativeHeapReport;
 }
 
 export function currentVersions(allocator: string): Versions {
@@ -113,6 +116,21 @@ export function renderPerConnection(estimates: ProbeReport['perConnection'], ind
   return lines;
 }
 
+/** Native bytes per connection by category and what grew, from the sampled native heap profiles. */
+export function renderNativeHeap(heap: NativeHeapReport, indent = '  '): string[] {
+  if (heap.unavailable || !heap.latest) return [];
+  const lines = ['', `Native heap by category (sampled every ${heap.sampleBytes} B, ${heap.profiles} profiles; estimates):`];
+  for (const e of heap.perConnection) {
+    const label = `${e.category}, ${e.kind}`.padEnd(34);
+    lines.push(e.bytesPerConnection === null ? `${indent}${label} — (${e.declined})` : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  (R² ${e.quality!.toFixed(2)}, ${e.samples} profiles)`);
+  }
+  if (heap.growth) {
+    lines.push(`${indent}grew ${kib(heap.growth.growthBytes)} between the first profile and the newest; most:`);
+    for (const site of heap.growth.topSites) lines.push(`${indent}  ${kib(site.growthBytes).padStart(10)} [${site.category}] ${site.site}`);
+  }
+  return lines;
+}
+
 /** The report as text a person reads at a terminal or in a log. */
 export function renderReport(report: ProbeReport): string {
   if (typeof report !== 'object' || report === null || !Array.isArray(report.findings) || !Array.isArray(report.perConnection) || typeof report.versions !== 'object' || report.versions === null) {
@@ -124,6 +142,7 @@ export function renderReport(report: ProbeReport): string {
   lines.push(`Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample (median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample included).`);
   if (report.latest) lines.push(`Now: ${renderLatest(report.latest)}.`);
   if (report.openssl?.unavailable) lines.push(`OpenSSL live bytes: not tracked — ${report.openssl.unavailable}`);
+  if (report.nativeHeap?.unavailable) lines.push(`Native heap profile: off — ${report.nativeHeap.unavailable}`);
   lines.push('');
   const releases = Array.isArray(report.releases) ? report.releases.filter((r) => typeof r === 'object' && r !== null) : [];
   const quiet = releases.length ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in this window.' : 'Findings: none — nothing leaking, retained or piling up in this window.';
@@ -140,6 +159,7 @@ export function renderReport(report: ProbeReport): string {
   lines.push('');
   lines.push('Per connection:');
   lines.push(...renderPerConnection(report.perConnection));
+  if (report.nativeHeap) lines.push(...renderNativeHeap(report.nativeHeap));
   if (report.latest?.nativeFree != null) lines.push(`\nFree native memory is resident memory: ${report.residentFreeMethod ?? RESIDENT_FREE_METHOD}.`);
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 import type { ReleaseOptions, ReleaseResult } from '../memory/release';
+import type { NativeHeapProfile } from '../native-heap/profile';
 import type { ConnectionCounts, SocketSummary } from './sample';
 
 /** Where a probe reads each layer. The real sources wrap sockprobe's own calls; tests may pass fakes. */
@@ -22,4 +23,17 @@ export interface ProbeSources {
   /** Turn OpenSSL tracking on or off; true when this call changed it (false: unsupported, or already so). */
   trackOpenssl?(on: boolean): boolean;
   allocatorName(): string;
+  /** The native heap profiler (nativeHeap); absent where this build has none. */
+  nativeHeap?: NativeHeapSource;
+}
+
+/** What a probe needs of the native heap profiler. */
+export interface NativeHeapSource {
+  /** true where it can run here, else why not (asked before start). */
+  support(): Promise<true | string>;
+  active(): boolean;
+  start(options: { sampleBytes: number }): void;
+  stop(): void;
+  /** The live heap now, symbolized on the threadpool. */
+  profile(): Promise<NativeHeapProfile>;
 }

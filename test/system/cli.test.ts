@@ -26,11 +26,22 @@ describe('sockprobe CLI', () => {
     for (const word of ['pulse', 'allocators', 'demo', 'Exit codes']) expect(stdout).toContain(word);
   });
 
-  it.each([[['help']], [['help', 'pulse']], [['snapshot', '--help']], [['-h']]])('%j prints the usage and exits 0', async (args) => {
+  it.each([[['help']], [['-h']]])('%j prints the usage and exits 0', async (args) => {
     const { code, stdout } = await run(args);
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: sockprobe <command>');
   });
+
+  it.each([[['help', 'pulse'], 'pulse', '--linger'], [['snapshot', '--help'], 'snapshot', '--peers'], [['demo', '-h'], 'demo', '--tcp'], [['allocators', '--help'], 'allocators', '--markdown']])(
+    '%j prints that command\'s usage and exits 0',
+    async (args, command, option) => {
+      const { code, stdout } = await run(args);
+      expect(code).toBe(0);
+      expect(stdout).toContain(`Usage: sockprobe ${command} [options]`);
+      expect(stdout).toContain(option);
+      expect(stdout).toContain('Exit codes');
+    },
+  );
 
   it('--version names the package version and the Node and OpenSSL it runs on', async () => {
     const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -49,12 +60,13 @@ describe('sockprobe CLI', () => {
     const { code, stderr } = await run(args);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
+    expect(stderr).toMatch(/\[ERR_CLI_USAGE\]/);
   });
 
   it('exits 3 naming the package when the allocator library cannot be found', async () => {
     const { code, stderr } = await run(['pulse', '--allocator', 'jemalloc', ...SMALL], { PATH: '/nonexistent' });
     expect(code).toBe(3);
-    expect(stderr).toMatch(/jemalloc is not installed.*apt-get install libjemalloc2/);
+    expect(stderr).toMatch(/jemalloc is not installed.*apt-get install libjemalloc2.*\[ERR_CLI_ENVIRONMENT\]/);
   });
 
   it('exits 3 with a clear message when --port is in use', async () => {
@@ -143,7 +155,7 @@ describe('sockprobe CLI', () => {
     it('exits 3 for a process that does not exist', async () => {
       const { code, stderr } = await run(['snapshot', '--pid', '2147483000']);
       expect(code).toBe(3);
-      expect(stderr).toMatch(/there is no process 2147483000/);
+      expect(stderr).toMatch(/there is no process 2147483000 \[ERR_NO_SUCH_PROCESS\]/);
     });
 
     it("refuses another user's process", async () => {
@@ -151,7 +163,7 @@ describe('sockprobe CLI', () => {
       try {
         const { code, stderr } = await run(['snapshot', '--pid', String(target.pid)]);
         expect(code).toBe(3);
-        expect(stderr).toMatch(/belongs to uid 65534, not to this user/);
+        expect(stderr).toMatch(/belongs to uid 65534, not to this user.*\[ERR_PROCESS_NOT_OWNED\]/);
       } finally {
         target.stop();
       }

@@ -38,13 +38,35 @@ describe('sockprobe/register', () => {
     expect(JSON.parse(stdout.trim())).toEqual({ same: true, running: true, report: 'function' });
   });
 
+  it('SOCKPROBE_NATIVE_HEAP=1 turns on the probe\'s native heap profile, split by category', async () => {
+    const code = `const { probe } = require(${JSON.stringify(path.join(root, 'dist', 'cjs', 'register.js'))});
+      const kept = [];
+      setTimeout(async () => {
+        for (let i = 0; i < 512; i++) kept.push(Buffer.alloc(64 * 1024, 1));
+        const profile = await probe.profileNativeHeap();
+        console.log(JSON.stringify({ sampled: profile.totalBytes, nativeHeap: probe.report().nativeHeap }));
+        process.exit(0);
+      }, 300);`;
+    const { stdout, stderr } = await runWith({ SOCKPROBE_NATIVE_HEAP: '1' }, ['-e', code]);
+    const result = JSON.parse(stdout.trim().split('\n').pop()!);
+    expect(result.nativeHeap.unavailable, stderr).toBeNull();
+    expect(result.nativeHeap.sampleBytes).toBe(512 * 1024);
+    // 32 MiB of Buffers kept since the profiler started: about 64 samples at 512 KiB, so the estimate is within ±50% by far.
+    expect(result.sampled).toBeGreaterThan(16 * 1048576);
+    expect(result.sampled).toBeLessThan(64 * 1048576);
+    expect(result.nativeHeap.latest.totalBytes).toBe(result.sampled);
+    // Buffers' backing stores come from Node's ArrayBuffer allocator: the node category.
+    expect(result.nativeHeap.latest.categories.node).toBeGreaterThan(0.5 * result.sampled);
+  });
+
   it('names each value it cannot read, with what it expected, and still starts on defaults', async () => {
     const code = `import { probe } from '${esm}'; console.log(JSON.stringify({ running: probe.running })); process.exit(0);`;
-    const { stdout, stderr } = await runWith({ SOCKPROBE_INTERVAL_MS: 'abc', SOCKPROBE_AUTO_RELEASE: 'sometimes', SOCKPROBE_OPENSSL: 'maybe' }, ['--input-type=module', '-e', code]);
+    const { stdout, stderr } = await runWith({ SOCKPROBE_INTERVAL_MS: 'abc', SOCKPROBE_AUTO_RELEASE: 'sometimes', SOCKPROBE_OPENSSL: 'maybe', SOCKPROBE_NATIVE_HEAP: 'perhaps' }, ['--input-type=module', '-e', code]);
     expect(JSON.parse(stdout.trim())).toEqual({ running: true });
     expect(stderr).toContain('SOCKPROBE_INTERVAL_MS="abc" is not a whole number of milliseconds from 10; sampling every 1000 ms');
     expect(stderr).toContain('SOCKPROBE_AUTO_RELEASE="sometimes" is not one of 1/true/yes/on or 0/false/no/off');
     expect(stderr).toContain('SOCKPROBE_OPENSSL="maybe" is not one of');
+    expect(stderr).toContain('SOCKPROBE_NATIVE_HEAP="perhaps" is not one of');
   });
 
   it('says so when SIGUSR2 arrives and the report path cannot be written, and writes a path that can', async () => {

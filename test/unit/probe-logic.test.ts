@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AutoReleasePolicy, DEFAULT_PACE_BYTES_PER_SECOND } from '../../src/probe/auto-release';
 import { releaseToOS } from '../../src/memory/release';
 import { threadpoolSize } from '../../src/memory/release-slices';
@@ -328,8 +328,8 @@ describe('createProbe with a fake native seam', () => {
         state.heapPhysical = 10 * MiB;
         const stats = { allocator: 'glibc' as const, allocatedBytes: 10 * MiB, freeBytes: state.freeRaw, residentBytes: null, mappedBytes: null, metadataBytes: null, raw: {} };
         return {
-          allocator: 'glibc', method: 'malloc_trim(0)', durationMs: 4.4, cpuMs: 4, onThreadpool: true, allocatorSaysReleased: true,
-          gc: { durationMs: 31.5, shrunkHeap: true, releasedBytes: 20 * MiB }, rssBeforeBytes, rssAfterBytes: state.rss,
+          allocator: 'glibc', method: 'malloc_trim(0)', durationMs: 4.4, cpuMs: 4, slices: 1, onThreadpool: true, allocatorSaysReleased: true,
+          gc: { method: 'MemoryPressureNotification(kModerate)', fallbackReason: null, durationMs: 31.5, wallMs: 60, shrunkHeap: true, completed: true, releasedBytes: 20 * MiB }, rssBeforeBytes, rssAfterBytes: state.rss,
           releasedBytes: 60 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
           jsThread: { longestStallMs: 33.2, totalMs: 36.1 },
         };
@@ -383,6 +383,7 @@ describe('createProbe with a fake native seam', () => {
   });
 
   it('takes a socket snapshot sooner when connections have moved, so kernel memory has readings at varied counts', async () => {
+    vi.useFakeTimers();
     const state = { connections: 0, rss: 60 * MiB, freeRaw: MiB, heapPhysical: 10 * MiB };
     const fake = fakeSources(state);
     const probe = createProbe({ sources: fake.sources, intervalMs: 1, socketIntervalMs: 5000 });
@@ -391,11 +392,12 @@ describe('createProbe with a fake native seam', () => {
     state.connections = 500;
     await probe.sample(); // moved, but a second has not passed: the JS thread is spared
     expect(fake.snapshots()).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await vi.advanceTimersByTimeAsync(1000);
     await probe.sample(); // moved, a second later: long before the 5 s cadence
     expect(fake.snapshots()).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await vi.advanceTimersByTimeAsync(1000);
     await probe.sample(); // nothing moved since: not due
     expect(fake.snapshots()).toBe(2);
+    vi.useRealTimers();
   });
 });

@@ -1,0 +1,228 @@
+// Native heap profiling: what it costs a TLS server at the default sampling (512 KiB). One
+// run measures, side by side, the profiler off and on, in alternating rounds (off/on, then
+// on/off, ...) so drift in machine load falls on both equally:
+//   - full TLS 1.3 handshakes (RSA-2048) per second, and server CPU per handshake;
+//   - bulk TLS transfer (one connection streaming 64 KiB writes to the server): MB/s and
+//     server CPU per MB;
+//   - ns per malloc and per free through the executable's GOT slots (the path every free
+//     pays while the profiler is on).
+// Server CPU is given twice: the whole process (process.cpuUsage) and the main thread alone
+// (schedstat). Clients run in a child process (this file with `client`). The change reported
+// is the median over rounds of the paired on/off ratio, with a distribution-free ~95% interval.
+// The harness is bench/openssl.mjs's, with the profiler in place of OpenSSL tracking.
+// Usage: npm run build:ts && node bench/native-heap.mjs [roundSeconds=1] [rounds=10] [--json]
+// (SAMPLE_BYTES=... to measure another sampling interval).
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+
+const JSON_ONLY = process.argv.includes('--json');
+const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+
+if (positional[0] === 'client') runClient();
+else await runBench();
+
+// ---- client process: handshake loops and bulk senders, on request -------------------------
+function runClient() {
+  const connect = (port) => tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
+  async function handshakes({ port, concurrency, ms }) {
+    const end = Date.now() + ms;
+    let done = 0;
+    const loop = async () => {
+      while (Date.now() < end) {
+        await new Promise((resolve) => {
+          const socket = connect(port);
+          // The server's first byte: in TLS 1.3 the client finishes before the server does,
+          // so closing at secureConnect would abort the server's side of the handshake.
+          socket.once('data', () => { done++; socket.destroy(); });
+          socket.once('error', () => socket.destroy());
+          socket.once('close', resolve);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, loop));
+    return done;
+  }
+  async function bulk({ port, ms }) {
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const socket = connect(port);
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    const end = Date.now() + ms;
+    let sent = 0;
+    while (Date.now() < end) {
+      sent += chunk.length;
+      if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve));
+    }
+    await new Promise((resolve) => socket.end(resolve));
+    return sent;
+  }
+  process.on('message', async (message) => {
+    const result = message.op === 'handshakes' ? await handshakes(message) : await bulk(message);
+    process.send({ op: 'done', result });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---- server process: the measured side -----------------------------------------------------
+async function runBench() {
+  const { nativeHeap, capabilities, DEFAULT_SAMPLE_BYTES } = require('../dist/cjs');
+  const { native } = require('../dist/cjs/native');
+  const { testCertificate } = require('../dist/cjs/load/certificate');
+  const support = capabilities().nativeHeapProfiling;
+  if (support !== true) {
+    console.log(`native heap profiling unsupported here: ${support}`);
+    process.exit(1);
+  }
+  const sampleBytes = Number(process.env.SAMPLE_BYTES ?? DEFAULT_SAMPLE_BYTES);
+  const roundMs = Number(positional[0] ?? 1) * 1000;
+  const rounds = Number(positional[1] ?? 10);
+
+  let handshakes = 0;
+  let received = 0;
+  const server = tls.createServer({ ...testCertificate() }, (socket) => {
+    handshakes++;
+    socket.write('k');
+    socket.on('data', (chunk) => { received += chunk.length; });
+    socket.on('error', () => socket.destroy());
+  });
+  server.on('tlsClientError', () => undefined);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = server.address().port;
+  const client = fork(fileURLToPath(import.meta.url), ['client'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = (message) => new Promise((resolve) => {
+    client.once('message', (reply) => resolve(reply.result));
+    client.send(message);
+  });
+
+  const cpuMs = (start) => { const used = process.cpuUsage(start); return (used.user + used.system) / 1000; };
+  // The main thread's own CPU time in ns (schedstat: exact, unlike tick-based utime): TLS
+  // runs there, so this leaves out V8's compiler and GC helper threads.
+  const mainThreadNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+  const setTracking = (on) => (on ? nativeHeap.start({ sampleBytes }) : nativeHeap.stop());
+  const allocatorCalls = () => 0;
+
+  // Runs one phase with the profiler on or off and measures, across `work`, wall time,
+  // process and main-thread CPU.
+  async function measured(on, work) {
+    setTracking(on);
+    const calls = allocatorCalls();
+    const cpu = process.cpuUsage();
+    const thread = mainThreadNs();
+    const started = performance.now();
+    await work();
+    return {
+      wallMs: performance.now() - started,
+      cpuMs: cpuMs(cpu),
+      mainThreadMs: (mainThreadNs() - thread) / 1e6,
+      calls: on ? allocatorCalls() - calls : null,
+    };
+  }
+
+  async function handshakePhase(on) {
+    const before = handshakes;
+    const m = await measured(on, () => ask({ op: 'handshakes', port, concurrency: 8, ms: roundMs }));
+    const count = handshakes - before;
+    return {
+      perSecond: (count * 1000) / m.wallMs,
+      cpuUsPerHandshake: (m.cpuMs * 1000) / count,
+      mainThreadUsPerHandshake: (m.mainThreadMs * 1000) / count,
+    };
+  }
+
+  async function bulkPhase(on) {
+    const before = received;
+    const m = await measured(on, async () => {
+      await ask({ op: 'bulk', port, ms: roundMs });
+      while (received - before < 1) await new Promise((resolve) => setTimeout(resolve, 1));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the tail of the stream
+    });
+    const mb = (received - before) / 1e6;
+    return {
+      mbPerSecond: mb / (m.wallMs / 1000),
+      cpuMsPerMb: m.cpuMs / mb,
+      mainThreadMsPerMb: m.mainThreadMs / mb,
+    };
+  }
+
+  const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
+  // Warm-up of both paths (JIT, OpenSSL caches), not reported.
+  await handshakePhase(false);
+  await handshakePhase(true);
+  await bulkPhase(false);
+  nativeHeap.stop();
+
+  const results = { handshake: { off: [], on: [] }, bulk: { off: [], on: [] } };
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? [false, true] : [true, false];
+    for (const on of order) results.handshake[on ? 'on' : 'off'].push(await handshakePhase(on));
+    for (const on of order) results.bulk[on ? 'on' : 'off'].push(await bulkPhase(on));
+  }
+  // Per malloc and per free through the executable's slots, off and on (paired rounds; in
+  // each, the median of 25 batches of 1,000 blocks of 64 bytes: cache-resident memory the
+  // allocator reuses, so the figure is the call path itself, not page faults).
+  const frees = { off: [], on: [] };
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? [false, true] : [true, false];
+    for (const on of order) {
+      setTracking(on);
+      const batches = Array.from({ length: 25 }, () => native().heapBenchFrees(1000, 64));
+      frees[on ? 'on' : 'off'].push({ mallocNs: median(batches.map((b) => b[0])), freeNs: median(batches.map((b) => b[1])) });
+    }
+  }
+  results.calls = frees;
+  nativeHeap.stop();
+  client.disconnect();
+  server.close();
+
+  // A distribution-free ~95% confidence interval of the median paired ratio: the k-th smallest
+  // and k-th largest of n ratios, k the largest with P(Binomial(n, 1/2) < k) ≤ 2.5%. It says
+  // whether a change is told apart from the noise of a shared machine.
+  const medianInterval = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const n = sorted.length;
+    let below = 0; // P(Binomial(n, 1/2) < k)
+    let term = 0.5 ** n; // P(Binomial(n, 1/2) = k - 1), starting at k = 1
+    let k = 0;
+    for (let i = 1; i <= n >> 1; i++) {
+      below += term;
+      if (below > 0.025) break;
+      k = i;
+      term = (term * (n - i + 1)) / i;
+    }
+    return k === 0 || k > n - k + 1 ? null : [sorted[k - 1], sorted[n - k]];
+  };
+  const summary = {};
+  for (const [name, byMode] of Object.entries(results)) {
+    summary[name] = {};
+    for (const key of Object.keys(byMode.off[0])) {
+      const on = median(byMode.on.map((result) => result[key]));
+      if (byMode.off[0][key] === null) {
+        summary[name][key] = { off: null, on: +on.toFixed(1), changePercent: null }; // counted only while tracking
+        continue;
+      }
+      const off = median(byMode.off.map((result) => result[key]));
+      const ratios = byMode.on.map((result, round) => result[key] / byMode.off[round][key]);
+      const interval = medianInterval(ratios);
+      const percent = (ratio) => +(100 * (ratio - 1)).toFixed(2);
+      summary[name][key] = { off: +off.toFixed(2), on: +on.toFixed(2), changePercent: percent(median(ratios)), changePercent95: interval && interval.map(percent) };
+    }
+  }
+  const result = { node: process.versions.node, openssl: process.versions.openssl, v8: process.versions.v8, cpus: (await import('node:os')).cpus().length, rounds, roundMs, sampleBytes, summary };
+  if (JSON_ONLY) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  console.log(`node ${process.version}, ${result.cpus} CPUs, ${rounds} rounds of ${roundMs / 1000} s per phase, sampleBytes ${sampleBytes}`);
+  console.log('metric (median of rounds)               off          on   paired change');
+  for (const [name, metrics] of Object.entries(summary)) {
+    for (const [key, value] of Object.entries(metrics)) {
+      const change = value.changePercent === null ? '' : `${value.changePercent >= 0 ? '+' : ''}${value.changePercent}%${value.changePercent95 ? ` (95%: ${value.changePercent95.join(' … ')})` : ''}`;
+      console.log(`${(name + ' ' + key).padEnd(34)} ${String(value.off ?? '-').padStart(10)} ${String(value.on).padStart(11)}   ${change}`);
+    }
+  }
+  console.log(JSON.stringify({ ...result, perRound: results }));
+}

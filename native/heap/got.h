@@ -1,0 +1,35 @@
+// Finding and rewriting the GOT slots through which loaded objects call the allocator.
+//
+// A slot is written only when two independent sources agree: the object's own dynamic
+// relocations say the slot (R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT, or a data pointer
+// R_X86_64_64 with no addend) is bound to that symbol, and the slot's current value equals the real definition ResolveReals() found by
+// dlsym/dladdr1. Writes are compare-and-swap of exactly that value; a page that RELRO made
+// read-only is made writable only for the write, and its protection restored.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace sockprobe {
+namespace heap {
+
+struct PatchCounts {
+  size_t patched = 0;          // slots rewritten by this call
+  size_t malloc_slots = 0;     // of all patched slots (this call and earlier), those of malloc
+  size_t elsewhere = 0;        // slots for our symbols holding something else (a canonical PLT stub, a private allocator)
+  size_t write_failed = 0;     // confirmed slots we could not write (mprotect refused, value changed meanwhile)
+};
+
+// Rewrites every confirmed slot not yet rewritten, in every loaded object except the
+// dynamic linker, the vDSO and a preloaded allocator. `dry_run` only counts. Callers
+// serialise.
+PatchCounts PatchLoadedObjects(bool dry_run);
+
+// Puts back what each rewritten slot held, where it still holds our hook and its object is
+// still loaded. Returns the number restored; `left` gets the slots that had changed.
+size_t RestoreSlots(size_t* left);
+
+size_t PatchedSlotCount();
+
+}  // namespace heap
+}  // namespace sockprobe

@@ -1,0 +1,102 @@
+#include "heap/objects.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+
+#include "heap/functions.h"
+
+namespace sockprobe {
+namespace heap {
+
+namespace {
+
+std::mutex g_resolve_mutex;
+bool g_resolved = false;
+bool g_resolve_ok = false;
+std::string g_resolve_problem;
+std::string g_allocator_object;
+
+int Collect(dl_phdr_info* info, size_t, void* data) {
+  auto* objects = static_cast<std::vector<LoadedObject>*>(data);
+  LoadedObject object;
+  object.name = info->dlpi_name != nullptr ? info->dlpi_name : "";
+  object.bias = info->dlpi_addr;
+  object.phdrs.assign(info->dlpi_phdr, info->dlpi_phdr + info->dlpi_phnum);
+  object.executable = objects->empty();
+  objects->push_back(std::move(object));
+  return 0;
+}
+
+// dladdr1 names the object and the symbol table entry `address` falls in; an entry that is
+// undefined there is a canonical PLT stub, not a definition.
+bool DefinedIn(void* address, const std::string& object) {
+  Dl_info info{};
+  const ElfW(Sym)* symbol = nullptr;
+  if (address == nullptr || dladdr1(address, &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) == 0) return false;
+  return info.dli_fname != nullptr && object == info.dli_fname && symbol != nullptr && symbol->st_shndx != SHN_UNDEF &&
+         info.dli_saddr == address;
+}
+
+}  // namespace
+
+bool LoadedObject::Contains(uintptr_t address, size_t bytes) const {
+  for (const ElfW(Phdr)& phdr : phdrs) {
+    if (phdr.p_type != PT_LOAD) continue;
+    const uintptr_t start = bias + phdr.p_vaddr;
+    if (address >= start && address - start <= phdr.p_memsz && bytes <= phdr.p_memsz - (address - start)) return true;
+  }
+  return false;
+}
+
+std::vector<LoadedObject> ListObjects() {
+  std::vector<LoadedObject> objects;
+  dl_iterate_phdr(Collect, &objects);
+  return objects;
+}
+
+bool ResolveReals(std::string* why) {
+  std::lock_guard<std::mutex> lock(g_resolve_mutex);
+  if (!g_resolved) {
+    g_resolved = true;
+    const std::vector<LoadedObject> objects = ListObjects();
+    for (const LoadedObject& object : objects) {
+      if (object.executable || object.name.empty()) continue;
+      void* handle = dlopen(object.name.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+      if (handle == nullptr) continue;
+      for (int fn = 0; fn < kFnCount; ++fn) {
+        if (Real(fn) != nullptr) continue;
+        void* address = dlsym(handle, Function(fn).name);
+        if (DefinedIn(address, object.name)) {
+          SetReal(fn, address);
+          if (fn == kMalloc && object.name.find("/libc.so") == std::string::npos) g_allocator_object = object.name;
+        }
+      }
+      dlclose(handle);
+    }
+    for (const LoadedObject& object : objects) {
+      if (object.name.find("ld-linux") == std::string::npos) continue;
+      uintptr_t start = UINTPTR_MAX, end = 0;
+      for (const ElfW(Phdr)& phdr : object.phdrs) {
+        if (phdr.p_type != PT_LOAD) continue;
+        start = std::min<uintptr_t>(start, object.bias + phdr.p_vaddr);
+        end = std::max<uintptr_t>(end, object.bias + phdr.p_vaddr + phdr.p_memsz);
+      }
+      if (end > start) SetDynamicLinkerRange(start, end);
+    }
+    if (Real(kMalloc) == nullptr || Real(kFree) == nullptr) {
+      g_resolve_problem = "no loaded object defines malloc and free (a statically linked allocator cannot be intercepted)";
+    } else {
+      g_resolve_ok = true;
+    }
+  }
+  if (!g_resolve_ok) *why = g_resolve_problem;
+  return g_resolve_ok;
+}
+
+const std::string& AllocatorObject() { return g_allocator_object; }
+
+}  // namespace heap
+}  // namespace sockprobe

@@ -1,0 +1,57 @@
+// Control of the native heap profiler: support check, start, stop, profile. Serialised by
+// one mutex; callable from any thread (each worker has its own copy of the exports, the
+// session is process-wide).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "heap/symbolize.h"
+
+namespace sockprobe {
+namespace heap {
+
+// Empty when the profiler can work here, else why not (cached after the first answer).
+std::string Problem();
+
+bool Start(uint64_t sample_bytes, const char** code, std::string* why);
+void Stop();
+bool Active();
+
+struct RawSite {
+  double bytes = 0;    // unbiased estimate of live bytes
+  double count = 0;    // unbiased estimate of live allocations
+  uint64_t samples = 0;
+  std::vector<uint32_t> stack;  // indices into RawProfile::frames, innermost first, own hook frames removed
+};
+
+struct RawProfile {
+  bool ok = false;
+  const char* code = "";
+  std::string error;
+  uint64_t sample_bytes = 0;
+  double started_at = 0;
+  double taken_at = 0;
+  uint64_t dropped = 0;
+  uint64_t patched_slots = 0;
+  std::string executable;
+  std::string allocator_object;
+  std::vector<FrameInfo> frames;
+  std::vector<RawSite> sites;
+};
+
+// Runs on the threadpool: patches objects loaded since start(), reads the live table,
+// scales each sample, symbolizes.
+RawProfile TakeProfile();
+
+struct Status {
+  bool active = false;
+  uint64_t sample_bytes = 0;
+  uint64_t patched_slots = 0;
+  uint64_t dropped = 0;
+  uint64_t restore_left = 0;  // slots that held something else when stop() came
+};
+Status ReadStatus();
+
+}  // namespace heap
+}  // namespace sockprobe

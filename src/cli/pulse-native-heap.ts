@@ -1,0 +1,86 @@
+/**
+ * `pulse --native-profile`: what one connection holds, from the profile at the top of the first
+ * big pulse minus the one before it, divided by the connections opened in between — as text, as
+ * a section of the HTML report (a flame graph) and as `.pb.gz` files for pprof.
+ */
+import * as fs from 'node:fs';
+import type { PulseNativeHeap, PulseResult } from '../experiments/pulse';
+import { CATEGORIES } from '../native-heap/categories';
+import { growthProfile, siteTitle } from '../native-heap/diff';
+import { encodePprof } from '../native-heap/pprof';
+import { renderFlameGraph } from './flame-graph';
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
+
+/** What the pulse writes beside the report: the whole sampled heap at the top, and what the pulse added. */
+export function nativeProfilePaths(base: string): { top: string; growth: string } {
+  const stem = base.replace(/\.html?$/i, '');
+  return { top: `${stem}.native-heap.pb.gz`, growth: `${stem}.native-heap-growth.pb.gz` };
+}
+
+export async function writeNativeProfiles(heap: PulseNativeHeap, base: string): Promise<string[]> {
+  if (!heap.top || !heap.diff) return [];
+  const paths = nativeProfilePaths(base);
+  fs.writeFileSync(paths.top, await encodePprof(heap.top));
+  fs.writeFileSync(paths.growth, await encodePprof(growthProfile(heap.diff)));
+  return [paths.top, paths.growth];
+}
+
+/** Per-connection figures from the pulse's pair of profiles (the JSON form and the text use these). */
+export function nativeHeapPerConnection(heap: PulseNativeHeap, top = 10) {
+  if (!heap.diff || heap.connections <= 0) return null;
+  const n = heap.connections;
+  return {
+    connections: n,
+    sampleBytes: heap.diff.after.sampleBytes,
+    bytesPerConnection: heap.diff.growthBytes / n,
+    categories: Object.fromEntries(CATEGORIES.map((c) => [c, heap.diff!.categories[c].growthBytes / n])),
+    topSites: heap.diff.grown.slice(0, top).map((s) => ({ site: siteTitle(s.stack), category: s.category, bytesPerConnection: s.growthBytes / n, allocationsPerConnection: s.growthCount / n })),
+  };
+}
+
+export function nativeHeapJson(heap: PulseNativeHeap | null): object | null {
+  if (!heap) return null;
+  const top = heap.top ? { takenAt: heap.top.takenAt, sampleBytes: heap.top.sampleBytes, totalBytes: heap.top.totalBytes, sites: heap.top.sites.length, categories: heap.top.categories, dropped: heap.top.dropped } : null;
+  return { unavailable: heap.unavailable, top, perConnection: nativeHeapPerConnection(heap, 20) };
+}
+
+export function renderNativeHeapText(heap: PulseNativeHeap | null, kind: string): string[] {
+  if (!heap) return [];
+  if (heap.unavailable) return [`Native heap profile: off — ${heap.unavailable}`];
+  const per = nativeHeapPerConnection(heap);
+  if (!per) return ['Native heap profile: no pair of profiles around the first big pulse.'];
+  return [
+    `Native heap per ${kind.toUpperCase()} connection (sampled profile, every ${per.sampleBytes} B; the first big pulse's top − before, / ${per.connections}): ${kib(per.bytesPerConnection)}`,
+    `  by category: ${Object.entries(per.categories).filter(([, v]) => Math.abs(v) >= 1).map(([c, v]) => `${c} ${kib(v)}`).join(', ')}`,
+    ...per.topSites.slice(0, 8).map((s) => `  ${kib(s.bytesPerConnection).padStart(10)} [${s.category}] ${s.site}`),
+  ];
+}
+
+/** The HTML report's section: a flame graph of one connection's share, categories, top sites, the files. */
+export function renderNativeHeapHtml(result: PulseResult, files: string[]): string {
+  const heap = result.nativeHeap;
+  if (!heap) return '';
+  if (heap.unavailable) return `<h2>Native heap by call site</h2><p>Not profiled: ${escape(heap.unavailable)}</p>`;
+  const per = nativeHeapPerConnection(heap, 15);
+  if (!per || !heap.diff) return '<h2>Native heap by call site</h2><p>No pair of profiles around the first big pulse.</p>';
+  const n = per.connections;
+  const flame = renderFlameGraph(
+    heap.diff.grown.map((s) => ({ stack: s.stack, value: s.growthBytes / n, category: s.category })),
+    { format: (v) => `${kib(v)} per connection`, title: `native heap per ${result.options.kind.toUpperCase()} connection` },
+  );
+  const categories = Object.entries(per.categories)
+    .filter(([, v]) => Math.abs(v) >= 1)
+    .map(([c, v]) => `<tr><td>${escape(c)}</td><td>${kib(v)}</td></tr>`)
+    .join('');
+  const sites = per.topSites.map((s) => `<tr><td>${escape(s.site)}</td><td>${escape(s.category)}</td><td>${kib(s.bytesPerConnection)}</td><td>${s.allocationsPerConnection.toFixed(2)}</td></tr>`).join('');
+  const shrunk = heap.diff.shrunk.reduce((sum, s) => sum + s.growthBytes, 0);
+  return `<h2>Native heap by call site: what one ${escape(result.options.kind.toUpperCase())} connection holds</h2>
+<p>Sampled native heap profiles (live allocations, one sample per ${per.sampleBytes} B on average, unbiased estimates) before the first big pulse and at its top; what grew, divided by the ${n} connections opened in between: <b>${kib(per.bytesPerConnection)}</b> per connection${shrunk < 0 ? ` (sites that shrank, ${kib(-shrunk / n)} per connection, are netted in this figure and left out of the graph)` : ''}. Width is bytes; allocation sites on top, callers below; colour is the category.</p>
+<div id="native-flame">${flame}</div>
+<table><tr><th>category</th><th>per connection</th></tr>${categories}</table>
+<h3>Top call sites per connection</h3>
+<table><tr><th>site (innermost first, past the allocator)</th><th>category</th><th>bytes</th><th>allocations</th></tr>${sites}</table>
+${files.length ? `<p>pprof files: ${files.map((f) => `<code>${escape(f)}</code>`).join(' (the whole sampled heap at the top of the pulse) and ')} (what the pulse added) — e.g. <code>go tool pprof -http=: FILE</code>.</p>` : ''}`;
+}

@@ -1,0 +1,156 @@
+/**
+ * What a probe keeps of the native heap profiler: profiles taken at a bounded cadence (the
+ * symbolization runs on the threadpool; what the probe does with a profile on the JS thread is
+ * O(categories)), at most a few whole profiles (the first and the newest few), and per profile a
+ * small reading (categories and total, tied to the sample whose connection counts it was taken at)
+ * for the per-connection fit.
+ */
+import { CATEGORIES } from '../native-heap/categories';
+import { diffProfiles, siteTitle, type NativeHeapDiff } from '../native-heap/diff';
+import type { NativeHeapCategory, NativeHeapProfile } from '../native-heap/profile';
+import { estimateFromReadings, kindsPresent, type PerConnectionEstimate } from './correlate';
+import { RingBuffer } from './ring-buffer';
+import type { Sample } from './sample';
+
+export interface NativeHeapProfileOptions {
+  /** Mean bytes between sampled allocations (Poisson). Default 512 KiB, the profiler's own default. */
+  sampleBytes?: number;
+  /** How often the probe takes a profile, ms. Default 60 000; at least 1000. */
+  intervalMs?: number;
+}
+
+/** Per-category (and total) bytes per connection, from the profiles' readings. */
+export type NativeCategoryEstimate = Omit<PerConnectionEstimate, 'layer' | 'note'> & { category: NativeHeapCategory | 'total' };
+
+/** A call site that grew, as findings name it. */
+export interface GrowingSite {
+  /** The innermost frames past the allocator, e.g. `CRYPTO_malloc ← SSL_new ← node::crypto::TLSWrap::TLSWrap`. */
+  site: string;
+  category: NativeHeapCategory;
+  growthBytes: number;
+  growthCount: number;
+  new: boolean;
+}
+
+export interface NativeHeapReport {
+  requested: boolean;
+  /** Why profiling is off when it was asked for (unsupported here, or it failed to start); null when on. */
+  unavailable: string | null;
+  sampleBytes: number | null;
+  /** Profiles taken in this probe's life (at most KEPT_PROFILES + 1 are kept). */
+  profiles: number;
+  latest: { takenAt: number; totalBytes: number; categories: Record<NativeHeapCategory, number>; dropped: number } | null;
+  /** What grew between the first profile kept and the newest: top sites and categories. */
+  growth: { fromTakenAt: number; toTakenAt: number; growthBytes: number; categories: NativeHeapDiff['categories']; topSites: GrowingSite[] } | null;
+  perConnection: NativeCategoryEstimate[];
+}
+
+/** The newest profiles kept beside the first: enough for a diff and a pulse's before/top pair. */
+export const KEPT_PROFILES = 3;
+/** Category readings kept (about 150 B each). */
+const READINGS = 2000;
+export const TOP_SITES = 5;
+
+interface Reading {
+  sample: Sample;
+  totalBytes: number;
+  categories: Record<NativeHeapCategory, number>;
+}
+
+export function growingSites(diff: NativeHeapDiff, top = TOP_SITES): GrowingSite[] {
+  return diff.grown.slice(0, top).map((s) => ({ site: siteTitle(s.stack), category: s.category, growthBytes: Math.round(s.growthBytes), growthCount: Math.round(s.growthCount), new: s.change === 'new' }));
+}
+
+export class NativeHeapProfiles {
+  private first: NativeHeapProfile | null = null;
+  private readonly recent = new RingBuffer<NativeHeapProfile>(KEPT_PROFILES);
+  private readonly readings = new RingBuffer<Reading>(READINGS);
+  private lastAt = -Infinity;
+  private taken = 0;
+  pending = false;
+
+  constructor(readonly intervalMs: number) {}
+
+  due(now: number): boolean {
+    return !this.pending && now - this.lastAt >= this.intervalMs;
+  }
+
+  /** Marks a profile as asked for now (so the cadence holds however long symbolization takes). */
+  asked(now: number): void {
+    this.lastAt = now;
+    this.pending = true;
+  }
+
+  /** Keeps a profile, tied to the sample taken when it was asked for. */
+  record(profile: NativeHeapProfile, sample: Sample): void {
+    this.pending = false;
+    this.taken++;
+    if (!this.first) this.first = profile;
+    else this.recent.push(profile);
+    const categories = {} as Record<NativeHeapCategory, number>;
+    for (const c of CATEGORIES) categories[c] = Number.isFinite(profile.categories?.[c]) ? profile.categories[c] : 0;
+    this.readings.push({ sample, totalBytes: profile.totalBytes, categories });
+  }
+
+  failed(): void {
+    this.pending = false;
+  }
+
+  /** The first kept and the newest, when there are two. */
+  pair(): [NativeHeapProfile, NativeHeapProfile] | null {
+    const late = this.recent.last();
+    return this.first && late ? [this.first, late] : null;
+  }
+
+  latest(): NativeHeapProfile | null {
+    return this.recent.last() ?? this.first;
+  }
+
+  /** What grew from the first profile to the newest, or null with fewer than two. The diff
+   *  (milliseconds for a large profile) is made once per new profile, not on every report(). */
+  growth(): NativeHeapReport['growth'] {
+    const pair = this.pair();
+    if (!pair) return null;
+    if (this.grown?.of !== pair[1]) {
+      const diff = diffProfiles(pair[0], pair[1]);
+      this.grown = { of: pair[1], growth: { fromTakenAt: diff.before.takenAt, toTakenAt: diff.after.takenAt, growthBytes: Math.round(diff.growthBytes), categories: diff.categories, topSites: growingSites(diff) } };
+    }
+    return this.grown.growth;
+  }
+
+  private grown: { of: NativeHeapProfile; growth: NonNullable<NativeHeapReport['growth']> } | null = null;
+
+  perConnection(samples: Sample[]): NativeCategoryEstimate[] {
+    const readings = this.readings.toArray();
+    if (!readings.length) return [];
+    const present = kindsPresent(samples);
+    const out: NativeCategoryEstimate[] = [];
+    for (const category of [...CATEGORIES, 'total'] as const) {
+      const series = readings.map((r) => ({ sample: r.sample, value: category === 'total' ? r.totalBytes : r.categories[category] }));
+      // A category with nothing in it in every profile has no row.
+      if (series.every((r) => r.value === 0)) continue;
+      const label = category === 'total' ? 'sampled native heap' : `native heap (${category})`;
+      for (const estimate of estimateFromReadings(label, series, present)) out.push({ category, ...estimate });
+    }
+    return out;
+  }
+
+  /** Rough heap bytes the kept profiles and readings hold (about 120 B per frame, 100 per site). */
+  ownMemoryBytes(): number {
+    const profileBytes = (p: NativeHeapProfile) => p.sites.reduce((sum, s) => sum + 100 + 120 * s.stack.length, 0);
+    return (this.first ? profileBytes(this.first) : 0) + this.recent.toArray().reduce((sum, p) => sum + profileBytes(p), 0) + this.readings.size * 150;
+  }
+
+  report(requested: boolean, unavailable: string | null, sampleBytes: number | null, samples: Sample[]): NativeHeapReport {
+    const latest = this.latest();
+    return {
+      requested,
+      unavailable,
+      sampleBytes,
+      profiles: this.taken,
+      latest: latest ? { takenAt: latest.takenAt, totalBytes: latest.totalBytes, categories: latest.categories, dropped: latest.dropped } : null,
+      growth: this.growth(),
+      perConnection: this.perConnection(samples),
+    };
+  }
+}

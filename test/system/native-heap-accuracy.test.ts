@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { runFixture, type PreloadName } from '../helpers/child';
+
+interface Result {
+  n: number;
+  allocator: string;
+  allocatorGrowth: number | null;
+  opensslGrowth: number;
+  profileGrowth: number;
+  categoryGrowth: Record<string, number>;
+  samples: number;
+  dropped: number;
+  error?: string;
+}
+
+const N = 1000;
+const SAMPLE_BYTES = 32 * 1024;
+
+// 1000 idle TLS server connections (clients in a child process), profiled at 32 KiB: the
+// profile's live growth against the allocator's own in-use growth (glibc uordblks + hblkhd,
+// jemalloc stats.allocated, tcmalloc generic.current_allocated_bytes), and its openssl
+// category against openssl.stats(), which counts inside OpenSSL's allocator entry points.
+describe.each<PreloadName>(['glibc', 'jemalloc', 'tcmalloc', 'mimalloc'])('native heap profile accuracy under %s', (preload) => {
+  it('estimates live growth within 20% of the allocator and OpenSSL within 20% of openssl.stats()', async () => {
+    const { json } = await runFixture<Result>('native-heap-accuracy.js', {
+      preload,
+      args: [String(N), String(SAMPLE_BYTES)],
+      nodeArgs: ['--expose-gc'],
+      timeoutMs: 110_000,
+    });
+    expect(json.error).toBeUndefined();
+    expect(json.allocator).toBe(preload);
+    expect(json.dropped).toBe(0);
+    // Enough samples for the 20% bound to mean something (about 1,350: the 64 KiB read buffers are sampled with probability 0.86 each).
+    expect(json.samples).toBeGreaterThan(500);
+    if (preload === 'mimalloc') {
+      // mimalloc's release builds count no allocated bytes (capabilities().allocatedBytes says so).
+      expect(json.allocatorGrowth).toBeNull();
+    } else {
+      expect(json.allocatorGrowth).toBeGreaterThan(N * 32 * 1024);
+      expect(Math.abs(json.profileGrowth - json.allocatorGrowth!) / json.allocatorGrowth!).toBeLessThanOrEqual(0.2);
+    }
+    expect(json.opensslGrowth).toBeGreaterThan(N * 8 * 1024);
+    expect(Math.abs(json.categoryGrowth.openssl - json.opensslGrowth) / json.opensslGrowth).toBeLessThanOrEqual(0.2);
+    // OpenSSL is part of the whole, never more than it.
+    expect(json.categoryGrowth.openssl).toBeLessThan(json.profileGrowth);
+  }, 120_000);
+});

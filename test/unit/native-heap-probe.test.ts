@@ -1,0 +1,158 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { siteCategory } from '../../src/native-heap/pprof';
+import type { NativeHeapProfile } from '../../src/native-heap/profile';
+import { createProbe } from '../../src/probe/probe';
+import type { NativeHeapSource, ProbeSources } from '../../src/probe/sources';
+import { makeProfile, site, STACKS } from '../helpers/native-heap';
+import { makeSockets } from '../helpers/samples';
+
+const MiB = 1024 * 1024;
+
+/** A process whose allocator in-use count and native heap profile follow `state`: OpenSSL 14 KiB and a read buffer 64 KiB per connection, plus `leaked` bytes at an addon site. */
+function fakeProcess(nativeHeap: Partial<NativeHeapSource> | null = {}) {
+  const state = { connections: 0, leaked: 0, active: false, starts: 0, stops: 0, profiles: 0 };
+  const profileNow = (): NativeHeapProfile => {
+    const sites = [site(STACKS.ssl, 14_000 * state.connections + 100_000), site(STACKS.readBuffer, 65_536 * state.connections + 50_000), site(STACKS.v8, 2 * MiB)];
+    if (state.leaked) sites.push(site(STACKS.addon, state.leaked));
+    return makeProfile(sites, { takenAt: Date.now() }, (s) => siteCategory(s.stack));
+  };
+  const source: NativeHeapSource = {
+    support: async () => true,
+    active: () => state.active,
+    start: () => {
+      state.active = true;
+      state.starts++;
+    },
+    stop: () => {
+      state.active = false;
+      state.stops++;
+    },
+    profile: async () => {
+      state.profiles++;
+      return profileNow();
+    },
+    ...nativeHeap,
+  };
+  const sources: ProbeSources = {
+    memory: () => ({ rss: 100 * MiB, heapUsed: 8 * MiB, heapTotal: 20 * MiB, external: 2 * MiB, arrayBuffers: MiB }),
+    allocator: async () => ({ allocated: 20 * MiB + 80_000 * state.connections + state.leaked, free: MiB }),
+    opensslLive: () => null,
+    connections: () => ({ tls: { server: state.connections, client: 0 }, tcp: { server: 0, client: 0 } }),
+    sockets: () => Promise.resolve(makeSockets({ takenAt: Date.now() })),
+    release: () => Promise.reject(new Error('no release here')),
+    allocatorName: () => 'glibc',
+    ...(nativeHeap === null ? {} : { nativeHeap: source }),
+  };
+  return { state, sources };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe('createProbe({ nativeHeapProfile })', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('starts the profiler with the sample rate asked for, stops only what it started', async () => {
+    const { state, sources } = fakeProcess();
+    const start = vi.spyOn(sources.nativeHeap!, 'start');
+    const probe = createProbe({ sources, nativeHeapProfile: { sampleBytes: 32768 } }).start();
+    await settle();
+    expect(start).toHaveBeenCalledWith({ sampleBytes: 32768 });
+    probe.stop();
+    expect(state.stops).toBe(1);
+    // Already running (the user's own nativeHeap.start()): the probe leaves it running.
+    const other = fakeProcess();
+    other.state.active = true;
+    const second = createProbe({ sources: other.sources, nativeHeapProfile: true }).start();
+    await settle();
+    second.stop();
+    expect([other.state.starts, other.state.stops, other.state.active]).toEqual([0, 0, true]);
+  });
+
+  it('takes profiles at its cadence, not at every sample, and keeps a bounded number of them', async () => {
+    const { state, sources } = fakeProcess();
+    const probe = createProbe({ sources, nativeHeapProfile: { intervalMs: 60_000 } }).start();
+    await settle();
+    for (let i = 0; i < 10; i++) await probe.sample();
+    await settle();
+    expect(state.profiles).toBe(1);
+    for (let i = 0; i < 4; i++) await probe.profileNativeHeap();
+    const held = probe.ownMemoryBytes();
+    for (let i = 0; i < 40; i++) await probe.profileNativeHeap();
+    expect(state.profiles).toBe(45);
+    expect(probe.report().nativeHeap!.profiles).toBe(45);
+    // Only the first and the newest three profiles stay: 40 more profiles add their small readings only.
+    expect(probe.ownMemoryBytes() - held).toBeLessThan(40 * 200 + 45 * 350);
+    probe.stop();
+  });
+
+  it('says why when profiling is unavailable, once as a warning and in the report', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const { sources } = fakeProcess({ support: async () => 'the executable is a static PIE: no GOT to patch' });
+      const probe = createProbe({ sources, nativeHeapProfile: true }).start();
+      await settle();
+      await probe.sample();
+      const report = probe.report();
+      expect(report.nativeHeap).toMatchObject({ requested: true, unavailable: 'the executable is a static PIE: no GOT to patch', profiles: 0 });
+      expect(probe.renderReport()).toContain('Native heap profile: off — the executable is a static PIE: no GOT to patch');
+      await expect(probe.profileNativeHeap()).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED', message: /static PIE/ });
+      probe.stop();
+      const none = createProbe({ sources: fakeProcess(null).sources, nativeHeapProfile: true }).start();
+      await settle();
+      expect(none.report().nativeHeap!.unavailable).toBe('this build of sockprobe has no native heap profiler');
+      none.stop();
+      await settle();
+      expect(warnings.filter((w) => w.startsWith('SOCKPROBE_NATIVE_HEAP_UNAVAILABLE'))).toHaveLength(2);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('splits native bytes per connection by category, fitted against connection counts', async () => {
+    const { state, sources } = fakeProcess();
+    const probe = createProbe({ sources, nativeHeapProfile: true }).start();
+    await settle();
+    for (const connections of [0, 100, 250, 400, 300, 150, 500]) {
+      state.connections = connections;
+      await probe.profileNativeHeap();
+    }
+    const rows = probe.report().nativeHeap!.perConnection;
+    const row = (category: string) => rows.find((r) => r.category === category && r.kind === 'tls')!;
+    expect(row('openssl').bytesPerConnection).toBeCloseTo(14_000, 0);
+    expect(row('node').bytesPerConnection).toBeCloseTo(65_536, 0);
+    expect(row('total').bytesPerConnection).toBeCloseTo(79_536, 0);
+    // V8's 2 MiB does not move with connections: a slope of zero explains none of a flat series.
+    expect(row('v8').bytesPerConnection ?? 0).toBeLessThan(1);
+    expect(probe.renderReport()).toMatch(/Native heap by category \(sampled every 524288 B, \d+ profiles; estimates\):\n  openssl, tls\s+13\.7 KiB/);
+    probe.stop();
+  });
+
+  it('names the top growing call sites in an other-native leak finding', async () => {
+    const { state, sources } = fakeProcess();
+    const probe = createProbe({ sources, nativeHeapProfile: true, thresholds: { leakWindowMs: 1, leakGrowthBytes: MiB } }).start();
+    await settle();
+    state.connections = 100;
+    for (let i = 0; i < 12; i++) {
+      state.leaked = i * MiB;
+      await probe.profileNativeHeap();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const leak = probe.report().findings.find((f) => f.kind === 'leak' && f.layer === 'otherNative');
+    expect(leak, JSON.stringify(probe.report().findings)).toBeDefined();
+    if (leak?.kind !== 'leak') return;
+    expect(leak.evidence.topSites![0]).toMatchObject({ site: 'fancy.node+0x1234 ← napi_call_function', category: 'addons', growthBytes: 11 * MiB, new: true });
+    expect(leak.summary).toMatch(/top growing call sites fancy\.node\+0x1234 ← napi_call_function \[addons\] \+11264\.0 KiB \(new\)/);
+    expect(leak.advice).toMatch(/nativeHeap\.toPprof\(\)/);
+    expect(probe.renderReport()).toMatch(/grew 11\d{3}\.\d KiB between the first profile and the newest; most:\n\s+11264\.0 KiB \[addons\] fancy\.node\+0x1234/);
+    probe.stop();
+  });
+
+  it('rejects bad options with coded errors', () => {
+    const { sources } = fakeProcess();
+    expect(() => createProbe({ sources, nativeHeapProfile: 'yes' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => createProbe({ sources, nativeHeapProfile: { sampleBytes: -1 } })).toThrow(/options\.nativeHeapProfile\.sampleBytes/);
+    expect(() => createProbe({ sources, nativeHeapProfile: { intervalMs: 10 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+});

@@ -1,0 +1,101 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+/**
+ * sockprobe/register reads its settings from the environment when it is loaded; each test
+ * loads it afresh over a fake addon with the variables it names, then stops the probe it
+ * started and removes the SIGUSR2 listener it added.
+ */
+const VARIABLES = ['SOCKPROBE_INTERVAL_MS', 'SOCKPROBE_AUTO_RELEASE', 'SOCKPROBE_OPENSSL', 'SOCKPROBE_REPORT'] as const;
+const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
+let cleanup: Array<() => void> = [];
+
+async function register(env: Partial<Record<(typeof VARIABLES)[number], string>>) {
+  for (const name of VARIABLES) {
+    if (env[name] === undefined) delete process.env[name];
+    else process.env[name] = env[name];
+  }
+  vi.resetModules();
+  (await import('../helpers/fake-native')).installFakeNative();
+  const stderr: string[] = [];
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true));
+  const setInterval = vi.spyOn(globalThis, 'setInterval');
+  const listenersBefore = process.listeners('SIGUSR2');
+  const { probe } = await import('../../src/register');
+  const added = process.listeners('SIGUSR2').filter((listener) => !listenersBefore.includes(listener));
+  cleanup.push(() => {
+    probe.stop();
+    for (const listener of added) process.removeListener('SIGUSR2', listener);
+  });
+  const intervalMs = setInterval.mock.calls.at(-1)?.[1];
+  return { probe, stderr, intervalMs, lines: () => stderr.join('').split('\n').filter(Boolean) };
+}
+
+afterEach(async () => {
+  for (const step of cleanup) step();
+  cleanup = [];
+  vi.restoreAllMocks();
+  for (const name of VARIABLES) {
+    if (saved[name] === undefined) delete process.env[name];
+    else process.env[name] = saved[name];
+  }
+  (await import('../../src/native')).setNativeForTesting(undefined);
+});
+
+describe('sockprobe/register settings from the environment', () => {
+  it('starts a probe on the defaults, saying nothing, when nothing is set', async () => {
+    const { probe, lines, intervalMs } = await register({});
+    expect(probe.running).toBe(true);
+    expect(intervalMs).toBe(1000);
+    expect(lines()).toEqual([]);
+  });
+
+  it('takes valid values without a word', async () => {
+    const { lines, intervalMs } = await register({ SOCKPROBE_INTERVAL_MS: ' 250 ', SOCKPROBE_AUTO_RELEASE: 'YES', SOCKPROBE_OPENSSL: 'off' });
+    expect(intervalMs).toBe(250);
+    expect(lines()).toEqual([]);
+  });
+
+  it('names each value it cannot read, with what it expected, and starts on that setting\'s default', async () => {
+    const { probe, lines, intervalMs } = await register({ SOCKPROBE_INTERVAL_MS: 'abc', SOCKPROBE_AUTO_RELEASE: 'yes please', SOCKPROBE_OPENSSL: '2' });
+    expect(probe.running).toBe(true);
+    expect(intervalMs).toBe(1000);
+    expect(lines()).toEqual([
+      'sockprobe/register: SOCKPROBE_INTERVAL_MS="abc" is not a whole number of milliseconds from 10; sampling every 1000 ms',
+      'sockprobe/register: SOCKPROBE_AUTO_RELEASE="yes please" is not one of 1/true/yes/on or 0/false/no/off; leaving it off',
+      'sockprobe/register: SOCKPROBE_OPENSSL="2" is not one of 1/true/yes/on or 0/false/no/off; leaving it off',
+    ]);
+  });
+
+  it('refuses intervals below 10 ms and fractions', async () => {
+    for (const value of ['5', '12.5', '-100', '']) {
+      const { lines, intervalMs } = await register({ SOCKPROBE_INTERVAL_MS: value });
+      expect(intervalMs).toBe(1000);
+      expect(lines()[0]).toContain(`SOCKPROBE_INTERVAL_MS=${JSON.stringify(value)} is not a whole number`);
+    }
+  });
+});
+
+describe('the report on SIGUSR2', () => {
+  it('goes to stderr by default', async () => {
+    const { stderr } = await register({});
+    process.emit('SIGUSR2', 'SIGUSR2');
+    expect(stderr.join('')).toMatch(/^sockprobe report — 0 samples/);
+  });
+
+  it('goes to SOCKPROBE_REPORT when it names a file', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-unit-')), 'report.txt');
+    await register({ SOCKPROBE_REPORT: file });
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await vi.waitFor(() => expect(fs.readFileSync(file, 'utf8')).toMatch(/^sockprobe report — /));
+    fs.rmSync(path.dirname(file), { recursive: true });
+  });
+
+  it('says so on stderr when the report path cannot be written', async () => {
+    const { lines } = await register({ SOCKPROBE_REPORT: '/no/such/dir/r.txt' });
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await vi.waitFor(() => expect(lines()).toEqual([expect.stringMatching(/^sockprobe\/register: cannot write the report to SOCKPROBE_REPORT=\/no\/such\/dir\/r\.txt: ENOENT/)]));
+  });
+});
