@@ -48,7 +48,9 @@ const MAX_SLICES = 65536;
  * holds an allocator lock the JS thread's mallocs need for long: jemalloc one arena at a
  * time, tcmalloc a bounded number of bytes at a time. glibc has no public bounded or
  * per-arena trim, so malloc_trim(0) is one slice; mimalloc's mi_collect is one slice on the
- * calling thread. First the JS thread's own allocator cache goes back to the shared lists.
+ * calling thread. First the threadpool threads' and the JS thread's own allocator caches go
+ * back to the shared lists. With `pace`, each slice is followed by a wait until what it
+ * returned fits the byte budget.
  */
 export async function releaseInSlices(kind: ReleaseKind, onThreadpool: boolean, meter: JsThreadMeter, pace: ReleasePace | null = null): Promise<SlicedRelease> {
   const total: SlicedRelease = { pacedWaitMs: 0, threadpoolThreads: 0, flag: -1, slices: 0, durationNs: 0, threadCpuNs: 0 };
