@@ -220,6 +220,7 @@ PatchCounts PatchLoadedObjects(bool dry_run) {
       // The second source: the slot holds exactly the definition dlsym/dladdr1 found.
       if (real == 0 || current != real) {
         ++counts.elsewhere;
+        if (object.executable && real != 0 && !object.Contains(current, 1)) ++counts.executable_foreign;
         continue;
       }
       if (dry_run) {

@@ -68,6 +68,12 @@ void Check() {
     return;
   }
   const PatchCounts counts = PatchLoadedObjects(/*dry_run=*/true);
+  if (counts.executable_foreign > 0) {
+    g_problem = std::to_string(counts.executable_foreign) +
+                " of the executable's GOT slots for allocator symbols hold something else than the allocator's own definitions "
+                "(hooks another tool or a second copy of sockprobe installed): profiling beside them would miss what they route";
+    return;
+  }
   if (counts.malloc_slots == 0) {
     g_problem = "no loaded object reaches malloc through a GOT slot confirmed by its relocations and dlsym (" +
                 std::to_string(counts.elsewhere) +

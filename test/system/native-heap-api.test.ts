@@ -35,10 +35,10 @@ describe('nativeHeap API', () => {
     for (const code of [zero, negative, fraction, nan, infinity]) expect(code).toBe('SockprobeTypeError:ERR_INVALID_ARG_VALUE');
     expect(string).toBe('SockprobeTypeError:ERR_INVALID_ARG_TYPE');
     expect(options).toBe('SockprobeTypeError:ERR_INVALID_ARG_TYPE');
-    // The raw binding throws too (no abort): a TypeError with a code.
-    expect(rawString).toBe('TypeError:ERR_INVALID_ARG_TYPE');
-    expect(rawMissing).toBe('TypeError:ERR_INVALID_ARG_TYPE');
-    expect(rawFraction).toBe('TypeError:ERR_INVALID_ARG_VALUE');
+    // The raw binding throws too (no abort): a coded TypeError, rebuilt by the seam.
+    expect(rawString).toBe('SockprobeTypeError:ERR_INVALID_ARG_TYPE');
+    expect(rawMissing).toBe('SockprobeTypeError:ERR_INVALID_ARG_TYPE');
+    expect(rawFraction).toBe('SockprobeTypeError:ERR_INVALID_ARG_VALUE');
     expect(json.activeAfterBadInput).toBe(false);
     expect(json.beforeStart).toBe('SockprobeError:ERR_NOT_STARTED');
     expect(json.activeAfterStart).toBe(true);
