@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <vector>
 

@@ -12,7 +12,7 @@
 namespace sockprobe {
 namespace heap {
 
-thread_local ThreadState t_heap;
+__thread ThreadState t_heap;
 
 std::atomic<bool> g_sampling{false};
 std::atomic<uint64_t> g_mean_bytes{0};

@@ -22,7 +22,15 @@ struct ThreadState {
 
 // POD, zero-initialised per thread: no constructor or destructor runs, so it is usable in
 // any allocation at any point of a thread's life.
-extern thread_local ThreadState t_heap;
+extern __thread ThreadState t_heap;
+
+// This thread's state, its address computed once per hook: GCC otherwise recomputes a
+// global-dynamic TLS address (a __tls_get_addr call) at each use.
+inline ThreadState& Self() {
+  ThreadState* s = &t_heap;
+  asm("" : "+r"(s));
+  return *s;
+}
 
 // A hook running below another hook of this thread (operator new calling malloc) neither
 // counts nor samples. A guard whose frame is no longer on the stack (an exception unwound

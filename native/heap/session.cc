@@ -152,11 +152,6 @@ void Stop() {
   g_active = false;
 }
 
-bool Active() {
-  std::lock_guard<std::mutex> lock(g_control);
-  return g_active;
-}
-
 Status ReadStatus() {
   std::lock_guard<std::mutex> lock(g_control);
   Status status;

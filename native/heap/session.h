@@ -16,7 +16,6 @@ std::string Problem();
 
 bool Start(uint64_t sample_bytes, const char** code, std::string* why);
 void Stop();
-bool Active();
 
 struct RawSite {
   double bytes = 0;    // unbiased estimate of live bytes

@@ -37,7 +37,7 @@ inline bool FromDynamicLinker(uintptr_t ret) {
 
 inline void AfterAlloc(void* address, size_t size, uintptr_t fp) {
   if (address == nullptr || FromDynamicLinker(reinterpret_cast<const uintptr_t*>(fp)[1])) return;
-  ThreadState& s = t_heap;
+  ThreadState& s = Self();
   if (Nested(s, fp)) return;
   if (CountBytes(s, size)) RecordSample(s, address, size, fp);
 }
@@ -123,7 +123,7 @@ HOOK void* HookPvalloc(size_t size) {
     const uintptr_t fp = HOOK_FP;                              \
     using Fn = void* (*)PARAMS;                                \
     if (FromDynamicLinker(reinterpret_cast<const uintptr_t*>(fp)[1])) return RealAs<Fn>(FN) ARGS; \
-    ThreadState& s = t_heap;                                   \
+    ThreadState& s = Self();                                   \
     if (Nested(s, fp)) return RealAs<Fn>(FN) ARGS;             \
     s.guard_fp = fp;                                           \
     void* p = RealAs<Fn>(FN) ARGS;                             \
