@@ -3,25 +3,34 @@ import * as vm from 'node:vm';
 import { native } from '../native';
 
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
-let gcFunction: GcFunction | undefined;
+let viaContext: GcFunction | undefined;
 
 /**
  * A full, synchronous V8 garbage collection, whether or not Node was started with
  * --expose-gc: freeing dead TLS sockets and Buffers is what returns their native memory
- * to the allocator before a trim.
+ * to the allocator before a trim. Returns the call used.
+ *
+ * Without an exposed gc() it asks V8 for LowMemoryNotification (as full, and it also
+ * shrinks the heap) rather than the well-known trick of turning --expose-gc on for a moment
+ * to pull gc() out of a new vm context: that flag is process-wide, so a worker thread
+ * creating a context meanwhile installs the gc extension too, and one terminated while V8
+ * installs it prints its bootstrap failure ("Failing script: …") to the service's stdout.
+ * The trick stays only for a runtime that exports no LowMemoryNotification.
  */
-export function fullGc(): void {
-  if (!gcFunction) {
-    const exposed = (globalThis as { gc?: GcFunction }).gc;
-    if (typeof exposed === 'function') {
-      gcFunction = exposed;
-    } else {
-      v8.setFlagsFromString('--expose-gc');
-      gcFunction = vm.runInNewContext('gc') as GcFunction;
-      v8.setFlagsFromString('--no-expose-gc');
-    }
+export function fullGc(): 'gc()' | 'LowMemoryNotification()' {
+  const exposed = (globalThis as { gc?: GcFunction }).gc;
+  if (typeof exposed === 'function') {
+    exposed();
+    return 'gc()';
   }
-  gcFunction();
+  if (native().shrinkV8Heap()) return 'LowMemoryNotification()';
+  if (!viaContext) {
+    v8.setFlagsFromString('--expose-gc');
+    viaContext = vm.runInNewContext('gc') as GcFunction;
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+  viaContext();
+  return 'gc()';
 }
 
 /**
@@ -32,6 +41,5 @@ export function fullGc(): void {
  */
 export function shrinkingGc(): boolean {
   if (native().shrinkV8Heap()) return true;
-  fullGc();
-  return false;
+  return fullGc() === 'LowMemoryNotification()';
 }

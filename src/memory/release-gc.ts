@@ -45,8 +45,9 @@ export async function runGcStep(shrink: HeapShrink, meter: JsThreadMeter): Promi
     return { method, fallbackReason, durationMs, wallMs: durationMs, shrunkHeap, completed: true };
   };
   if (shrink === false) {
-    meter.run(fullGc);
-    return blocking('gc()', null, false);
+    const method = meter.run(fullGc);
+    const why = method === 'gc()' ? null : 'gc() is not exposed (node --expose-gc): LowMemoryNotification collects as fully, and also shrinks the heap';
+    return blocking(method, why, method !== 'gc()');
   }
   if (shrink === 'blocking') {
     const shrunk = meter.run(shrinkingGc);
