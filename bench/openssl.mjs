@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { printSummary, summarisePaired } from './paired-stats.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -122,53 +123,13 @@ async function runBench() {
   openssl.stop();
   client.disconnect();
   server.close();
-
-  const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
-  // A distribution-free ~95% confidence interval of the median paired ratio: the k-th smallest
-  // and k-th largest of n ratios, k the largest with P(Binomial(n, 1/2) < k) ≤ 2.5%. It says
-  // whether a change is told apart from the noise of a shared machine.
-  const medianInterval = (values) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const n = sorted.length;
-    let below = 0; // P(Binomial(n, 1/2) < k)
-    let term = 0.5 ** n; // P(Binomial(n, 1/2) = k - 1), starting at k = 1
-    let k = 0;
-    for (let i = 1; i <= n >> 1; i++) {
-      below += term;
-      if (below > 0.025) break;
-      k = i;
-      term = (term * (n - i + 1)) / i;
-    }
-    return k === 0 || k > n - k + 1 ? null : [sorted[k - 1], sorted[n - k]];
-  };
-  const summary = {};
-  for (const [name, byMode] of Object.entries(results)) {
-    summary[name] = {};
-    for (const key of Object.keys(byMode.off[0])) {
-      const on = median(byMode.on.map((result) => result[key]));
-      if (byMode.off[0][key] === null) {
-        summary[name][key] = { off: null, on: +on.toFixed(1), changePercent: null }; // counted only while tracking
-        continue;
-      }
-      const off = median(byMode.off.map((result) => result[key]));
-      const ratios = byMode.on.map((result, round) => result[key] / byMode.off[round][key]);
-      const interval = medianInterval(ratios);
-      const percent = (ratio) => +(100 * (ratio - 1)).toFixed(2);
-      summary[name][key] = { off: +off.toFixed(2), on: +on.toFixed(2), changePercent: percent(median(ratios)), changePercent95: interval && interval.map(percent) };
-    }
-  }
+  const summary = summarisePaired(results);
   const result = { node: process.versions.node, openssl: process.versions.openssl, v8: process.versions.v8, cpus: (await import('node:os')).cpus().length, rounds, roundMs, summary };
   if (JSON_ONLY) {
     console.log(JSON.stringify(result));
     return;
   }
   console.log(`node ${process.version}, ${result.cpus} CPUs, ${rounds} rounds of ${roundMs / 1000} s per phase`);
-  console.log('metric (median of rounds)               off          on   paired change');
-  for (const [name, metrics] of Object.entries(summary)) {
-    for (const [key, value] of Object.entries(metrics)) {
-      const change = value.changePercent === null ? '' : `${value.changePercent >= 0 ? '+' : ''}${value.changePercent}%${value.changePercent95 ? ` (95%: ${value.changePercent95.join(' … ')})` : ''}`;
-      console.log(`${(name + ' ' + key).padEnd(34)} ${String(value.off ?? '-').padStart(10)} ${String(value.on).padStart(11)}   ${change}`);
-    }
-  }
+  printSummary(summary);
   console.log(JSON.stringify({ ...result, perRound: results, lastSession: tracked }));
 }

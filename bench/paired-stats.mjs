@@ -1,0 +1,58 @@
+// Statistics of the paired off/on CPU benches (bench/openssl.mjs, bench/native-heap.mjs):
+// medians, the paired change with a distribution-free ~95% interval, and the table they print.
+
+export const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+// A distribution-free ~95% confidence interval of the median paired ratio: the k-th smallest
+// and k-th largest of n ratios, k the largest with P(Binomial(n, 1/2) < k) ≤ 2.5%. It says
+// whether a change is told apart from the noise of a shared machine.
+export const medianInterval = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  let below = 0; // P(Binomial(n, 1/2) < k)
+  let term = 0.5 ** n; // P(Binomial(n, 1/2) = k - 1), starting at k = 1
+  let k = 0;
+  for (let i = 1; i <= n >> 1; i++) {
+    below += term;
+    if (below > 0.025) break;
+    k = i;
+    term = (term * (n - i + 1)) / i;
+  }
+  return k === 0 || k > n - k + 1 ? null : [sorted[k - 1], sorted[n - k]];
+};
+
+/** results: { phase: { off: [round…], on: [round…] } }, each round an object of metric → number
+ *  (null where counted only while on). Paired by round index. */
+export function summarisePaired(results) {
+  const summary = {};
+  for (const [name, byMode] of Object.entries(results)) {
+    summary[name] = {};
+    for (const key of Object.keys(byMode.off[0])) {
+      const on = median(byMode.on.map((result) => result[key]));
+      if (byMode.off[0][key] === null) {
+        summary[name][key] = { off: null, on: +on.toFixed(1), changePercent: null }; // counted only while on
+        continue;
+      }
+      const off = median(byMode.off.map((result) => result[key]));
+      const ratios = byMode.on.map((result, round) => result[key] / byMode.off[round][key]);
+      const interval = medianInterval(ratios);
+      const percent = (ratio) => +(100 * (ratio - 1)).toFixed(2);
+      summary[name][key] = { off: +off.toFixed(2), on: +on.toFixed(2), changePercent: percent(median(ratios)), changePercent95: interval && interval.map(percent) };
+    }
+  }
+  return summary;
+}
+
+export function printSummary(summary) {
+  console.log('metric (median of rounds)               off          on   paired change');
+  for (const [name, metrics] of Object.entries(summary)) {
+    for (const [key, value] of Object.entries(metrics)) {
+      const change = value.changePercent === null ? '' : `${value.changePercent >= 0 ? '+' : ''}${value.changePercent}%${value.changePercent95 ? ` (95%: ${value.changePercent95.join(' … ')})` : ''}`;
+      console.log(`${(name + ' ' + key).padEnd(34)} ${String(value.off ?? '-').padStart(10)} ${String(value.on).padStart(11)}   ${change}`);
+    }
+  }
+}
