@@ -85,8 +85,18 @@ export class NativeHeapProfiles {
   record(profile: NativeHeapProfile, sample: Sample): void {
     this.pending = false;
     this.taken++;
+    // A profile asked for explicitly (probe.profileNativeHeap()) can resolve before or after a
+    // periodic one taken at another time: keep `first` the earliest taken and `recent` in taking
+    // order, so growth() always diffs earlier → later.
+    const last = this.recent.last() ?? this.first;
     if (!this.first) this.first = profile;
-    else this.recent.push(profile);
+    else if (last && profile.takenAt >= last.takenAt) this.recent.push(profile);
+    else {
+      const [earliest, ...rest] = [this.first, ...this.recent.toArray(), profile].sort((x, y) => x.takenAt - y.takenAt);
+      this.first = earliest;
+      this.recent.clear();
+      for (const kept of rest) this.recent.push(kept);
+    }
     const categories = {} as Record<NativeHeapCategory, number>;
     for (const c of CATEGORIES) categories[c] = Number.isFinite(profile.categories?.[c]) ? profile.categories[c] : 0;
     this.readings.push({ sample, totalBytes: profile.totalBytes, categories });

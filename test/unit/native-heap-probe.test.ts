@@ -156,3 +156,20 @@ describe('createProbe({ nativeHeapProfile })', () => {
     expect(() => createProbe({ sources, nativeHeapProfile: { intervalMs: 10 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 });
+
+describe('the profiles a probe keeps', () => {
+  it('diffs earlier → later whatever order the profiles resolve in', async () => {
+    const { NativeHeapProfiles } = await import('../../src/probe/native-heap');
+    const { makeSample } = await import('../helpers/samples');
+    const kept = new NativeHeapProfiles(1000);
+    const at = (takenAt: number, bytes: number) => makeProfile([site(STACKS.readBuffer, bytes, 1)], { takenAt });
+    // A periodic profile (t=2000) resolves first, one asked for earlier (t=1000) after it, then a later one.
+    kept.record(at(2000, 2e6), makeSample(0));
+    kept.record(at(1000, 1e6), makeSample(1));
+    kept.record(at(1500, 1.5e6), makeSample(2));
+    kept.record(at(3000, 4e6), makeSample(3));
+    const growth = kept.growth()!;
+    expect([growth.fromTakenAt, growth.toTakenAt]).toEqual([1000, 3000]);
+    expect(growth.growthBytes).toBe(3e6);
+  });
+});
