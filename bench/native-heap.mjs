@@ -12,11 +12,8 @@
 // The harness is bench/openssl.mjs's, with the profiler in place of OpenSSL tracking.
 // Usage: npm run build:ts && node bench/native-heap.mjs [roundSeconds=1] [rounds=10] [--json]
 // (SAMPLE_BYTES=... to measure another sampling interval).
-import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import * as tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
+import { startTlsPairedLoad } from './tls-paired-load.mjs';
 import { median, printSummary, summarisePaired } from './paired-stats.mjs';
 
 const require = createRequire(import.meta.url);
@@ -30,7 +27,6 @@ await runBench();
 async function runBench() {
   const { nativeHeap, capabilities, DEFAULT_SAMPLE_BYTES } = require('../dist/cjs');
   const { native } = require('../dist/cjs/native');
-  const { testCertificate } = require('../dist/cjs/load/certificate');
   const support = capabilities().nativeHeapProfiling;
   if (support !== true) {
     console.log(`native heap profiling unsupported here: ${support}`);
@@ -40,72 +36,8 @@ async function runBench() {
   const roundMs = Number(positional[0] ?? 1) * 1000;
   const rounds = Number(positional[1] ?? 10);
 
-  let handshakes = 0;
-  let received = 0;
-  const server = tls.createServer({ ...testCertificate() }, (socket) => {
-    handshakes++;
-    socket.write('k');
-    socket.on('data', (chunk) => { received += chunk.length; });
-    socket.on('error', () => socket.destroy());
-  });
-  server.on('tlsClientError', () => undefined);
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = server.address().port;
-  const client = fork(fileURLToPath(new URL('./tls-load-client.mjs', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = (message) => new Promise((resolve) => {
-    client.once('message', (reply) => resolve(reply.result));
-    client.send(message);
-  });
-
-  const cpuMs = (start) => { const used = process.cpuUsage(start); return (used.user + used.system) / 1000; };
-  // The main thread's own CPU time in ns (schedstat: exact, unlike tick-based utime): TLS
-  // runs there, so this leaves out V8's compiler and GC helper threads.
-  const mainThreadNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
   const setTracking = (on) => (on ? nativeHeap.start({ sampleBytes }) : nativeHeap.stop());
-  const allocatorCalls = () => 0;
-
-  // Runs one phase with the profiler on or off and measures, across `work`, wall time,
-  // process and main-thread CPU.
-  async function measured(on, work) {
-    setTracking(on);
-    const calls = allocatorCalls();
-    const cpu = process.cpuUsage();
-    const thread = mainThreadNs();
-    const started = performance.now();
-    await work();
-    return {
-      wallMs: performance.now() - started,
-      cpuMs: cpuMs(cpu),
-      mainThreadMs: (mainThreadNs() - thread) / 1e6,
-      calls: on ? allocatorCalls() - calls : null,
-    };
-  }
-
-  async function handshakePhase(on) {
-    const before = handshakes;
-    const m = await measured(on, () => ask({ op: 'handshakes', port, concurrency: 8, ms: roundMs }));
-    const count = handshakes - before;
-    return {
-      perSecond: (count * 1000) / m.wallMs,
-      cpuUsPerHandshake: (m.cpuMs * 1000) / count,
-      mainThreadUsPerHandshake: (m.mainThreadMs * 1000) / count,
-    };
-  }
-
-  async function bulkPhase(on) {
-    const before = received;
-    const m = await measured(on, async () => {
-      await ask({ op: 'bulk', port, ms: roundMs });
-      while (received - before < 1) await new Promise((resolve) => setTimeout(resolve, 1));
-      await new Promise((resolve) => setTimeout(resolve, 20)); // the tail of the stream
-    });
-    const mb = (received - before) / 1e6;
-    return {
-      mbPerSecond: mb / (m.wallMs / 1000),
-      cpuMsPerMb: m.cpuMs / mb,
-      mainThreadMsPerMb: m.mainThreadMs / mb,
-    };
-  }
+  const { handshakePhase, bulkPhase, close } = await startTlsPairedLoad({ roundMs, setTracking });
   // Warm-up of both paths (JIT, OpenSSL caches), not reported.
   await handshakePhase(false);
   await handshakePhase(true);
@@ -132,8 +64,7 @@ async function runBench() {
   }
   results.calls = frees;
   nativeHeap.stop();
-  client.disconnect();
-  server.close();
+  close();
 
   const summary = summarisePaired(results);
   const result = { node: process.versions.node, openssl: process.versions.openssl, v8: process.versions.v8, cpus: (await import('node:os')).cpus().length, rounds, roundMs, sampleBytes, summary };
