@@ -21,6 +21,7 @@ export const SYSTEM_DEPENDENCIES = [
   { pkg: 'gdb', why: 'the breakpoint cross-check of OpenSSL bytes', present: () => onPath('gdb') },
   { pkg: 'binutils', why: 'objcopy, to make a stripped node', present: () => onPath('objcopy') },
   { pkg: 'gcc', why: 'cc, to build the OpenSSL reference preload', present: () => onPath('cc') },
+  { pkg: 'g++', why: 'g++, to build the lazily bound test addon', present: () => onPath('g++') },
   { pkg: 'chromium', why: 'renders the HTML report in a test', present: () => onPath('chromium') },
   { pkg: 'golang-go', why: 'go tool pprof, an independent reader of the native heap .pb.gz', present: () => onPath('go') },
   { pkg: 'prometheus', why: 'a real Prometheus scrapes two instrumented services', present: () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool') },

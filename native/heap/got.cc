@@ -34,6 +34,8 @@ struct Slot {
   uintptr_t* address;
   int fn;
   int prot;
+  // Index in the object's DT_JMPREL table for a jump slot (what its lazy stub pushes); -1 else.
+  long jmprel_index;
 };
 
 // Relocations never change while an object stays loaded: each object (name and load bias)
@@ -161,7 +163,7 @@ bool Skipped(const LoadedObject& object) {
 }
 
 void CollectSlots(const LoadedObject& object, const DynamicInfo& dynamic, const ElfW(Rela)* relocations, size_t bytes,
-                  const Maps& maps, std::vector<Slot>* slots) {
+                  bool jmprel, const Maps& maps, std::vector<Slot>* slots) {
   if (relocations == nullptr) return;
   const size_t count = bytes / sizeof(ElfW(Rela));
   for (size_t i = 0; i < count; ++i) {
@@ -179,7 +181,8 @@ void CollectSlots(const LoadedObject& object, const DynamicInfo& dynamic, const 
     auto* slot = reinterpret_cast<uintptr_t*>(object.bias + r.r_offset);
     if (!object.Contains(reinterpret_cast<uintptr_t>(slot), sizeof *slot) || (reinterpret_cast<uintptr_t>(slot) & 7) != 0) continue;
     const Mapping* mapping = maps.Find(reinterpret_cast<uintptr_t>(slot));
-    slots->push_back(Slot{slot, fn, mapping != nullptr ? mapping->prot : -1});
+    const long jmprel_index = jmprel && type == R_X86_64_JUMP_SLOT ? static_cast<long>(i) : -1;
+    slots->push_back(Slot{slot, fn, mapping != nullptr ? mapping->prot : -1, jmprel_index});
   }
 }
 
@@ -194,11 +197,40 @@ const ScannedObject& Scanned(const LoadedObject& object, const Maps** maps, Maps
   ScannedObject scanned{object.name, object.bias, {}};
   DynamicInfo dynamic;
   if (!(*maps)->empty() && ReadDynamic(object, &dynamic)) {
-    CollectSlots(object, dynamic, dynamic.jmprel, dynamic.pltrelsz, **maps, &scanned.slots);
-    CollectSlots(object, dynamic, dynamic.rela, dynamic.relasz, **maps, &scanned.slots);
+    CollectSlots(object, dynamic, dynamic.jmprel, dynamic.pltrelsz, true, **maps, &scanned.slots);
+    CollectSlots(object, dynamic, dynamic.rela, dynamic.relasz, false, **maps, &scanned.slots);
   }
   g_scanned.push_back(std::move(scanned));
   return g_scanned.back();
+}
+
+// A jump slot not yet called in an object bound lazily (addons: process.dlopen defaults to
+// RTLD_LAZY) holds the address of its PLT entry's lazy stub, which pushes the slot's index in
+// DT_JMPREL and jumps to the resolver. The second source for such a slot is that stub, read
+// from the object's own executable segment: `[endbr64] pushq $index; [bnd] jmp PLT0` with
+// exactly this slot's index. The hook calls the real definition, so the object's own scope
+// must name it too (OwnScopeResolvesToReal): an object bringing its own allocator keeps its
+// lazy slots; so, under a preloaded allocator, do all (their own scope names libc's).
+bool HoldsOwnLazyStub(const LoadedObject& object, const Slot& slot, uintptr_t current) {
+  if (slot.jmprel_index < 0 || slot.jmprel_index > 0x7fffffff) return false;
+  constexpr size_t kStubBytes = 4 + 5 + 2;
+  bool executable = false;
+  for (const ElfW(Phdr)& phdr : object.phdrs) {
+    if (phdr.p_type != PT_LOAD || (phdr.p_flags & (PF_R | PF_X)) != (PF_R | PF_X)) continue;
+    const uintptr_t start = object.bias + phdr.p_vaddr;
+    if (current >= start && current - start < phdr.p_filesz && kStubBytes <= phdr.p_filesz - (current - start)) executable = true;
+  }
+  if (!executable) return false;
+  const auto* code = reinterpret_cast<const unsigned char*>(current);
+  static constexpr unsigned char kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+  if (memcmp(code, kEndbr64, sizeof kEndbr64) == 0) code += sizeof kEndbr64;
+  if (code[0] != 0x68) return false;  // pushq imm32
+  int32_t pushed;
+  memcpy(&pushed, code + 1, sizeof pushed);
+  if (pushed != slot.jmprel_index) return false;
+  code += 5;
+  if (code[0] != 0xe9 && !(code[0] == 0xf2 && code[1] == 0xe9)) return false;  // jmp / bnd jmp rel32
+  return OwnScopeResolvesToReal(object, slot.fn);
 }
 
 }  // namespace
@@ -217,19 +249,22 @@ PatchCounts PatchLoadedObjects(bool dry_run) {
       const uintptr_t hook = reinterpret_cast<uintptr_t>(Function(slot.fn).wrapper);
       const uintptr_t current = __atomic_load_n(slot.address, __ATOMIC_ACQUIRE);
       if (current == hook) continue;  // ours from an earlier call
-      // The second source: the slot holds exactly the definition dlsym/dladdr1 found.
-      if (real == 0 || current != real) {
+      // The second source: the slot holds exactly the definition dlsym/dladdr1 found, or
+      // (not yet called, bound lazily) its own PLT stub that will resolve to it.
+      const bool lazy = real != 0 && current != real && HoldsOwnLazyStub(object, slot, current);
+      if (real == 0 || (current != real && !lazy)) {
         ++counts.elsewhere;
         if (object.executable && real != 0 && !object.Contains(current, 1)) ++counts.executable_foreign;
         continue;
       }
+      if (lazy) ++counts.lazy;
       if (dry_run) {
         ++counts.patched;
         if (slot.fn == kMalloc) ++counts.malloc_slots;
         continue;
       }
-      writes.push_back(Write{slot.address, real, hook, slot.prot});
-      pending.push_back(Patch{slot.address, real, hook, object.bias, object.name, slot.fn, slot.prot});
+      writes.push_back(Write{slot.address, current, hook, slot.prot});
+      pending.push_back(Patch{slot.address, current, hook, object.bias, object.name, slot.fn, slot.prot});
     }
   }
   if (dry_run) return counts;

@@ -17,7 +17,8 @@ struct PatchCounts {
   size_t patched = 0;          // slots rewritten by this call
   size_t malloc_slots = 0;     // of all patched slots (this call and earlier), those of malloc
   size_t elsewhere = 0;        // slots for our symbols holding something else (a canonical PLT stub, a private allocator)
-  size_t write_failed = 0;     // confirmed slots we could not write (mprotect refused, value changed meanwhile)
+  size_t write_failed = 0;
+  size_t lazy = 0;             // of those confirmed by this call, slots not yet bound (holding their own lazy PLT stub)     // confirmed slots we could not write (mprotect refused, value changed meanwhile)
   // The executable's own slots holding neither the real definition, our hook, nor an address
   // inside the executable (a lazily bound slot's PLT stub): another tool, or another copy of
   // sockprobe, hooks the process. Every copy patches the executable first, so this is what

@@ -98,5 +98,14 @@ bool ResolveReals(std::string* why) {
 
 const std::string& AllocatorObject() { return g_allocator_object; }
 
+bool OwnScopeResolvesToReal(const LoadedObject& object, int fn) {
+  if (object.executable || object.name.empty() || Real(fn) == nullptr) return false;
+  void* handle = dlopen(object.name.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+  if (handle == nullptr) return false;
+  const bool same = dlsym(handle, Function(fn).name) == Real(fn);
+  dlclose(handle);
+  return same;
+}
+
 }  // namespace heap
 }  // namespace sockprobe

@@ -30,6 +30,11 @@ bool ResolveReals(std::string* why);
 // The object that defines the real malloc, when it is not libc (a preloaded allocator):
 // its own slots are left alone.
 const std::string& AllocatorObject();
+// Whether `object`'s own scope (itself, then its dependencies: what dlsym on its handle
+// searches, and what RTLD_DEEPBIND or DT_SYMBOLIC make its lazy binding search first) names
+// the same definition of function `fn` as the global scope did. Then a lazy jump slot of
+// `object` binds to Real(fn) whichever way it is resolved.
+bool OwnScopeResolvesToReal(const LoadedObject& object, int fn);
 
 }  // namespace heap
 }  // namespace sockprobe
