@@ -2,7 +2,8 @@
  * `node -r sockprobe/register app.js` (or `--import sockprobe/register`): starts a probe from
  * environment variables, no code change.
  *   SOCKPROBE_INTERVAL_MS      sampling interval in ms, a whole number from 10 (default 1000)
- *   SOCKPROBE_AUTO_RELEASE=1   give memory back when a connection spike ends (1/true/yes/on, 0/false/no/off)
+ *   SOCKPROBE_AUTO_RELEASE=1   give memory back when a connection spike ends (1/true/yes/on, 0/false/no/off;
+ *                              paced: at 64 MiB/s, paced:<MiB/s>: at that budget, like Go's scavenger)
  *   SOCKPROBE_OPENSSL=1        track OpenSSL allocations (where capabilities() allows)
  *   SOCKPROBE_NATIVE_HEAP=1    profile the native heap by call site (nativeHeapProfile; where capabilities() allows)
  *   SOCKPROBE_REPORT=stderr|PATH  where `kill -USR2 <pid>` writes the report (default stderr)
@@ -12,25 +13,9 @@
  */
 import * as fs from 'node:fs';
 import { createProbe, type Probe } from './probe/probe';
+import { settingsFromEnvironment } from './register-settings';
 
 const say = (line: string) => process.stderr.write(`sockprobe/register: ${line}\n`);
-
-function intervalFrom(value: string | undefined): number {
-  if (value === undefined) return 1000;
-  const interval = Number(value);
-  if (/^\d+$/.test(value.trim()) && interval >= 10) return interval;
-  say(`SOCKPROBE_INTERVAL_MS=${JSON.stringify(value)} is not a whole number of milliseconds from 10; sampling every 1000 ms`);
-  return 1000;
-}
-
-function switchFrom(name: string, value: string | undefined): boolean {
-  if (value === undefined || value === '') return false;
-  const word = value.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(word)) return true;
-  if (['0', 'false', 'no', 'off'].includes(word)) return false;
-  say(`${name}=${JSON.stringify(value)} is not one of 1/true/yes/on or 0/false/no/off; leaving it off`);
-  return false;
-}
 
 function writeReport(target: string, text: string): void {
   if (target === 'stderr') {
@@ -43,12 +28,7 @@ function writeReport(target: string, text: string): void {
 }
 
 function fromEnvironment(env: NodeJS.ProcessEnv): Probe {
-  const probe = createProbe({
-    intervalMs: intervalFrom(env.SOCKPROBE_INTERVAL_MS),
-    autoRelease: switchFrom('SOCKPROBE_AUTO_RELEASE', env.SOCKPROBE_AUTO_RELEASE),
-    opensslTracking: switchFrom('SOCKPROBE_OPENSSL', env.SOCKPROBE_OPENSSL),
-    nativeHeapProfile: switchFrom('SOCKPROBE_NATIVE_HEAP', env.SOCKPROBE_NATIVE_HEAP),
-  });
+  const probe = createProbe(settingsFromEnvironment(env, say));
   const target = env.SOCKPROBE_REPORT || 'stderr';
   process.on('SIGUSR2', () => writeReport(target, `${probe.renderReport()}\n`));
   return probe.start();

@@ -64,7 +64,7 @@ describe('sockprobe/register', () => {
     const { stdout, stderr } = await runWith({ SOCKPROBE_INTERVAL_MS: 'abc', SOCKPROBE_AUTO_RELEASE: 'sometimes', SOCKPROBE_OPENSSL: 'maybe', SOCKPROBE_NATIVE_HEAP: 'perhaps' }, ['--input-type=module', '-e', code]);
     expect(JSON.parse(stdout.trim())).toEqual({ running: true });
     expect(stderr).toContain('SOCKPROBE_INTERVAL_MS="abc" is not a whole number of milliseconds from 10; sampling every 1000 ms');
-    expect(stderr).toContain('SOCKPROBE_AUTO_RELEASE="sometimes" is not one of 1/true/yes/on or 0/false/no/off');
+    expect(stderr).toContain('SOCKPROBE_AUTO_RELEASE="sometimes" is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>');
     expect(stderr).toContain('SOCKPROBE_OPENSSL="maybe" is not one of');
     expect(stderr).toContain('SOCKPROBE_NATIVE_HEAP="perhaps" is not one of');
   });

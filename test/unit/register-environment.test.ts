@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { settingsFromEnvironment } from '../../src/register-settings';
 
 /**
  * sockprobe/register reads its settings from the environment when it is loaded; each test
@@ -64,7 +65,7 @@ describe('sockprobe/register settings from the environment', () => {
     expect(intervalMs).toBe(1000);
     expect(lines()).toEqual([
       'sockprobe/register: SOCKPROBE_INTERVAL_MS="abc" is not a whole number of milliseconds from 10; sampling every 1000 ms',
-      'sockprobe/register: SOCKPROBE_AUTO_RELEASE="yes please" is not one of 1/true/yes/on or 0/false/no/off; leaving it off',
+      'sockprobe/register: SOCKPROBE_AUTO_RELEASE="yes please" is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off',
       'sockprobe/register: SOCKPROBE_OPENSSL="2" is not one of 1/true/yes/on or 0/false/no/off; leaving it off',
     ]);
   });
@@ -75,6 +76,37 @@ describe('sockprobe/register settings from the environment', () => {
       expect(intervalMs).toBe(1000);
       expect(lines()[0]).toContain(`SOCKPROBE_INTERVAL_MS=${JSON.stringify(value)} is not a whole number`);
     }
+  });
+});
+
+describe('SOCKPROBE_AUTO_RELEASE', () => {
+  const read = (value: string | undefined) => {
+    const said: string[] = [];
+    return { autoRelease: settingsFromEnvironment({ SOCKPROBE_AUTO_RELEASE: value }, (line) => said.push(line)).autoRelease, said };
+  };
+
+  it('takes the switch words, and paced or paced:<MiB/s> for a paced autoRelease', () => {
+    expect(read(undefined)).toEqual({ autoRelease: false, said: [] });
+    expect(read('On')).toEqual({ autoRelease: true, said: [] });
+    expect(read('no')).toEqual({ autoRelease: false, said: [] });
+    expect(read(' PACED ')).toEqual({ autoRelease: { pace: true }, said: [] });
+    expect(read('paced:32')).toEqual({ autoRelease: { pace: { bytesPerSecond: 32 * 1024 * 1024 } }, said: [] });
+    expect(read('paced: 1.5')).toEqual({ autoRelease: { pace: { bytesPerSecond: 1.5 * 1024 * 1024 } }, said: [] });
+  });
+
+  it('names a pace it cannot use and leaves autoRelease off', () => {
+    for (const value of ['paced:0.5', 'paced:', 'paced:fast', 'paced:-4', 'slow']) {
+      const { autoRelease, said } = read(value);
+      expect(autoRelease).toBe(false);
+      expect(said).toEqual([`SOCKPROBE_AUTO_RELEASE=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off`]);
+    }
+  });
+
+  it('starts the registered probe with a paced autoRelease, saying nothing', async () => {
+    // createProbe validates the pace (an unusable one throws); probe-logic checks the policy hands it to releaseToOS().
+    const { probe, lines } = await register({ SOCKPROBE_AUTO_RELEASE: 'paced:8' });
+    expect(probe.running).toBe(true);
+    expect(lines()).toEqual([]);
   });
 });
 
