@@ -25,12 +25,12 @@ fi
 # Fixtures that drive every native call: detection and stats, bad input, glibc references,
 # threads and teardown, fuzzing, a TLS spike with a release, socket snapshots (idle TLS,
 # CLOSE_WAIT), OpenSSL tracking (API, connections, start/stop churn, worker threads), the
-# native heap profiler (API, start/stop churn with workers).
+# native heap profiler (API, start/stop churn with workers, a lazily bound addon).
 # Node flags come first in an entry. Sizes are small: valgrind is slow.
 fixtures=("allocator-probe.js" "bad-input.js" "glibc-reference.js" "lifecycle-workers.js" "fuzz.js 3000"
   "release-spike.js 200" "seed-scenarios.js idle" "seed-scenarios.js close-wait" "openssl-api.js"
   "--expose-gc openssl-connections.js server 20" "--expose-gc openssl-churn.js 50" "openssl-workers.js"
-  "--expose-gc native-heap-api.js" "--expose-gc native-heap-safety.js 100")
+  "--expose-gc native-heap-api.js" "--expose-gc native-heap-safety.js 100" "native-heap-lazy-object.js")
 
 failed=0
 for entry in "${fixtures[@]}"; do
