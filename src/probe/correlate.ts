@@ -99,7 +99,7 @@ export function estimateFromReadings(label: string, readings: Array<{ sample: Sa
     } else if (!fit) {
       estimates.push({ kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: 'the regression had no solution (tls and tcp counts moved together)' });
     } else if (fit.r2 < MIN_PER_CONNECTION_R2) {
-      estimates.push({ kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${(fit.r2 * 100).toFixed(0)}% of ${label}'s variation (R² ${fit.r2.toFixed(2)}, need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}` });
+      estimates.push({ kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${belowThreshold(fit.r2 * 100, MIN_PER_CONNECTION_R2 * 100, 0)}% of ${label}'s variation (R² ${belowThreshold(fit.r2, MIN_PER_CONNECTION_R2, 2)}, need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}` });
     } else if (fit.coefficients[column] < 0) {
       estimates.push({ kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection${atMost(kind, readings)}` });
     } else {
@@ -275,4 +275,11 @@ export function retentionAfterSpike(samples: Sample[], minSpike = 100): Retentio
     methods: { jsHeap: 'V8 heap resident after the spike (v8 total_physical_size) − V8 heap used before it', nativeFree: `${RESIDENT_FREE_METHOD}, after − before the spike` },
     spikeEndedAt: samples[postIndexes[0]].time,
   };
+}
+
+/** `value` (below `threshold`) with enough decimals that it does not print as the threshold itself (0.297 → "0.297", not "0.30" beside "need 0.3"). */
+export function belowThreshold(value: number, threshold: number, decimals: number): string {
+  let digits = decimals;
+  while (digits < 6 && Number(value.toFixed(digits)) >= threshold) digits++;
+  return value.toFixed(digits);
 }

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { AutoReleasePolicy, DEFAULT_PACE_BYTES_PER_SECOND } from '../../src/probe/auto-release';
 import { releaseToOS } from '../../src/memory/release';
 import { threadpoolSize } from '../../src/memory/release-slices';
-import { leakTrends, perConnection, retentionAfterSpike } from '../../src/probe/correlate';
+import { belowThreshold, leakTrends, perConnection, retentionAfterSpike } from '../../src/probe/correlate';
 import { robustFit } from '../../src/probe/regression';
 import { buildReport, renderReport, type Versions } from '../../src/probe/report';
 import { createProbe } from '../../src/probe/probe';
@@ -97,7 +97,13 @@ describe('perConnection: only figures a user can act on', () => {
     const samples = Array.from({ length: 60 }, (_, i) => makeSample(i, { tls: (i * 37) % 500, heapUsed: 30e6 + 20e6 * noise(i) + 100 * ((i * 37) % 500) }));
     const estimate = perConnection(samples, ['jsHeap']).find((e) => e.kind === 'tls')!;
     expect(estimate.bytesPerConnection).toBeNull();
-    expect(estimate.declined).toMatch(/connection counts explain only \d+% of JS heap \(used\)'s variation/);
+    expect(estimate.declined).toMatch(/connection counts explain only [\d.]+% of JS heap \(used\)'s variation/);
+  });
+
+  it('never prints a figure just below the threshold as the threshold itself', () => {
+    expect(belowThreshold(0.297, 0.3, 2)).toBe('0.297');
+    expect(belowThreshold(29.7, 30, 0)).toBe('29.7');
+    expect(belowThreshold(0.12, 0.3, 2)).toBe('0.12');
   });
 
   it('leaves out kinds and layers the service does not have', () => {
