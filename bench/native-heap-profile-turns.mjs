@@ -76,8 +76,12 @@ function parent() {
   console.log(JSON.stringify({ ...result, perProcess: results }));
 }
 
-const ms = (value) => `${value.toFixed(2)} ms`;
-const range = (values) => (Math.min(...values) === Math.max(...values) ? `${values[0]}` : `${Math.min(...values)}–${Math.max(...values)}`);
+function ms(value) {
+  return `${value.toFixed(2)} ms`;
+}
+function range(values) {
+  return Math.min(...values) === Math.max(...values) ? `${values[0]}` : `${Math.min(...values)}–${Math.max(...values)}`;
+}
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -5,7 +5,6 @@
 #include <time.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <vector>
 
@@ -57,52 +56,60 @@ Napi::Value HeapStatus(const Napi::CallbackInfo& info) {
   return result;
 }
 
-const char* KindName(heap::FrameKind kind) {
-  switch (kind) {
-    case heap::FrameKind::kNative: return "native";
-    case heap::FrameKind::kJavascript: return "javascript";
-    default: return "unknown";
-  }
+// Sets `name` to `value`; false where making the value or setting it failed (V8 refused an
+// allocation: a JS exception is then pending, and PromiseWorker rejects with it).
+bool SetChecked(Napi::Object object, const char* name, Napi::Value value) {
+  if (value.IsEmpty()) return false;
+  return napi_set_named_property(object.Env(), object, name, value) == napi_ok;
 }
 
+// Rejects the profile's promise: with V8's own pending exception where there is one.
+Napi::Value Unbuilt(Napi::Env env) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) {
+    Napi::Error::New(env, "sockprobe: the heap profile's values could not be made").ThrowAsJavaScriptException();
+  }
+  return Napi::Value();
+}
+
+// A handful of values whatever the profile's size: its tables as typed arrays and one
+// string (src/binding/heap.ts describes them; src/native-heap/decode.ts reads them in slices).
 Napi::Value ProfileValue(Napi::Env env, heap::RawProfile& profile) {
   if (!profile.ok) return ThrowCoded(env, profile.code, profile.error);
+  const heap::ProfileTables& t = profile.tables;
   Napi::Object result = Napi::Object::New(env);
-  result.Set("sampleBytes", SizeValue(env, profile.sample_bytes));
-  result.Set("startedAt", Napi::Number::New(env, profile.started_at));
-  result.Set("takenAt", Napi::Number::New(env, profile.taken_at));
-  result.Set("dropped", SizeValue(env, profile.dropped));
-  result.Set("patchedSlots", SizeValue(env, profile.patched_slots));
-  result.Set("executable", Napi::String::New(env, profile.executable));
-  result.Set("allocatorObject", Napi::String::New(env, profile.allocator_object));
-  Napi::Array frames = Napi::Array::New(env, profile.frames.size());
-  for (size_t i = 0; i < profile.frames.size(); ++i) {
-    const heap::FrameInfo& f = profile.frames[i];
-    Napi::Object frame = Napi::Object::New(env);
-    char hex[24];
-    snprintf(hex, sizeof hex, "0x%lx", static_cast<unsigned long>(f.address));
-    frame.Set("address", Napi::String::New(env, hex));
-    frame.Set("name", f.name.empty() ? env.Null() : Napi::String::New(env, f.name));
-    frame.Set("module", f.module.empty() ? env.Null() : Napi::String::New(env, f.module));
-    if (!f.module.empty()) frame.Set("offset", SizeValue(env, f.offset));
-    frame.Set("kind", Napi::String::New(env, KindName(f.kind)));
-    frames.Set(static_cast<uint32_t>(i), frame);
+  Napi::Object frames = Napi::Object::New(env);
+  Napi::Object sites = Napi::Object::New(env);
+  Napi::Array kind_names = Napi::Array::New(env);
+  if (result.IsEmpty() || frames.IsEmpty() || sites.IsEmpty() || kind_names.IsEmpty()) return Unbuilt(env);
+  uint32_t kind_index = 0;
+  for (const char* kind : heap::kFrameKindNames) {
+    Napi::String name = Napi::String::New(env, kind);
+    if (name.IsEmpty() || napi_set_element(env, kind_names, kind_index++, name) != napi_ok) return Unbuilt(env);
   }
-  result.Set("frames", frames);
-  Napi::Array sites = Napi::Array::New(env, profile.sites.size());
-  for (size_t i = 0; i < profile.sites.size(); ++i) {
-    const heap::RawSite& s = profile.sites[i];
-    Napi::Object site = Napi::Object::New(env);
-    site.Set("bytes", Napi::Number::New(env, s.bytes));
-    site.Set("count", Napi::Number::New(env, s.count));
-    site.Set("samples", SizeValue(env, s.samples));
-    Napi::Array stack = Napi::Array::New(env, s.stack.size());
-    for (size_t j = 0; j < s.stack.size(); ++j) stack.Set(static_cast<uint32_t>(j), Napi::Number::New(env, s.stack[j]));
-    site.Set("stack", stack);
-    sites.Set(static_cast<uint32_t>(i), site);
-  }
-  result.Set("sites", sites);
-  return result;
+  const bool ok =
+      SetChecked(result, "sampleBytes", SizeValue(env, profile.sample_bytes)) &&
+      SetChecked(result, "startedAt", Napi::Number::New(env, profile.started_at)) &&
+      SetChecked(result, "takenAt", Napi::Number::New(env, profile.taken_at)) &&
+      SetChecked(result, "dropped", SizeValue(env, profile.dropped)) &&
+      SetChecked(result, "patchedSlots", SizeValue(env, profile.patched_slots)) &&
+      SetChecked(result, "executable", Napi::String::New(env, profile.executable)) &&
+      SetChecked(result, "allocatorObject", Napi::String::New(env, profile.allocator_object)) &&
+      SetChecked(result, "strings", Napi::String::New(env, t.strings)) &&
+      SetChecked(frames, "addresses", TypedArrayCopy(env, t.frame_addresses)) &&
+      SetChecked(frames, "names", TypedArrayCopy(env, t.frame_names)) &&
+      SetChecked(frames, "modules", TypedArrayCopy(env, t.frame_modules)) &&
+      SetChecked(frames, "offsets", TypedArrayCopy(env, t.frame_offsets)) &&
+      SetChecked(frames, "kinds", TypedArrayCopy(env, t.frame_kinds)) &&
+      SetChecked(frames, "kindNames", kind_names) &&
+      SetChecked(result, "frames", frames) &&
+      SetChecked(sites, "bytes", TypedArrayCopy(env, t.site_bytes)) &&
+      SetChecked(sites, "counts", TypedArrayCopy(env, t.site_counts)) &&
+      SetChecked(sites, "samples", TypedArrayCopy(env, t.site_samples)) &&
+      SetChecked(sites, "stackLengths", TypedArrayCopy(env, t.stack_lengths)) &&
+      SetChecked(sites, "stackFrames", TypedArrayCopy(env, t.stack_frames)) &&
+      SetChecked(result, "sites", sites);
+  return ok ? static_cast<Napi::Value>(result) : Unbuilt(env);
 }
 
 // For bench/native-heap.mjs only: `count` blocks of `size` bytes allocated and then freed
