@@ -3,9 +3,7 @@
 #pragma once
 #include <napi.h>
 #include <cstdint>
-#include <cstring>
 #include <string>
-#include <vector>
 
 namespace sockprobe {
 
@@ -23,16 +21,6 @@ inline Napi::Value ThrowCoded(Napi::Env env, const char* code, const std::string
 // Byte counts fit a double exactly below 2^53 (8 PiB); larger values are not real sizes here.
 inline Napi::Value SizeValue(Napi::Env env, uint64_t value) {
   return Napi::Number::New(env, static_cast<double>(value));
-}
-
-// A typed array holding a copy of `values` (its own ArrayBuffer: nothing refers back to C++
-// memory). Empty, with a JS exception pending, where V8 refused the allocation.
-template <typename T>
-Napi::Value TypedArrayCopy(Napi::Env env, const std::vector<T>& values) {
-  Napi::TypedArrayOf<T> array = Napi::TypedArrayOf<T>::New(env, values.size());
-  if (array.IsEmpty()) return Napi::Value();
-  if (!values.empty()) std::memcpy(array.Data(), values.data(), values.size() * sizeof(T));
-  return array;
 }
 
 inline bool IsString(const Napi::CallbackInfo& info, size_t i) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "common/napi_util.h"
@@ -64,28 +65,62 @@ bool SetChecked(Napi::Object object, const char* name, Napi::Value value) {
 }
 
 // Rejects the profile's promise: with V8's own pending exception where there is one.
-Napi::Value Unbuilt(Napi::Env env) {
+Napi::Value Unbuilt(Napi::Env env, const char* why) {
   bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) {
-    Napi::Error::New(env, "sockprobe: the heap profile's values could not be made").ThrowAsJavaScriptException();
-  }
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) Napi::Error::New(env, why).ThrowAsJavaScriptException();
   return Napi::Value();
 }
 
-// A handful of values whatever the profile's size: its tables as typed arrays and one
-// string (src/binding/heap.ts describes them; src/native-heap/decode.ts reads them in slices).
+// The tables' block as an ArrayBuffer: lent to V8 (freed by its finalizer) where external
+// buffers are allowed, else copied, which V8 then allocates through the hooked malloc.
+napi_value TablesBuffer(napi_env env, heap::TableBlock& block) {
+  napi_value buffer = nullptr;
+  if (napi_create_external_arraybuffer(env, block.data(), block.bytes(), [](napi_env, void* data, void*) { free(data); }, nullptr, &buffer) == napi_ok) {
+    block.Release();
+    return buffer;
+  }
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return nullptr;
+  void* copy = nullptr;
+  if (napi_create_arraybuffer(env, block.bytes(), &copy, &buffer) != napi_ok) return nullptr;
+  if (block.bytes() > 0) std::memcpy(copy, block.data(), block.bytes());
+  return buffer;
+}
+
+napi_typedarray_type TypedArrayType(heap::ElementType type) {
+  switch (type) {
+    case heap::ElementType::kFloat64: return napi_float64_array;
+    case heap::ElementType::kInt32: return napi_int32_array;
+    case heap::ElementType::kUint8: return napi_uint8_array;
+    default: return napi_uint32_array;
+  }
+}
+
+// A handful of values whatever the profile's size: one ArrayBuffer with a typed array per
+// table column, and one string (src/binding/heap.ts describes them; src/native-heap/decode.ts
+// reads them in slices).
 Napi::Value ProfileValue(Napi::Env env, heap::RawProfile& profile) {
   if (!profile.ok) return ThrowCoded(env, profile.code, profile.error);
-  const heap::ProfileTables& t = profile.tables;
+  heap::ProfileTables& tables = profile.tables;
+  if (!tables.ok) return Unbuilt(env, "sockprobe: no memory for the heap profile's tables");
   Napi::Object result = Napi::Object::New(env);
   Napi::Object frames = Napi::Object::New(env);
   Napi::Object sites = Napi::Object::New(env);
   Napi::Array kind_names = Napi::Array::New(env);
-  if (result.IsEmpty() || frames.IsEmpty() || sites.IsEmpty() || kind_names.IsEmpty()) return Unbuilt(env);
+  if (result.IsEmpty() || frames.IsEmpty() || sites.IsEmpty() || kind_names.IsEmpty()) return Unbuilt(env, "sockprobe: the heap profile's values could not be made");
   uint32_t kind_index = 0;
   for (const char* kind : heap::kFrameKindNames) {
     Napi::String name = Napi::String::New(env, kind);
-    if (name.IsEmpty() || napi_set_element(env, kind_names, kind_index++, name) != napi_ok) return Unbuilt(env);
+    if (name.IsEmpty() || napi_set_element(env, kind_names, kind_index++, name) != napi_ok) return Unbuilt(env, "sockprobe: the heap profile's values could not be made");
+  }
+  napi_value buffer = TablesBuffer(env, tables.block);
+  if (buffer == nullptr) return Unbuilt(env, "sockprobe: the heap profile's tables could not be made");
+  for (const heap::TableSection& section : tables.sections) {
+    napi_value column = nullptr;
+    if (napi_create_typedarray(env, TypedArrayType(section.type), section.length, buffer, section.byte_offset, &column) != napi_ok ||
+        !SetChecked(std::strcmp(section.table, "frames") == 0 ? frames : sites, section.name, Napi::Value(env, column))) {
+      return Unbuilt(env, "sockprobe: the heap profile's tables could not be made");
+    }
   }
   const bool ok =
       SetChecked(result, "sampleBytes", SizeValue(env, profile.sample_bytes)) &&
@@ -95,21 +130,11 @@ Napi::Value ProfileValue(Napi::Env env, heap::RawProfile& profile) {
       SetChecked(result, "patchedSlots", SizeValue(env, profile.patched_slots)) &&
       SetChecked(result, "executable", Napi::String::New(env, profile.executable)) &&
       SetChecked(result, "allocatorObject", Napi::String::New(env, profile.allocator_object)) &&
-      SetChecked(result, "strings", Napi::String::New(env, t.strings)) &&
-      SetChecked(frames, "addresses", TypedArrayCopy(env, t.frame_addresses)) &&
-      SetChecked(frames, "names", TypedArrayCopy(env, t.frame_names)) &&
-      SetChecked(frames, "modules", TypedArrayCopy(env, t.frame_modules)) &&
-      SetChecked(frames, "offsets", TypedArrayCopy(env, t.frame_offsets)) &&
-      SetChecked(frames, "kinds", TypedArrayCopy(env, t.frame_kinds)) &&
+      SetChecked(result, "strings", Napi::String::New(env, tables.strings)) &&
       SetChecked(frames, "kindNames", kind_names) &&
       SetChecked(result, "frames", frames) &&
-      SetChecked(sites, "bytes", TypedArrayCopy(env, t.site_bytes)) &&
-      SetChecked(sites, "counts", TypedArrayCopy(env, t.site_counts)) &&
-      SetChecked(sites, "samples", TypedArrayCopy(env, t.site_samples)) &&
-      SetChecked(sites, "stackLengths", TypedArrayCopy(env, t.stack_lengths)) &&
-      SetChecked(sites, "stackFrames", TypedArrayCopy(env, t.stack_frames)) &&
       SetChecked(result, "sites", sites);
-  return ok ? static_cast<Napi::Value>(result) : Unbuilt(env);
+  return ok ? static_cast<Napi::Value>(result) : Unbuilt(env, "sockprobe: the heap profile's values could not be made");
 }
 
 // For bench/native-heap.mjs only: `count` blocks of `size` bytes allocated and then freed

@@ -1,8 +1,10 @@
 /**
  * The native heap profiler concern of the addon (native/heap/), exactly as it behaves.
  *
- * A profile comes as flat tables (native/heap/profile_tables.h), so that the JS thread's
- * completion callback makes a handful of values whatever the profile's size; one module,
+ * A profile comes as flat tables (native/heap/profile_tables.h): typed arrays over one
+ * ArrayBuffer (memory the addon made on the threadpool, lent to V8, so the profiler never
+ * counts it as the application's) and one string, so that the JS thread's completion
+ * callback makes a handful of values whatever the profile's size. One module,
  * src/native-heap/decode.ts, reads them into objects in slices.
  */
 export interface NativeHeapRawFrames {
