@@ -5,8 +5,8 @@
 #include <time.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "common/napi_util.h"
@@ -57,52 +57,84 @@ Napi::Value HeapStatus(const Napi::CallbackInfo& info) {
   return result;
 }
 
-const char* KindName(heap::FrameKind kind) {
-  switch (kind) {
-    case heap::FrameKind::kNative: return "native";
-    case heap::FrameKind::kJavascript: return "javascript";
-    default: return "unknown";
+// Sets `name` to `value`; false where making the value or setting it failed (V8 refused an
+// allocation: a JS exception is then pending, and PromiseWorker rejects with it).
+bool SetChecked(Napi::Object object, const char* name, Napi::Value value) {
+  if (value.IsEmpty()) return false;
+  return napi_set_named_property(object.Env(), object, name, value) == napi_ok;
+}
+
+// Rejects the profile's promise: with V8's own pending exception where there is one.
+Napi::Value Unbuilt(Napi::Env env, const char* why) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) Napi::Error::New(env, why).ThrowAsJavaScriptException();
+  return Napi::Value();
+}
+
+// The tables' block as an ArrayBuffer: lent to V8 (freed by its finalizer) where external
+// buffers are allowed, else copied, which V8 then allocates through the hooked malloc.
+napi_value TablesBuffer(napi_env env, heap::TableBlock& block) {
+  napi_value buffer = nullptr;
+  if (napi_create_external_arraybuffer(env, block.data(), block.bytes(), [](napi_env, void* data, void*) { free(data); }, nullptr, &buffer) == napi_ok) {
+    block.Release();
+    return buffer;
+  }
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return nullptr;
+  void* copy = nullptr;
+  if (napi_create_arraybuffer(env, block.bytes(), &copy, &buffer) != napi_ok) return nullptr;
+  if (block.bytes() > 0) std::memcpy(copy, block.data(), block.bytes());
+  return buffer;
+}
+
+napi_typedarray_type TypedArrayType(heap::ElementType type) {
+  switch (type) {
+    case heap::ElementType::kFloat64: return napi_float64_array;
+    case heap::ElementType::kInt32: return napi_int32_array;
+    case heap::ElementType::kUint8: return napi_uint8_array;
+    default: return napi_uint32_array;
   }
 }
 
+// A handful of values whatever the profile's size: one ArrayBuffer with a typed array per
+// table column, and one string (src/binding/heap.ts describes them; src/native-heap/decode.ts
+// reads them in slices).
 Napi::Value ProfileValue(Napi::Env env, heap::RawProfile& profile) {
   if (!profile.ok) return ThrowCoded(env, profile.code, profile.error);
+  heap::ProfileTables& tables = profile.tables;
+  if (!tables.ok) return Unbuilt(env, "sockprobe: no memory for the heap profile's tables");
   Napi::Object result = Napi::Object::New(env);
-  result.Set("sampleBytes", SizeValue(env, profile.sample_bytes));
-  result.Set("startedAt", Napi::Number::New(env, profile.started_at));
-  result.Set("takenAt", Napi::Number::New(env, profile.taken_at));
-  result.Set("dropped", SizeValue(env, profile.dropped));
-  result.Set("patchedSlots", SizeValue(env, profile.patched_slots));
-  result.Set("executable", Napi::String::New(env, profile.executable));
-  result.Set("allocatorObject", Napi::String::New(env, profile.allocator_object));
-  Napi::Array frames = Napi::Array::New(env, profile.frames.size());
-  for (size_t i = 0; i < profile.frames.size(); ++i) {
-    const heap::FrameInfo& f = profile.frames[i];
-    Napi::Object frame = Napi::Object::New(env);
-    char hex[24];
-    snprintf(hex, sizeof hex, "0x%lx", static_cast<unsigned long>(f.address));
-    frame.Set("address", Napi::String::New(env, hex));
-    frame.Set("name", f.name.empty() ? env.Null() : Napi::String::New(env, f.name));
-    frame.Set("module", f.module.empty() ? env.Null() : Napi::String::New(env, f.module));
-    if (!f.module.empty()) frame.Set("offset", SizeValue(env, f.offset));
-    frame.Set("kind", Napi::String::New(env, KindName(f.kind)));
-    frames.Set(static_cast<uint32_t>(i), frame);
+  Napi::Object frames = Napi::Object::New(env);
+  Napi::Object sites = Napi::Object::New(env);
+  Napi::Array kind_names = Napi::Array::New(env);
+  if (result.IsEmpty() || frames.IsEmpty() || sites.IsEmpty() || kind_names.IsEmpty()) return Unbuilt(env, "sockprobe: the heap profile's values could not be made");
+  uint32_t kind_index = 0;
+  for (const char* kind : heap::kFrameKindNames) {
+    Napi::String name = Napi::String::New(env, kind);
+    if (name.IsEmpty() || napi_set_element(env, kind_names, kind_index++, name) != napi_ok) return Unbuilt(env, "sockprobe: the heap profile's values could not be made");
   }
-  result.Set("frames", frames);
-  Napi::Array sites = Napi::Array::New(env, profile.sites.size());
-  for (size_t i = 0; i < profile.sites.size(); ++i) {
-    const heap::RawSite& s = profile.sites[i];
-    Napi::Object site = Napi::Object::New(env);
-    site.Set("bytes", Napi::Number::New(env, s.bytes));
-    site.Set("count", Napi::Number::New(env, s.count));
-    site.Set("samples", SizeValue(env, s.samples));
-    Napi::Array stack = Napi::Array::New(env, s.stack.size());
-    for (size_t j = 0; j < s.stack.size(); ++j) stack.Set(static_cast<uint32_t>(j), Napi::Number::New(env, s.stack[j]));
-    site.Set("stack", stack);
-    sites.Set(static_cast<uint32_t>(i), site);
+  napi_value buffer = TablesBuffer(env, tables.block);
+  if (buffer == nullptr) return Unbuilt(env, "sockprobe: the heap profile's tables could not be made");
+  for (const heap::TableSection& section : tables.sections) {
+    napi_value column = nullptr;
+    if (napi_create_typedarray(env, TypedArrayType(section.type), section.length, buffer, section.byte_offset, &column) != napi_ok ||
+        !SetChecked(std::strcmp(section.table, "frames") == 0 ? frames : sites, section.name, Napi::Value(env, column))) {
+      return Unbuilt(env, "sockprobe: the heap profile's tables could not be made");
+    }
   }
-  result.Set("sites", sites);
-  return result;
+  const bool ok =
+      SetChecked(result, "sampleBytes", SizeValue(env, profile.sample_bytes)) &&
+      SetChecked(result, "startedAt", Napi::Number::New(env, profile.started_at)) &&
+      SetChecked(result, "takenAt", Napi::Number::New(env, profile.taken_at)) &&
+      SetChecked(result, "dropped", SizeValue(env, profile.dropped)) &&
+      SetChecked(result, "patchedSlots", SizeValue(env, profile.patched_slots)) &&
+      SetChecked(result, "executable", Napi::String::New(env, profile.executable)) &&
+      SetChecked(result, "allocatorObject", Napi::String::New(env, profile.allocator_object)) &&
+      SetChecked(result, "strings", Napi::String::New(env, tables.strings)) &&
+      SetChecked(frames, "kindNames", kind_names) &&
+      SetChecked(result, "frames", frames) &&
+      SetChecked(result, "sites", sites);
+  return ok ? static_cast<Napi::Value>(result) : Unbuilt(env, "sockprobe: the heap profile's values could not be made");
 }
 
 // For bench/native-heap.mjs only: `count` blocks of `size` bytes allocated and then freed

@@ -195,8 +195,8 @@ RawProfile TakeProfile() {
   profile.dropped = DroppedSamples();
   std::vector<uintptr_t> addresses;
   std::unordered_map<uintptr_t, uint32_t> index_of;
-  std::vector<std::vector<uintptr_t>> stacks;
-  profile.sites.reserve(by_stack.size());
+  std::vector<RawSite> sites;
+  sites.reserve(by_stack.size());
   for (auto& [stack_id, site] : by_stack) {
     std::vector<uintptr_t> frames = StackFrames(stack_id);
     for (uintptr_t address : frames) {
@@ -204,15 +204,17 @@ RawProfile TakeProfile() {
       if (inserted) addresses.push_back(address);
       site.stack.push_back(it->second);
     }
-    profile.sites.push_back(std::move(site));
+    sites.push_back(std::move(site));
   }
-  profile.frames = Symbolize(addresses);
+  const std::vector<FrameInfo> frames = Symbolize(addresses);
   // sockprobe's own frames (its OpenSSL tracking hooks calling malloc) are not call sites.
-  for (RawSite& site : profile.sites) {
+  for (RawSite& site : sites) {
     size_t skip = 0;
-    while (skip < site.stack.size() && profile.frames[site.stack[skip]].own) ++skip;
+    while (skip < site.stack.size() && frames[site.stack[skip]].own) ++skip;
     site.stack.erase(site.stack.begin(), site.stack.begin() + static_cast<long>(skip));
   }
+  // Here, under OwnWork: the tables are our bookkeeping, not the application's heap.
+  profile.tables = Tabulate(frames, std::move(sites));
   profile.executable = ExecutablePath();
   profile.allocator_object = AllocatorObject();
   profile.ok = true;

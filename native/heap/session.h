@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "heap/symbolize.h"
+#include "heap/profile_tables.h"
 
 namespace sockprobe {
 namespace heap {
@@ -16,13 +16,6 @@ std::string Problem();
 
 bool Start(uint64_t sample_bytes, const char** code, std::string* why);
 void Stop();
-
-struct RawSite {
-  double bytes = 0;    // unbiased estimate of live bytes
-  double count = 0;    // unbiased estimate of live allocations
-  uint64_t samples = 0;
-  std::vector<uint32_t> stack;  // indices into RawProfile::frames, innermost first, own hook frames removed
-};
 
 struct RawProfile {
   bool ok = false;
@@ -35,12 +28,11 @@ struct RawProfile {
   uint64_t patched_slots = 0;
   std::string executable;
   std::string allocator_object;
-  std::vector<FrameInfo> frames;
-  std::vector<RawSite> sites;
+  ProfileTables tables;  // sites merged by stack, own hook frames removed
 };
 
 // Runs on the threadpool: patches objects loaded since start(), reads the live table,
-// scales each sample, symbolizes.
+// scales each sample, symbolizes, tabulates.
 RawProfile TakeProfile();
 
 struct Status {

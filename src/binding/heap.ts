@@ -1,24 +1,37 @@
-/** The native heap profiler concern of the addon (native/heap/), exactly as it behaves. */
-export interface NativeHeapRawFrame {
-  /** Absolute return address, hex '0x…'. */
-  address: string;
-  /** Demangled symbol covering the address; null where none does. */
-  name: string | null;
-  /** Path of the object the address lies in; null outside every object. */
-  module: string | null;
-  /** address − the module's base; only where module is set. */
-  offset?: number;
+/**
+ * The native heap profiler concern of the addon (native/heap/), exactly as it behaves.
+ *
+ * A profile comes as flat tables (native/heap/profile_tables.h): typed arrays over one
+ * ArrayBuffer (memory the addon made on the threadpool, lent to V8, so the profiler never
+ * counts it as the application's) and one string, so that the JS thread's completion
+ * callback makes a handful of values whatever the profile's size. One module,
+ * src/native-heap/decode.ts, reads them into objects in slices.
+ */
+export interface NativeHeapRawFrames {
+  /** Per frame, its absolute return address as two uint32, high half then low half. */
+  addresses: Uint32Array;
+  /** Per frame, its demangled symbol's index in the profile's strings; −1 where none covers it. */
+  names: Int32Array;
+  /** Per frame, the index of the path of the object it lies in; −1 outside every object. */
+  modules: Int32Array;
+  /** Per frame, address − its module's base (0 outside every object). */
+  offsets: Float64Array;
+  /** Per frame, an index into kindNames. */
+  kinds: Uint8Array;
   /** 'javascript': anonymous executable memory (V8's JIT code). */
-  kind: 'native' | 'javascript' | 'unknown';
+  kindNames: Array<'native' | 'javascript' | 'unknown'>;
 }
 
-export interface NativeHeapRawSite {
+/** One entry per distinct stack (sites with equal stacks are merged), largest bytes first. */
+export interface NativeHeapRawSites {
   /** Unbiased estimate of live bytes: each sample scaled by 1 / (1 − exp(−size / sampleBytes)). */
-  bytes: number;
-  count: number;
-  samples: number;
-  /** Indices into NativeHeapRawProfile.frames, innermost first, sockprobe's own hook frames removed. */
-  stack: number[];
+  bytes: Float64Array;
+  counts: Float64Array;
+  samples: Float64Array;
+  /** How many of stackFrames each site takes, in order. */
+  stackLengths: Uint32Array;
+  /** Every site's frame indices one after another, innermost first, sockprobe's own hook frames removed. */
+  stackFrames: Uint32Array;
 }
 
 export interface NativeHeapRawProfile {
@@ -31,9 +44,11 @@ export interface NativeHeapRawProfile {
   executable: string;
   /** The preloaded allocator serving malloc, '' when libc does. */
   allocatorObject: string;
-  frames: NativeHeapRawFrame[];
-  /** One per recorded stack; the same stack may appear twice (merge by frames). */
-  sites: NativeHeapRawSite[];
+  /** The distinct names and module paths, each followed by '\0'. */
+  strings: string;
+  /** Only the frames some site reaches, numbered in order of first use. */
+  frames: NativeHeapRawFrames;
+  sites: NativeHeapRawSites;
 }
 
 export interface NativeHeapStatus {

@@ -24,7 +24,8 @@ export function categorize(stack: readonly NativeHeapFrame[], executable?: strin
   return 'other';
 }
 
-function frameCategory(frame: NativeHeapFrame, executable: string | undefined): NativeHeapCategory | undefined {
+/** What one frame decides for its site's category; undefined where it decides nothing. */
+export function frameCategory(frame: NativeHeapFrame, executable: string | undefined): NativeHeapCategory | undefined {
   const { name, module } = frame;
   if (module && /(^|\/)lib(ssl|crypto)\.so/.test(module)) return 'openssl';
   if (name) {

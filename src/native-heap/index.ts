@@ -1,7 +1,8 @@
 /** Sampled live native-heap profile by call site, in the running process (no preload, no restart). */
 import { SockprobeError, SockprobeTypeError } from '../errors';
 import { native } from '../native';
-import { buildProfile, type NativeHeapProfile } from './profile';
+import { decodeProfile } from './decode';
+import type { NativeHeapProfile } from './profile';
 import { diffProfiles } from './diff';
 import { encodePprof } from './pprof';
 
@@ -70,8 +71,9 @@ function active(): boolean {
 async function profile(): Promise<NativeHeapProfile> {
   const why = problem();
   if (why) throw new SockprobeError('ERR_UNSUPPORTED', `native heap profiling is not available: ${why}`);
-  // The seam rebuilds a rejection (ERR_NOT_STARTED) with this caller's stack.
-  return buildProfile(await native().heapProfile());
+  // The seam rebuilds a rejection (ERR_NOT_STARTED) with this caller's stack. The objects
+  // are built in slices, yielding to the event loop between them.
+  return decodeProfile(await native().heapProfile());
 }
 
 /**

@@ -11,6 +11,7 @@ import type { NativeOpensslStats } from '../../src/binding/openssl';
 import { setNativeForTesting, type NativeBinding } from '../../src/native';
 import { PROBE, ROW, SKMEM_SLOTS, TCP_INFO_CAPACITY } from '../../src/net/layout';
 import { TCP_INFO_KNOWN_BYTES } from '../../src/net/tcp-info-fields';
+import { rawProfile } from './heap-raw';
 
 /** An Error shaped as the addon throws them: a `code`, and errno/syscall for ERR_SYSCALL. */
 export function nativeError(code: string, message: string, details: { errno?: number; syscall?: string } = {}): Error {
@@ -61,8 +62,8 @@ export class FakeNative implements NativeBinding {
   /** '' where native heap profiling can work, else why not. */
   heapProblemText = '';
   heapState: NativeHeapStatus = { active: false, sampleBytes: 0, patchedSlots: 0, dropped: 0, restoreLeft: 0 };
-  /** heapProfile() resolves with this (its sampleBytes taken from the session). */
-  heapRaw: NativeHeapRawProfile = { sampleBytes: 0, startedAt: 0, takenAt: 0, dropped: 0, patchedSlots: 0, executable: '/usr/bin/node', allocatorObject: '', frames: [], sites: [] };
+  /** heapProfile() resolves with this (its sampleBytes taken from the session); rawProfile() makes one from readable sites. */
+  heapRaw: NativeHeapRawProfile = rawProfile([], { sampleBytes: 0, startedAt: 0, takenAt: 0, patchedSlots: 0 });
 
   canShrinkHeap = true;
   canStartMemoryReducingGc = true;
