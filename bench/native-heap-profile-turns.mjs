@@ -17,7 +17,7 @@
 //     this thread).
 // Usage: npm run build:ts && node bench/native-heap-profile-turns.mjs [rounds=3] [calls=5] [--baseline=DIR] [--json]
 import { execFileSync } from 'node:child_process';
-import { openSync, readFileSync, readSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { PerformanceObserver } from 'node:perf_hooks';
 import * as path from 'node:path';
@@ -58,7 +58,9 @@ function parent() {
       const lessGc = trials.flatMap((t) => t.longestTurnLessGcMs);
       const idle = trials.flatMap((t) => t.idleLongestTurnMs);
       const cpu = trials.flatMap((t) => t.jsThreadMs);
+      const slices = trials.flatMap((t) => t.sliceMs ?? []);
       summary[sampleBytes][name] = {
+        decoderSliceMs: slices.length ? { count: slices.length, median: median(slices), max: Math.max(...slices) } : null,
         sites: range(trials.map((t) => t.sites)),
         frames: range(trials.map((t) => t.frames)),
         longestTurnMs: { median: median(turns), max: Math.max(...turns) },
@@ -74,12 +76,12 @@ function parent() {
     return;
   }
   console.log(`node ${process.version}; ${rounds} fresh processes per package and sampling, ${calls} measured profile() calls each (after one warm-up)`);
-  console.log('| sampleBytes | package | sites | distinct frames | longest turn, median / max | longest turn less GC, median / max | same chain, nothing running: longest turn | JS-thread CPU per profile(), median / max |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| sampleBytes | package | sites | distinct frames | longest turn, median / max | longest turn less GC, median / max | same chain, nothing running: longest turn | JS-thread CPU per profile(), median / max | decoder slices: count, median / max |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const sampleBytes of SAMPLINGS) {
     for (const name of names) {
       const s = summary[sampleBytes][name];
-      console.log(`| ${sampleBytes} | ${name} | ${s.sites} | ${s.frames} | ${ms(s.longestTurnMs.median)} / ${ms(s.longestTurnMs.max)} | ${ms(s.longestTurnLessGcMs.median)} / ${ms(s.longestTurnLessGcMs.max)} | ${ms(s.idleLongestTurnMs.median)} / ${ms(s.idleLongestTurnMs.max)} | ${ms(s.jsThreadMs.median)} / ${ms(s.jsThreadMs.max)} |`);
+      console.log(`| ${sampleBytes} | ${name} | ${s.sites} | ${s.frames} | ${ms(s.longestTurnMs.median)} / ${ms(s.longestTurnMs.max)} | ${ms(s.longestTurnLessGcMs.median)} / ${ms(s.longestTurnLessGcMs.max)} | ${ms(s.idleLongestTurnMs.median)} / ${ms(s.idleLongestTurnMs.max)} | ${ms(s.jsThreadMs.median)} / ${ms(s.jsThreadMs.max)} | ${s.decoderSliceMs ? `${s.decoderSliceMs.count}, ${ms(s.decoderSliceMs.median)} / ${ms(s.decoderSliceMs.max)}` : 'not sliced'} |`);
     }
   }
   console.log(JSON.stringify({ ...result, perProcess: results }));
@@ -146,9 +148,38 @@ async function child(packageDir, sampleBytes, calls) {
     await sleep(5);
     results.jsThreadMs.push((threadCpuNs() - before) / 1e6);
   }
+  results.sliceMs = await decoderSlices(packageDir, calls);
   const frames = new Set(profile.sites.flatMap((site) => site.stack.map((frame) => frame.address)));
   console.log(JSON.stringify({ sampleBytes, sites: profile.sites.length, frames: frames.size, totalBytes: profile.totalBytes, keptItems: kept.length, ...results }));
   nativeHeap.stop();
+}
+
+// Each slice the decoder takes on the JS thread, timed by the decoder's own slicer (a package
+// whose profile() is not sliced has none): the raw tables from the addon, then decodeProfile
+// with a TurnSlicer that notes how long each slice ran before it yielded.
+async function decoderSlices(packageDir, calls) {
+  const decoder = path.join(packageDir, 'dist/cjs/native-heap/decode.js');
+  if (!existsSync(decoder)) return [];
+  const require = createRequire(path.join(packageDir, 'package.json'));
+  const { decodeProfile } = require(decoder);
+  const { TurnSlicer } = require(path.join(packageDir, 'dist/cjs/native-heap/slicer.js'));
+  const { native } = require(path.join(packageDir, 'dist/cjs/native.js'));
+  const slices = [];
+  class TimedSlicer extends TurnSlicer {
+    sliceStarted = performance.now();
+    async next() {
+      slices.push(performance.now() - this.sliceStarted);
+      await super.next();
+      this.sliceStarted = performance.now();
+    }
+  }
+  for (let call = 0; call < calls; call++) {
+    const raw = await native().heapProfile();
+    const slicer = new TimedSlicer();
+    await decodeProfile(raw, slicer);
+    slices.push(performance.now() - slicer.sliceStarted);
+  }
+  return slices;
 }
 
 // The longest turn while `work` runs, as the module comment says: a setImmediate chain,
