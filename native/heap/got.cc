@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string_view>
 
@@ -44,6 +45,9 @@ struct ScannedObject {
   std::string name;
   uintptr_t bias;
   std::vector<Slot> slots;
+  // Per function: whether the object's own scope names the real definition (-1 not asked
+  // yet). Asked once: the answer needs dlopen, which waits for any dlopen in progress.
+  std::array<int8_t, kFnCount> own_scope_is_real;
 };
 
 // Serialised by the caller (the session's mutex).
@@ -186,15 +190,16 @@ void CollectSlots(const LoadedObject& object, const DynamicInfo& dynamic, const 
   }
 }
 
-const ScannedObject& Scanned(const LoadedObject& object, const Maps** maps, Maps* storage) {
-  for (const ScannedObject& scanned : g_scanned) {
+ScannedObject& Scanned(const LoadedObject& object, const Maps** maps, Maps* storage) {
+  for (ScannedObject& scanned : g_scanned) {
     if (scanned.bias == object.bias && scanned.name == object.name) return scanned;
   }
   if (*maps == nullptr) {
     *storage = Maps::ReadSelf();
     *maps = storage;
   }
-  ScannedObject scanned{object.name, object.bias, {}};
+  ScannedObject scanned{object.name, object.bias, {}, {}};
+  scanned.own_scope_is_real.fill(-1);
   DynamicInfo dynamic;
   if (!(*maps)->empty() && ReadDynamic(object, &dynamic)) {
     CollectSlots(object, dynamic, dynamic.jmprel, dynamic.pltrelsz, true, **maps, &scanned.slots);
@@ -211,7 +216,7 @@ const ScannedObject& Scanned(const LoadedObject& object, const Maps** maps, Maps
 // exactly this slot's index. The hook calls the real definition, so the object's own scope
 // must name it too (OwnScopeResolvesToReal): an object bringing its own allocator keeps its
 // lazy slots; so, under a preloaded allocator, do all (their own scope names libc's).
-bool HoldsOwnLazyStub(const LoadedObject& object, const Slot& slot, uintptr_t current) {
+bool HoldsOwnLazyStub(const LoadedObject& object, ScannedObject& scanned, const Slot& slot, uintptr_t current) {
   if (slot.jmprel_index < 0 || slot.jmprel_index > 0x7fffffff) return false;
   constexpr size_t kStubBytes = 4 + 5 + 2;
   bool executable = false;
@@ -230,7 +235,9 @@ bool HoldsOwnLazyStub(const LoadedObject& object, const Slot& slot, uintptr_t cu
   if (pushed != slot.jmprel_index) return false;
   code += 5;
   if (code[0] != 0xe9 && !(code[0] == 0xf2 && code[1] == 0xe9)) return false;  // jmp / bnd jmp rel32
-  return OwnScopeResolvesToReal(object, slot.fn);
+  int8_t& known = scanned.own_scope_is_real[slot.fn];
+  if (known < 0) known = OwnScopeResolvesToReal(object, slot.fn) ? 1 : 0;
+  return known == 1;
 }
 
 }  // namespace
@@ -243,7 +250,7 @@ PatchCounts PatchLoadedObjects(bool dry_run) {
   std::vector<Patch> pending;
   for (const LoadedObject& object : ListObjects()) {
     if (Skipped(object)) continue;
-    const ScannedObject& scanned = Scanned(object, &maps, &storage);
+    ScannedObject& scanned = Scanned(object, &maps, &storage);
     for (const Slot& slot : scanned.slots) {
       const uintptr_t real = reinterpret_cast<uintptr_t>(Real(slot.fn));
       const uintptr_t hook = reinterpret_cast<uintptr_t>(Function(slot.fn).wrapper);
@@ -251,7 +258,7 @@ PatchCounts PatchLoadedObjects(bool dry_run) {
       if (current == hook) continue;  // ours from an earlier call
       // The second source: the slot holds exactly the definition dlsym/dladdr1 found, or
       // (not yet called, bound lazily) its own PLT stub that will resolve to it.
-      const bool lazy = real != 0 && current != real && HoldsOwnLazyStub(object, slot, current);
+      const bool lazy = real != 0 && current != real && HoldsOwnLazyStub(object, scanned, slot, current);
       if (real == 0 || (current != real && !lazy)) {
         ++counts.elsewhere;
         if (object.executable && real != 0 && !object.Contains(current, 1)) ++counts.executable_foreign;
