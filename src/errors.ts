@@ -1,4 +1,4 @@
-/** Stable error codes; documented in the README. */
+/** Stable error codes; documented in docs/api.md. */
 export const SOCKPROBE_ERROR_CODES = [
   'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_UNSUPPORTED', 'ERR_NATIVE_UNAVAILABLE', 'ERR_ALLOCATOR_NOT_SERVING',
   'ERR_NOT_GLIBC', 'ERR_SOCKET_CLOSED', 'ERR_NOT_A_SOCKET', 'ERR_SOCKET_TYPE', 'ERR_SYSCALL', 'ERR_NO_SUCH_PROCESS',
