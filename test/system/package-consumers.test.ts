@@ -36,6 +36,10 @@ describe('the npm tarball', () => {
     expect(files).toContain('package/dist/esm/opentelemetry.mjs');
     expect(files).toContain('package/dashboards/sockprobe.json');
     expect(files).toContain('package/dashboards/alerts.yml');
+    // The README's links resolve inside the package too.
+    expect(files).toContain('package/README.md');
+    expect(files).toContain('package/CHANGELOG.md');
+    expect(files).toContain('package/docs/api.md');
     expect(files.some((f) => f.startsWith('package/build/'))).toBe(false);
   });
 
