@@ -6,6 +6,7 @@
  * export fails this test until it is documented.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -48,6 +49,8 @@ function exportedNames(file: string, seen = new Set<string>()): Set<string> {
   for (const match of source.matchAll(/export\s+\*\s+from\s+['"]([^'"]+)['"]/g)) {
     for (const name of exportedNames(resolveModule(file, match[1]), seen)) names.add(name);
   }
+  // export * as ns from '...'
+  for (const match of source.matchAll(/export\s+\*\s+as\s+([A-Za-z_$][\w$]*)\s+from/g)) names.add(match[1]);
   // export [async] function|const|let|class|interface|type|enum NAME
   for (const match of source.matchAll(/export\s+(?:declare\s+)?(?:async\s+)?(?:function\*?|const|let|var|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/g)) {
     names.add(match[1]);
@@ -183,12 +186,12 @@ describe('docs/api.md covers every export', () => {
   });
 
   it('reads every kind of export statement', () => {
-    const dir = fs.mkdtempSync(path.join(ROOT, 'test/unit/.docs-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-docs-'));
     try {
-      fs.writeFileSync(path.join(dir, 'index.ts'), "export { a, b as c, type T } from './x';\nexport type { U } from './x';\nexport * from './more';\n// export const hidden = 1;\nexport async function f() {}\nexport const K = 1;\n");
+      fs.writeFileSync(path.join(dir, 'index.ts'), "export { a, b as c, type T } from './x';\nexport type { U } from './x';\nexport * from './more';\nexport * as ns from './more';\n// export const hidden = 1;\nexport async function f() {}\nexport const K = 1;\n");
       fs.mkdirSync(path.join(dir, 'more'));
       fs.writeFileSync(path.join(dir, 'more/index.ts'), 'export class Deep {}\nexport interface Shape {}\n');
-      expect([...exportedNames(path.join(dir, 'index.ts'))].sort()).toEqual(['Deep', 'K', 'Shape', 'T', 'U', 'a', 'c', 'f']);
+      expect([...exportedNames(path.join(dir, 'index.ts'))].sort()).toEqual(['Deep', 'K', 'Shape', 'T', 'U', 'a', 'c', 'f', 'ns']);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
