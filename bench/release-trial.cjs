@@ -1,6 +1,6 @@
 // One trial in a fresh process: N TLS connections opened and closed, then a release, with a
 // 1 ms event-loop delay monitor in this same process across it (the stall a request sees).
-//   trim-only  GC + trim without shrinking V8's heap      blocking  the pre-1.x default (LowMemoryNotification)
+//   trim-only  GC + trim without shrinking V8's heap      blocking  shrinkHeap: 'blocking' (LowMemoryNotification)
 //   full       releaseToOS() with its defaults            auto      the probe's autoRelease, sampling every 250 ms
 //   auto-paced autoRelease with { pace: true } (64 MiB/s)
 const { readFileSync } = require('node:fs');

@@ -18,7 +18,7 @@ const lib = '/usr/lib/x86_64-linux-gnu/';
 const MIMALLOC_PROMPT_DECOMMIT = { MIMALLOC_RESET_DELAY: '0', MIMALLOC_ABANDONED_PAGE_DECOMMIT: '1' };
 const trials = [
   ['glibc, GC + malloc_trim only', '', 'trim-only'],
-  ['glibc, blocking heap shrink (previous default)', '', 'blocking'],
+  ['glibc, blocking heap shrink', '', 'blocking'],
   ['glibc, releaseToOS()', '', 'full'],
   ['glibc, autoRelease', '', 'auto'],
   ['jemalloc, releaseToOS()', lib + 'libjemalloc.so.2', 'full'],
