@@ -6,6 +6,7 @@
 #include <link.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 
 #include <algorithm>
@@ -41,18 +42,25 @@ std::string OwnModule() {
   return info.dli_fname;
 }
 
+// The file is read only when it is still the one mapped (the kernel's inode for the frames'
+// mapping is the path's, and so is the device, except on overlayfs, where a kernel may show the
+// underlying layer's device in /proc/self/maps; 6.18 shows the overlay's): a library upgraded on
+// disk since it was loaded (a new file, a new inode) is not read.
+bool StillMapped(const std::string& path, const Mapping& mapped) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0 || st.st_ino != mapped.inode) return false;
+  if (((static_cast<uint64_t>(major(st.st_dev)) << 32) | minor(st.st_dev)) == mapped.device) return true;
+  struct statfs fs{};
+  constexpr long kOverlayfsMagic = 0x794c7630;
+  return statfs(path.c_str(), &fs) == 0 && static_cast<long>(fs.f_type) == kOverlayfsMagic;
+}
+
 // Names `wanted` frames (link-time address, frame index) of the shared object at `path` from a
 // full symbol table: the object's own .symtab, else the separate debug file its distribution
 // installs under /usr/lib/debug/.build-id (libc6-dbg, …), taken only when its build ID is the
 // object's. Frames no symbol covers keep module + offset.
-// The file is read only when it is still the one mapped (the kernel's device and inode for the
-// frames' mapping are the path's): a library upgraded on disk since it was loaded is not read.
 void NameFromSymtab(const std::string& path, const Mapping& mapped, std::vector<std::pair<uintptr_t, size_t>>* wanted, std::vector<FrameInfo>* frames) {
-  struct stat st{};
-  if (stat(path.c_str(), &st) != 0 || st.st_ino != mapped.inode ||
-      ((static_cast<uint64_t>(major(st.st_dev)) << 32) | minor(st.st_dev)) != mapped.device) {
-    return;
-  }
+  if (!StillMapped(path, mapped)) return;
   std::sort(wanted->begin(), wanted->end());
   auto visit = [&](const ElfSymbol& symbol) {
     if (!symbol.function || symbol.size == 0) return;
