@@ -87,4 +87,19 @@ describe('native heap categories, allocated for real through each path', () => {
     expect(json.libcNames).toContain('start_thread');
     expect(json.libcNames).not.toContain(null);
   }, 120_000);
+
+  it('names an addon\'s local function from its .symtab, and never from a file renamed over it since it was loaded', async () => {
+    const { json } = await runFixture<{ asLoaded: AddonFrame | null; afterReplace: AddonFrame | null }>('native-heap-addon-symbols.js');
+    // Hold is in an anonymous namespace: .dynsym does not have it, .symtab does.
+    expect(json.asLoaded?.name).toMatch(/^\(anonymous namespace\)::Hold\(/);
+    // The same frame, the path now another build's: module+offset, not a name from the wrong file.
+    expect(json.afterReplace?.offset).toBe(json.asLoaded?.offset);
+    expect(json.afterReplace?.name).toBeNull();
+  }, 120_000);
 });
+
+interface AddonFrame {
+  name: string | null;
+  offset: number;
+  bytes: number;
+}
