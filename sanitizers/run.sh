@@ -30,7 +30,8 @@ fi
 fixtures=("allocator-probe.js" "bad-input.js" "glibc-reference.js" "lifecycle-workers.js" "fuzz.js 3000"
   "release-spike.js 200" "seed-scenarios.js idle" "seed-scenarios.js close-wait" "openssl-api.js"
   "--expose-gc openssl-connections.js server 20" "--expose-gc openssl-churn.js 50" "openssl-workers.js"
-  "--expose-gc native-heap-api.js" "--expose-gc native-heap-safety.js 100" "native-heap-lazy-object.js")
+  "--expose-gc native-heap-api.js" "--expose-gc native-heap-safety.js 100" "native-heap-lazy-object.js"
+  "native-heap-categories.js")
 
 failed=0
 for entry in "${fixtures[@]}"; do

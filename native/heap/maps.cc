@@ -37,12 +37,18 @@ bool ParseLine(const char* line, const char* end, Mapping* out) {
   if (cursor + 5 > end || *cursor != ' ') return false;
   const char* perms = cursor + 1;
   out->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
-  // Skip offset, device and inode to the path (if any).
+  // Offset (hex), device (hex major:minor) and inode (decimal), then the path (if any).
   const char* p = perms + 4;
-  for (int field = 0; field < 3 && p < end; ++field) {
-    while (p < end && *p == ' ') ++p;
-    while (p < end && *p != ' ') ++p;
-  }
+  out->file_offset = strtoull(p, &cursor, 16);
+  if (cursor >= end || *cursor != ' ') return false;
+  const uint64_t major = strtoull(cursor + 1, &cursor, 16);
+  if (cursor >= end || *cursor != ':') return false;
+  const uint64_t minor = strtoull(cursor + 1, &cursor, 16);
+  if (cursor >= end || *cursor != ' ') return false;
+  out->device = (major << 32) | minor;
+  out->inode = strtoull(cursor + 1, &cursor, 10);
+  if (cursor > end) return false;
+  p = cursor;
   while (p < end && *p == ' ') ++p;
   out->anonymous = p == end;
   out->stack = static_cast<size_t>(end - p) >= 7 && memcmp(p, "[stack]", 7) == 0;
@@ -73,6 +79,15 @@ const Mapping* Maps::Find(uintptr_t address) const {
   if (it == mappings_.begin()) return nullptr;
   --it;
   return address < it->end ? &*it : nullptr;
+}
+
+const Mapping* Maps::OtherMappingOfFile(const Mapping& mapping, uint64_t file_offset) const {
+  if (mapping.inode == 0) return nullptr;
+  for (const Mapping& m : mappings_) {
+    if (&m == &mapping || m.inode != mapping.inode || m.device != mapping.device) continue;
+    if (file_offset >= m.file_offset && file_offset - m.file_offset < m.end - m.start) return &m;
+  }
+  return nullptr;
 }
 
 const Mapping* Maps::MainStack() const {

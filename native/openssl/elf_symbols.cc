@@ -45,28 +45,72 @@ class MappedFile {
   int error_ = 0;
 };
 
-}  // namespace
-
-bool ForEachElfSymbol(const std::string& file_path, const std::string& path,
-                      const std::function<void(const ElfSymbol&)>& visit, std::string* why) {
-  MappedFile file(file_path);
+// The file's section headers when it is a 64-bit little-endian x86-64 ELF file with some, else
+// nullptr with `why` set.
+const Elf64_Shdr* Sections(const MappedFile& file, const std::string& path, const Elf64_Ehdr** out, std::string* why) {
   const auto* header = reinterpret_cast<const Elf64_Ehdr*>(file.At(0, sizeof(Elf64_Ehdr)));
   if (header == nullptr) {
     *why = "cannot read " + path + (file.error() ? std::string(": ") + strerror(file.error()) : std::string());
-    return false;
+    return nullptr;
   }
   if (memcmp(header->e_ident, ELFMAG, SELFMAG) != 0 || header->e_ident[EI_CLASS] != ELFCLASS64 ||
       header->e_ident[EI_DATA] != ELFDATA2LSB || header->e_machine != EM_X86_64 ||
       header->e_shentsize != sizeof(Elf64_Shdr)) {
     *why = path + " is not a 64-bit little-endian x86-64 ELF file";
-    return false;
+    return nullptr;
   }
   const auto* sections = reinterpret_cast<const Elf64_Shdr*>(
       file.At(header->e_shoff, static_cast<uint64_t>(header->e_shnum) * sizeof(Elf64_Shdr)));
   if (sections == nullptr || header->e_shnum == 0) {
     *why = path + " has no section headers";
-    return false;
+    return nullptr;
   }
+  *out = header;
+  return sections;
+}
+
+}  // namespace
+
+bool ElfBuildId(const std::string& file_path, std::string* hex) {
+  MappedFile file(file_path);
+  const Elf64_Ehdr* header = nullptr;
+  std::string why;
+  const Elf64_Shdr* sections = Sections(file, file_path, &header, &why);
+  if (sections == nullptr) return false;
+  for (unsigned i = 0; i < header->e_shnum; ++i) {
+    if (sections[i].sh_type != SHT_NOTE) continue;
+    const uint8_t* notes = file.At(sections[i].sh_offset, sections[i].sh_size);
+    if (notes == nullptr) continue;
+    // Each note: namesz, descsz, type, then name and desc, each padded to 4 bytes.
+    for (uint64_t at = 0; sections[i].sh_size - at >= sizeof(Elf64_Nhdr);) {
+      Elf64_Nhdr note;
+      memcpy(&note, notes + at, sizeof note);
+      const uint64_t name_size = (uint64_t{note.n_namesz} + 3) & ~uint64_t{3};
+      const uint64_t desc_size = (uint64_t{note.n_descsz} + 3) & ~uint64_t{3};
+      const uint64_t body = at + sizeof note;
+      if (name_size + desc_size > sections[i].sh_size - body) break;
+      if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4 && memcmp(notes + body, "GNU", 4) == 0 && note.n_descsz > 0) {
+        static const char kDigits[] = "0123456789abcdef";
+        hex->clear();
+        for (uint32_t b = 0; b < note.n_descsz; ++b) {
+          const uint8_t byte = notes[body + name_size + b];
+          hex->push_back(kDigits[byte >> 4]);
+          hex->push_back(kDigits[byte & 15]);
+        }
+        return true;
+      }
+      at = body + name_size + desc_size;
+    }
+  }
+  return false;
+}
+
+bool ForEachElfSymbol(const std::string& file_path, const std::string& path,
+                      const std::function<void(const ElfSymbol&)>& visit, std::string* why) {
+  MappedFile file(file_path);
+  const Elf64_Ehdr* header = nullptr;
+  const Elf64_Shdr* sections = Sections(file, path, &header, why);
+  if (sections == nullptr) return false;
   const Elf64_Shdr* symtab = nullptr;
   for (unsigned i = 0; i < header->e_shnum; ++i) {
     if (sections[i].sh_type == SHT_SYMTAB) { symtab = &sections[i]; break; }

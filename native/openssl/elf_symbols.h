@@ -25,4 +25,9 @@ struct ElfSymbol {
 bool ForEachElfSymbol(const std::string& file_path, const std::string& path,
                       const std::function<void(const ElfSymbol&)>& visit, std::string* why);
 
+// The GNU build ID of `file_path` (its NT_GNU_BUILD_ID note, in lower-case hex): what names the
+// separate debug file (/usr/lib/debug/.build-id/xx/rest.debug) that keeps a stripped
+// library's .symtab. false when the file cannot be read or has no such note.
+bool ElfBuildId(const std::string& file_path, std::string* hex);
+
 }  // namespace sockprobe

@@ -25,6 +25,8 @@ export const CATEGORY_COLOURS: Record<NativeHeapCategory, string> = {
   openssl: '#e5734a',
   v8: '#5b8fd6',
   node: '#5fae62',
+  'node:tls-buffers': '#2e8b57',
+  'node:buffers': '#9acd6a',
   libuv: '#b48ad6',
   zlib: '#d6b84a',
   addons: '#d65b8f',

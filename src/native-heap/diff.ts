@@ -176,7 +176,7 @@ export function shortName(name: string): string {
 export function renderDiff(diff: NativeHeapDiff, top = 10): string {
   const lines = [
     `Native heap (sampled): ${(diff.before.totalBytes / 1048576).toFixed(1)} MiB → ${(diff.after.totalBytes / 1048576).toFixed(1)} MiB (${kib(diff.growthBytes)}) over ${(diff.intervalMs / 1000).toFixed(1)} s`,
-    ...CATEGORIES.filter((c) => diff.categories[c].before || diff.categories[c].after).map((c) => `  ${c.padEnd(8)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB (${kib(diff.categories[c].growthBytes)})`),
+    ...CATEGORIES.filter((c) => diff.categories[c].before || diff.categories[c].after).map((c) => `  ${c.padEnd(16)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB (${kib(diff.categories[c].growthBytes)})`),
     `  ${diff.newSites} new sites, ${diff.goneSites} gone${diff.note ? `; ${diff.note}` : ''}`,
     'Grew most:',
     ...diff.grown.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} ${s.change === 'new' ? '(new) ' : ''}[${s.category}] ${siteTitle(s.stack)}`),

@@ -46,12 +46,17 @@ export function checkProfile(name: string, value: unknown): asserts value is Nat
   if (!ok) throw new SockprobeTypeError(name, 'a native heap profile (from nativeHeap.profile())', value);
 }
 
-/** A module's span as pprof wants it: from its load base (address − offset) to past its highest sampled frame. */
+/** A mapping of a module as pprof wants it: the sampled frames' range, and the file offset at its start. */
 interface ModuleSpan {
   id: number;
-  start: bigint;
+  file: string;
+  /** address − offset: where the module's offset 0 lies in this mapping. */
+  base: bigint;
+  low: bigint;
   limit: bigint;
 }
+
+const PAGE = 4096n;
 
 const JS_FILE = '[JavaScript (JIT code)]';
 
@@ -65,23 +70,35 @@ const JS_FILE = '[JavaScript (JIT code)]';
 export function toPprofProfile(profile: NativeHeapProfile): Profile {
   checkProfile('profile', profile);
   const strings = new StringTable();
+  // One span per module and load base: V8's embedded builtins run from a second mapping of
+  // the executable file (CodeRange::RemapEmbeddedBuiltins) whose frames carry the executable's
+  // offsets at another base; they get a mapping of their own, not one stretched over the libraries.
   const modules = new Map<string, ModuleSpan>();
+  const spanKey = (frame: NativeHeapFrame) => `${frame.module}@${(BigInt(frame.address) - BigInt(frame.offset ?? 0)).toString(16)}`;
   for (const site of profile.sites) {
     for (const frame of site.stack) {
       if (!frame.module || frame.kind === 'javascript' || frame.offset === undefined) continue;
       const address = BigInt(frame.address);
-      const base = address - BigInt(frame.offset);
-      const span = modules.get(frame.module) ?? { id: modules.size + 1, start: base, limit: address + 1n };
-      if (base < span.start) span.start = base;
+      const key = spanKey(frame);
+      const span = modules.get(key) ?? { id: modules.size + 1, file: frame.module, base: address - BigInt(frame.offset), low: address, limit: address + 1n };
+      if (address < span.low) span.low = address;
       if (address + 1n > span.limit) span.limit = address + 1n;
-      modules.set(frame.module, span);
+      modules.set(key, span);
     }
   }
-  // pprof takes the first mapping for the main binary: the executable when it has frames.
+  // pprof takes the first mapping for the main binary: the executable's loader mapping (its
+  // lowest base) when it has frames. A module's loader mapping starts at its base, file offset 0;
+  // a second mapping of its file starts at the page of its lowest frame, at that file offset.
+  const lowestBase = new Map<string, bigint>();
+  for (const span of modules.values()) if (!lowestBase.has(span.file) || span.base < lowestBase.get(span.file)!) lowestBase.set(span.file, span.base);
+  const main = (span: ModuleSpan) => Number(span.file === process.execPath && span.base === lowestBase.get(span.file));
+  const ordered = [...modules.values()].sort((x, y) => main(y) - main(x) || x.id - y.id);
   // hasFunctions: every location carries its function (module+offset where there is no symbol),
   // so pprof does not look for the binaries to symbolize them again.
-  const ordered = [...modules].sort(([a, x], [b, y]) => Number(b === process.execPath) - Number(a === process.execPath) || x.id - y.id);
-  const mapping = ordered.map(([file, span]) => new Mapping({ id: span.id, memoryStart: span.start, memoryLimit: span.limit, fileOffset: 0, filename: strings.dedup(file), hasFunctions: true }));
+  const mapping = ordered.map((span) => {
+    const start = span.base === lowestBase.get(span.file) ? span.base : span.low - ((span.low - span.base) % PAGE);
+    return new Mapping({ id: span.id, memoryStart: start, memoryLimit: span.limit, fileOffset: start - span.base, filename: strings.dedup(span.file), hasFunctions: true });
+  });
   const functions = new Map<string, PprofFunction>();
   const locations = new Map<string, Location>();
   // A profile's sites share frame objects: each is looked up once, not once per site.
@@ -105,7 +122,7 @@ export function toPprofProfile(profile: NativeHeapProfile): Profile {
         fn = new PprofFunction({ id: functions.size + 1, name: strings.dedup(label), systemName: strings.dedup(frame.name ?? label), filename: strings.dedup(file) });
         functions.set(label, fn);
       }
-      const span = frame.module && frame.kind !== 'javascript' ? modules.get(frame.module) : undefined;
+      const span = frame.module && frame.kind !== 'javascript' && frame.offset !== undefined ? modules.get(spanKey(frame)) : undefined;
       location = new Location({ id: locations.size + 1, mappingId: span?.id ?? 0, address: frame.kind === 'javascript' ? 0 : BigInt(frame.address), line: [new Line({ functionId: fn.id })] });
       locations.set(key, location);
     }

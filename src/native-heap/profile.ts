@@ -20,7 +20,8 @@ export interface NativeHeapSite {
   stack: NativeHeapFrame[];
 }
 
-export type NativeHeapCategory = 'openssl' | 'v8' | 'node' | 'libuv' | 'zlib' | 'addons' | 'other';
+/** Who owns a site's memory (docs/native-heap-categories.md): `node:tls-buffers` and `node:buffers` are parts of Node's own memory kept apart from `node`. */
+export type NativeHeapCategory = 'openssl' | 'v8' | 'node' | 'node:tls-buffers' | 'node:buffers' | 'libuv' | 'zlib' | 'addons' | 'other';
 
 export interface NativeHeapProfile {
   sampleBytes: number;

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { CATEGORIES } from '../../src/native-heap/categories';
 import type { NativeHeapCategory, NativeHeapFrame, NativeHeapProfile, NativeHeapSite } from '../../src/native-heap/profile';
 
 // categorize() tells the executable from addons by path, as the profiler resolves it.
@@ -19,9 +20,17 @@ export const jsFrame = (name: string, address: number): NativeHeapFrame => ({ na
 export const STACKS = {
   ssl: [frame('malloc', 0x100, 'libc'), frame('CRYPTO_malloc', 0x2000), frame('SSL_new', 0x3000), frame('node::crypto::TLSWrap::TLSWrap', 0x4000), frame('node::crypto::TLSWrap::Wrap', 0x4100)],
   readBuffer: [frame('malloc', 0x100, 'libc'), frame('node::StreamBase::ReadStart', 0x5000), frame('uv__read', 0x6000), frame('uv_run', 0x6100)],
-  v8: [frame('operator new(unsigned long)', 0x200, 'exe'), frame('v8::internal::Heap::AllocateExternalBackingStore', 0x7000), jsFrame('onconnection', 0x3a00_0000_1000)],
+  v8: [frame('operator new(unsigned long)', 0x200, 'exe'), frame('v8::internal::AccountingAllocator::AllocateSegment(unsigned long, bool)', 0x7000), jsFrame('onconnection', 0x3a00_0000_1000)],
   addon: [frame('malloc', 0x100, 'libc'), frame(null, 0x1234, 'addon'), frame('napi_call_function', 0x8000)],
-  zlib: [frame('malloc', 0x100, 'libc'), frame('deflateInit2_', 0x9000), frame('node::ZlibContext::Init', 0x9100)],
+  // As Node 26 reports a zlib.createDeflateRaw() stream's window (test/fixtures/native-heap-categories.js):
+  // zlib's zalloc callback innermost, zlib's deflateInit2_ its caller.
+  zlib: [
+    frame('node::(anonymous namespace)::CompressionStreamMemoryOwner::AllocForZlib(void*, unsigned int, unsigned int)', 0x9000),
+    frame('deflateInit2_', 0x9100),
+    frame('node::(anonymous namespace)::ZlibContext::InitZlib()', 0x9200),
+    frame('node::(anonymous namespace)::CompressionStream<node::(anonymous namespace)::ZlibContext>::DoThreadPoolWork()', 0x9300),
+    frame('worker', 0x9400),
+  ],
 } satisfies Record<string, NativeHeapFrame[]>;
 
 export function site(stack: NativeHeapFrame[], bytes: number, count = Math.max(1, Math.round(bytes / 4096)), samples = Math.max(1, Math.round(bytes / 65536))): NativeHeapSite {
@@ -30,7 +39,7 @@ export function site(stack: NativeHeapFrame[], bytes: number, count = Math.max(1
 
 /** A profile from sites, with totals and categories made the way the contract says (categories from the stacks). */
 export function makeProfile(sites: NativeHeapSite[], fields: Partial<NativeHeapProfile> = {}, categoryOf?: (s: NativeHeapSite) => NativeHeapCategory): NativeHeapProfile {
-  const categories: Record<NativeHeapCategory, number> = { openssl: 0, v8: 0, node: 0, libuv: 0, zlib: 0, addons: 0, other: 0 };
+  const categories = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
   for (const s of sites) if (categoryOf) categories[categoryOf(s)] += s.bytes;
   return {
     sampleBytes: 65536,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { categorize } from '../../src/native-heap/categories';
+import { CATEGORIES, categorize } from '../../src/native-heap/categories';
 import { decodeProfile } from '../../src/native-heap/decode';
 import { nativeHeap } from '../../src/native-heap/index';
 import type { NativeHeapCategory, NativeHeapFrame, NativeHeapProfile } from '../../src/native-heap/profile';
@@ -21,7 +21,7 @@ function expected(sites: ReadableSite[], executable: string, fields: Partial<Nat
     else merged.set(key, { ...site });
   }
   const ordered = [...merged.values()].sort((a, b) => b.bytes - a.bytes).map((s) => ({ bytes: Math.round(s.bytes), count: Math.round(s.count * 100) / 100, samples: s.samples, stack: s.stack }));
-  const categories: Record<NativeHeapCategory, number> = { openssl: 0, v8: 0, node: 0, libuv: 0, zlib: 0, addons: 0, other: 0 };
+  const categories = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
   for (const s of ordered) categories[categorize(s.stack, executable)] += s.bytes;
   return { sampleBytes: 65536, totalBytes: ordered.reduce((a, s) => a + s.bytes, 0), startedAt: 1_700_000_000_000, takenAt: 1_700_000_060_000, sites: ordered, categories, dropped: 0, source: SOURCE, ...fields };
 }

@@ -58,6 +58,31 @@ describe('nativeHeap.toPprof (pprof-format encoding)', () => {
     expect(str(jsFn.filename)).toBe('[JavaScript (JIT code)]');
   });
 
+  it('gives V8 builtins run from the remapped copy of the executable a mapping of their own, at their file offset', async () => {
+    // As Node 26 reported a Buffer.alloc() site: the allocator in the executable's loader mapping,
+    // the builtin that called it in V8's second mapping of the same file (7f50d3580000, file
+    // offset 0x1625000), with the offset the loader's copy has.
+    const exe = STACKS.ssl[1].module!;
+    const remapStart = 0x7f50d3580000n;
+    const builtin = { name: 'Builtins_CEntry_Return1_ArgvOnStack_BuiltinExit', module: exe, address: '0x7f50d363e9b6', offset: 0x16e39b6, kind: 'native' as const };
+    const withBuiltin = makeProfile([site([...STACKS.readBuffer.slice(0, 2), builtin], 1_000_000)]);
+    const { profile: decoded, str } = await decode(await encodePprof(withBuiltin));
+    const ofExe = decoded.mapping.filter((m) => str(m.filename) === exe);
+    expect(ofExe).toHaveLength(2);
+    // The loader's mapping first (pprof's main binary), from the executable's base.
+    expect(decoded.mapping[0]).toBe(ofExe[0]);
+    expect(BigInt(ofExe[0].memoryStart)).toBe(0x400000n);
+    const remap = ofExe[1];
+    expect(BigInt(remap.memoryStart)).toBe(0x7f50d363e000n);
+    expect(BigInt(remap.fileOffset)).toBe(0x16e3000n);
+    // The start lies where /proc/self/maps put that file offset.
+    expect(BigInt(remap.memoryStart) - remapStart).toBe(BigInt(remap.fileOffset) - 0x1625000n);
+    const location = decoded.location.find((l) => BigInt(l.address) === BigInt(builtin.address))!;
+    expect(location.mappingId).toBe(remap.id);
+    // The loader mapping spans only the executable's own frames, not the libraries' addresses.
+    expect(BigInt(ofExe[0].memoryLimit)).toBeLessThan(0x7f0000000000n);
+  });
+
   it('names the sampling and the dropped samples in its comments', async () => {
     const { profile: decoded, str } = await decode(await encodePprof({ ...profile, dropped: 12 }));
     const comments = decoded.comment.map(str).join('\n');
