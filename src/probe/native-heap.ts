@@ -36,7 +36,14 @@ export interface NativeHeapReport {
   requested: boolean;
   /** Why profiling is off when it was asked for (unsupported here, or it failed to start); null when on. */
   unavailable: string | null;
+  /** The rate of the session the probe's profiles come from (the running session's, when it joined one). */
   sampleBytes: number | null;
+  /** Date.now() when the session the probe holds began (profiles count blocks allocated since); null when none. */
+  sinceMs?: number | null;
+  /** null while the probe's profiling runs (or never started: see unavailable); else when and why it stopped. */
+  stopped?: { atMs: number; reason: string } | null;
+  /** Set when the probe joined a session already running at another rate than it asked. */
+  joined?: string | null;
   /** Profiles taken in this probe's life (at most KEPT_PROFILES + 1 are kept). */
   profiles: number;
   latest: { takenAt: number; totalBytes: number; categories: Record<NativeHeapCategory, number>; dropped: number } | null;

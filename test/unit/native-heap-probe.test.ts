@@ -10,7 +10,7 @@ const MiB = 1024 * 1024;
 
 /** A process whose allocator in-use count and native heap profile follow `state`: OpenSSL 14 KiB and a read buffer 64 KiB per connection, plus `leaked` bytes at an addon site. */
 function fakeProcess(nativeHeap: Partial<NativeHeapSource> | null = {}) {
-  const state = { connections: 0, leaked: 0, active: false, starts: 0, stops: 0, profiles: 0 };
+  const state = { connections: 0, leaked: 0, active: false, rate: 0, users: 0, starts: 0, stops: 0, profiles: 0, asked: [] as number[] };
   const profileNow = (): NativeHeapProfile => {
     const sites = [site(STACKS.ssl, 14_000 * state.connections + 100_000), site(STACKS.readBuffer, 65_536 * state.connections + 50_000), site(STACKS.v8, 2 * MiB)];
     if (state.leaked) sites.push(site(STACKS.addon, state.leaked));
@@ -18,15 +18,31 @@ function fakeProcess(nativeHeap: Partial<NativeHeapSource> | null = {}) {
   };
   const source: NativeHeapSource = {
     support: async () => true,
-    active: () => state.active,
-    start: () => {
+    session: ({ sampleBytes }) => {
+      state.asked.push(sampleBytes);
+      if (state.active && state.rate !== sampleBytes) {
+        throw Object.assign(new Error(`a native heap session already runs in this process sampling every ${state.rate} bytes`), { code: 'ERR_SESSION_CONFLICT' });
+      }
+      if (!state.active) state.starts++;
       state.active = true;
-      state.starts++;
+      state.rate = sampleBytes;
+      state.users++;
+      let ended: { atMs: number; reason: string } | null = null;
+      return {
+        session: 1, sinceMs: 1_700_000_000_000, sampleBytes,
+        get active() { return ended === null; },
+        get ended() { return ended; },
+        stop(reason = 'stop() was called on this session') {
+          if (ended) return;
+          ended = { atMs: Date.now(), reason };
+          if (--state.users === 0) {
+            state.active = false;
+            state.stops++;
+          }
+        },
+      };
     },
-    stop: () => {
-      state.active = false;
-      state.stops++;
-    },
+    runningSampleBytes: () => (state.active ? state.rate : null),
     profile: async () => {
       state.profiles++;
       return profileNow();
@@ -53,19 +69,38 @@ describe('createProbe({ nativeHeapProfile })', () => {
 
   it('starts the profiler with the sample rate asked for, stops only what it started', async () => {
     const { state, sources } = fakeProcess();
-    const start = vi.spyOn(sources.nativeHeap!, 'start');
     const probe = createProbe({ sources, nativeHeapProfile: { sampleBytes: 32768 } }).start();
     await settle();
-    expect(start).toHaveBeenCalledWith({ sampleBytes: 32768 });
+    expect(state.asked).toEqual([32768]);
+    expect(probe.report().nativeHeap).toMatchObject({ sampleBytes: 32768, sinceMs: 1_700_000_000_000, stopped: null, joined: null });
     probe.stop();
     expect(state.stops).toBe(1);
-    // Already running (the user's own nativeHeap.start()): the probe leaves it running.
+    expect(probe.report().nativeHeap!.stopped).toMatchObject({ reason: 'probe.stop() was called' });
+    // Already running (the user's own session at the same rate): the probe joins and leaves it running.
     const other = fakeProcess();
-    other.state.active = true;
+    Object.assign(other.state, { active: true, rate: 512 * 1024, users: 1 });
     const second = createProbe({ sources: other.sources, nativeHeapProfile: true }).start();
     await settle();
     second.stop();
-    expect([other.state.starts, other.state.stops, other.state.active]).toEqual([0, 0, true]);
+    expect([other.state.starts, other.state.stops, other.state.active, other.state.users]).toEqual([0, 0, true, 1]);
+  });
+
+  it('joins a session running at another rate and reports that rate, unless given its own rate', async () => {
+    const { state, sources } = fakeProcess();
+    Object.assign(state, { active: true, rate: 4096, users: 1 });
+    const probe = createProbe({ sources, nativeHeapProfile: true }).start();
+    await settle();
+    expect(state.asked).toEqual([512 * 1024, 4096]);
+    expect(probe.report().nativeHeap).toMatchObject({ sampleBytes: 4096, unavailable: null, joined: 'joined a session already running at 4096 bytes between samples (asked: 524288)' });
+    expect(probe.renderReport()).toMatch(/Native heap profile: counted since .*joined a session already running at 4096/);
+    probe.stop();
+    expect([state.active, state.users]).toEqual([true, 1]);
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const strict = createProbe({ sources, nativeHeapProfile: { sampleBytes: 65536 } }).start();
+    await settle();
+    expect(strict.report().nativeHeap).toMatchObject({ sampleBytes: null, unavailable: expect.stringMatching(/sampling every 4096 bytes/), sinceMs: null, stopped: null });
+    strict.stop();
+    warnings.mockRestore();
   });
 
   it('takes profiles at its cadence, not at every sample, and keeps a bounded number of them', async () => {
