@@ -28,7 +28,7 @@ function fakeSources() {
     return {
       allocator: 'glibc', method: 'malloc_trim(0)', durationMs: 3, cpuMs: 3, slices: 1, onThreadpool: true, allocatorSaysReleased: true,
       gc: { method: 'MemoryPressureNotification(kModerate)', fallbackReason: null, durationMs: 2, wallMs: 40, shrunkHeap: true, completed: true, releasedBytes: 10 * MiB },
-      jsThread: { longestStallMs: 4, totalMs: 5, longestStallMsByStep: { gc: 4, trim: 1 }, longestGcPauseMs: 2 }, paced: null, threadpoolThreads: 4, wallMs: 45, rssBeforeBytes: before, rssAfterBytes: state.rss, releasedBytes: 50 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
+      jsThread: { longestStallMs: 4, totalMs: 5, longestStallMsByStep: { gc: 4, trim: 1 }, longestGcPauseMs: 2 }, paced: null, threadpoolThreads: 4, threadpoolNote: null, note: null, wallMs: 45, rssBeforeBytes: before, rssAfterBytes: state.rss, releasedBytes: 50 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
     };
   };
   const sources: ProbeSources = {
