@@ -26,6 +26,13 @@ export interface NativeHeapStartOptions {
 
 export const DEFAULT_SAMPLE_BYTES = 512 * 1024;
 
+export interface NativeHeapProfileReadOptions {
+  /** Build site objects for the largest this many sites only: bounds the JS heap a profile takes
+   *  (a heavy profile at 1 KiB sampling runs to thousands of sites of ~40 frames, megabytes of
+   *  objects). The others count in totalBytes and categories, and in `omitted`. Default: all. */
+  maxSites?: number;
+}
+
 function problem(): string {
   return native().heapProblem();
 }
@@ -104,12 +111,17 @@ function active(): boolean {
   return native().heapStatus().active;
 }
 
-async function profile(): Promise<NativeHeapProfile> {
+async function profile(options: NativeHeapProfileReadOptions = {}): Promise<NativeHeapProfile> {
+  if (options === null || typeof options !== 'object') throw new SockprobeTypeError('options', 'an object', options);
+  const maxSites = options.maxSites ?? Infinity;
+  if (maxSites !== Infinity && (typeof maxSites !== 'number' || !Number.isSafeInteger(maxSites) || maxSites < 1)) {
+    throw new SockprobeTypeError('options.maxSites', 'a positive integer', maxSites, typeof maxSites === 'number' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE');
+  }
   const why = problem();
   if (why) throw new SockprobeError('ERR_UNSUPPORTED', `native heap profiling is not available: ${why}`);
   // The seam rebuilds a rejection (ERR_NOT_STARTED) with this caller's stack. The objects
   // are built in slices, yielding to the event loop between them.
-  return decodeProfile(await native().heapProfile());
+  return decodeProfile(await native().heapProfile(), undefined, maxSites);
 }
 
 /**
@@ -139,7 +151,7 @@ export const nativeHeap = Object.freeze({
   /** The running session's sampleBytes, null when none runs. */
   runningSampleBytes,
   /** The live sampled heap since start(), symbolized on the threadpool. Rejects with
-   *  ERR_NOT_STARTED outside a session. */
+   *  ERR_NOT_STARTED outside a session. `{ maxSites }` bounds the objects it builds. */
   profile,
   /** A gzipped pprof protobuf (.pb.gz) of the given profile, or of one taken now (heap-tools: pprof.ts). */
   toPprof: async (given?: NativeHeapProfile): Promise<Buffer> => encodePprof(given === undefined ? await profile() : given),

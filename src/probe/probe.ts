@@ -3,7 +3,7 @@ import { SockprobeTypeError } from '../errors';
 import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
 import { MIN_CONNECTION_RANGE, type PerConnectionEstimate } from './correlate';
 import { DEFAULT_THRESHOLDS, withGrowingSites, type FindingThresholds } from './findings';
-import { NativeHeapProfiles, type NativeHeapProfileOptions } from './native-heap';
+import { defaultMaxHeldBytes, NativeHeapProfiles, type NativeHeapProfileOptions } from './native-heap';
 import { SockprobeError } from '../errors';
 import type { NativeHeapSession } from '../native-heap';
 import type { NativeHeapProfile } from '../native-heap/profile';
@@ -61,7 +61,8 @@ export interface Probe {
   /** Rough bytes the probe's own buffers hold. */
   ownMemoryBytes(): number;
   /** Takes a native heap profile now (with a sample, so it counts in the per-connection fit) and keeps it
-   *  as the newest. Needs `nativeHeapProfile` and a running profiler: ERR_UNSUPPORTED saying why otherwise. */
+   *  as the newest; returns it as kept (its largest sites within maxHeldBytes' share, the rest in
+   *  `omitted`). Needs `nativeHeapProfile` and a running profiler: ERR_UNSUPPORTED saying why otherwise. */
   profileNativeHeap(): Promise<NativeHeapProfile>;
   readonly running: boolean;
 }
@@ -86,7 +87,9 @@ function nativeHeapOptions(value: ProbeOptions['nativeHeapProfile']): (Required<
   const intervalMs = positiveInteger('options.nativeHeapProfile.intervalMs', given.intervalMs, 60_000);
   // A profile walks the whole sample table and symbolizes it: not more than once a second.
   if (intervalMs < 1000) throw new SockprobeTypeError('options.nativeHeapProfile.intervalMs', 'an integer of at least 1000 (ms)', given.intervalMs, 'ERR_INVALID_ARG_VALUE');
-  return { sampleBytes: positiveInteger('options.nativeHeapProfile.sampleBytes', given.sampleBytes, 512 * 1024, 2 ** 30), intervalMs, rateGiven: given.sampleBytes !== undefined };
+  const maxHeldBytes = positiveInteger('options.nativeHeapProfile.maxHeldBytes', given.maxHeldBytes, defaultMaxHeldBytes(), 2 ** 40);
+  if (maxHeldBytes < 256 * 1024) throw new SockprobeTypeError('options.nativeHeapProfile.maxHeldBytes', 'an integer of at least 262144 (256 KiB)', given.maxHeldBytes, 'ERR_INVALID_ARG_VALUE');
+  return { sampleBytes: positiveInteger('options.nativeHeapProfile.sampleBytes', given.sampleBytes, 512 * 1024, 2 ** 30), intervalMs, maxHeldBytes, rateGiven: given.sampleBytes !== undefined };
 }
 
 /** createProbe(): samples every layer over time and says what is wrong. Call start() to sample on a timer. */
@@ -116,7 +119,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   // stop() never ends the probe's data, nor the probe's stop() the application's.
   let opensslLease: SessionHandle | null = null;
   let opensslUnavailable: string | null = null;
-  const heapProfiles = heapOptions ? new NativeHeapProfiles(heapOptions.intervalMs) : null;
+  const heapProfiles = heapOptions ? new NativeHeapProfiles(heapOptions.intervalMs, heapOptions.maxHeldBytes) : null;
   let heapLease: NativeHeapSession | null = null;
   let heapJoined: string | null = null;
   let heapUnavailable: string | null = null;
@@ -192,11 +195,9 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   /** Asks for a profile now; kept tied to `sample` when it arrives (the symbolization runs on the threadpool). */
   function requestProfile(sample: Sample): Promise<NativeHeapProfile> {
     heapProfiles!.asked(Date.now());
-    return sources.nativeHeap!.profile().then(
-      (profile) => {
-        heapProfiles!.record(profile, sample);
-        return profile;
-      },
+    // At most the sites the kept profiles' budget holds: the rest never become objects.
+    return sources.nativeHeap!.profile({ maxSites: heapProfiles!.maxSites() }).then(
+      (profile) => heapProfiles!.record(profile, sample),
       (error: Error) => {
         heapProfiles!.failed();
         throw error;

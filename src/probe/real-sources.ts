@@ -72,7 +72,7 @@ export function realSources(): ProbeSources {
       support: () => nativeHeap.supported(),
       session: ({ sampleBytes }) => nativeHeap.session({ sampleBytes }),
       runningSampleBytes: () => nativeHeap.runningSampleBytes(),
-      profile: () => nativeHeap.profile(),
+      profile: (options) => nativeHeap.profile(options),
     },
   };
 }

@@ -40,5 +40,5 @@ export interface NativeHeapSource {
   /** The running session's sampleBytes, null when none runs. */
   runningSampleBytes(): number | null;
   /** The live heap now, symbolized on the threadpool. */
-  profile(): Promise<NativeHeapProfile>;
+  profile(options?: { maxSites?: number }): Promise<NativeHeapProfile>;
 }

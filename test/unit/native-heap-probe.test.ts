@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { siteCategory } from '../../src/native-heap/pprof';
 import type { NativeHeapProfile } from '../../src/native-heap/profile';
 import { createProbe } from '../../src/probe/probe';
+import { defaultMaxHeldBytes, profileBytes, trimProfile } from '../../src/probe/native-heap';
 import type { NativeHeapSource, ProbeSources } from '../../src/probe/sources';
 import { makeProfile, site, STACKS } from '../helpers/native-heap';
 import { makeSockets } from '../helpers/samples';
@@ -206,5 +207,40 @@ describe('the profiles a probe keeps', () => {
     const growth = kept.growth()!;
     expect([growth.fromTakenAt, growth.toTakenAt]).toEqual([1000, 3000]);
     expect(growth.growthBytes).toBe(3e6);
+  });
+
+  it('bounds what its kept profiles hold by maxHeldBytes: asks for at most a share of sites, trims what holds more', async () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => site([...STACKS.ssl, { name: `f${i}`, module: null, address: `0x${(0x9000 + i).toString(16)}`, kind: 'javascript' as const }], 10_000 - i));
+    const asked: Array<number | undefined> = [];
+    const { sources } = fakeProcess({ profile: async (options) => (asked.push(options?.maxSites), makeProfile(many(5000), { takenAt: Date.now() }, (s) => siteCategory(s.stack))) });
+    const maxHeldBytes = 1024 * 1024;
+    const probe = createProbe({ sources, nativeHeapProfile: { maxHeldBytes } }).start();
+    await settle();
+    for (let i = 0; i < 6; i++) {
+      const kept = await probe.profileNativeHeap();
+      expect(profileBytes(kept)).toBeLessThanOrEqual(maxHeldBytes / 4);
+      expect(kept.sites.length + kept.omitted!.sites).toBe(5000);
+      expect(kept.omitted!.bytes + kept.sites.reduce((a, s) => a + s.bytes, 0)).toBe(kept.totalBytes);
+    }
+    expect(asked.every((n) => n === Math.floor(maxHeldBytes / 4 / (100 + 120 * 40)))).toBe(true);
+    expect(probe.ownMemoryBytes()).toBeLessThanOrEqual(maxHeldBytes + 10 * 350 + 6 * 150);
+    probe.stop();
+    expect(() => createProbe({ sources, nativeHeapProfile: { maxHeldBytes: 1000 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => createProbe({ sources, nativeHeapProfile: { maxHeldBytes: '1' as never } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+
+  it('defaults maxHeldBytes to 2% of V8\'s heap limit, within 1–16 MiB', () => {
+    expect(defaultMaxHeldBytes(112 * MiB)).toBe(Math.round(0.02 * 112 * MiB));
+    expect(defaultMaxHeldBytes(16 * MiB)).toBe(MiB);
+    expect(defaultMaxHeldBytes(4096 * MiB)).toBe(16 * MiB);
+    expect(defaultMaxHeldBytes()).toBeGreaterThanOrEqual(MiB);
+  });
+
+  it('trims a profile by its smallest sites, counting them in omitted', () => {
+    const profile = makeProfile([site(STACKS.ssl, 9000), site(STACKS.zlib, 5000), site(STACKS.addon, 100)]);
+    const trimmed = trimProfile(profile, profileBytes(profile) - 1);
+    expect(trimmed.sites.map((s) => s.bytes)).toEqual([9000, 5000]);
+    expect(trimmed.omitted).toEqual({ sites: 1, bytes: 100, count: 1 });
+    expect(trimProfile(profile, profileBytes(profile))).toBe(profile);
   });
 });
