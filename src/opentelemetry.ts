@@ -51,7 +51,12 @@ const STATE_VALUES: Record<string, string> = {
   FIN_WAIT1: 'fin_wait_1', FIN_WAIT2: 'fin_wait_2', TIME_WAIT: 'time_wait', CLOSE: 'closed',
   CLOSE_WAIT: 'close_wait', LAST_ACK: 'last_ack', LISTEN: 'listen', CLOSING: 'closing',
 };
-export const connectionStateValue = (kernelName: string): string => STATE_VALUES[kernelName] ?? kernelName.toLowerCase();
+/** The semantic conventions' value for a kernel state name; a name it has none for, lowercased. */
+export function connectionStateValue(kernelName: string): string {
+  if (typeof kernelName !== 'string') throw new SockprobeTypeError('kernelName', 'a TCP state name string such as "ESTABLISHED"', kernelName);
+  // Own names only: 'constructor' or 'toString' are not states.
+  return Object.hasOwn(STATE_VALUES, kernelName) ? STATE_VALUES[kernelName] : kernelName.toLowerCase();
+}
 
 /** Registers observable instruments over the probe's figures; one batch callback reads one sample for all. */
 export function registerSockprobeInstruments(options: InstrumentOptions): SockprobeInstruments {

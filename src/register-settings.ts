@@ -47,3 +47,9 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv, say: Say): Probe
     nativeHeapProfile: switchFrom('SOCKPROBE_NATIVE_HEAP', env.SOCKPROBE_NATIVE_HEAP, say),
   };
 }
+
+/** SOCKPROBE_WORKERS: whether a worker thread that loads sockprobe/register (Node passes `-r` and
+ *  `--import` on to workers) starts a probe of its own. Default off: the main thread's probe only. */
+export function workersFromEnvironment(env: NodeJS.ProcessEnv, say: Say): boolean {
+  return switchFrom('SOCKPROBE_WORKERS', env.SOCKPROBE_WORKERS, say);
+}

@@ -6,33 +6,73 @@
  *                              paced: at 64 MiB/s, paced:<MiB/s>: at that budget, like Go's scavenger)
  *   SOCKPROBE_OPENSSL=1        track OpenSSL allocations (where capabilities() allows)
  *   SOCKPROBE_NATIVE_HEAP=1    profile the native heap by call site (nativeHeapProfile; where capabilities() allows)
- *   SOCKPROBE_REPORT=stderr|PATH  where `kill -USR2 <pid>` writes the report (default stderr)
+ *   SOCKPROBE_REPORT=stderr|PATH  where `kill -USR2 <pid>` writes the report (default stderr); a PATH
+ *                              is one file per process: `{pid}` in it is replaced by the pid, else the
+ *                              pid goes before the extension (report.html → report.<pid>.html)
+ *   SOCKPROBE_WORKERS=1        worker threads (which Node starts with the same -r/--import) start a
+ *                              probe of their own too; default: the main thread's probe only
  * A value that cannot be read is named on stderr with what was expected; the probe then
  * starts with that setting's default. The running probe: `import { probe } from
- * 'sockprobe/register'` or `require('sockprobe/register').probe`.
+ * 'sockprobe/register'` or `require('sockprobe/register').probe`. In a worker thread without
+ * SOCKPROBE_WORKERS it is a dormant probe: nothing runs until that thread calls probe.start().
  */
-import * as fs from 'node:fs';
+import cluster from 'node:cluster';
+import { isMainThread } from 'node:worker_threads';
 import { createProbe, type Probe } from './probe/probe';
-import { settingsFromEnvironment } from './register-settings';
+import { reportHeader, reportPath, writeWhole, type ProcessRole } from './register-report';
+import { settingsFromEnvironment, workersFromEnvironment } from './register-settings';
 
 const say = (line: string) => process.stderr.write(`sockprobe/register: ${line}\n`);
 
+function role(): ProcessRole {
+  const { worker, isPrimary, workers } = cluster;
+  if (worker) return { pid: process.pid, role: `cluster worker ${worker.id}, primary pid ${process.ppid}` };
+  if (isPrimary && workers && Object.keys(workers).length > 0) return { pid: process.pid, role: 'cluster primary' };
+  return { pid: process.pid, role: null };
+}
+
 function writeReport(target: string, text: string): void {
+  const whole = `${reportHeader(role(), Date.now())}\n${text}`;
   if (target === 'stderr') {
-    process.stderr.write(text);
+    process.stderr.write(whole);
     return;
   }
-  fs.writeFile(target, text, (error) => {
-    if (error) say(`cannot write the report to SOCKPROBE_REPORT=${target}: ${error.message}`);
+  const file = reportPath(target, process.pid);
+  writeWhole(file, whole, (error) => {
+    if (error) say(`cannot write the report to ${file} (SOCKPROBE_REPORT=${target}): ${error.message}`);
   });
 }
 
+/** A probe made on first use: what a worker thread gets unless SOCKPROBE_WORKERS asks for more. */
+function dormant(make: () => Probe): Probe {
+  let made: Probe | undefined;
+  const real = () => (made ??= make());
+  return {
+    start: () => real().start(),
+    stop: () => made?.stop(),
+    sample: () => real().sample(),
+    samples: () => made?.samples() ?? [],
+    report: () => real().report(),
+    renderReport: () => real().renderReport(),
+    releases: () => made?.releases() ?? [],
+    ownMemoryBytes: () => made?.ownMemoryBytes() ?? 0,
+    profileNativeHeap: () => real().profileNativeHeap(),
+    get running() {
+      return made?.running ?? false;
+    },
+  };
+}
+
 function fromEnvironment(env: NodeJS.ProcessEnv): Probe {
-  const probe = createProbe(settingsFromEnvironment(env, say));
+  const options = settingsFromEnvironment(env, say);
+  if (!isMainThread && !workersFromEnvironment(env, say)) return dormant(() => createProbe(options));
+  const probe = createProbe(options);
+  // Node delivers signals to the main thread only: in a worker this listener never fires, and
+  // that worker's probe reports through its own `probe`.
   const target = env.SOCKPROBE_REPORT || 'stderr';
   process.on('SIGUSR2', () => writeReport(target, `${probe.renderReport()}\n`));
   return probe.start();
 }
 
-/** The probe this module started. */
+/** The probe this module started (a dormant one in a worker thread, unless SOCKPROBE_WORKERS=1). */
 export const probe: Probe = fromEnvironment(process.env);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/env_leases.h"
 #include "common/napi_util.h"
 #include "common/promise_worker.h"
 #include "heap/session.h"
@@ -36,13 +37,20 @@ Napi::Value HeapStart(const Napi::CallbackInfo& info) {
   }
   const char* code = "ERR_UNSUPPORTED";
   std::string why;
-  if (!heap::Start(static_cast<uint64_t>(sample_bytes), &code, &why)) return ThrowCoded(env, code, why);
-  return env.Undefined();
+  uint64_t session = 0;
+  if (!heap::Acquire(static_cast<uint64_t>(sample_bytes), &session, &code, &why)) return ThrowCoded(env, code, why);
+  static_cast<EnvLeases*>(info.Data())->Add(session);
+  return SizeValue(env, session);
 }
 
+// Gives back one of this realm's references to the session `info[0]` names; true where it
+// held one. Never throws: a bad or stale id releases nothing.
 Napi::Value HeapStop(const Napi::CallbackInfo& info) {
-  heap::Stop();
-  return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return Napi::Boolean::New(env, false);
+  const double session = info[0].As<Napi::Number>().DoubleValue();
+  if (!(session >= 1 && session <= 9007199254740991.0)) return Napi::Boolean::New(env, false);
+  return Napi::Boolean::New(env, static_cast<EnvLeases*>(info.Data())->Release(static_cast<uint64_t>(session)));
 }
 
 Napi::Value HeapStatus(const Napi::CallbackInfo& info) {
@@ -54,6 +62,9 @@ Napi::Value HeapStatus(const Napi::CallbackInfo& info) {
   result.Set("patchedSlots", SizeValue(env, status.patched_slots));
   result.Set("dropped", SizeValue(env, status.dropped));
   result.Set("restoreLeft", SizeValue(env, status.restore_left));
+  result.Set("session", SizeValue(env, status.session));
+  result.Set("users", SizeValue(env, status.users));
+  result.Set("startedAt", Napi::Number::New(env, status.started_at));
   return result;
 }
 
@@ -169,8 +180,9 @@ Napi::Value HeapProfile(const Napi::CallbackInfo& info) {
 void InitHeap(Napi::Env env, Napi::Object exports) {
   exports.Set("heapProblem", Napi::Function::New(env, HeapProblem, "heapProblem"));
   exports.Set("heapProblemAsync", Napi::Function::New(env, HeapProblemAsync, "heapProblemAsync"));
-  exports.Set("heapStart", Napi::Function::New(env, HeapStart, "heapStart"));
-  exports.Set("heapStop", Napi::Function::New(env, HeapStop, "heapStop"));
+  EnvLeases* leases = EnvLeases::Attach(env, heap::Release);
+  exports.Set("heapStart", Napi::Function::New(env, HeapStart, "heapStart", leases));
+  exports.Set("heapStop", Napi::Function::New(env, HeapStop, "heapStop", leases));
   exports.Set("heapStatus", Napi::Function::New(env, HeapStatus, "heapStatus"));
   exports.Set("heapBenchFrees", Napi::Function::New(env, HeapBenchFrees, "heapBenchFrees"));
   exports.Set("heapProfile", Napi::Function::New(env, HeapProfile, "heapProfile"));

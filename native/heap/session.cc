@@ -27,6 +27,11 @@ bool g_active = false;
 uint64_t g_sample_bytes = 0;
 double g_started_at = 0;
 uint64_t g_restore_left = 0;
+// The running session's id (ids only increase; 0: none yet) and how many references its
+// users hold: it ends when the last one is released, never under another user's feet.
+uint64_t g_session = 0;
+uint64_t g_last_session = 0;
+uint64_t g_refs = 0;
 
 double NowMs() {
   timespec ts{};
@@ -109,10 +114,21 @@ std::string Problem() {
   return g_problem;
 }
 
-bool Start(uint64_t sample_bytes, const char** code, std::string* why) {
+bool Acquire(uint64_t sample_bytes, uint64_t* session, const char** code, std::string* why) {
   OwnWork own(__builtin_frame_address(0));
   std::lock_guard<std::mutex> lock(g_control);
-  if (g_active) return true;
+  if (g_active) {
+    if (sample_bytes != g_sample_bytes) {
+      *code = "ERR_SESSION_CONFLICT";
+      *why = "a native heap session already runs in this process sampling every " + std::to_string(g_sample_bytes) +
+             " bytes (" + std::to_string(g_refs) + " user(s)); asked for " + std::to_string(sample_bytes) +
+             ": join it with sampleBytes " + std::to_string(g_sample_bytes) + ", or start after its users stopped";
+      return false;
+    }
+    ++g_refs;
+    *session = g_session;
+    return true;
+  }
   Check();
   if (!g_problem.empty()) {
     *code = "ERR_UNSUPPORTED";
@@ -137,13 +153,17 @@ bool Start(uint64_t sample_bytes, const char** code, std::string* why) {
   g_sample_bytes = sample_bytes;
   g_started_at = NowMs();
   g_active = true;
+  g_session = ++g_last_session;
+  g_refs = 1;
+  *session = g_session;
   return true;
 }
 
-void Stop() {
+void Release(uint64_t session) {
   OwnWork own(__builtin_frame_address(0));
   std::lock_guard<std::mutex> lock(g_control);
-  if (!g_active) return;
+  if (!g_active || session != g_session || g_refs == 0) return;
+  if (--g_refs > 0) return;
   // Sampling stops first; the hooks stay correct for calls already inside them.
   g_sampling.store(false, std::memory_order_release);
   size_t left = 0;
@@ -160,6 +180,9 @@ Status ReadStatus() {
   status.patched_slots = PatchedSlotCount();
   status.dropped = DroppedSamples();
   status.restore_left = g_restore_left;
+  status.session = g_active ? g_session : 0;
+  status.users = g_active ? g_refs : 0;
+  status.started_at = g_active ? g_started_at : 0;
   return status;
 }
 

@@ -2,6 +2,7 @@
 // (src/openssl/) shapes results and rebuilds errors; nothing here throws C++.
 #include <napi.h>
 
+#include "common/env_leases.h"
 #include "common/napi_util.h"
 #include "common/promise_worker.h"
 #include "openssl/tracker.h"
@@ -21,16 +22,24 @@ static Napi::Value OpensslTrackingProblemAsync(const Napi::CallbackInfo& info) {
       [](Napi::Env env, std::string& problem) -> Napi::Value { return Napi::String::New(env, problem); });
 }
 
+// Takes one reference for this realm; returns the session's id.
 static Napi::Value OpensslStart(const Napi::CallbackInfo& info) {
   const char* code = "ERR_UNSUPPORTED";
   std::string why;
-  if (!StartTracking(&code, &why)) return ThrowCoded(info.Env(), code, why);
-  return info.Env().Undefined();
+  uint64_t session = 0;
+  if (!AcquireTracking(&session, &code, &why)) return ThrowCoded(info.Env(), code, why);
+  static_cast<EnvLeases*>(info.Data())->Add(session);
+  return SizeValue(info.Env(), session);
 }
 
+// Gives back one of this realm's references to the session `info[0]` names; true where it
+// held one. Never throws: a bad or stale id releases nothing.
 static Napi::Value OpensslStop(const Napi::CallbackInfo& info) {
-  StopTracking();
-  return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return Napi::Boolean::New(env, false);
+  const double session = info[0].As<Napi::Number>().DoubleValue();
+  if (!(session >= 1 && session <= 9007199254740991.0)) return Napi::Boolean::New(env, false);
+  return Napi::Boolean::New(env, static_cast<EnvLeases*>(info.Data())->Release(static_cast<uint64_t>(session)));
 }
 
 static Napi::Value OpensslStats(const Napi::CallbackInfo& info) {
@@ -45,14 +54,17 @@ static Napi::Value OpensslStats(const Napi::CallbackInfo& info) {
   result.Set("frees", SizeValue(env, stats.frees));
   result.Set("reallocs", SizeValue(env, stats.reallocs));
   result.Set("sinceMs", Napi::Number::New(env, stats.since_ms));
+  result.Set("session", SizeValue(env, stats.session));
+  result.Set("users", SizeValue(env, stats.users));
   return result;
 }
 
 void InitOpenssl(Napi::Env env, Napi::Object exports) {
   exports.Set("opensslTrackingProblem", Napi::Function::New(env, OpensslTrackingProblem, "opensslTrackingProblem"));
   exports.Set("opensslTrackingProblemAsync", Napi::Function::New(env, OpensslTrackingProblemAsync, "opensslTrackingProblemAsync"));
-  exports.Set("opensslStart", Napi::Function::New(env, OpensslStart, "opensslStart"));
-  exports.Set("opensslStop", Napi::Function::New(env, OpensslStop, "opensslStop"));
+  EnvLeases* leases = EnvLeases::Attach(env, ReleaseTracking);
+  exports.Set("opensslStart", Napi::Function::New(env, OpensslStart, "opensslStart", leases));
+  exports.Set("opensslStop", Napi::Function::New(env, OpensslStop, "opensslStop", leases));
   exports.Set("opensslStats", Napi::Function::New(env, OpensslStats, "opensslStats"));
 }
 

@@ -22,6 +22,7 @@ bool g_tracking = false;
 uint64_t g_generation = 0;       // the session stats() reports; 0 before the first
 uint64_t g_last_generation = 0;  // every start attempt takes a fresh one, even a failed one
 double g_since_ms = 0;
+uint64_t g_refs = 0;  // references the running session's users hold; the last one ends it
 
 // Locates once; serialised by g_control.
 void Locate() {
@@ -87,9 +88,13 @@ std::string TrackingProblem() {
   return g_problem;
 }
 
-bool StartTracking(const char** code, std::string* why) {
+bool AcquireTracking(uint64_t* session, const char** code, std::string* why) {
   std::lock_guard<std::mutex> lock(g_control);
-  if (g_tracking) return true;
+  if (g_tracking) {
+    ++g_refs;
+    *session = g_generation;
+    return true;
+  }
   Locate();
   if (!g_problem.empty()) {
     *code = "ERR_UNSUPPORTED";
@@ -116,12 +121,15 @@ bool StartTracking(const char** code, std::string* why) {
   g_generation = generation;
   g_since_ms = EpochMillis();
   g_tracking = true;
+  g_refs = 1;
+  *session = generation;
   return true;
 }
 
-void StopTracking() {
+void ReleaseTracking(uint64_t session) {
   std::lock_guard<std::mutex> lock(g_control);
-  if (!g_tracking) return;
+  if (!g_tracking || session != g_generation || g_refs == 0) return;
+  if (--g_refs > 0) return;
   // Counting stops first, so the figures freeze at this moment; calls already inside a hook
   // then act as plain malloc/realloc/free, and the hooks are swapped back.
   SetCountingGeneration(0);
@@ -142,6 +150,8 @@ TrackerStats ReadTrackerStats() {
   stats.frees = totals.frees;
   stats.reallocs = totals.reallocs;
   stats.since_ms = g_since_ms;
+  stats.session = g_generation;
+  stats.users = g_tracking ? g_refs : 0;
   return stats;
 }
 

@@ -16,16 +16,21 @@ struct TrackerStats {
   uint64_t frees = 0;
   uint64_t reallocs = 0;
   double since_ms = 0;        // wall clock (ms since the epoch) when the session started
+  uint64_t session = 0;       // the session these figures are of (running or last); 0 before the first
+  uint64_t users = 0;         // references held to the running session, over every realm
 };
 
 // Empty when tracking can work in this process, else the reason it cannot. The first call
 // scans the OpenSSL object's symbol table (a few milliseconds); later calls are cached.
 std::string TrackingProblem();
 
-// Idempotent. On failure returns false with an error `code` and `why`; nothing changed.
-bool StartTracking(const char** code, std::string* why);
-// Idempotent; always succeeds once started (the hooks are swapped back with CAS).
-void StopTracking();
+// Takes one reference to the process-wide session, starting a new one (fresh counters) when
+// none runs; `session` receives its id. On failure returns false with an error `code` and
+// `why`; nothing changed.
+bool AcquireTracking(uint64_t* session, const char** code, std::string* why);
+// Gives back one reference to `session`; the last one ends it (the hooks are swapped back
+// with CAS, the figures freeze). A session that already ended, or another id, is left alone.
+void ReleaseTracking(uint64_t session);
 TrackerStats ReadTrackerStats();
 
 }  // namespace sockprobe

@@ -58,6 +58,12 @@ export interface NativeHeapStatus {
   dropped: number;
   /** Slots that held something other than our hook when stop() came (left as they were). */
   restoreLeft: number;
+  /** The running session's id; 0 when none runs. */
+  session: number;
+  /** References held to the running session, over every realm (main thread and workers). */
+  users: number;
+  /** Date.now() when the running session started; 0 when none runs. */
+  startedAt: number;
 }
 
 export interface HeapBinding {
@@ -65,10 +71,13 @@ export interface HeapBinding {
    *  the allocator functions and scans every object's relocations (a few ms). */
   heapProblem(): string;
   heapProblemAsync(): Promise<string>;
-  /** Idempotent. Throws TypeError (ERR_INVALID_ARG_*) or ERR_UNSUPPORTED. */
-  heapStart(sampleBytes: number): void;
-  /** Idempotent; never throws. */
-  heapStop(): void;
+  /** Takes one reference to the process-wide session (starting it when none runs) for this
+   *  realm and returns the session's id. Throws TypeError (ERR_INVALID_ARG_*), ERR_UNSUPPORTED,
+   *  or ERR_SESSION_CONFLICT when a session runs at another sampleBytes (nothing changes then). */
+  heapStart(sampleBytes: number): number;
+  /** Gives back one of this realm's references to `session` (the last one ends it); true where
+   *  this realm held one. Never throws. A realm's references are given back at its teardown. */
+  heapStop(session: number): boolean;
   heapStatus(): NativeHeapStatus;
   /** bench/native-heap.mjs only: times `count` mallocs of `size` bytes, then their frees,
    *  through the executable's slots; returns [ns per malloc, ns per free]. */

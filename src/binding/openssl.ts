@@ -10,6 +10,10 @@ export interface NativeOpensslStats {
   reallocs: number;
   /** Wall clock (ms since the epoch) when the session started; 0 before the first. */
   sinceMs: number;
+  /** The id of the session these figures are of (running, or the last one); 0 before the first. */
+  session: number;
+  /** References held to the running session, over every realm; 0 when none runs. */
+  users: number;
 }
 
 export interface OpensslBinding {
@@ -18,9 +22,12 @@ export interface OpensslBinding {
   opensslTrackingProblem(): string;
   /** The same, with the first scan on the threadpool. */
   opensslTrackingProblemAsync(): Promise<string>;
-  /** Idempotent. Throws ERR_UNSUPPORTED or ERR_OPENSSL_SELF_CHECK; nothing changes then. */
-  opensslStart(): void;
-  /** Idempotent; never throws. */
-  opensslStop(): void;
+  /** Takes one reference to the process-wide session (a new one, fresh counters, when none
+   *  runs) for this realm; returns its id. Throws ERR_UNSUPPORTED or ERR_OPENSSL_SELF_CHECK;
+   *  nothing changes then. */
+  opensslStart(): number;
+  /** Gives back one of this realm's references to `session` (the last one ends it); true where
+   *  this realm held one. Never throws. */
+  opensslStop(session: number): boolean;
   opensslStats(): NativeOpensslStats;
 }

@@ -34,11 +34,19 @@ export interface SlicedRelease {
   pacedWaitMs: number;
   /** Distinct threadpool threads whose allocator cache was emptied first (0 for glibc). */
   threadpoolThreads: number;
+  /** Why fewer than the pool's threads were reached; null when all were. */
+  threadpoolNote: string | null;
   flag: number;
   slices: number;
   durationNs: number;
   threadCpuNs: number;
 }
+
+/** glibc keeps no per-thread cache that a call on that thread could hand back beyond its tcache,
+ *  which it empties only when the thread exits; its arenas, the pool threads' included, are all
+ *  trimmed by malloc_trim(0). */
+export const GLIBC_THREADPOOL_NOTE =
+  "glibc has no call that empties a thread's tcache (it empties when the thread exits): the threadpool threads' arenas are trimmed by malloc_trim(0) like every other, and only their tcaches stay (at most 7 free chunks per size class up to 1032 B, per thread)";
 
 /** At most this many slices (tcmalloc: 4 MiB × 65536 = 256 GiB), so a release always ends. */
 const MAX_SLICES = 65536;
@@ -53,7 +61,7 @@ const MAX_SLICES = 65536;
  * returned fits the byte budget.
  */
 export async function releaseInSlices(kind: ReleaseKind, onThreadpool: boolean, meter: JsThreadMeter, pace: ReleasePace | null = null): Promise<SlicedRelease> {
-  const total: SlicedRelease = { pacedWaitMs: 0, threadpoolThreads: 0, flag: -1, slices: 0, durationNs: 0, threadCpuNs: 0 };
+  const total: SlicedRelease = { pacedWaitMs: 0, threadpoolThreads: 0, threadpoolNote: null, flag: -1, slices: 0, durationNs: 0, threadCpuNs: 0 };
   // Paced, a tcmalloc slice is at most a tenth of a second's budget: slices stay short and
   // the waits between them even.
   const sliceBytes = pace ? Math.max(1 << 20, Math.min(TCMALLOC_SLICE_BYTES, Math.floor(pace.bytesPerSecond / 10))) : TCMALLOC_SLICE_BYTES;
@@ -63,6 +71,10 @@ export async function releaseInSlices(kind: ReleaseKind, onThreadpool: boolean, 
     const items = meter.run(() => native().releaseThreadpoolCaches(kind, threadpoolSize(), THREADPOOL_MEET_MS));
     const reached = await Promise.all(items);
     total.threadpoolThreads = new Set(reached.filter((item) => item.released).map((item) => item.threadId)).size;
+    const size = threadpoolSize();
+    if (total.threadpoolThreads < size) total.threadpoolNote = `${total.threadpoolThreads} of the ${size} threadpool threads handed their cache back: the others stayed busy past the ${THREADPOOL_MEET_MS} ms meeting time, their caches stay until a later release`;
+  } else {
+    total.threadpoolNote = GLIBC_THREADPOOL_NOTE;
   }
   if (kind === 'jemalloc' || kind === 'tcmalloc') meter.run(() => native().releaseThreadCache(kind));
   for (let index = 0; index < MAX_SLICES; index++) {

@@ -5,6 +5,7 @@ import { allocator, type AllocatorName } from './detect';
 import { rssBytes } from './proc';
 import { runGcStep, type GcStepResult, type HeapShrink } from './release-gc';
 import { JsThreadMeter, type JsThreadCost } from './release-js-thread';
+import { releasedFigures } from './release-figures';
 import { RELEASE_METHODS, releaseInSlices, type ReleasePace } from './release-slices';
 import { allocatorStats, allocatorStatsAsync, type AllocatorStats } from './stats';
 
@@ -42,13 +43,16 @@ export interface ReleaseResult {
   /** The pace kept, and the time spent waiting between slices for it; null unpaced. */
   paced: { bytesPerSecond: number; waitedMs: number } | null;
   /** Distinct libuv threadpool threads whose allocator cache was handed back before the trim
-   *  (tcmalloc, jemalloc, mimalloc; 0 for glibc, whose per-thread tcache is a few chunks). */
+   *  (tcmalloc, jemalloc, mimalloc; 0 for glibc: see threadpoolNote). */
   threadpoolThreads: number;
+  /** Why threadpoolThreads is below the pool's size (glibc has no such call; threads busy past
+   *  the meeting time); null when every pool thread handed its cache back. */
+  threadpoolNote: string | null;
   onThreadpool: boolean;
   /** malloc_trim's own answer (released something or not); null for other allocators. */
   allocatorSaysReleased: boolean | null;
   /** The GC that ran first, if any (`durationMs`: its pauses on the JS thread; `wallMs`: until
-   *  it finished); `releasedBytes` is the RSS it gave back by itself. */
+   *  it finished); `releasedBytes` is the RSS it gave back by itself (never negative: see note). */
   gc: (GcStepResult & { releasedBytes: number }) | null;
   /** Wall time of the whole release, from the call to its result (GC, trim and stats reads). */
   wallMs: number;
@@ -56,10 +60,13 @@ export interface ReleaseResult {
   jsThread: JsThreadCost;
   rssBeforeBytes: number;
   rssAfterBytes: number;
-  /** RSS before − after, measured from /proc: what really came back (GC plus trim). */
+  /** RSS before − after, measured from /proc: what really came back (GC plus trim); 0, never
+   *  negative, where RSS rose meanwhile (note says so, with how much). */
   releasedBytes: number;
-  /** The part of releasedBytes measured across the trim alone. */
+  /** The part of releasedBytes measured across the trim alone (0 where RSS rose across it). */
   trimReleasedBytes: number;
+  /** Why a released figure reads 0 although RSS moved (it rose while the release ran); null otherwise. */
+  note: string | null;
   before: AllocatorStats;
   after: AllocatorStats;
 }
@@ -105,11 +112,12 @@ export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResu
 async function releaseMeasured(kind: ReleaseKind, { gc, shrinkHeap, onThreadpool, pace }: { gc: boolean; shrinkHeap: HeapShrink; onThreadpool: boolean; pace: ReleasePace | null }, meter: JsThreadMeter): Promise<ReleaseResult> {
   const startedAt = performance.now();
   const rssBeforeBytes = rssBytes();
-  let gcStep: ReleaseResult['gc'] = null;
+  let gcStep: GcStepResult | null = null;
+  let rssAfterGc: number | null = null;
   if (gc || shrinkHeap) {
     meter.step('gc');
-    const step = await runGcStep(shrinkHeap, meter);
-    gcStep = { ...step, releasedBytes: rssBeforeBytes - rssBytes() };
+    gcStep = await runGcStep(shrinkHeap, meter);
+    rssAfterGc = rssBytes();
   }
   // On the threadpool, the allocator's figures are read there too: mallinfo2 walks and locks
   // every arena, milliseconds after a spike, which the JS thread should not pay twice.
@@ -120,6 +128,7 @@ async function releaseMeasured(kind: ReleaseKind, { gc, shrinkHeap, onThreadpool
   const trim = await releaseInSlices(kind, onThreadpool, meter, pace);
   const rssAfterBytes = rssBytes();
   const after = await stats();
+  const figures = releasedFigures({ before: rssBeforeBytes, afterGc: rssAfterGc, beforeTrim: rssBeforeTrim, after: rssAfterBytes });
   return {
     allocator: kind,
     method: RELEASE_METHODS[kind],
@@ -128,15 +137,17 @@ async function releaseMeasured(kind: ReleaseKind, { gc, shrinkHeap, onThreadpool
     slices: trim.slices,
     paced: pace ? { bytesPerSecond: pace.bytesPerSecond, waitedMs: trim.pacedWaitMs } : null,
     threadpoolThreads: trim.threadpoolThreads,
+    threadpoolNote: trim.threadpoolNote,
     onThreadpool,
     allocatorSaysReleased: kind === 'glibc' ? trim.flag === 1 : null,
-    gc: gcStep,
+    gc: gcStep && { ...gcStep, releasedBytes: figures.gcReleasedBytes ?? 0 },
     wallMs: performance.now() - startedAt,
     jsThread: await meter.stop(),
     rssBeforeBytes,
     rssAfterBytes,
-    releasedBytes: rssBeforeBytes - rssAfterBytes,
-    trimReleasedBytes: rssBeforeTrim - rssAfterBytes,
+    releasedBytes: figures.releasedBytes,
+    trimReleasedBytes: figures.trimReleasedBytes,
+    note: figures.note,
     before,
     after,
   };

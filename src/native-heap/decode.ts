@@ -6,33 +6,44 @@
  */
 import type { NativeHeapRawProfile } from '../binding/heap';
 import { CATEGORIES, frameCategory } from './categories';
-import { SOURCE, type NativeHeapCategory, type NativeHeapFrame, type NativeHeapProfile, type NativeHeapSite } from './profile';
+import { SOURCE, type NativeHeapCategory, type NativeHeapFrame, type NativeHeapProfile } from './profile';
 import { TurnSlicer } from './slicer';
 
-export async function decodeProfile(raw: NativeHeapRawProfile, slicer: TurnSlicer = new TurnSlicer()): Promise<NativeHeapProfile> {
+/** `maxSites`: site objects are built for the largest that many only (the addon sorts sites by
+ *  bytes); the others still count in totalBytes and categories, and in `omitted`. */
+export async function decodeProfile(raw: NativeHeapRawProfile, slicer: TurnSlicer = new TurnSlicer(), maxSites = Infinity): Promise<NativeHeapProfile> {
   const strings = await readStrings(raw.strings, slicer);
   const { frames, decided } = await readFrames(raw, strings, slicer);
   const { bytes, counts, samples, stackLengths, stackFrames } = raw.sites;
   const categories = Object.fromEntries(CATEGORIES.map((category) => [category, 0])) as Record<NativeHeapCategory, number>;
-  const sites: NativeHeapSite[] = [];
+  const sites: NativeHeapProfile['sites'] = [];
   let totalBytes = 0;
+  const omitted = { sites: 0, bytes: 0, count: 0 };
   let at = 0;
   for (let i = 0; i < stackLengths.length; i++) {
+    const kept = sites.length < maxSites;
     const stack: NativeHeapFrame[] = [];
     // categorize(): the first frame, from the innermost, that decides.
     let category: NativeHeapCategory | undefined;
     for (const end = at + stackLengths[i]; at < end; at++) {
       const index = stackFrames[at];
-      stack.push(frames[index]);
+      if (kept) stack.push(frames[index]);
       category ??= decided[index];
     }
-    const site: NativeHeapSite = { bytes: Math.round(bytes[i]), count: Math.round(counts[i] * 100) / 100, samples: samples[i], stack };
-    sites.push(site);
-    totalBytes += site.bytes;
-    categories[category ?? 'other'] += site.bytes;
+    const siteBytes = Math.round(bytes[i]);
+    const siteCount = Math.round(counts[i] * 100) / 100;
+    if (kept) sites.push({ bytes: siteBytes, count: siteCount, samples: samples[i], stack });
+    else {
+      omitted.sites++;
+      omitted.bytes += siteBytes;
+      omitted.count += siteCount;
+    }
+    totalBytes += siteBytes;
+    categories[category ?? 'other'] += siteBytes;
     if (slicer.due()) await slicer.next();
   }
   return {
+    ...(omitted.sites > 0 ? { omitted: { ...omitted, count: Math.round(omitted.count * 100) / 100 } } : {}),
     sampleBytes: raw.sampleBytes,
     totalBytes,
     startedAt: raw.startedAt,

@@ -5,11 +5,19 @@ import { decodeProfile } from './decode';
 import type { NativeHeapProfile } from './profile';
 import { diffProfiles } from './diff';
 import { encodePprof } from './pprof';
+import { BareLeases, SessionLease, type SessionHandle } from '../session-lease';
 
 export { categorize } from './categories';
 export { describeFrame } from './symbols';
 export type { NativeHeapCategory, NativeHeapFrame, NativeHeapProfile, NativeHeapSite } from './profile';
 export type { NativeHeapDiff, NativeHeapSiteDiff } from './diff';
+export type { SessionEnd, SessionHandle } from '../session-lease';
+
+/** A reference to the process-wide native heap session. */
+export interface NativeHeapSession extends SessionHandle {
+  /** The session's mean bytes between samples (every user of a session shares it). */
+  readonly sampleBytes: number;
+}
 
 export interface NativeHeapStartOptions {
   /** Mean bytes between samples (Poisson by bytes); a positive integer. Default 512 KiB. */
@@ -17,6 +25,13 @@ export interface NativeHeapStartOptions {
 }
 
 export const DEFAULT_SAMPLE_BYTES = 512 * 1024;
+
+export interface NativeHeapProfileReadOptions {
+  /** Build site objects for the largest this many sites only: bounds the JS heap a profile takes
+   *  (a heavy profile at 1 KiB sampling runs to thousands of sites of ~40 frames, megabytes of
+   *  objects). The others count in totalBytes and categories, and in `omitted`. Default: all. */
+  maxSites?: number;
+}
 
 function problem(): string {
   return native().heapProblem();
@@ -50,49 +65,93 @@ function supported(): Promise<true | string> {
   return supportPending;
 }
 
-function start(options: NativeHeapStartOptions = {}): void {
+class HeapLease extends SessionLease implements NativeHeapSession {
+  constructor(session: number, sinceMs: number, readonly sampleBytes: number, onStop?: (lease: SessionLease) => void) {
+    super(session, sinceMs, seam, onStop);
+  }
+}
+
+const seam = {
+  release: (session: number) => void native().heapStop(session),
+  running: () => native().heapStatus().session,
+};
+const bare = new BareLeases();
+
+function lease(options: NativeHeapStartOptions, onStop?: (lease: SessionLease) => void): HeapLease {
   if (options === null || typeof options !== 'object') throw new SockprobeTypeError('options', 'an object', options);
   const sampleBytes = options.sampleBytes ?? DEFAULT_SAMPLE_BYTES;
   if (typeof sampleBytes !== 'number') throw new SockprobeTypeError('options.sampleBytes', 'a positive integer', sampleBytes);
   if (!Number.isSafeInteger(sampleBytes) || sampleBytes < 1) {
     throw new SockprobeTypeError('options.sampleBytes', 'a positive integer', sampleBytes, 'ERR_INVALID_ARG_VALUE');
   }
-  native().heapStart(sampleBytes);
+  const binding = native();
+  const session = binding.heapStart(sampleBytes);
+  return new HeapLease(session, binding.heapStatus().startedAt, sampleBytes, onStop);
+}
+
+function start(options: NativeHeapStartOptions = {}): NativeHeapSession {
+  return bare.add(lease(options, (own) => bare.forget(own))) as HeapLease;
+}
+
+function session(options: NativeHeapStartOptions = {}): NativeHeapSession {
+  return lease(options);
 }
 
 function stop(): void {
-  native().heapStop();
+  bare.stopAll('nativeHeap.stop() was called');
+}
+
+/** The running session's sampleBytes, null when none runs. */
+function runningSampleBytes(): number | null {
+  const status = native().heapStatus();
+  return status.active ? status.sampleBytes : null;
 }
 
 function active(): boolean {
   return native().heapStatus().active;
 }
 
-async function profile(): Promise<NativeHeapProfile> {
+async function profile(options: NativeHeapProfileReadOptions = {}): Promise<NativeHeapProfile> {
+  if (options === null || typeof options !== 'object') throw new SockprobeTypeError('options', 'an object', options);
+  const maxSites = options.maxSites ?? Infinity;
+  if (maxSites !== Infinity && (typeof maxSites !== 'number' || !Number.isSafeInteger(maxSites) || maxSites < 1)) {
+    throw new SockprobeTypeError('options.maxSites', 'a positive integer', maxSites, typeof maxSites === 'number' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE');
+  }
   const why = problem();
   if (why) throw new SockprobeError('ERR_UNSUPPORTED', `native heap profiling is not available: ${why}`);
   // The seam rebuilds a rejection (ERR_NOT_STARTED) with this caller's stack. The objects
   // are built in slices, yielding to the event loop between them.
-  return decodeProfile(await native().heapProfile());
+  return decodeProfile(await native().heapProfile(), undefined, maxSites);
 }
 
 /**
- * The native heap, sampled by call site: start() patches the GOT slots through which every
+ * The native heap, sampled by call site: the session patches the GOT slots through which every
  * loaded object calls malloc/free/operator new/delete (and objects loaded later, at each
- * profile()), stop() puts back exactly what was there. start() and stop() are idempotent
- * and safe from any thread; worker threads share one process-wide session.
+ * profile()), and its end puts back exactly what was there. One process-wide session, shared by
+ * every user (worker threads too) and reference-counted: it begins with the first user's
+ * start() and ends when the last user gives its reference back, never under another's feet.
  */
 export const nativeHeap = Object.freeze({
   /** true where profiling works here, else why not, with the first check on the threadpool. */
   supported,
-  /** Starts sampling; a second start() while running keeps the running session. Throws
-   *  SockprobeTypeError for a bad sampleBytes, ERR_UNSUPPORTED where it cannot work. */
+  /** Takes a reference to the session (starting it when none runs) and returns it as a handle
+   *  whose stop() gives back that reference alone; stop() below gives back every reference this
+   *  realm's start() calls took. Throws SockprobeTypeError for a bad sampleBytes,
+   *  ERR_UNSUPPORTED where it cannot work, ERR_SESSION_CONFLICT (naming the running rate) when
+   *  the running session samples at another sampleBytes. */
   start,
-  /** Restores every patched slot; blocks sampled and still live are forgotten. */
+  /** A reference of your own (a library's, a probe's): only the handle's stop() gives it back. */
+  session,
+  /** Gives back the references this realm's start() calls took. When they were the last, every
+   *  patched slot is restored and blocks sampled and still live are forgotten; otherwise the
+   *  session runs on for its other users. Idempotent. */
   stop,
+  /** A session runs in this process (whoever started it). */
   active,
+  /** The running session's sampleBytes, null when none runs. */
+  runningSampleBytes,
   /** The live sampled heap since start(), symbolized on the threadpool. Rejects with
-   *  ERR_NOT_STARTED outside a session. */
+   *  ERR_NOT_STARTED outside a session. `{ maxSites }` bounds the objects it builds. */
   profile,
   /** A gzipped pprof protobuf (.pb.gz) of the given profile, or of one taken now (heap-tools: pprof.ts). */
   toPprof: async (given?: NativeHeapProfile): Promise<Buffer> => encodePprof(given === undefined ? await profile() : given),

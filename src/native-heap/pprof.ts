@@ -136,6 +136,7 @@ export function toPprofProfile(profile: NativeHeapProfile): Profile {
     `sockprobe native heap profile: live allocations sampled since start(), ${profile.source}`,
     `sampleBytes ${profile.sampleBytes}; estimated live bytes ${Math.round(profile.totalBytes)}`,
     ...(profile.dropped > 0 ? [`${profile.dropped} sampled allocations found the table full and are not counted`] : []),
+    ...(profile.omitted ? [`${profile.omitted.sites} smaller sites (${Math.round(profile.omitted.bytes)} bytes) were left out by maxSites: in the estimated live bytes, not in the samples`] : []),
   ].map((text) => strings.dedup(text));
   return new Profile({
     sampleType: [new ValueType({ type: strings.dedup('inuse_objects'), unit: strings.dedup('count') }), new ValueType({ type: strings.dedup('inuse_space'), unit: strings.dedup('bytes') })],

@@ -25,8 +25,11 @@ export type NativeHeapCategory = 'openssl' | 'v8' | 'node' | 'node:tls-buffers' 
 
 export interface NativeHeapProfile {
   sampleBytes: number;
-  /** Sum of the sites' bytes. */
+  /** Sum of every site's bytes, the omitted ones included. */
   totalBytes: number;
+  /** Present when profile({ maxSites }) left sites out: how many, and their bytes and count
+   *  (they count in totalBytes and categories, not in sites). */
+  omitted?: { sites: number; bytes: number; count: number };
   /** ms since the epoch. */
   startedAt: number;
   takenAt: number;

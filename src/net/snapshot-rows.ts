@@ -2,7 +2,7 @@
  * The packed rows of a snapshot (layout in ./layout.ts), read lazily: objects are built only
  * for the rows a caller reads, so a 10k-socket snapshot costs a buffer, not 10k objects.
  */
-import { SockprobeRangeError } from '../errors';
+import { SockprobeRangeError, SockprobeTypeError } from '../errors';
 import { ipv4Text, ipv6Text } from './address';
 import { decodeSkmem, decodeTcpInfoFields } from './decode';
 import { ROW, SIDE_CLIENT, SIDE_LISTENER, SIDE_SERVER } from './layout';
@@ -55,6 +55,10 @@ export class SocketRows<U64 = number | null> implements Iterable<SocketRow<U64>>
   private readonly bytes: Uint8Array;
 
   constructor(buffer: ArrayBuffer, count: number, private readonly bigint: boolean) {
+    if (!(buffer instanceof ArrayBuffer)) throw new SockprobeTypeError('buffer', 'an ArrayBuffer of packed socket rows', buffer);
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) throw new SockprobeTypeError('count', 'a non-negative integer', count, typeof count === 'number' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE');
+    if (count * ROW.bytes > buffer.byteLength) throw new SockprobeRangeError('count', `at most ${Math.floor(buffer.byteLength / ROW.bytes)} (the buffer holds ${buffer.byteLength} bytes, ${ROW.bytes} per row)`, count);
+    if (typeof bigint !== 'boolean') throw new SockprobeTypeError('bigint', 'a boolean', bigint);
     this.length = count;
     this.view = new DataView(buffer);
     this.bytes = new Uint8Array(buffer);

@@ -1,5 +1,6 @@
 import { SockprobeError } from '../errors';
 import { native } from '../native';
+import { BareLeases, SessionLease, type SessionHandle } from '../session-lease';
 
 /** Live OpenSSL allocations, counted inside OpenSSL's own allocator entry points. */
 export interface OpensslStats {
@@ -23,6 +24,9 @@ export interface OpensslStats {
   liveAllocations: number;
   /** Date.now() at the start() this session began with; null before the first start(). */
   sinceMs: number | null;
+  /** References held to the running session, over every user in the process (main thread and
+   *  workers, start() and session() alike); 0 when none runs. */
+  users: number;
 }
 
 function problem(): string {
@@ -52,12 +56,31 @@ export function opensslTrackingSupportAsync(): Promise<true | string> {
   return supportPending;
 }
 
-function start(): void {
-  native().opensslStart();
+const seam = {
+  release: (session: number) => void native().opensslStop(session),
+  running: () => {
+    const raw = native().opensslStats();
+    return raw.tracking ? raw.session : 0;
+  },
+};
+const bare = new BareLeases();
+
+function lease(onStop?: (lease: SessionLease) => void): SessionLease {
+  const binding = native();
+  const session = binding.opensslStart();
+  return new SessionLease(session, binding.opensslStats().sinceMs, seam, onStop);
+}
+
+function start(): SessionHandle {
+  return bare.add(lease((own) => bare.forget(own)));
+}
+
+function session(): SessionHandle {
+  return lease();
 }
 
 function stop(): void {
-  native().opensslStop();
+  bare.stopAll('openssl.stop() was called');
 }
 
 function stats(): OpensslStats {
@@ -74,22 +97,31 @@ function stats(): OpensslStats {
     reallocs: raw.reallocs,
     liveAllocations: raw.allocations - raw.frees,
     sinceMs: raw.started ? raw.sinceMs : null,
+    users: raw.users,
   };
 }
 
 /**
  * OpenSSL's live bytes and allocation counts, in this running process, without preloading
- * anything. start() and stop() are idempotent and safe at any moment, from any thread
- * (worker threads share one process-wide session). Each start() begins a new session.
+ * anything. One process-wide session, shared by every user (worker threads too) and
+ * reference-counted: it begins (fresh counters) when the first user starts it and ends when
+ * the last one gives its reference back, never under another user's feet.
  */
 export const openssl = Object.freeze({
   /** true where tracking works here, else why not, found on the threadpool: the first
    *  answer costs a scan of the executable's symbol table (3–8 ms warm) that start(),
    *  stats() and capabilities() would otherwise do on the calling thread. */
   supported: opensslTrackingSupportAsync,
-  /** Starts counting; throws ERR_UNSUPPORTED (see capabilities().opensslTracking) or ERR_OPENSSL_SELF_CHECK. */
+  /** Takes a reference to the session (starting it when none runs) and returns it as a handle
+   *  whose stop() gives back that reference alone; stop() below gives back every reference this
+   *  realm's start() calls took. Throws ERR_UNSUPPORTED (see capabilities().opensslTracking) or
+   *  ERR_OPENSSL_SELF_CHECK. */
   start,
-  /** Stops counting and gives OpenSSL back its own allocator functions. */
+  /** A reference of your own (a library's, a probe's): only the handle's stop() gives it back. */
+  session,
+  /** Gives back the references this realm's start() calls took. When they were the last, counting
+   *  stops and OpenSSL gets its own allocator functions back; otherwise the session runs on for
+   *  its other users. Idempotent. */
   stop,
   /** The current (or last, frozen) session's figures. Throws ERR_UNSUPPORTED where tracking cannot work. */
   stats,

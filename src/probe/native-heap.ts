@@ -5,6 +5,7 @@
  * small reading (categories and total, tied to the sample whose connection counts it was taken at)
  * for the per-connection fit.
  */
+import * as v8 from 'node:v8';
 import { CATEGORIES } from '../native-heap/categories';
 import { diffProfiles, siteTitle, type NativeHeapDiff } from '../native-heap/diff';
 import type { NativeHeapCategory, NativeHeapProfile } from '../native-heap/profile';
@@ -17,6 +18,42 @@ export interface NativeHeapProfileOptions {
   sampleBytes?: number;
   /** How often the probe takes a profile, ms. Default 60 000; at least 1000. */
   intervalMs?: number;
+  /** The most JS heap the profiles the probe keeps may take, bytes (as ownMemoryBytes() counts
+   *  them). Each profile is read with at most a share of it in sites (the largest; the others
+   *  count in its totals and categories), and trimmed further if it holds more. Default: 2% of
+   *  V8's heap limit (v8.getHeapStatistics().heap_size_limit), within 1–16 MiB: the profiles live
+   *  in the JS heap, so their bound is counted against that heap's limit. At least 256 KiB. */
+  maxHeldBytes?: number;
+}
+
+const MiB = 1024 * 1024;
+/** The default maxHeldBytes: a small share of the heap limit the profiles count against. */
+export function defaultMaxHeldBytes(heapLimit = v8.getHeapStatistics().heap_size_limit): number {
+  return Math.round(Math.min(16 * MiB, Math.max(1 * MiB, 0.02 * heapLimit)));
+}
+
+/** Rough heap bytes of a profile's sites as kept (about 100 B per site and 120 per frame). */
+export function profileBytes(profile: NativeHeapProfile): number {
+  return profile.sites.reduce((sum, s) => sum + siteBytes(s), 0);
+}
+const siteBytes = (site: NativeHeapProfile['sites'][number]) => 100 + 120 * site.stack.length;
+/** Frames a site's stack is read at, to size how many sites a share of the budget holds. */
+const TYPICAL_FRAMES = 40;
+
+/** `profile` with its smallest sites moved into `omitted` until its sites take at most `bytes`. */
+export function trimProfile(profile: NativeHeapProfile, bytes: number): NativeHeapProfile {
+  let held = profileBytes(profile);
+  if (held <= bytes) return profile;
+  const sites = profile.sites.slice();
+  const omitted = { ...(profile.omitted ?? { sites: 0, bytes: 0, count: 0 }) };
+  while (sites.length > 0 && held > bytes) {
+    const site = sites.pop()!;
+    held -= siteBytes(site);
+    omitted.sites++;
+    omitted.bytes += site.bytes;
+    omitted.count += site.count;
+  }
+  return { ...profile, sites, omitted };
 }
 
 /** Per-category (and total) bytes per connection, from the profiles' readings. */
@@ -36,7 +73,14 @@ export interface NativeHeapReport {
   requested: boolean;
   /** Why profiling is off when it was asked for (unsupported here, or it failed to start); null when on. */
   unavailable: string | null;
+  /** The rate of the session the probe's profiles come from (the running session's, when it joined one). */
   sampleBytes: number | null;
+  /** Date.now() when the session the probe holds began (profiles count blocks allocated since); null when none. */
+  sinceMs?: number | null;
+  /** null while the probe's profiling runs (or never started: see unavailable); else when and why it stopped. */
+  stopped?: { atMs: number; reason: string } | null;
+  /** Set when the probe joined a session already running at another rate than it asked. */
+  joined?: string | null;
   /** Profiles taken in this probe's life (at most KEPT_PROFILES + 1 are kept). */
   profiles: number;
   latest: { takenAt: number; totalBytes: number; categories: Record<NativeHeapCategory, number>; dropped: number } | null;
@@ -69,7 +113,17 @@ export class NativeHeapProfiles {
   private taken = 0;
   pending = false;
 
-  constructor(readonly intervalMs: number) {}
+  /** The share of maxHeldBytes each kept profile may take (the first and KEPT_PROFILES newest). */
+  readonly profileBudget: number;
+
+  constructor(readonly intervalMs: number, readonly maxHeldBytes: number = defaultMaxHeldBytes()) {
+    this.profileBudget = Math.floor(maxHeldBytes / (KEPT_PROFILES + 1));
+  }
+
+  /** How many sites to ask a profile for: what a profile's share holds at a typical stack depth. */
+  maxSites(): number {
+    return Math.max(1, Math.floor(this.profileBudget / (100 + 120 * TYPICAL_FRAMES)));
+  }
 
   due(now: number): boolean {
     return !this.pending && now - this.lastAt >= this.intervalMs;
@@ -82,7 +136,8 @@ export class NativeHeapProfiles {
   }
 
   /** Keeps a profile, tied to the sample taken when it was asked for. */
-  record(profile: NativeHeapProfile, sample: Sample): void {
+  record(given: NativeHeapProfile, sample: Sample): NativeHeapProfile {
+    const profile = trimProfile(given, this.profileBudget);
     this.pending = false;
     this.taken++;
     // A profile asked for explicitly (probe.profileNativeHeap()) can resolve before or after a
@@ -100,6 +155,7 @@ export class NativeHeapProfiles {
     const categories = {} as Record<NativeHeapCategory, number>;
     for (const c of CATEGORIES) categories[c] = Number.isFinite(profile.categories?.[c]) ? profile.categories[c] : 0;
     this.readings.push({ sample, totalBytes: profile.totalBytes, categories });
+    return profile;
   }
 
   failed(): void {
@@ -147,7 +203,6 @@ export class NativeHeapProfiles {
 
   /** Rough heap bytes the kept profiles and readings hold (about 120 B per frame, 100 per site). */
   ownMemoryBytes(): number {
-    const profileBytes = (p: NativeHeapProfile) => p.sites.reduce((sum, s) => sum + 100 + 120 * s.stack.length, 0);
     return (this.first ? profileBytes(this.first) : 0) + this.recent.toArray().reduce((sum, p) => sum + profileBytes(p), 0) + this.readings.size * 150;
   }
 

@@ -3,9 +3,11 @@ import { SockprobeTypeError } from '../errors';
 import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
 import { MIN_CONNECTION_RANGE, type PerConnectionEstimate } from './correlate';
 import { DEFAULT_THRESHOLDS, withGrowingSites, type FindingThresholds } from './findings';
-import { NativeHeapProfiles, type NativeHeapProfileOptions } from './native-heap';
+import { defaultMaxHeldBytes, NativeHeapProfiles, type NativeHeapProfileOptions } from './native-heap';
 import { SockprobeError } from '../errors';
+import type { NativeHeapSession } from '../native-heap';
 import type { NativeHeapProfile } from '../native-heap/profile';
+import type { SessionEnd, SessionHandle } from '../session-lease';
 import { realSources } from './real-sources';
 import { buildReport, currentVersions, renderReport, type ProbeReport } from './report';
 import { RingBuffer } from './ring-buffer';
@@ -24,11 +26,15 @@ export interface ProbeOptions {
   capacity?: number;
   /** An established connection with no data either way for this long counts as idle. Default 60 000. */
   idleThresholdMs?: number;
-  /** Count OpenSSL's live bytes while the probe runs (start() turns tracking on, stop() off);
-   *  where capabilities().opensslTracking is a reason, the OpenSSL layer stays null. Default off. */
+  /** Count OpenSSL's live bytes while the probe runs: start() takes the probe's own reference to the
+   *  process-wide tracking session (joining the application's if one runs), stop() gives back that
+   *  reference alone. Where capabilities().opensslTracking is a reason, the OpenSSL layer stays null
+   *  and report().openssl.unavailable says why. Default off. */
   opensslTracking?: boolean;
-  /** Profile the native heap by call site while the probe runs (start() starts the profiler unless it
-   *  already runs, stop() stops what it started): profiles every `intervalMs` (default 60 s), at most a
+  /** Profile the native heap by call site while the probe runs (start() takes the probe's own reference
+   *  to the process-wide session, joining one that runs; stop() gives back that reference alone; a
+   *  session running at another rate is joined at its rate unless `sampleBytes` was given, then the
+   *  report says why profiling is off): profiles every `intervalMs` (default 60 s), at most a
    *  few kept; other-native leak and retention findings then name the top growing call sites, and
    *  report().nativeHeap splits native bytes per connection by category. Where
    *  capabilities().nativeHeapProfiling is a reason, report().nativeHeap.unavailable says it. Default off. */
@@ -55,7 +61,8 @@ export interface Probe {
   /** Rough bytes the probe's own buffers hold. */
   ownMemoryBytes(): number;
   /** Takes a native heap profile now (with a sample, so it counts in the per-connection fit) and keeps it
-   *  as the newest. Needs `nativeHeapProfile` and a running profiler: ERR_UNSUPPORTED saying why otherwise. */
+   *  as the newest; returns it as kept (its largest sites within maxHeldBytes' share, the rest in
+   *  `omitted`). Needs `nativeHeapProfile` and a running profiler: ERR_UNSUPPORTED saying why otherwise. */
   profileNativeHeap(): Promise<NativeHeapProfile>;
   readonly running: boolean;
 }
@@ -73,14 +80,16 @@ function optionalObject(name: string, value: unknown): void {
   if (value !== undefined && (typeof value !== 'object' || value === null)) throw new SockprobeTypeError(name, 'an object', value);
 }
 
-function nativeHeapOptions(value: ProbeOptions['nativeHeapProfile']): Required<NativeHeapProfileOptions> | null {
+function nativeHeapOptions(value: ProbeOptions['nativeHeapProfile']): (Required<NativeHeapProfileOptions> & { rateGiven: boolean }) | null {
   if (value === undefined || value === false) return null;
   if (value !== true) optionalObject('options.nativeHeapProfile', value);
   const given = value === true ? {} : value;
   const intervalMs = positiveInteger('options.nativeHeapProfile.intervalMs', given.intervalMs, 60_000);
   // A profile walks the whole sample table and symbolizes it: not more than once a second.
   if (intervalMs < 1000) throw new SockprobeTypeError('options.nativeHeapProfile.intervalMs', 'an integer of at least 1000 (ms)', given.intervalMs, 'ERR_INVALID_ARG_VALUE');
-  return { sampleBytes: positiveInteger('options.nativeHeapProfile.sampleBytes', given.sampleBytes, 512 * 1024, 2 ** 30), intervalMs };
+  const maxHeldBytes = positiveInteger('options.nativeHeapProfile.maxHeldBytes', given.maxHeldBytes, defaultMaxHeldBytes(), 2 ** 40);
+  if (maxHeldBytes < 256 * 1024) throw new SockprobeTypeError('options.nativeHeapProfile.maxHeldBytes', 'an integer of at least 262144 (256 KiB)', given.maxHeldBytes, 'ERR_INVALID_ARG_VALUE');
+  return { sampleBytes: positiveInteger('options.nativeHeapProfile.sampleBytes', given.sampleBytes, 512 * 1024, 2 ** 30), intervalMs, maxHeldBytes, rateGiven: given.sampleBytes !== undefined };
 }
 
 /** createProbe(): samples every layer over time and says what is wrong. Call start() to sample on a timer. */
@@ -106,11 +115,13 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   let lastSocketsAt = -Infinity;
   let releasing = false;
   let sampling: Promise<Sample> | undefined;
-  let trackingOpenssl = false;
+  // The probe's own references: only their stop() gives them back, so the application's
+  // stop() never ends the probe's data, nor the probe's stop() the application's.
+  let opensslLease: SessionHandle | null = null;
   let opensslUnavailable: string | null = null;
-  const heapProfiles = heapOptions ? new NativeHeapProfiles(heapOptions.intervalMs) : null;
-  let heapStartedByProbe = false;
-  let heapRunning = false;
+  const heapProfiles = heapOptions ? new NativeHeapProfiles(heapOptions.intervalMs, heapOptions.maxHeldBytes) : null;
+  let heapLease: NativeHeapSession | null = null;
+  let heapJoined: string | null = null;
   let heapUnavailable: string | null = null;
   let heapStarting: Promise<void> | undefined;
 
@@ -123,17 +134,23 @@ export function createProbe(options: ProbeOptions = {}): Probe {
 
   async function startOpenssl(): Promise<void> {
     const support = (await sources.opensslSupport?.()) ?? true;
-    if (!timer || trackingOpenssl) return; // stopped (or started again) meanwhile
+    if (!timer || opensslLease?.active) return; // stopped (or started again) meanwhile
     if (support !== true) return opensslOff(support);
+    if (!sources.opensslSession) return opensslOff('these sources have no OpenSSL tracking');
     try {
-      trackingOpenssl = sources.trackOpenssl?.(true) ?? false;
+      opensslLease = sources.opensslSession();
     } catch (error) {
       opensslOff((error as Error).message);
     }
   }
 
+  /** When the probe's data began and, once it stopped, when and why. */
+  function leaseStatus(lease: SessionHandle | null): { sinceMs: number | null; stopped: SessionEnd | null } {
+    return { sinceMs: lease?.sinceMs ?? null, stopped: lease?.ended ?? null };
+  }
+
   function withOpensslStatus(report: ProbeReport): ProbeReport {
-    const openssl = { requested: options.opensslTracking === true, unavailable: opensslUnavailable };
+    const openssl = { requested: options.opensslTracking === true, unavailable: opensslUnavailable, ...leaseStatus(opensslLease) };
     if (opensslUnavailable === null) return { ...report, openssl };
     // The OpenSSL row, with the reason, wherever the service's kinds have rows.
     const declined = `not tracked: ${opensslUnavailable}`;
@@ -152,27 +169,35 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     const source = sources.nativeHeap;
     if (!source) return nativeHeapOff('this build of sockprobe has no native heap profiler');
     const support = await source.support().catch((error: Error) => error.message);
-    if (!timer || heapRunning) return; // stopped (or started again) meanwhile
+    if (!timer || heapLease?.active) return; // stopped (or started again) meanwhile
     if (support !== true) return nativeHeapOff(support);
     try {
-      if (!source.active()) {
-        source.start({ sampleBytes: heapOptions!.sampleBytes });
-        heapStartedByProbe = true;
-      }
-      heapRunning = true;
+      heapLease = source.session({ sampleBytes: heapOptions!.sampleBytes });
+      heapJoined = null;
     } catch (error) {
-      nativeHeapOff((error as Error).message);
+      // Another user's session samples at another rate: joined at its rate (and said so) unless
+      // this probe was given its own rate, which it cannot have while that session runs.
+      const running = (error as { code?: string }).code === 'ERR_SESSION_CONFLICT' && !heapOptions!.rateGiven ? source.runningSampleBytes() : null;
+      if (running === null) return nativeHeapOff((error as Error).message);
+      try {
+        heapLease = source.session({ sampleBytes: running });
+        heapJoined = `joined a session already running at ${running} bytes between samples (asked: ${heapOptions!.sampleBytes})`;
+      } catch (again) {
+        nativeHeapOff((again as Error).message);
+      }
     }
+  }
+
+  function heapRunning(): boolean {
+    return heapLease?.active === true;
   }
 
   /** Asks for a profile now; kept tied to `sample` when it arrives (the symbolization runs on the threadpool). */
   function requestProfile(sample: Sample): Promise<NativeHeapProfile> {
     heapProfiles!.asked(Date.now());
-    return sources.nativeHeap!.profile().then(
-      (profile) => {
-        heapProfiles!.record(profile, sample);
-        return profile;
-      },
+    // At most the sites the kept profiles' budget holds: the rest never become objects.
+    return sources.nativeHeap!.profile({ maxSites: heapProfiles!.maxSites() }).then(
+      (profile) => heapProfiles!.record(profile, sample),
       (error: Error) => {
         heapProfiles!.failed();
         throw error;
@@ -182,7 +207,11 @@ export function createProbe(options: ProbeOptions = {}): Probe {
 
   function withNativeHeap(report: ProbeReport): ProbeReport {
     if (!heapProfiles) return report;
-    const nativeHeap = heapProfiles.report(true, heapUnavailable, heapRunning ? heapOptions!.sampleBytes : null, ring.toArray());
+    const nativeHeap = {
+      ...heapProfiles.report(true, heapUnavailable, heapLease?.sampleBytes ?? null, ring.toArray()),
+      ...leaseStatus(heapLease),
+      joined: heapJoined,
+    };
     const growth = nativeHeap.growth;
     if (!growth) return { ...report, nativeHeap };
     const window = `${new Date(growth.fromTakenAt).toISOString().slice(11, 19)} → ${new Date(growth.toTakenAt).toISOString().slice(11, 19)} UTC`;
@@ -239,7 +268,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     sample.probeMs = performance.now() - started + (sockets && sockets !== before ? sockets.mainThreadMs : 0);
     const previous = ring.last();
     ring.push(sample);
-    if (heapRunning && heapProfiles!.due(time)) requestProfile(sample).catch(() => undefined);
+    if (heapRunning() && heapProfiles!.due(time)) requestProfile(sample).catch(() => undefined);
     if (policy && !releasing) considerRelease(sample, previous);
     return sample;
   }
@@ -275,11 +304,9 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
-      if (trackingOpenssl) sources.trackOpenssl?.(false);
-      trackingOpenssl = false;
-      if (heapStartedByProbe) sources.nativeHeap?.stop();
-      heapStartedByProbe = false;
-      heapRunning = false;
+      // Only the probe's own references: another user's session runs on.
+      opensslLease?.stop('probe.stop() was called');
+      heapLease?.stop('probe.stop() was called');
       histogram?.disable();
       histogram = undefined;
     },
@@ -297,7 +324,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     async profileNativeHeap() {
       if (!heapProfiles) throw new SockprobeError('ERR_UNSUPPORTED', 'this probe was created without nativeHeapProfile');
       await heapStarting; // the support check runs on the threadpool
-      if (!heapRunning) throw new SockprobeError('ERR_UNSUPPORTED', heapUnavailable ? `native heap profiling is off: ${heapUnavailable}` : 'native heap profiling is not running (start() the probe first)');
+      if (!heapRunning()) throw new SockprobeError('ERR_UNSUPPORTED', heapUnavailable ? `native heap profiling is off: ${heapUnavailable}` : 'native heap profiling is not running (start() the probe first)');
       return requestProfile(await probe.sample());
     },
     get running() {

@@ -62,13 +62,7 @@ export function realSources(): ProbeSources {
       return stats.tracking ? stats.liveBytes : null;
     },
     opensslSupport: () => opensslSupport,
-    // Returns whether this call changed tracking, so the probe stops only what it started.
-    trackOpenssl(on) {
-      if (!opensslSupported || openssl.stats().tracking === on) return false;
-      if (on) openssl.start();
-      else openssl.stop();
-      return true;
-    },
+    opensslSession: () => openssl.session(),
     connections: () => (tracker ? tracker.counts().open : null),
     sockets: (idleThresholdMs) => (snapshots ? socketSnapshot().then((snapshot) => summariseSnapshot(snapshot, idleThresholdMs)) : null),
     release: (options) => releaseToOS(options),
@@ -76,10 +70,9 @@ export function realSources(): ProbeSources {
     // Support is asked on the threadpool (the first check reads every loaded object's relocations).
     nativeHeap: {
       support: () => nativeHeap.supported(),
-      active: () => nativeHeap.active(),
-      start: ({ sampleBytes }) => nativeHeap.start({ sampleBytes }),
-      stop: () => nativeHeap.stop(),
-      profile: () => nativeHeap.profile(),
+      session: ({ sampleBytes }) => nativeHeap.session({ sampleBytes }),
+      runningSampleBytes: () => nativeHeap.runningSampleBytes(),
+      profile: (options) => nativeHeap.profile(options),
     },
   };
 }

@@ -33,8 +33,10 @@ export interface ProbeReport {
   /** What sampling cost the JS thread, ms per sample: the probe's own stalls. A V8 GC that
    *  happens to run inside a sample counts too (scavenges take 5–20 ms in a TLS-churning process). */
   probeCost: { meanMs: number; medianMs: number; maxMs: number };
-  /** Set by a probe: whether OpenSSL tracking was asked for, and why it is off if it could not be had. */
-  openssl?: { requested: boolean; unavailable: string | null };
+  /** Set by a probe: whether OpenSSL tracking was asked for, why it is off if it could not be had,
+   *  when the probe's tracking began (sinceMs: the session's start, the figures count from then) and,
+   *  once its data stopped, when and why (stopped). */
+  openssl?: { requested: boolean; unavailable: string | null; sinceMs?: number | null; stopped?: { atMs: number; reason: string } | null };
   /** Set by a probe created with nativeHeapProfile: profiles taken, growth by site and category, native bytes per connection by category. */
   nativeHeap?: NativeHeapReport;
 }
@@ -131,6 +133,17 @@ export function renderNativeHeap(heap: NativeHeapReport, indent = '  '): string[
   return lines;
 }
 
+function clock(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** When the probe's session began and, if its data stopped, when and why. */
+function sessionSpan(status: { sinceMs?: number | null; stopped?: { atMs: number; reason: string } | null }): string {
+  if (status.sinceMs == null) return 'not started yet';
+  const since = `counted since ${clock(status.sinceMs)}`;
+  return status.stopped ? `${since}, stopped at ${clock(status.stopped.atMs)}: ${status.stopped.reason}` : since;
+}
+
 /** The report as text a person reads at a terminal or in a log. */
 export function renderReport(report: ProbeReport): string {
   if (typeof report !== 'object' || report === null || !Array.isArray(report.findings) || !Array.isArray(report.perConnection) || typeof report.versions !== 'object' || report.versions === null) {
@@ -142,7 +155,9 @@ export function renderReport(report: ProbeReport): string {
   lines.push(`Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample (median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample included).`);
   if (report.latest) lines.push(`Now: ${renderLatest(report.latest)}.`);
   if (report.openssl?.unavailable) lines.push(`OpenSSL live bytes: not tracked — ${report.openssl.unavailable}`);
+  else if (report.openssl?.requested) lines.push(`OpenSSL live bytes: ${sessionSpan(report.openssl)}.`);
   if (report.nativeHeap?.unavailable) lines.push(`Native heap profile: off — ${report.nativeHeap.unavailable}`);
+  else if (report.nativeHeap?.requested) lines.push(`Native heap profile: ${sessionSpan(report.nativeHeap)}${report.nativeHeap.joined ? ` (${report.nativeHeap.joined})` : ''}.`);
   lines.push('');
   const releases = Array.isArray(report.releases) ? report.releases.filter((r) => typeof r === 'object' && r !== null) : [];
   const quiet = releases.length ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in this window.' : 'Findings: none — nothing leaking, retained or piling up in this window.';

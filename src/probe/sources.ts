@@ -1,5 +1,7 @@
 import type { ReleaseOptions, ReleaseResult } from '../memory/release';
+import type { NativeHeapSession } from '../native-heap';
 import type { NativeHeapProfile } from '../native-heap/profile';
+import type { SessionHandle } from '../session-lease';
 import type { ConnectionCounts, SocketSummary } from './sample';
 
 /** Where a probe reads each layer. The real sources wrap sockprobe's own calls; tests may pass fakes. */
@@ -12,7 +14,7 @@ export interface ProbeSources {
    *  call returns (defaults to `free`); `unreleasable`: memory the allocator holds that the release keeps
    *  (caches, fragmentation, metadata; default 0). Nulls where the allocator keeps no such figure. */
   allocator(): Promise<{ allocated: number | null; free: number | null; releasable?: number | null; unreleasable?: number }>;
-  /** OpenSSL live bytes while tracking is on; null otherwise. */
+  /** OpenSSL live bytes while tracking is on (the probe's session, or any other user's); null otherwise. */
   opensslLive(): number | null;
   connections(): ConnectionCounts | null;
   /** A whole-process socket snapshot summarised; null where snapshots are unsupported. */
@@ -20,8 +22,9 @@ export interface ProbeSources {
   release(options?: ReleaseOptions): Promise<ReleaseResult>;
   /** Whether OpenSSL tracking can work here (true), else why not; asked before trackOpenssl(true). */
   opensslSupport?(): Promise<true | string>;
-  /** Turn OpenSSL tracking on or off; true when this call changed it (false: unsupported, or already so). */
-  trackOpenssl?(on: boolean): boolean;
+  /** The probe's own reference to OpenSSL tracking (joining a running session, or starting one);
+   *  only its stop() gives it back. Throws (coded) where tracking cannot start. */
+  opensslSession?(): SessionHandle;
   allocatorName(): string;
   /** The native heap profiler (nativeHeap); absent where this build has none. */
   nativeHeap?: NativeHeapSource;
@@ -31,9 +34,11 @@ export interface ProbeSources {
 export interface NativeHeapSource {
   /** true where it can run here, else why not (asked before start). */
   support(): Promise<true | string>;
-  active(): boolean;
-  start(options: { sampleBytes: number }): void;
-  stop(): void;
+  /** The probe's own reference to the session (joining one running at the same rate, or starting
+   *  one); only its stop() gives it back. Throws ERR_SESSION_CONFLICT when one runs at another rate. */
+  session(options: { sampleBytes: number }): NativeHeapSession;
+  /** The running session's sampleBytes, null when none runs. */
+  runningSampleBytes(): number | null;
   /** The live heap now, symbolized on the threadpool. */
-  profile(): Promise<NativeHeapProfile>;
+  profile(options?: { maxSites?: number }): Promise<NativeHeapProfile>;
 }

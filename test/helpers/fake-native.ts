@@ -57,11 +57,15 @@ export class FakeNative implements NativeBinding {
   opensslProblem = '';
   /** Thrown by opensslStart() when set (e.g. ERR_OPENSSL_SELF_CHECK). */
   opensslStartError: Error | null = null;
-  openssl: NativeOpensslStats = { tracking: false, started: false, liveBytes: 0, peakBytes: 0, allocations: 0, frees: 0, reallocs: 0, sinceMs: 0 };
+  openssl: NativeOpensslStats = { tracking: false, started: false, liveBytes: 0, peakBytes: 0, allocations: 0, frees: 0, reallocs: 0, sinceMs: 0, session: 0, users: 0 };
 
   /** '' where native heap profiling can work, else why not. */
   heapProblemText = '';
-  heapState: NativeHeapStatus = { active: false, sampleBytes: 0, patchedSlots: 0, dropped: 0, restoreLeft: 0 };
+  heapState: NativeHeapStatus = { active: false, sampleBytes: 0, patchedSlots: 0, dropped: 0, restoreLeft: 0, session: 0, users: 0, startedAt: 0 };
+  /** References this (single) realm holds, by session id, as the addon's per-realm book. */
+  readonly heapLeases = new Map<number, number>();
+  readonly opensslLeases = new Map<number, number>();
+  private lastSession = 0;
   /** heapProfile() resolves with this (its sampleBytes taken from the session); rawProfile() makes one from readable sites. */
   heapRaw: NativeHeapRawProfile = rawProfile([], { sampleBytes: 0, startedAt: 0, takenAt: 0, patchedSlots: 0 });
 
@@ -149,15 +153,27 @@ export class FakeNative implements NativeBinding {
     this.log('opensslTrackingProblemAsync');
     return this.opensslProblem;
   }
-  opensslStart(): void {
+  opensslStart(): number {
     this.log('opensslStart');
     if (this.opensslProblem) throw nativeError('ERR_UNSUPPORTED', this.opensslProblem);
     if (this.opensslStartError) throw this.opensslStartError;
-    if (!this.openssl.tracking) this.openssl = { ...this.openssl, tracking: true, started: true, liveBytes: 0, sinceMs: Date.now() };
+    if (!this.openssl.tracking) this.openssl = { ...this.openssl, tracking: true, started: true, liveBytes: 0, sinceMs: Date.now(), session: ++this.lastSession, users: 0 };
+    this.openssl = { ...this.openssl, users: this.openssl.users + 1 };
+    lease(this.opensslLeases, this.openssl.session, +1);
+    return this.openssl.session;
   }
-  opensslStop(): void {
+  opensslStop(session: number): boolean {
     this.log('opensslStop');
-    this.openssl = { ...this.openssl, tracking: false };
+    if (!lease(this.opensslLeases, session, -1)) return false;
+    if (this.openssl.tracking && session === this.openssl.session) {
+      const users = this.openssl.users - 1;
+      this.openssl = { ...this.openssl, users, tracking: users > 0 };
+    }
+    return true;
+  }
+  /** Ends the running OpenSSL session whoever holds it, as another realm's last release or a second copy of the addon would. */
+  endOpensslSession(): void {
+    this.openssl = { ...this.openssl, tracking: false, users: 0 };
   }
   opensslStats(): NativeOpensslStats {
     this.log('opensslStats');
@@ -178,13 +194,29 @@ export class FakeNative implements NativeBinding {
     this.log('heapProblemAsync');
     return this.heapProblemText;
   }
-  heapStart(sampleBytes: number): void {
+  heapStart(sampleBytes: number): number {
     this.log('heapStart');
-    this.heapState = { ...this.heapState, active: true, sampleBytes };
+    if (this.heapProblemText) throw nativeError('ERR_UNSUPPORTED', `native heap profiling is not available: ${this.heapProblemText}`);
+    if (this.heapState.active && this.heapState.sampleBytes !== sampleBytes) {
+      throw nativeError('ERR_SESSION_CONFLICT', `a native heap session already runs in this process sampling every ${this.heapState.sampleBytes} bytes; asked for ${sampleBytes}`);
+    }
+    if (!this.heapState.active) this.heapState = { ...this.heapState, active: true, sampleBytes, session: ++this.lastSession, users: 0, startedAt: Date.now() };
+    this.heapState = { ...this.heapState, users: this.heapState.users + 1 };
+    lease(this.heapLeases, this.heapState.session, +1);
+    return this.heapState.session;
   }
-  heapStop(): void {
+  heapStop(session: number): boolean {
     this.log('heapStop');
-    this.heapState = { ...this.heapState, active: false };
+    if (!lease(this.heapLeases, session, -1)) return false;
+    if (this.heapState.active && session === this.heapState.session) {
+      const users = this.heapState.users - 1;
+      this.heapState = users > 0 ? { ...this.heapState, users } : { ...this.heapState, active: false, users: 0, session: 0, startedAt: 0 };
+    }
+    return true;
+  }
+  /** Ends the running native heap session whoever holds it (another realm's last release, or a second copy of the addon). */
+  endHeapSession(): void {
+    this.heapState = { ...this.heapState, active: false, users: 0, session: 0, startedAt: 0 };
   }
   heapStatus(): NativeHeapStatus {
     this.log('heapStatus');
@@ -208,6 +240,15 @@ export class FakeNative implements NativeBinding {
     this.log('startMemoryReducingGc');
     return this.canStartMemoryReducingGc;
   }
+}
+
+/** Adds (+1) or removes (−1) one lease; false where there was none to remove. */
+function lease(book: Map<number, number>, session: number, change: 1 | -1): boolean {
+  const held = book.get(session) ?? 0;
+  if (change < 0 && held === 0) return false;
+  if (held + change === 0) book.delete(session);
+  else book.set(session, held + change);
+  return true;
 }
 
 /** Installs a fresh FakeNative as the addon; call from a test file's beforeEach (or once) and remove with `setNativeForTesting(undefined)`. */

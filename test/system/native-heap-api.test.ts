@@ -7,6 +7,7 @@ interface Result {
   activeAfterBadInput: boolean;
   beforeStart: string;
   activeAfterStart: boolean;
+  conflict: string;
   activeAfterStop: boolean;
   afterStop: string;
   sampleBytes: number;
@@ -42,6 +43,7 @@ describe('nativeHeap API', () => {
     expect(json.activeAfterBadInput).toBe(false);
     expect(json.beforeStart).toBe('SockprobeError:ERR_NOT_STARTED');
     expect(json.activeAfterStart).toBe(true);
+    expect(json.conflict).toBe('SockprobeError:ERR_SESSION_CONFLICT');
     expect(json.activeAfterStop).toBe(false);
     expect(json.afterStop).toBe('SockprobeError:ERR_NOT_STARTED');
     // A second start() kept the running session's sampling.

@@ -74,11 +74,13 @@ describe('sockprobe/register', () => {
     try {
       const code = `require(${JSON.stringify(path.join(root, 'dist', 'cjs', 'register.js'))}); console.log('READY'); setTimeout(() => process.exit(0), 1500);`;
       const bad = await runWith({ SOCKPROBE_REPORT: path.join(dir, 'missing', 'report.txt'), SOCKPROBE_AUTO_RELEASE: 'yes' }, ['-e', code], true);
-      expect(bad.stderr).toMatch(/cannot write the report to SOCKPROBE_REPORT=.*missing\/report\.txt: ENOENT/);
+      expect(bad.stderr).toMatch(/cannot write the report to .*missing\/report\.\d+\.txt \(SOCKPROBE_REPORT=.*missing\/report\.txt\): ENOENT/);
       expect(bad.stderr).not.toContain('SOCKPROBE_AUTO_RELEASE'); // "yes" is understood
-      const good = path.join(dir, 'report.txt');
-      await runWith({ SOCKPROBE_REPORT: good }, ['-e', code], true);
-      expect(fs.readFileSync(good, 'utf8')).toMatch(/^sockprobe report — \d+ samples/);
+      await runWith({ SOCKPROBE_REPORT: path.join(dir, 'report.txt') }, ['-e', code], true);
+      const written = fs.readdirSync(dir).filter((name) => /^report\.\d+\.txt$/.test(name));
+      expect(written).toHaveLength(1);
+      const pid = written[0].split('.')[1];
+      expect(fs.readFileSync(path.join(dir, written[0]), 'utf8')).toMatch(new RegExp(`^sockprobe report — pid ${pid}, written .*\nsockprobe report — \\d+ samples`));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

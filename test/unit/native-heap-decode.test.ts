@@ -85,6 +85,30 @@ describe('decodeProfile (the addon tables to a NativeHeapProfile)', () => {
     expect(whole.sites).toHaveLength(2000 - 40);
   });
 
+  it('builds the largest maxSites sites only; the others count in totals, categories and omitted', async () => {
+    const sites = heavySites(3000, 2000);
+    const raw = rawProfile(sites, { executable: STACKS.ssl[1].module! });
+    const whole = await decodeProfile(raw);
+    const bounded = await decodeProfile(raw, undefined, 100);
+    expect(bounded.sites).toEqual(whole.sites.slice(0, 100));
+    expect(bounded.totalBytes).toBe(whole.totalBytes);
+    expect(bounded.categories).toEqual(whole.categories);
+    const rest = whole.sites.slice(100);
+    expect(bounded.omitted).toEqual({ sites: rest.length, bytes: rest.reduce((a, s) => a + s.bytes, 0), count: Math.round(rest.reduce((a, s) => a + s.count, 0) * 100) / 100 });
+    expect(whole.omitted).toBeUndefined();
+    expect((await decodeProfile(raw, undefined, 1e9)).omitted).toBeUndefined();
+  });
+
+  it('refuses a maxSites that is not a positive integer, coded', async () => {
+    installFakeNative();
+    nativeHeap.start({ sampleBytes: 65536 });
+    await expect(nativeHeap.profile({ maxSites: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(nativeHeap.profile({ maxSites: 2.5 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(nativeHeap.profile({ maxSites: '10' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(nativeHeap.profile(null as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    nativeHeap.stop();
+  });
+
   it('is what nativeHeap.profile() returns from the addon', async () => {
     const sites: ReadableSite[] = [{ bytes: 4096, count: 1, samples: 1, stack: STACKS.zlib }];
     installFakeNative((fake) => {

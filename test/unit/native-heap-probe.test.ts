@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { siteCategory } from '../../src/native-heap/pprof';
 import type { NativeHeapProfile } from '../../src/native-heap/profile';
 import { createProbe } from '../../src/probe/probe';
+import { defaultMaxHeldBytes, profileBytes, trimProfile } from '../../src/probe/native-heap';
 import type { NativeHeapSource, ProbeSources } from '../../src/probe/sources';
 import { makeProfile, site, STACKS } from '../helpers/native-heap';
 import { makeSockets } from '../helpers/samples';
@@ -10,7 +11,7 @@ const MiB = 1024 * 1024;
 
 /** A process whose allocator in-use count and native heap profile follow `state`: OpenSSL 14 KiB and a read buffer 64 KiB per connection, plus `leaked` bytes at an addon site. */
 function fakeProcess(nativeHeap: Partial<NativeHeapSource> | null = {}) {
-  const state = { connections: 0, leaked: 0, active: false, starts: 0, stops: 0, profiles: 0 };
+  const state = { connections: 0, leaked: 0, active: false, rate: 0, users: 0, starts: 0, stops: 0, profiles: 0, asked: [] as number[] };
   const profileNow = (): NativeHeapProfile => {
     const sites = [site(STACKS.ssl, 14_000 * state.connections + 100_000), site(STACKS.readBuffer, 65_536 * state.connections + 50_000), site(STACKS.v8, 2 * MiB)];
     if (state.leaked) sites.push(site(STACKS.addon, state.leaked));
@@ -18,15 +19,31 @@ function fakeProcess(nativeHeap: Partial<NativeHeapSource> | null = {}) {
   };
   const source: NativeHeapSource = {
     support: async () => true,
-    active: () => state.active,
-    start: () => {
+    session: ({ sampleBytes }) => {
+      state.asked.push(sampleBytes);
+      if (state.active && state.rate !== sampleBytes) {
+        throw Object.assign(new Error(`a native heap session already runs in this process sampling every ${state.rate} bytes`), { code: 'ERR_SESSION_CONFLICT' });
+      }
+      if (!state.active) state.starts++;
       state.active = true;
-      state.starts++;
+      state.rate = sampleBytes;
+      state.users++;
+      let ended: { atMs: number; reason: string } | null = null;
+      return {
+        session: 1, sinceMs: 1_700_000_000_000, sampleBytes,
+        get active() { return ended === null; },
+        get ended() { return ended; },
+        stop(reason = 'stop() was called on this session') {
+          if (ended) return;
+          ended = { atMs: Date.now(), reason };
+          if (--state.users === 0) {
+            state.active = false;
+            state.stops++;
+          }
+        },
+      };
     },
-    stop: () => {
-      state.active = false;
-      state.stops++;
-    },
+    runningSampleBytes: () => (state.active ? state.rate : null),
     profile: async () => {
       state.profiles++;
       return profileNow();
@@ -53,19 +70,38 @@ describe('createProbe({ nativeHeapProfile })', () => {
 
   it('starts the profiler with the sample rate asked for, stops only what it started', async () => {
     const { state, sources } = fakeProcess();
-    const start = vi.spyOn(sources.nativeHeap!, 'start');
     const probe = createProbe({ sources, nativeHeapProfile: { sampleBytes: 32768 } }).start();
     await settle();
-    expect(start).toHaveBeenCalledWith({ sampleBytes: 32768 });
+    expect(state.asked).toEqual([32768]);
+    expect(probe.report().nativeHeap).toMatchObject({ sampleBytes: 32768, sinceMs: 1_700_000_000_000, stopped: null, joined: null });
     probe.stop();
     expect(state.stops).toBe(1);
-    // Already running (the user's own nativeHeap.start()): the probe leaves it running.
+    expect(probe.report().nativeHeap!.stopped).toMatchObject({ reason: 'probe.stop() was called' });
+    // Already running (the user's own session at the same rate): the probe joins and leaves it running.
     const other = fakeProcess();
-    other.state.active = true;
+    Object.assign(other.state, { active: true, rate: 512 * 1024, users: 1 });
     const second = createProbe({ sources: other.sources, nativeHeapProfile: true }).start();
     await settle();
     second.stop();
-    expect([other.state.starts, other.state.stops, other.state.active]).toEqual([0, 0, true]);
+    expect([other.state.starts, other.state.stops, other.state.active, other.state.users]).toEqual([0, 0, true, 1]);
+  });
+
+  it('joins a session running at another rate and reports that rate, unless given its own rate', async () => {
+    const { state, sources } = fakeProcess();
+    Object.assign(state, { active: true, rate: 4096, users: 1 });
+    const probe = createProbe({ sources, nativeHeapProfile: true }).start();
+    await settle();
+    expect(state.asked).toEqual([512 * 1024, 4096]);
+    expect(probe.report().nativeHeap).toMatchObject({ sampleBytes: 4096, unavailable: null, joined: 'joined a session already running at 4096 bytes between samples (asked: 524288)' });
+    expect(probe.renderReport()).toMatch(/Native heap profile: counted since .*joined a session already running at 4096/);
+    probe.stop();
+    expect([state.active, state.users]).toEqual([true, 1]);
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const strict = createProbe({ sources, nativeHeapProfile: { sampleBytes: 65536 } }).start();
+    await settle();
+    expect(strict.report().nativeHeap).toMatchObject({ sampleBytes: null, unavailable: expect.stringMatching(/sampling every 4096 bytes/), sinceMs: null, stopped: null });
+    strict.stop();
+    warnings.mockRestore();
   });
 
   it('takes profiles at its cadence, not at every sample, and keeps a bounded number of them', async () => {
@@ -171,5 +207,40 @@ describe('the profiles a probe keeps', () => {
     const growth = kept.growth()!;
     expect([growth.fromTakenAt, growth.toTakenAt]).toEqual([1000, 3000]);
     expect(growth.growthBytes).toBe(3e6);
+  });
+
+  it('bounds what its kept profiles hold by maxHeldBytes: asks for at most a share of sites, trims what holds more', async () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => site([...STACKS.ssl, { name: `f${i}`, module: null, address: `0x${(0x9000 + i).toString(16)}`, kind: 'javascript' as const }], 10_000 - i));
+    const asked: Array<number | undefined> = [];
+    const { sources } = fakeProcess({ profile: async (options) => (asked.push(options?.maxSites), makeProfile(many(5000), { takenAt: Date.now() }, (s) => siteCategory(s.stack))) });
+    const maxHeldBytes = 1024 * 1024;
+    const probe = createProbe({ sources, nativeHeapProfile: { maxHeldBytes } }).start();
+    await settle();
+    for (let i = 0; i < 6; i++) {
+      const kept = await probe.profileNativeHeap();
+      expect(profileBytes(kept)).toBeLessThanOrEqual(maxHeldBytes / 4);
+      expect(kept.sites.length + kept.omitted!.sites).toBe(5000);
+      expect(kept.omitted!.bytes + kept.sites.reduce((a, s) => a + s.bytes, 0)).toBe(kept.totalBytes);
+    }
+    expect(asked.every((n) => n === Math.floor(maxHeldBytes / 4 / (100 + 120 * 40)))).toBe(true);
+    expect(probe.ownMemoryBytes()).toBeLessThanOrEqual(maxHeldBytes + 10 * 350 + 6 * 150);
+    probe.stop();
+    expect(() => createProbe({ sources, nativeHeapProfile: { maxHeldBytes: 1000 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => createProbe({ sources, nativeHeapProfile: { maxHeldBytes: '1' as never } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+
+  it('defaults maxHeldBytes to 2% of V8\'s heap limit, within 1–16 MiB', () => {
+    expect(defaultMaxHeldBytes(112 * MiB)).toBe(Math.round(0.02 * 112 * MiB));
+    expect(defaultMaxHeldBytes(16 * MiB)).toBe(MiB);
+    expect(defaultMaxHeldBytes(4096 * MiB)).toBe(16 * MiB);
+    expect(defaultMaxHeldBytes()).toBeGreaterThanOrEqual(MiB);
+  });
+
+  it('trims a profile by its smallest sites, counting them in omitted', () => {
+    const profile = makeProfile([site(STACKS.ssl, 9000), site(STACKS.zlib, 5000), site(STACKS.addon, 100)]);
+    const trimmed = trimProfile(profile, profileBytes(profile) - 1);
+    expect(trimmed.sites.map((s) => s.bytes)).toEqual([9000, 5000]);
+    expect(trimmed.omitted).toEqual({ sites: 1, bytes: 100, count: 1 });
+    expect(trimProfile(profile, profileBytes(profile))).toBe(profile);
   });
 });

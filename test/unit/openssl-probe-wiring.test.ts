@@ -38,13 +38,38 @@ describe('OpenSSL tracking through the real sources', () => {
     expect((await probe.sample()).opensslLive).toBeNull(); // tracking off: no figure, not a stale one
   });
 
-  it('leaves tracking the service started itself running at stop()', async () => {
-    const { fake, createProbe } = await load((f) => (f.openssl = { ...f.openssl, tracking: true, started: true, liveBytes: 1000 }));
+  it('leaves tracking the service started itself running at stop(), and the service\'s stop() leaves the probe\'s', async () => {
+    const { fake, createProbe, openssl } = await load(() => {});
+    openssl.start();
+    fake.openssl = { ...fake.openssl, liveBytes: 1000 };
     const probe = createProbe({ opensslTracking: true, intervalMs: 60_000 }).start();
     await settle();
     expect((await probe.sample()).opensslLive).toBe(1000);
+    expect(fake.openssl.users).toBe(2);
     probe.stop();
-    expect([fake.count('opensslStart'), fake.count('opensslStop')]).toEqual([0, 0]);
+    expect(openssl.stats()).toMatchObject({ tracking: true, users: 1 });
+    expect(probe.report().openssl).toMatchObject({ requested: true, unavailable: null, stopped: { reason: 'probe.stop() was called' } });
+    // The other order: the service stops first; the probe's data goes on.
+    const second = createProbe({ opensslTracking: true, intervalMs: 60_000 }).start();
+    await settle();
+    openssl.stop();
+    expect(openssl.stats()).toMatchObject({ tracking: true, users: 1 });
+    expect((await second.sample()).opensslLive).toBe(1000);
+    expect(second.report().openssl).toMatchObject({ stopped: null, sinceMs: fake.openssl.sinceMs });
+    second.stop();
+    expect(openssl.stats().tracking).toBe(false);
+  });
+
+  it('says when and why the probe\'s data stopped when its session ended from outside', async () => {
+    const { fake, createProbe } = await load(() => {});
+    const probe = createProbe({ opensslTracking: true, intervalMs: 60_000 }).start();
+    await settle();
+    expect(probe.report().openssl).toMatchObject({ stopped: null });
+    fake.endOpensslSession();
+    const report = probe.report();
+    expect(report.openssl!.stopped).toMatchObject({ reason: expect.stringMatching(/ended without this reference being given back/) });
+    expect(probe.renderReport()).toMatch(/OpenSSL live bytes: counted since .* UTC, stopped at .* UTC: the session ended without/);
+    probe.stop();
   });
 
   it('never touches OpenSSL where tracking cannot work, and says why once', async () => {
@@ -79,8 +104,8 @@ describe('openssl module over the seam', () => {
   it('maps the native figures, and gives null for a session never started', async () => {
     const { fake, openssl } = await load(() => {});
     expect(openssl.stats()).toMatchObject({ tracking: false, method: null, sinceMs: null, liveBytes: 0 });
-    fake.openssl = { tracking: true, started: true, liveBytes: 5000, peakBytes: 9000, allocations: 40, frees: 15, reallocs: 3, sinceMs: 1_700_000_000_000 };
-    expect(openssl.stats()).toEqual({ tracking: true, method: 'impl-pointers', liveBytes: 5000, peakBytes: 9000, allocations: 40, frees: 15, reallocs: 3, liveAllocations: 25, sinceMs: 1_700_000_000_000 });
+    fake.openssl = { tracking: true, started: true, liveBytes: 5000, peakBytes: 9000, allocations: 40, frees: 15, reallocs: 3, sinceMs: 1_700_000_000_000, session: 3, users: 2 };
+    expect(openssl.stats()).toEqual({ tracking: true, method: 'impl-pointers', liveBytes: 5000, peakBytes: 9000, allocations: 40, frees: 15, reallocs: 3, liveAllocations: 25, sinceMs: 1_700_000_000_000, users: 2 });
     expect(await openssl.supported()).toBe(true);
   });
 

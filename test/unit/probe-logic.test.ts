@@ -338,7 +338,7 @@ describe('createProbe with a fake native seam', () => {
           gc: { method: 'MemoryPressureNotification(kModerate)', fallbackReason: null, durationMs: 31.5, wallMs: 60, shrunkHeap: true, completed: true, releasedBytes: 20 * MiB }, rssBeforeBytes, rssAfterBytes: state.rss,
           releasedBytes: 60 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
           jsThread: { longestStallMs: 33.2, totalMs: 36.1, longestStallMsByStep: { gc: 33.2, trim: 1.1 }, longestGcPauseMs: 30.2 },
-          paced: null, threadpoolThreads: 4, wallMs: 70,
+          paced: null, threadpoolThreads: 4, threadpoolNote: null, note: null, wallMs: 70,
         };
       },
       allocatorName: () => 'glibc',

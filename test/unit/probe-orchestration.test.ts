@@ -28,7 +28,7 @@ function fakeSources() {
     return {
       allocator: 'glibc', method: 'malloc_trim(0)', durationMs: 3, cpuMs: 3, slices: 1, onThreadpool: true, allocatorSaysReleased: true,
       gc: { method: 'MemoryPressureNotification(kModerate)', fallbackReason: null, durationMs: 2, wallMs: 40, shrunkHeap: true, completed: true, releasedBytes: 10 * MiB },
-      jsThread: { longestStallMs: 4, totalMs: 5, longestStallMsByStep: { gc: 4, trim: 1 }, longestGcPauseMs: 2 }, paced: null, threadpoolThreads: 4, wallMs: 45, rssBeforeBytes: before, rssAfterBytes: state.rss, releasedBytes: 50 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
+      jsThread: { longestStallMs: 4, totalMs: 5, longestStallMsByStep: { gc: 4, trim: 1 }, longestGcPauseMs: 2 }, paced: null, threadpoolThreads: 4, threadpoolNote: null, note: null, wallMs: 45, rssBeforeBytes: before, rssAfterBytes: state.rss, releasedBytes: 50 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
     };
   };
   const sources: ProbeSources = {
@@ -52,11 +52,21 @@ function fakeSources() {
       return new Promise((resolve) => (control.finishRelease = () => resolve(result())));
     },
     opensslSupport: async () => control.opensslSupport,
-    trackOpenssl: (on) => {
+    opensslSession: () => {
       if (control.trackThrows) throw control.trackThrows;
-      if (on) calls.trackOn++;
-      else calls.trackOff++;
-      return true;
+      calls.trackOn++;
+      let stopped: { atMs: number; reason: string } | null = null;
+      return {
+        session: 1,
+        sinceMs: 1_700_000_000_000,
+        get active() { return stopped === null; },
+        get ended() { return stopped; },
+        stop(reason = 'stop() was called on this session') {
+          if (stopped) return;
+          stopped = { atMs: Date.now(), reason };
+          calls.trackOff++;
+        },
+      };
     },
     allocatorName: () => 'glibc',
   };
@@ -251,9 +261,10 @@ describe('OpenSSL tracking', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(fake.calls.trackOn).toBe(1);
     expect(probe.samples()[0].opensslLive).toBe(123_456);
-    expect(probe.report().openssl).toEqual({ requested: true, unavailable: null });
+    expect(probe.report().openssl).toEqual({ requested: true, unavailable: null, sinceMs: 1_700_000_000_000, stopped: null });
     probe.stop();
     expect(fake.calls.trackOff).toBe(1);
+    expect(probe.report().openssl).toEqual({ requested: true, unavailable: null, sinceMs: 1_700_000_000_000, stopped: { atMs: Date.now(), reason: 'probe.stop() was called' } });
   });
 
   it('never asks when the option is off', async () => {
@@ -264,7 +275,7 @@ describe('OpenSSL tracking', () => {
     await vi.advanceTimersByTimeAsync(2_000);
     probe.stop();
     expect([asked, fake.calls.trackOn, fake.calls.trackOff]).toEqual([0, 0, 0]);
-    expect(probe.report().openssl).toEqual({ requested: false, unavailable: null });
+    expect(probe.report().openssl).toEqual({ requested: false, unavailable: null, sinceMs: null, stopped: null });
   });
 
   it('says once why tracking is unavailable, as a coded process warning and in the report', async () => {
@@ -282,7 +293,7 @@ describe('OpenSSL tracking', () => {
       expect(fake.calls.trackOn).toBe(0);
       expect(warnings).toHaveBeenCalledTimes(1);
       expect(warnings).toHaveBeenCalledWith('OpenSSL tracking is off: node was built without a symbol table', { code: 'SOCKPROBE_OPENSSL_UNAVAILABLE' });
-      expect(probe.report().openssl).toEqual({ requested: true, unavailable: 'node was built without a symbol table' });
+      expect(probe.report().openssl).toEqual({ requested: true, unavailable: 'node was built without a symbol table', sinceMs: null, stopped: null });
       expect(probe.renderReport()).toContain('OpenSSL live bytes: not tracked — node was built without a symbol table');
     } finally {
       warnings.mockRestore();

@@ -9,11 +9,13 @@ import { settingsFromEnvironment } from '../../src/register-settings';
  * loads it afresh over a fake addon with the variables it names, then stops the probe it
  * started and removes the SIGUSR2 listener it added.
  */
-const VARIABLES = ['SOCKPROBE_INTERVAL_MS', 'SOCKPROBE_AUTO_RELEASE', 'SOCKPROBE_OPENSSL', 'SOCKPROBE_REPORT'] as const;
+const VARIABLES = ['SOCKPROBE_INTERVAL_MS', 'SOCKPROBE_AUTO_RELEASE', 'SOCKPROBE_OPENSSL', 'SOCKPROBE_REPORT', 'SOCKPROBE_WORKERS'] as const;
 const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
 let cleanup: Array<() => void> = [];
 
-async function register(env: Partial<Record<(typeof VARIABLES)[number], string>>) {
+async function register(given: Partial<Record<(typeof VARIABLES)[number], string>>) {
+  // The unit tier runs in worker threads, where register starts a probe only when asked.
+  const env = { SOCKPROBE_WORKERS: '1', ...given };
   for (const name of VARIABLES) {
     if (env[name] === undefined) delete process.env[name];
     else process.env[name] = env[name];
@@ -79,6 +81,62 @@ describe('sockprobe/register settings from the environment', () => {
   });
 });
 
+describe('report files, one per process', () => {
+  it('puts the pid before the extension, or where {pid} says', async () => {
+    const { reportPath } = await import('../../src/register-report');
+    expect(reportPath('/var/log/report.html', 4242)).toBe('/var/log/report.4242.html');
+    expect(reportPath('/var/log/report', 4242)).toBe('/var/log/report.4242');
+    expect(reportPath('/var/log/.report', 4242)).toBe('/var/log/.report.4242');
+    expect(reportPath('report.tar.txt', 7)).toBe('report.tar.7.txt');
+    expect(reportPath('./r.txt', 7)).toBe('r.7.txt');
+    expect(reportPath('/tmp/{pid}/sockprobe-{pid}.txt', 7)).toBe('/tmp/7/sockprobe-7.txt');
+  });
+
+  it('names the process in the first line: pid, cluster role, when', async () => {
+    const { reportHeader } = await import('../../src/register-report');
+    expect(reportHeader({ pid: 12, role: null }, Date.UTC(2026, 11, 3, 14, 0, 0))).toBe('sockprobe report — pid 12, written 2026-12-03T14:00:00.000Z');
+    expect(reportHeader({ pid: 13, role: 'cluster worker 2, primary pid 12' }, 0)).toMatch(/^sockprobe report — pid 13 \(cluster worker 2, primary pid 12\), written 1970/);
+  });
+
+  it('writes a file whole: a reader never sees another writer\'s truncation, and no temporary file stays', async () => {
+    const { writeWhole } = await import('../../src/register-report');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-whole-'));
+    const file = path.join(dir, 'r.txt');
+    const big = 'x'.repeat(4 * 1024 * 1024);
+    const write = (text: string) => new Promise<NodeJS.ErrnoException | null>((resolve) => writeWhole(file, text, resolve));
+    fs.writeFileSync(file, 'previous report\n');
+    const pending = write(big);
+    // Until the rename, the previous report is there whole (a plain writeFile truncates it first).
+    expect(fs.readFileSync(file, 'utf8')).toBe('previous report\n');
+    expect(await pending).toBeNull();
+    expect(fs.readFileSync(file, 'utf8')).toBe(big);
+    expect(fs.readdirSync(dir)).toEqual(['r.txt']);
+    expect(await write('y')).toBeNull();
+    expect(fs.readFileSync(file, 'utf8')).toBe('y');
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('SOCKPROBE_WORKERS', () => {
+  it('leaves a worker thread\'s probe dormant unless set: no timer, no listener, made on first use', async () => {
+    expect((await import('node:worker_threads')).isMainThread).toBe(false);
+    const { probe, intervalMs, lines } = await register({ SOCKPROBE_WORKERS: undefined });
+    expect([probe.running, intervalMs, lines(), probe.samples(), probe.ownMemoryBytes()]).toEqual([false, undefined, [], [], 0]);
+    expect(probe.start().running).toBe(true);
+    probe.stop();
+    expect(probe.running).toBe(false);
+  });
+
+  it('is off unless set, and named when it cannot be read', async () => {
+    const { workersFromEnvironment } = await import('../../src/register-settings');
+    const said: string[] = [];
+    expect(workersFromEnvironment({}, (line) => said.push(line))).toBe(false);
+    expect(workersFromEnvironment({ SOCKPROBE_WORKERS: 'yes' }, (line) => said.push(line))).toBe(true);
+    expect(workersFromEnvironment({ SOCKPROBE_WORKERS: 'all' }, (line) => said.push(line))).toBe(false);
+    expect(said).toEqual(['SOCKPROBE_WORKERS="all" is not one of 1/true/yes/on or 0/false/no/off; leaving it off']);
+  });
+});
+
 describe('SOCKPROBE_AUTO_RELEASE', () => {
   const read = (value: string | undefined) => {
     const said: string[] = [];
@@ -114,20 +172,23 @@ describe('the report on SIGUSR2', () => {
   it('goes to stderr by default', async () => {
     const { stderr } = await register({});
     process.emit('SIGUSR2', 'SIGUSR2');
-    expect(stderr.join('')).toMatch(/^sockprobe report — 0 samples/);
+    expect(stderr.join('')).toMatch(new RegExp(`^sockprobe report — pid ${process.pid}, written \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\nsockprobe report — 0 samples`));
   });
 
-  it('goes to SOCKPROBE_REPORT when it names a file', async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-unit-')), 'report.txt');
-    await register({ SOCKPROBE_REPORT: file });
+  it('goes to SOCKPROBE_REPORT when it names a file: this process\'s own, the pid before the extension', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-unit-'));
+    await register({ SOCKPROBE_REPORT: path.join(dir, 'report.txt') });
     process.emit('SIGUSR2', 'SIGUSR2');
-    await vi.waitFor(() => expect(fs.readFileSync(file, 'utf8')).toMatch(/^sockprobe report — /));
-    fs.rmSync(path.dirname(file), { recursive: true });
+    const file = path.join(dir, `report.${process.pid}.txt`);
+    await vi.waitFor(() => expect(fs.readFileSync(file, 'utf8')).toMatch(new RegExp(`^sockprobe report — pid ${process.pid}, `)));
+    expect(fs.readdirSync(dir)).toEqual([`report.${process.pid}.txt`]);
+    fs.rmSync(dir, { recursive: true });
   });
 
   it('says so on stderr when the report path cannot be written', async () => {
     const { lines } = await register({ SOCKPROBE_REPORT: '/no/such/dir/r.txt' });
     process.emit('SIGUSR2', 'SIGUSR2');
-    await vi.waitFor(() => expect(lines()).toEqual([expect.stringMatching(/^sockprobe\/register: cannot write the report to SOCKPROBE_REPORT=\/no\/such\/dir\/r\.txt: ENOENT/)]));
+    await vi.waitFor(() => expect(lines()).toEqual([`sockprobe/register: cannot write the report to /no/such/dir/r.${process.pid}.txt (SOCKPROBE_REPORT=/no/such/dir/r.txt): ${lines()[0]?.split(': ').slice(2).join(': ')}`]));
+    expect(lines()[0]).toMatch(/ENOENT/);
   });
 });
