@@ -97,6 +97,8 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   if (options.opensslTracking !== undefined && typeof options.opensslTracking !== 'boolean') throw new SockprobeTypeError('options.opensslTracking', 'a boolean', options.opensslTracking);
   const heapOptions = nativeHeapOptions(options.nativeHeapProfile);
   const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
+  const share = thresholds.memoryHeadroomShare;
+  if (typeof share !== 'number' || !(share > 0 && share <= 1)) throw new SockprobeTypeError('options.thresholds.memoryHeadroomShare', 'a share of the limit above 0 and at most 1', share, 'ERR_INVALID_ARG_VALUE');
   const sources = options.sources ?? realSources();
   const policy = options.autoRelease ? new AutoReleasePolicy(options.autoRelease === true ? {} : options.autoRelease) : null;
   const releases = new RingBuffer<AutoReleaseRecord>(64);
@@ -215,7 +217,12 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     const time = Date.now();
     const before = lastSockets;
     const connectionsNow = sources.connections();
-    const [sockets, native, anon] = await Promise.all([socketsIfDue(time, totalConnections(connectionsNow)), sources.allocator(), sources.rssAnon?.().catch(() => undefined)]);
+    const [sockets, native, anon, container] = await Promise.all([
+      socketsIfDue(time, totalConnections(connectionsNow)),
+      sources.allocator(),
+      sources.rssAnon?.().catch(() => undefined),
+      sources.container?.().catch(() => null),
+    ]);
     const started = performance.now();
     const memory = sources.memory();
     const delay = histogram ? histogram.max / 1e6 : 0;
@@ -233,6 +240,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       opensslLive: sources.opensslLive(),
       connections: connectionsNow,
       sockets,
+      ...(container === undefined ? {} : { container }),
       eventLoopDelayMaxMs: Number.isFinite(delay) ? delay : 0,
       probeMs: 0,
     };

@@ -9,6 +9,7 @@ import { trackConnections } from '../net/tracking';
 import { netCapabilities } from '../net';
 import { openssl, opensslTrackingSupportAsync } from '../openssl/tracking';
 import { nativeHeap } from '../native-heap';
+import { containerMemoryAsync } from '../container/memory';
 import { summariseSnapshot } from './socket-summary';
 import type { ProbeSources } from './sources';
 
@@ -73,6 +74,10 @@ export function realSources(): ProbeSources {
     sockets: (idleThresholdMs) => (snapshots ? socketSnapshot().then((snapshot) => summariseSnapshot(snapshot, idleThresholdMs)) : null),
     release: (options) => releaseToOS(options),
     allocatorName: () => allocatorName,
+    async container() {
+      const c = await containerMemoryAsync();
+      return c.version === null ? null : { limitBytes: c.limitBytes, usageBytes: c.usageBytes, workingSetBytes: c.workingSetBytes, limitSource: c.sources.limitBytes ?? null };
+    },
     // Support is asked on the threadpool (the first check reads every loaded object's relocations).
     nativeHeap: {
       support: () => nativeHeap.supported(),

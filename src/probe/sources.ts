@@ -1,6 +1,6 @@
 import type { ReleaseOptions, ReleaseResult } from '../memory/release';
 import type { NativeHeapProfile } from '../native-heap/profile';
-import type { ConnectionCounts, SocketSummary } from './sample';
+import type { ConnectionCounts, ContainerReading, SocketSummary } from './sample';
 
 /** Where a probe reads each layer. The real sources wrap sockprobe's own calls; tests may pass fakes. */
 export interface ProbeSources {
@@ -23,6 +23,8 @@ export interface ProbeSources {
   /** Turn OpenSSL tracking on or off; true when this call changed it (false: unsupported, or already so). */
   trackOpenssl?(on: boolean): boolean;
   allocatorName(): string;
+  /** The memory cgroup's limit, usage and working set (files read on the threadpool); null outside one. */
+  container?(): Promise<ContainerReading | null>;
   /** The native heap profiler (nativeHeap); absent where this build has none. */
   nativeHeap?: NativeHeapSource;
 }
