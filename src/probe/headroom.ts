@@ -31,7 +31,7 @@ export interface MemoryHeadroomEvidence {
 const LABELS: Record<GrowthLayer, string> = {
   jsHeap: 'the V8 heap',
   external: 'Buffers and ArrayBuffers (external)',
-  otherNative: 'native memory outside Buffers and OpenSSL',
+  otherNative: 'native memory outside Buffers and OpenSSL (the allocator\'s count, touched or not)',
   openssl: 'OpenSSL',
   kernelSockets: "this process's kernel socket buffers",
   outsideProcess: 'memory outside this process (page cache, kernel, other processes in the container)',
@@ -49,7 +49,7 @@ const ADVICE: Record<GrowthLayer | 'none', string> = {
 
 const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 const KiB = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const span = (ms: number) => (ms < 2 * 3600_000 ? `${(ms / 60_000).toFixed(0)} min` : `${(ms / 3600_000).toFixed(1)} h`);
+const span = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(0)} s` : ms < 2 * 3600_000 ? `${(ms / 60_000).toFixed(0)} min` : `${(ms / 3600_000).toFixed(1)} h`);
 /** A sample with a working set and a limit to hold it against. */
 const limited = (s: Sample) => s.container != null && s.container.limitBytes !== null && s.container.workingSetBytes !== null;
 

@@ -9,13 +9,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ContainerLedger, ContainerMemory } from '../../src';
+import type { ContainerLedger, ContainerMemory, Finding } from '../../src';
 import { root } from '../helpers/child';
 
 const MiB = 1024 * 1024;
 const LIMIT = 512 * MiB;
 const SESSION_BYTES = 96 * 1024;
-const TARGET_SHARE = 0.75;
+/** The share of the limit filled after the headroom finding, to check its forecast (short of the OOM kill). */
+const FILL_SHARE = 0.93;
 
 interface RawGroup { dir: string; limit: number; usage: number; kmem: number; failcnt: number; oomKill: number; stat: Record<string, number> }
 interface ServiceResult {
@@ -24,6 +25,9 @@ interface ServiceResult {
   connections: number;
   failed: number;
   steps: Array<{ connections: number; workingSet: number; usage: number }>;
+  finding: Extract<Finding, { kind: 'memory-headroom' }> | null;
+  atFinding: { connections: number; workingSet: number };
+  filled: { connections: number; workingSet: number };
   before: RawGroup;
   result: ContainerMemory;
   after: RawGroup;
@@ -110,7 +114,7 @@ describe('containerMemory() and containerLedger() in a real 512 MiB cgroup v1 gr
     group = path.join(own, `sockprobe-test-${process.pid}-${Date.now().toString(36)}`);
     fs.mkdirSync(group);
     fs.writeFileSync(path.join(group, 'memory.limit_in_bytes'), String(LIMIT));
-    const run = await runInGroup(group, 'container-service.js', [String(SESSION_BYTES), String(TARGET_SHARE), '5000']);
+    const run = await runInGroup(group, 'container-service.js', [String(SESSION_BYTES), String(FILL_SHARE), '5000']);
     const line = run.stdout.trim().split('\n').pop() ?? '';
     if (run.code !== 0 || !line.startsWith('{')) throw new Error(`the service in ${group} exited ${run.code}\nstdout:\n${run.stdout.slice(-2000)}\nstderr:\n${run.stderr.slice(-4000)}`);
     service = JSON.parse(line);
@@ -127,7 +131,7 @@ describe('containerMemory() and containerLedger() in a real 512 MiB cgroup v1 gr
     expect(service.before.dir).toBe(group);
     expect(service.failed).toBe(0);
     expect(service.connections).toBeGreaterThanOrEqual(1000);
-    expect(service.result.workingSetBytes!).toBeGreaterThan(0.6 * LIMIT);
+    expect(service.result.workingSetBytes!).toBeGreaterThan(0.8 * LIMIT);
     expect(service.result.usageBytes!).toBeLessThan(LIMIT);
   });
 
@@ -168,6 +172,24 @@ describe('containerMemory() and containerLedger() in a real 512 MiB cgroup v1 gr
     // Idle TLS sockets hold next to nothing in the kernel; the figure is measured, not assumed.
     expect(ledger.sockets.thisProcess.bytes).toBeTypeOf('number');
     expect(ledger.sockets.thisProcess.source).toMatch(/skmem of \d+ TCP sockets/);
+  });
+
+  it('the probe reports memory-headroom past 80%, and its forecast of connections that fit holds within 15%', () => {
+    const { finding, atFinding, filled } = service;
+    expect(finding, 'no memory-headroom finding before 5000 connections').not.toBeNull();
+    const e = finding!.evidence;
+    expect(e.share).toBeGreaterThanOrEqual(0.8);
+    expect(e.limitBytes).toBe(LIMIT);
+    // The session buffers are what each connection adds: external grew most.
+    expect(e.grewMost).toBe('external');
+    if ('declined' in e.forecast) throw new Error(`forecast declined: ${e.forecast.declined}`);
+    // Forecast to the share filled, from the finding's own per-connection figure and working set.
+    const predicted = (filled.workingSet - e.workingSetBytes) / e.forecast.bytesPerConnection;
+    const opened = filled.connections - atFinding.connections;
+    expect(filled.workingSet).toBeGreaterThanOrEqual(FILL_SHARE * LIMIT);
+    expect(Math.abs(opened - predicted) / predicted).toBeLessThan(0.15);
+    // And its count to the limit matches the same figure.
+    expect(e.forecast.connectionsThatFit).toBe(Math.floor((LIMIT - e.workingSetBytes) / e.forecast.bytesPerConnection));
   });
 
   it('a read costs well under a millisecond of the loop', () => {
