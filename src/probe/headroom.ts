@@ -16,7 +16,8 @@ export interface MemoryHeadroomEvidence {
   /** workingSet / limit now, and the share that raises the finding. */
   share: number;
   threshold: number;
-  /** Bytes each layer grew between the window's first cgroup reading and now (null: not read here). */
+  /** Bytes each layer grew between the window's first cgroup reading and now (null: not read here).
+   *  OpenSSL and other native growth are resident growth: at most what RssAnon grew beyond the V8 heap and Buffers. */
   growth: Record<GrowthLayer | 'workingSet', number | null>;
   windowMs: number;
   /** The layer that grew most (a key of `growth`). */
@@ -31,7 +32,7 @@ export interface MemoryHeadroomEvidence {
 const LABELS: Record<GrowthLayer, string> = {
   jsHeap: 'the V8 heap',
   external: 'Buffers and ArrayBuffers (external)',
-  otherNative: 'native memory outside Buffers and OpenSSL (the allocator\'s count, touched or not)',
+  otherNative: 'native memory outside Buffers and OpenSSL',
   openssl: 'OpenSSL',
   kernelSockets: "this process's kernel socket buffers",
   outsideProcess: 'memory outside this process (page cache, kernel, other processes in the container)',
@@ -61,12 +62,24 @@ function growthBetween(first: Sample, last: Sample): MemoryHeadroomEvidence['gro
   };
   const workingSet = delta((s) => s.container?.workingSetBytes);
   const anon = delta((s) => s.rssAnon);
+  const jsHeap = delta((s) => s.heapPhysical);
+  const external = delta((s) => s.external);
+  // Allocator counts include pages handed out but never touched: OpenSSL's and other native growth
+  // are capped by the anonymous RSS growth the V8 heap and Buffers leave, as memoryBreakdown() does.
+  let left = anon === null ? Infinity : Math.max(0, anon - Math.max(0, jsHeap ?? 0) - Math.max(0, external ?? 0));
+  const resident = (bytes: number | null) => {
+    if (bytes === null || bytes <= 0) return bytes;
+    const kept = Math.min(bytes, left);
+    left -= kept;
+    return kept;
+  };
+  const openssl = resident(delta((s) => s.opensslLive));
   return {
     workingSet,
-    jsHeap: delta((s) => s.heapPhysical),
-    external: delta((s) => s.external),
-    otherNative: delta(otherNative),
-    openssl: delta((s) => s.opensslLive),
+    jsHeap,
+    external,
+    openssl,
+    otherNative: resident(delta(otherNative)),
     kernelSockets: delta((s) => s.sockets?.kernelBytes),
     outsideProcess: workingSet === null || anon === null ? null : workingSet - anon,
   };

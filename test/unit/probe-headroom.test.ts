@@ -51,6 +51,17 @@ describe('memory-headroom finding', () => {
     expect(buildReport(samples, versions).findings.map((f) => f.kind)).toContain('memory-headroom');
   });
 
+  it('an allocator count that grew past what RssAnon shows is capped to resident growth, so Buffers still lead', () => {
+    const perConnection = 150 * 1024;
+    // The allocator hands out 1.5× the session bytes again, untouched: RssAnon grows by the sessions only.
+    const samples = climbing(14, perConnection).map((s, i) => ({ ...s, nativeAllocated: 5e6 + s.external + i * 200 * 1.5 * perConnection, rssAnon: 20e6 + i * 200 * perConnection * 1.1 }));
+    const [finding] = headroomFindings(samples, 0.8);
+    if (finding?.kind !== 'memory-headroom') throw new Error('no finding');
+    const g = finding.evidence.growth;
+    expect(finding.evidence.grewMost).toBe('external');
+    expect(g.otherNative!).toBeLessThanOrEqual(samples[13].rssAnon - samples[0].rssAnon - g.external! - Math.max(0, g.jsHeap!));
+  });
+
   it('stays quiet below the threshold, outside a limited cgroup, and with no cgroup readings', () => {
     const samples = climbing(14, 150 * 1024);
     expect(headroomFindings(samples, 0.9)).toEqual([]);
