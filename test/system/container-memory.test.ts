@@ -193,7 +193,8 @@ describe('containerMemory() and containerLedger() in a real 512 MiB cgroup v1 gr
   });
 
   it('a read costs well under a millisecond of the loop', () => {
-    expect(service.timing.cpuMsPerCall).toBeLessThan(1);
+    // The median of 50 calls: single calls stretch when a loaded machine deschedules the loop, and
+    // process.cpuUsage() counts every thread (GC, threadpool), so neither bounds the loop's share.
     expect(service.timing.medianMs).toBeLessThan(1);
   });
 });
