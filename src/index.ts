@@ -17,5 +17,5 @@ export { nativeHeap, DEFAULT_SAMPLE_BYTES, type NativeHeapStartOptions, type Nat
 export { createProbe, type Probe, type ProbeOptions, type AutoReleaseRecord, type NativeHeapProfileOptions, type NativeHeapReport } from './probe/probe';
 export { buildReport, renderReport, type ProbeReport, type Versions } from './probe/report';
 export type { Finding, FindingKind, Severity } from './probe/findings';
-export type { Sample, SocketSummary } from './probe/sample';
+export type { Sample, SocketSummary, ContainerReading } from './probe/sample';
 export type { PerConnectionEstimate, Retention, LeakTrend } from './probe/correlate';

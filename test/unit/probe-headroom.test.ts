@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createProbe } from '../../src/probe/probe';
 import { buildReport } from '../../src/probe/report';
 import { headroomFindings } from '../../src/probe/headroom';
-import type { Sample } from '../../src/probe/sample';
+import type { ContainerReading, Sample } from '../../src/probe/sample';
+import type { ProbeSources } from '../../src/probe/sources';
 import { makeSample, noise } from '../helpers/samples';
 
 const MiB = 1024 * 1024;
@@ -85,5 +86,25 @@ describe('memory-headroom finding', () => {
     expect(() => createProbe({ thresholds: { memoryHeadroomShare: 0 } })).toThrow(/above 0 and at most 1/);
     const samples = climbing(14, 150 * 1024);
     expect(buildReport(samples, versions, { memoryHeadroomShare: 0.9 } as never).findings.map((f) => f.kind)).not.toContain('memory-headroom');
+  });
+});
+
+describe('the probe samples the container', () => {
+  const sources = (container: ProbeSources['container']): ProbeSources => ({
+    memory: () => ({ rss: 100 * MiB, heapUsed: 10 * MiB, heapTotal: 20 * MiB, external: MiB, arrayBuffers: MiB }),
+    allocator: async () => ({ allocated: 10 * MiB, free: MiB }),
+    opensslLive: () => null,
+    connections: () => null,
+    sockets: () => null,
+    release: () => Promise.reject(new Error('not in this test')),
+    allocatorName: () => 'glibc',
+    container,
+  });
+
+  it('keeps the source\'s reading in each sample; a failing read leaves null, never a thrown sample', async () => {
+    const reading: ContainerReading = { limitBytes: LIMIT, usageBytes: 300 * MiB, workingSetBytes: 290 * MiB, limitSource: 'memory.max' };
+    expect((await createProbe({ sources: sources(async () => reading) }).sample()).container).toEqual(reading);
+    expect((await createProbe({ sources: sources(() => Promise.reject(new Error('EACCES'))) }).sample()).container).toBeNull();
+    expect('container' in (await createProbe({ sources: sources(undefined) }).sample())).toBe(false);
   });
 });
