@@ -244,7 +244,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       eventLoopDelayMaxMs: Number.isFinite(delay) ? delay : 0,
       probeMs: 0,
     };
-    sample.probeMs = performance.now() - started + (sockets && sockets !== before ? sockets.mainThreadMs : 0);
+    sample.probeMs = performance.now() - started + (sockets && sockets !== before ? sockets.mainThreadMs : 0) + (container?.readMs ?? 0);
     const previous = ring.last();
     ring.push(sample);
     if (heapRunning && heapProfiles!.due(time)) requestProfile(sample).catch(() => undefined);

@@ -29,6 +29,8 @@ export interface ContainerReading {
   workingSetBytes: number | null;
   /** Which file the limit came from (memory.max, memory.limit_in_bytes…). */
   limitSource: string | null;
+  /** Time the read held the JS thread, ms (counted in the sample's probeMs). */
+  readMs?: number;
 }
 
 /** One sample of every layer. Bytes unless named otherwise; null where a layer cannot be read here. */

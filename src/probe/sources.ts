@@ -23,7 +23,7 @@ export interface ProbeSources {
   /** Turn OpenSSL tracking on or off; true when this call changed it (false: unsupported, or already so). */
   trackOpenssl?(on: boolean): boolean;
   allocatorName(): string;
-  /** The memory cgroup's limit, usage and working set (files read on the threadpool); null outside one. */
+  /** The memory cgroup's limit, usage and working set (and the read's time on the JS thread); null outside one. */
   container?(): Promise<ContainerReading | null>;
   /** The native heap profiler (nativeHeap); absent where this build has none. */
   nativeHeap?: NativeHeapSource;

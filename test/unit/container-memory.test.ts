@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { interpretMemoryCgroup, type CgroupReading, type ContainerMemory } from '../../src/container/interpret';
 import { locateMemoryCgroup, parseMountinfo, type CgroupLocation } from '../../src/container/locate';
 import { parseBytes, parsePressure } from '../../src/container/parse';
+import { containerHeadroom, containerMemory } from '../../src/container/memory';
 import { reconcileLedger, type ProcessReading } from '../../src/container/reconcile';
 import { recordedText } from '../helpers/recorded';
 
@@ -232,5 +233,20 @@ describe('the ledger reconciles the group\'s usage', () => {
 
   it('no usage figure: no ledger', () => {
     expect(reconcileLedger(interpretMemoryCgroup({ ...reading('cgroup-v2-written.txt').reading, files: {} }), own, { count: 0, anonBytes: 0, unreadable: 0 }, line(null))).toBeNull();
+  });
+});
+
+describe('on this machine', () => {
+  it('containerMemory() and the probe\'s containerHeadroom() find the same group; what is not read says so', () => {
+    const full = containerMemory();
+    const light = containerHeadroom();
+    expect(light.version).toBe(full.version);
+    expect(light.directory).toBe(full.directory);
+    expect(light.limitBytes).toBe(full.limitBytes);
+    if (full.version !== null) {
+      expect(light.usageBytes).toBeGreaterThan(0);
+      expect(light.workingSetBytes).not.toBeNull();
+      expect(light.missing['events.oomKill']).toMatch(/was not read/);
+    } else expect(light.missing.version).toBe(full.missing.version);
   });
 });
