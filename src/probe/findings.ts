@@ -2,8 +2,9 @@ import { LAYERS, type Layer } from './layers';
 import type { LeakTrend, PerConnectionEstimate, Retention } from './correlate';
 import type { Sample } from './sample';
 import type { GrowingSite } from './native-heap';
+import type { MemoryHeadroomEvidence } from './headroom';
 
-export type FindingKind = 'leak' | 'retention' | 'idle-connections' | 'close-wait' | 'fd-headroom';
+export type FindingKind = 'leak' | 'retention' | 'idle-connections' | 'close-wait' | 'fd-headroom' | 'memory-headroom';
 export type Severity = 'info' | 'warning' | 'critical';
 
 /** The figures behind each kind of finding (bytes, ms and counts unless named otherwise). */
@@ -19,13 +20,14 @@ export interface FindingEvidence {
   /** `port N` (a listener's port) or `port →N` (client sockets' remote port): CLOSE_WAIT there, top five. */
   'close-wait': { closeWait: number } & { [port: `port ${string}`]: number };
   'fd-headroom': { open: number; limit: number };
+  'memory-headroom': MemoryHeadroomEvidence;
 }
 
 interface FindingOf<K extends FindingKind> {
   kind: K;
   severity: Severity;
   /** Where the memory or resource is: a memory layer, or `sockets` / `fds`. */
-  layer: Layer | 'nativeFree' | 'sockets' | 'fds';
+  layer: Layer | 'nativeFree' | 'sockets' | 'fds' | 'container';
   /** One sentence with the numbers that support it. */
   summary: string;
   /** Typed by kind: narrow on `kind` to read it (`if (f.kind === 'idle-connections') f.evidence.idleConnections`). */
@@ -48,9 +50,11 @@ export interface FindingThresholds {
   leakWindowMs: number;
   /** On an exact layer (OpenSSL live bytes) a steady climb is named over a window this short. */
   exactLeakWindowMs: number;
+  /** Share of the memory cgroup's limit the working set may reach before a memory-headroom finding (critical at the midpoint to 100%). */
+  memoryHeadroomShare: number;
 }
 
-export const DEFAULT_THRESHOLDS: FindingThresholds = { retentionBytes: 16 * 1024 * 1024, idleConnections: 50, closeWait: 10, fdShare: 0.8, leakGrowthBytes: 4 * 1024 * 1024, leakWindowMs: 5 * 60_000, exactLeakWindowMs: 20_000 };
+export const DEFAULT_THRESHOLDS: FindingThresholds = { retentionBytes: 16 * 1024 * 1024, idleConnections: 50, closeWait: 10, fdShare: 0.8, leakGrowthBytes: 4 * 1024 * 1024, leakWindowMs: 5 * 60_000, exactLeakWindowMs: 20_000, memoryHeadroomShare: 0.8 };
 
 const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 

@@ -106,6 +106,8 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   if (options.opensslTracking !== undefined && typeof options.opensslTracking !== 'boolean') throw new SockprobeTypeError('options.opensslTracking', 'a boolean', options.opensslTracking);
   const heapOptions = nativeHeapOptions(options.nativeHeapProfile);
   const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
+  const share = thresholds.memoryHeadroomShare;
+  if (typeof share !== 'number' || !(share > 0 && share <= 1)) throw new SockprobeTypeError('options.thresholds.memoryHeadroomShare', 'a share of the limit above 0 and at most 1', share, 'ERR_INVALID_ARG_VALUE');
   const sources = options.sources ?? realSources();
   const policy = options.autoRelease ? new AutoReleasePolicy(options.autoRelease === true ? {} : options.autoRelease) : null;
   const releases = new RingBuffer<AutoReleaseRecord>(64);
@@ -244,7 +246,12 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     const time = Date.now();
     const before = lastSockets;
     const connectionsNow = sources.connections();
-    const [sockets, native, anon] = await Promise.all([socketsIfDue(time, totalConnections(connectionsNow)), sources.allocator(), sources.rssAnon?.().catch(() => undefined)]);
+    const [sockets, native, anon, container] = await Promise.all([
+      socketsIfDue(time, totalConnections(connectionsNow)),
+      sources.allocator(),
+      sources.rssAnon?.().catch(() => undefined),
+      sources.container?.().catch(() => null),
+    ]);
     const started = performance.now();
     const memory = sources.memory();
     const delay = histogram ? histogram.max / 1e6 : 0;
@@ -262,10 +269,11 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       opensslLive: sources.opensslLive(),
       connections: connectionsNow,
       sockets,
+      ...(container === undefined ? {} : { container }),
       eventLoopDelayMaxMs: Number.isFinite(delay) ? delay : 0,
       probeMs: 0,
     };
-    sample.probeMs = performance.now() - started + (sockets && sockets !== before ? sockets.mainThreadMs : 0);
+    sample.probeMs = performance.now() - started + (sockets && sockets !== before ? sockets.mainThreadMs : 0) + (container?.readMs ?? 0);
     const previous = ring.last();
     ring.push(sample);
     if (heapRunning() && heapProfiles!.due(time)) requestProfile(sample).catch(() => undefined);

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { leakFinding, retentionFinding, rssPerConnection, socketFindings, DEFAULT_THRESHOLDS, type Finding, type FindingThresholds } from './findings';
 import { leakTrends, perConnection, retentionAfterSpike, type PerConnectionEstimate, type Retention } from './correlate';
+import { headroomFindings } from './headroom';
 import { LAYERS } from './layers';
 import { RESIDENT_FREE_METHOD, type Sample } from './sample';
 import type { AutoReleaseRecord } from './auto-release';
@@ -68,6 +69,7 @@ export function buildReport(samples: Sample[], versions: Versions, thresholds: F
     ...leakTrends(samples, thresholds.leakGrowthBytes, thresholds.leakWindowMs, thresholds.exactLeakWindowMs).map((trend) => leakFinding(trend, thresholds)),
     ...(retention ? [retentionFinding(retention, thresholds)].filter((f): f is Finding => f !== null) : []),
     ...socketFindings(samples[samples.length - 1], rssPerConnection(estimates), thresholds),
+    ...headroomFindings(samples, thresholds.memoryHeadroomShare),
   ].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
   return {
     findings,

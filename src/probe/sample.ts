@@ -20,6 +20,19 @@ export interface SocketSummary {
   mainThreadMs: number;
 }
 
+/** What a sample keeps of the memory cgroup: the kill line and the working set measured against it. */
+export interface ContainerReading {
+  /** The limit the kernel kills on (null: none set). */
+  limitBytes: number | null;
+  usageBytes: number | null;
+  /** usage − inactive file pages: what the kubelet evicts on. */
+  workingSetBytes: number | null;
+  /** Which file the limit came from (memory.max, memory.limit_in_bytes…). */
+  limitSource: string | null;
+  /** Time the read held the JS thread, ms (counted in the sample's probeMs). */
+  readMs?: number;
+}
+
 /** One sample of every layer. Bytes unless named otherwise; null where a layer cannot be read here. */
 export interface Sample {
   /** ms since the epoch. */
@@ -44,6 +57,8 @@ export interface Sample {
   opensslLive: number | null;
   connections: ConnectionCounts | null;
   sockets: SocketSummary | null;
+  /** The memory cgroup's figures at this sample (containerMemory()); absent or null outside a readable memory cgroup. */
+  container?: ContainerReading | null;
   /** Longest event-loop delay seen since the previous sample, ms. */
   eventLoopDelayMaxMs: number;
   /** Time this sample itself held the JS thread, ms (the probe's own cost, snapshot included). */

@@ -2,7 +2,7 @@ import type { ReleaseOptions, ReleaseResult } from '../memory/release';
 import type { NativeHeapSession } from '../native-heap';
 import type { NativeHeapProfile } from '../native-heap/profile';
 import type { SessionHandle } from '../session-lease';
-import type { ConnectionCounts, SocketSummary } from './sample';
+import type { ConnectionCounts, ContainerReading, SocketSummary } from './sample';
 
 /** Where a probe reads each layer. The real sources wrap sockprobe's own calls; tests may pass fakes. */
 export interface ProbeSources {
@@ -26,6 +26,8 @@ export interface ProbeSources {
    *  only its stop() gives it back. Throws (coded) where tracking cannot start. */
   opensslSession?(): SessionHandle;
   allocatorName(): string;
+  /** The memory cgroup's limit, usage and working set (and the read's time on the JS thread); null outside one. */
+  container?(): Promise<ContainerReading | null>;
   /** The native heap profiler (nativeHeap); absent where this build has none. */
   nativeHeap?: NativeHeapSource;
 }
