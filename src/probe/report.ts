@@ -6,6 +6,7 @@ import { RESIDENT_FREE_METHOD, type Sample } from './sample';
 import type { AutoReleaseRecord } from './auto-release';
 import type { NativeHeapReport } from './native-heap';
 import { SockprobeTypeError } from '../errors';
+import { renderHolderDetails, renderHolders } from './holders/render';
 
 export interface Versions {
   node: string;
@@ -144,10 +145,15 @@ export function renderReport(report: ProbeReport): string {
   if (report.openssl?.unavailable) lines.push(`OpenSSL live bytes: not tracked — ${report.openssl.unavailable}`);
   if (report.nativeHeap?.unavailable) lines.push(`Native heap profile: off — ${report.nativeHeap.unavailable}`);
   lines.push('');
+  // Holders first: what holds the memory, per connection, and what to change; the detail comes last.
+  const holders = Array.isArray(report.nativeHeap?.holders) ? report.nativeHeap!.holders : [];
+  const now = report.latest?.time ?? null;
+  if (holders.length) lines.push(...renderHolders(holders, now), '');
+  const findings = report.findings.filter((f) => f.kind !== 'holder');
   const releases = Array.isArray(report.releases) ? report.releases.filter((r) => typeof r === 'object' && r !== null) : [];
   const quiet = releases.length ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in this window.' : 'Findings: none — nothing leaking, retained or piling up in this window.';
-  lines.push(report.findings.length ? 'Findings:' : quiet);
-  for (const f of report.findings) {
+  lines.push(findings.length ? 'Findings:' : quiet);
+  for (const f of findings) {
     lines.push(`  [${f.severity}] ${f.kind} (${f.layer}): ${f.summary}`);
     lines.push(`      → ${f.advice}`);
   }
@@ -160,6 +166,7 @@ export function renderReport(report: ProbeReport): string {
   lines.push('Per connection:');
   lines.push(...renderPerConnection(report.perConnection));
   if (report.nativeHeap) lines.push(...renderNativeHeap(report.nativeHeap));
+  lines.push(...renderHolderDetails(holders, now));
   if (report.latest?.nativeFree != null) lines.push(`\nFree native memory is resident memory: ${report.residentFreeMethod ?? RESIDENT_FREE_METHOD}.`);
   return lines.join('\n');
 }
