@@ -9,6 +9,40 @@ import { CATEGORIES } from '../native-heap/categories';
 import { growthProfile, siteTitle } from '../native-heap/diff';
 import { encodePprof } from '../native-heap/pprof';
 import { renderFlameGraph } from './flame-graph';
+import { holdersFromPair, type HolderEstimate } from '../probe/holders/estimate';
+import { holderDetail, holderLine } from '../probe/holders/render';
+
+/** The pulse's holders: what each grew between the profile before the first big pulse and the one at its top, ÷ the connections opened. */
+export function pulseHolders(result: PulseResult): HolderEstimate[] {
+  const heap = result.nativeHeap;
+  if (!heap?.before || !heap.top || heap.connections <= 0) return [];
+  const atTop = result.samples.find((s) => s.time >= heap.top!.takenAt) ?? result.samples[result.samples.length - 1];
+  const now = result.samples[result.samples.length - 1];
+  return holdersFromPair(heap.before, heap.top, heap.connections, result.options.kind, atTop && now ? { atTop: atTop.rss, now: now.rss } : undefined);
+}
+
+/** Holders first: one line each (cost per connection, error, the fix), then their detail. */
+export function renderHoldersText(result: PulseResult): { lines: string[]; detail: string[] } {
+  const holders = pulseHolders(result);
+  if (!holders.length) return { lines: [], detail: [] };
+  const now = result.samples[result.samples.length - 1]?.time ?? null;
+  return {
+    lines: ['Holders (what one connection holds, from the sampled native heap profile, and the fix):', ...holders.map((h) => `  ${holderLine(h)}`)],
+    detail: ['Holders in detail:', ...holders.flatMap((h) => holderDetail(h, now))],
+  };
+}
+
+export function renderHoldersHtml(result: PulseResult): string {
+  const holders = pulseHolders(result);
+  if (!holders.length) return '';
+  const rows = holders
+    .map((h) => `<tr class="holder ${escape(h.severity)}"><td>${escape(h.severity)}</td><td><b>${escape(h.name)}</b></td><td>${h.bytesPerConnection === null ? '—' : kib(h.bytesPerConnection)} ±${Math.max(1, Math.round(h.relativeError * 100))}%</td><td>${escape(h.action)}</td></tr>`)
+    .join('');
+  const detail = holders.map((h) => `<li><b>${escape(h.name)}</b> — ${escape(h.judgement)}. It is ${escape(h.what)}.<br><i>Fix: ${escape(h.fix)}.</i>${h.sites.length ? `<br><small>${h.sites.map((s) => escape(`${kib(s.bytes)} ${s.site}`)).join('<br>')}</small>` : ''}</li>`).join('');
+  return `<h2>Holders: what one connection holds, and the fix</h2>
+<table id="holders"><tr><th>severity</th><th>holder</th><th>per ${escape(result.options.kind.toUpperCase())} connection (Poisson error)</th><th>fix</th></tr>${rows}</table>
+<ul class="holder-detail">${detail}</ul>`;
+}
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);

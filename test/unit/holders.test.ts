@@ -6,7 +6,6 @@ import { holderFinding } from '../../src/probe/holders/finding';
 import { holderOf, holderTotals, holderTotalsSliced } from '../../src/probe/holders/match';
 import { holderLine, plusMinus, profileAge, renderHolders } from '../../src/probe/holders/render';
 import { HOLDER_SIGNATURES } from '../../src/probe/holders/signatures';
-import type { Sample } from '../../src/probe/sample';
 import { frame, makeProfile, site, STACKS } from '../helpers/native-heap';
 import { recordedBytes, recordedMeta } from '../helpers/recorded';
 import { makeSample } from '../helpers/samples';
