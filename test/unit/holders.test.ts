@@ -186,3 +186,18 @@ describe('holders in words', () => {
     expect(finding.advice).toContain('serverMaxWindowBits');
   });
 });
+
+describe('a holder that grows with flat connections', () => {
+  it('gives its rate per hour in the line, not bytes ÷ connections read as a cost per connection', () => {
+    const readings: HolderReading[] = Array.from({ length: 8 }, (_, i) => ({
+      sample: makeSample(0, { time: i * 5000, tls: 50 }),
+      takenAt: i * 5000,
+      totalBytes: 40e6,
+      sampleBytes: 32768,
+      holders: { 'secure-contexts': { bytes: 4e6 + i * 4e6, samples: 120 + i * 120, count: 1000 } },
+    }));
+    const [contexts] = estimateHolders(readings, null, undefined);
+    expect(contexts).toMatchObject({ holder: 'secure-contexts', severity: 'warning', method: 'division' });
+    expect(holderLine(contexts)).toMatch(/^\[warning\] TLS SecureContexts created per connection or per request: [\d.]+ MiB ±\d+%, growing 2746\.6 MiB\/hour with 50 TLS connections open — fix: create each SecureContext once and reuse it$/);
+  });
+});

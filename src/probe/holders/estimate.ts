@@ -76,7 +76,7 @@ function growthOf(series: Array<{ sample: Sample; value: number }>, kind: 'tls' 
   if (series.length < 6) return null;
   const t0 = series[0].sample.time;
   const windowMs = series[series.length - 1].sample.time - t0;
-  if (windowMs < 60_000) return null;
+  if (windowMs < 30_000) return null;
   const conns = series.map((r) => totalConnections(r.sample.connections, kind));
   const varying = Math.max(...conns) - Math.min(...conns) >= MIN_CONNECTION_RANGE;
   const hours = series.map((r) => (r.sample.time - t0) / 3_600_000);

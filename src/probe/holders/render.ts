@@ -22,6 +22,8 @@ export function profileAge(takenAt: number, now: number | null, rssAtProfile: nu
 }
 
 export function perConnectionText(h: HolderEstimate): string {
+  // Growing with flat connections: bytes ÷ connections would read as a cost per connection; the rate is the figure.
+  if (h.growth && h.method !== 'regression' && h.method !== 'difference') return `${mib(h.bytes)} ${plusMinus(h.relativeError)}, growing ${mib(h.growth.bytesPerHour)}/hour with ${h.connections} ${h.kind.toUpperCase()} connections open`;
   if (h.bytesPerConnection === null) return `${mib(h.bytes)} ${plusMinus(h.relativeError)} (no per-connection figure: ${h.declined ?? 'too few connections'})`;
   return `${kib(h.bytesPerConnection)} per ${h.kind.toUpperCase()} connection ${plusMinus(h.relativeError)}`;
 }

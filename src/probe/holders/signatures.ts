@@ -62,7 +62,7 @@ export const HOLDER_SIGNATURES: readonly HolderSignature[] = [
   {
     id: 'secure-contexts',
     action: 'create each SecureContext once and reuse it',
-    name: 'TLS SecureContexts created per connection',
+    name: 'TLS SecureContexts created per connection or per request',
     what:
       'an OpenSSL SSL_CTX (certificate, key, cipher lists, session cache) made by tls.createSecureContext() — in an SNICallback, per tls.connect() with key/cert/ca options, per https.Agent — ' +
       'for each connection instead of once; each lives as long as its connection and, on Node 22.23/24/26, until a GC (nodejs/node#66002)',
