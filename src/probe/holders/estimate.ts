@@ -115,7 +115,7 @@ const sorted = (estimates: HolderEstimate[]) => estimates.sort((a, b) => SEVERIT
  * bytes per connection by regression on connection counts where counts varied enough and the
  * fit explains the bytes, else the newest profile's bytes ÷ connections open then.
  */
-export function estimateHolders(readings: HolderReading[], latest: NativeHeapProfile | null, now: Sample | undefined): HolderEstimate[] {
+export function estimateHolders(readings: HolderReading[], latest: NativeHeapProfile | Partial<Record<HolderId, HolderSite[]>> | null, now: Sample | undefined): HolderEstimate[] {
   if (!readings.length) return [];
   const newest = readings[readings.length - 1];
   const present = (['tls', 'tcp'] as const).filter((kind) => readings.some((r) => totalConnections(r.sample.connections, kind) > 0));
@@ -156,7 +156,7 @@ export function estimateHolders(readings: HolderReading[], latest: NativeHeapPro
       takenAt: newest.takenAt,
       rssAtProfile: newest.sample.rss,
       rssNow: now?.rss ?? null,
-      sites: latest ? holderSites(latest, signature.id) : [],
+      sites: !latest ? [] : 'sites' in latest && Array.isArray(latest.sites) ? holderSites(latest as NativeHeapProfile, signature.id) : ((latest as Partial<Record<HolderId, HolderSite[]>>)[signature.id] ?? []),
     };
     const verdict = judge(signature, base, newest.sampleBytes);
     if (verdict) out.push({ ...base, ...verdict, action: verdict.severity === 'warning' ? (signature.actionWhenRaised ?? signature.action) : signature.action });

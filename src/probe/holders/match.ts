@@ -76,24 +76,34 @@ export function holderTotals(profile: NativeHeapProfile): HolderTotals {
   return totals;
 }
 
-/** holderTotals() in slices of the event loop's turns: a profile of many thousand sites is never one long block of the JS thread. */
-export async function holderTotalsSliced(profile: NativeHeapProfile, slicer = new TurnSlicer()): Promise<HolderTotals> {
+/**
+ * holderTotals() in slices of the event loop's turns (a profile of many thousand sites is never one
+ * long block of the JS thread), with each holder's largest sites collected on the way.
+ */
+export async function holderTotalsSliced(profile: NativeHeapProfile, slicer = new TurnSlicer(), top = 3): Promise<{ totals: HolderTotals; sites: Partial<Record<HolderId, HolderSite[]>> }> {
   const totals: HolderTotals = {};
+  const largest: Partial<Record<HolderId, HolderSite[]>> = {};
   const sites = profile.sites;
   for (let i = 0; i < sites.length; i++) {
     if ((i & 63) === 0 && slicer.due()) await slicer.next();
     const id = holderOf(sites[i].stack);
-    if (id) add(totals, id, sites[i]);
+    if (!id) continue;
+    add(totals, id, sites[i]);
+    // Sites come sorted by bytes, largest first: the first few seen are the largest.
+    const kept = (largest[id] ??= []);
+    if (kept.length < top) kept.push(siteOf(sites[i]));
   }
-  return totals;
+  return { totals, sites: largest };
 }
+
+const siteOf = (site: NativeHeapSite): HolderSite => ({ site: siteTitle(site.stack, 4), bytes: Math.round(site.bytes), samples: site.samples });
 
 /** The largest sites of one holder in a profile (sites come sorted by bytes, largest first). */
 export function holderSites(profile: NativeHeapProfile, id: HolderId, top = 3): HolderSite[] {
   const out: HolderSite[] = [];
   for (const site of profile.sites) {
     if (out.length >= top) break;
-    if (holderOf(site.stack) === id) out.push({ site: siteTitle(site.stack, 4), bytes: Math.round(site.bytes), samples: site.samples });
+    if (holderOf(site.stack) === id) out.push(siteOf(site));
   }
   return out;
 }
