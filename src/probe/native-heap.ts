@@ -46,7 +46,11 @@ export interface NativeHeapReport {
   profiles: number;
   latest: { takenAt: number; totalBytes: number; categories: Record<NativeHeapCategory, number>; dropped: number } | null;
   /** What grew between the first profile kept and the newest: top sites and categories. */
-  growth: { fromTakenAt: number; toTakenAt: number; growthBytes: number; categories: NativeHeapDiff['categories']; topSites: GrowingSite[] } | null;
+  growth: {
+    fromTakenAt: number; toTakenAt: number; growthBytes: number; categories: NativeHeapDiff['categories']; topSites: GrowingSite[];
+    /** RSS at the samples the two profiles are tied to (null where the reading was not kept): how far RSS has moved since. */
+    fromRss: number | null; toRss: number | null;
+  } | null;
   perConnection: NativeCategoryEstimate[];
   /** Known holders (zlib contexts, TLS buffers, OpenSSL state, SecureContexts, JS Buffers) worth naming: cost per connection, error, fix; warnings first. */
   holders: HolderEstimate[];
@@ -197,7 +201,7 @@ export class NativeHeapProfiles {
     if (!pair) return null;
     if (this.grown?.of !== pair[1]) {
       const diff = diffProfiles(pair[0], pair[1]);
-      this.grown = { of: pair[1], growth: { fromTakenAt: diff.before.takenAt, toTakenAt: diff.after.takenAt, growthBytes: Math.round(diff.growthBytes), categories: diff.categories, topSites: growingSites(diff) } };
+      this.grown = { of: pair[1], growth: { fromTakenAt: diff.before.takenAt, toTakenAt: diff.after.takenAt, growthBytes: Math.round(diff.growthBytes), categories: diff.categories, topSites: growingSites(diff), fromRss: this.moment(pair[0]).rss, toRss: this.moment(pair[1]).rss } };
     }
     return this.grown.growth;
   }

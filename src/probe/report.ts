@@ -6,7 +6,7 @@ import { RESIDENT_FREE_METHOD, type Sample } from './sample';
 import type { AutoReleaseRecord } from './auto-release';
 import type { NativeHeapReport } from './native-heap';
 import { SockprobeTypeError } from '../errors';
-import { renderHolderDetails, renderHolders } from './holders/render';
+import { profileAge, renderHolderDetails, renderHolders } from './holders/render';
 
 export interface Versions {
   node: string;
@@ -118,7 +118,7 @@ export function renderPerConnection(estimates: ProbeReport['perConnection'], ind
 }
 
 /** Native bytes per connection by category and what grew, from the sampled native heap profiles. */
-export function renderNativeHeap(heap: NativeHeapReport, indent = '  '): string[] {
+export function renderNativeHeap(heap: NativeHeapReport, indent = '  ', now?: Sample | null): string[] {
   if (heap.unavailable || !heap.latest) return [];
   const lines = ['', `Native heap by category (sampled every ${heap.sampleBytes} B, ${heap.profiles} profiles; estimates):`];
   for (const e of heap.perConnection) {
@@ -126,7 +126,9 @@ export function renderNativeHeap(heap: NativeHeapReport, indent = '  '): string[
     lines.push(e.bytesPerConnection === null ? `${indent}${label} — (${e.declined})` : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  (R² ${e.quality!.toFixed(2)}, ${e.samples} profiles)`);
   }
   if (heap.growth) {
-    lines.push(`${indent}grew ${kib(heap.growth.growthBytes)} between the first profile and the newest; most:`);
+    const g = heap.growth;
+    const when = (takenAt: number, rss: number | null | undefined) => profileAge(takenAt, now?.time ?? null, rss ?? null, now?.rss ?? null);
+    lines.push(`${indent}grew ${kib(g.growthBytes)} between the first profile and the newest (${when(g.fromTakenAt, g.fromRss)}; ${when(g.toTakenAt, g.toRss)}); most:`);
     for (const site of heap.growth.topSites) lines.push(`${indent}  ${kib(site.growthBytes).padStart(10)} [${site.category}] ${site.site}`);
   }
   return lines;
@@ -165,7 +167,7 @@ export function renderReport(report: ProbeReport): string {
   lines.push('');
   lines.push('Per connection:');
   lines.push(...renderPerConnection(report.perConnection));
-  if (report.nativeHeap) lines.push(...renderNativeHeap(report.nativeHeap));
+  if (report.nativeHeap) lines.push(...renderNativeHeap(report.nativeHeap, '  ', report.latest));
   lines.push(...renderHolderDetails(holders, now));
   if (report.latest?.nativeFree != null) lines.push(`\nFree native memory is resident memory: ${report.residentFreeMethod ?? RESIDENT_FREE_METHOD}.`);
   return lines.join('\n');

@@ -145,7 +145,7 @@ describe('createProbe({ nativeHeapProfile })', () => {
     expect(leak.evidence.topSites![0]).toMatchObject({ site: 'fancy.node+0x1234 ← napi_call_function', category: 'addons', growthBytes: 11 * MiB, new: true });
     expect(leak.summary).toMatch(/top growing call sites fancy\.node\+0x1234 ← napi_call_function \[addons\] \+11264\.0 KiB \(new\)/);
     expect(leak.advice).toMatch(/nativeHeap\.toPprof\(\)/);
-    expect(probe.renderReport()).toMatch(/grew 11\d{3}\.\d KiB between the first profile and the newest; most:\n\s+11264\.0 KiB \[addons\] fancy\.node\+0x1234/);
+    expect(probe.renderReport()).toMatch(/grew 11\d{3}\.\d KiB between the first profile and the newest \(profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since; profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since\); most:\n\s+11264\.0 KiB \[addons\] fancy\.node\+0x1234/);
     probe.stop();
   });
 
