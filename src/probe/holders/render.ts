@@ -13,7 +13,8 @@ const ago = (ms: number) => (ms < 120_000 ? `${Math.max(0, Math.round(ms / 1000)
 /** When a profile was taken and how RSS moved since: a figure from a profile is as old as the profile. */
 export function profileAge(takenAt: number, now: number | null, rssAtProfile: number | null, rssNow: number | null): string {
   const parts = [`profile of ${clock(takenAt)}`];
-  if (now !== null && now >= takenAt) parts.push(`${ago(now - takenAt)} ago`);
+  // A profile resolves after the sample it is tied to: a few ms "in the future" of the newest sample is 0 s ago.
+  if (now !== null) parts.push(`${ago(now - takenAt)} ago`);
   if (rssAtProfile !== null && rssNow !== null) {
     const moved = rssNow - rssAtProfile;
     parts.push(Math.abs(moved) < 1048576 ? 'RSS about the same since' : `RSS has since ${moved > 0 ? 'risen' : 'fallen'} ${mib(Math.abs(moved))}`);
