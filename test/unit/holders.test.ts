@@ -166,6 +166,8 @@ describe('holder figures and their errors', () => {
     const holders = holdersFromPair(before, top, 300, 'tls', { atTop: 500e6, now: 30e6 });
     expect(holders[0]).toMatchObject({ holder: 'zlib', method: 'difference', severity: 'warning' });
     expect(holders[0].bytesPerConnection).toBeCloseTo(300 * KiB);
+    // The growth of two sampled figures: √(2700 + 30) ÷ (2700 − 30).
+    expect(holders[0].relativeError).toBeCloseTo(Math.sqrt(2730) / 2670, 9);
     expect(holders.find((h) => h.holder === 'openssl-connections')!.severity).toBe('info');
   });
 });

@@ -65,6 +65,9 @@ export const DOMINANT_SHARE = 0.3;
 
 export const relativeError = (samples: number): number => (samples > 0 ? 1 / Math.sqrt(samples) : Infinity);
 
+/** The Poisson relative error of a growth between two sampled figures: √(after + before) ÷ (after − before), in samples. */
+export const growthRelativeError = (samplesAfter: number, samplesBefore: number): number => (samplesAfter > samplesBefore ? Math.sqrt(samplesAfter + samplesBefore) / (samplesAfter - samplesBefore) : Infinity);
+
 /** Which connections a holder is counted against: TLS for TLS holders, else the kind with the most open. */
 function kindFor(signature: HolderSignature, sample: Sample): 'tls' | 'tcp' {
   if (signature.kind === 'tls') return 'tls';
@@ -177,6 +180,8 @@ export function holdersFromPair(before: NativeHeapProfile, top: NativeHeapProfil
     const tally = b[signature.id];
     if (!tally) continue;
     const grown = tally.bytes - (a[signature.id]?.bytes ?? 0);
+    // What grew is the difference of two sampled figures: both profiles' samples count in its error.
+    const error = growthRelativeError(tally.samples, a[signature.id]?.samples ?? 0);
     const base = {
       holder: signature.id,
       name: signature.name,
@@ -186,7 +191,7 @@ export function holdersFromPair(before: NativeHeapProfile, top: NativeHeapProfil
       kind,
       bytes: Math.round(tally.bytes),
       samples: tally.samples,
-      relativeError: relativeError(tally.samples),
+      relativeError: error,
       share: top.totalBytes > 0 ? tally.bytes / top.totalBytes : 0,
       bytesPerConnection: Math.max(0, grown) / connections,
       method: 'difference' as const,
