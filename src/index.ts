@@ -19,3 +19,6 @@ export { buildReport, renderReport, type ProbeReport, type Versions } from './pr
 export type { Finding, FindingKind, Severity } from './probe/findings';
 export type { Sample, SocketSummary, ContainerReading } from './probe/sample';
 export type { PerConnectionEstimate, Retention, LeakTrend } from './probe/correlate';
+export type { HolderEstimate } from './probe/holders/estimate';
+export type { HolderId } from './probe/holders/signatures';
+export type { HolderSite } from './probe/holders/match';

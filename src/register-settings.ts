@@ -39,12 +39,50 @@ function autoReleaseFrom(value: string | undefined, say: Say): boolean | AutoRel
   return false;
 }
 
+const KIB = 1024;
+const SIZE_UNITS: Record<string, number> = { '': 1, k: KIB, kb: KIB, kib: KIB, m: MIB, mb: MIB, mib: MIB };
+/** The profiler's sample size is at least a page's worth of bytes: finer costs the service more than it tells. */
+export const MIN_SAMPLE_BYTES = 4096;
+export const MAX_SAMPLE_BYTES = 2 ** 30;
+const HEAP_EXPECTED = `one of 1/true/yes/on, 0/false/no/off or a mean sample size in bytes from ${MIN_SAMPLE_BYTES} to ${MAX_SAMPLE_BYTES} (a number, or with k/KiB or m/MiB: 64k, 1MiB)`;
+
+/**
+ * SOCKPROBE_NATIVE_HEAP: the switch words (on: the 512 KiB default), or the mean bytes between
+ * samples — smaller is finer (a holder's error is 1/√samples) and costs more; with
+ * SOCKPROBE_NATIVE_HEAP_INTERVAL_MS, how often the probe takes a profile (from 1000, default 60 000).
+ */
+function nativeHeapFrom(value: string | undefined, intervalValue: string | undefined, say: Say): ProbeOptions['nativeHeapProfile'] {
+  const word = (value ?? '').trim().toLowerCase();
+  let on: boolean;
+  let sampleBytes: number | undefined;
+  const size = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(word);
+  if (value === undefined || word === '' || OFF.includes(word)) on = false;
+  else if (ON.includes(word)) on = true;
+  else if (size && size[2] in SIZE_UNITS && Number(size[1]) * SIZE_UNITS[size[2]] >= MIN_SAMPLE_BYTES && Number(size[1]) * SIZE_UNITS[size[2]] <= MAX_SAMPLE_BYTES) {
+    on = true;
+    sampleBytes = Math.round(Number(size[1]) * SIZE_UNITS[size[2]]);
+  } else {
+    say(`SOCKPROBE_NATIVE_HEAP=${JSON.stringify(value)} is not ${HEAP_EXPECTED}; leaving it off`);
+    on = false;
+  }
+  let intervalMs: number | undefined;
+  if (intervalValue !== undefined && intervalValue !== '') {
+    const trimmed = intervalValue.trim();
+    if (!on) say(`SOCKPROBE_NATIVE_HEAP_INTERVAL_MS=${JSON.stringify(intervalValue)} is ignored: SOCKPROBE_NATIVE_HEAP is off`);
+    else if (/^\d+$/.test(trimmed) && Number(trimmed) >= 1000 && Number(trimmed) <= 2 ** 31 - 1) intervalMs = Number(trimmed);
+    else say(`SOCKPROBE_NATIVE_HEAP_INTERVAL_MS=${JSON.stringify(intervalValue)} is not a whole number of milliseconds from 1000; profiling every 60000 ms`);
+  }
+  if (!on) return false;
+  if (sampleBytes === undefined && intervalMs === undefined) return true;
+  return { ...(sampleBytes !== undefined ? { sampleBytes } : {}), ...(intervalMs !== undefined ? { intervalMs } : {}) };
+}
+
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv, say: Say): ProbeOptions {
   return {
     intervalMs: intervalFrom(env.SOCKPROBE_INTERVAL_MS, say),
     autoRelease: autoReleaseFrom(env.SOCKPROBE_AUTO_RELEASE, say),
     opensslTracking: switchFrom('SOCKPROBE_OPENSSL', env.SOCKPROBE_OPENSSL, say),
-    nativeHeapProfile: switchFrom('SOCKPROBE_NATIVE_HEAP', env.SOCKPROBE_NATIVE_HEAP, say),
+    nativeHeapProfile: nativeHeapFrom(env.SOCKPROBE_NATIVE_HEAP, env.SOCKPROBE_NATIVE_HEAP_INTERVAL_MS, say),
   };
 }
 

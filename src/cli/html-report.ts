@@ -65,7 +65,7 @@ if (flame) { document.body.dataset.flameFrames = String(flame.querySelectorAll('
 `;
 
 /** A self-contained HTML report: plots of every layer against connections, tables, findings. */
-export function renderHtmlReport(result: PulseResult, nativeHeapSection = ''): string {
+export function renderHtmlReport(result: PulseResult, nativeHeapSection = '', holdersSection = ''): string {
   const r = result.report;
   const perConnection = r.perConnection
     .filter((e) => e.kind === result.options.kind)
@@ -80,8 +80,9 @@ export function renderHtmlReport(result: PulseResult, nativeHeapSection = ''): s
     ? `<p>Retained after the spike, all resident: ${mib(r.retention.retainedBytes)} = V8 heap ${mib(r.retention.split.jsHeap)} + free native ${mib(r.retention.split.nativeFree)} + other ${mib(r.retention.split.other)}${result.release ? `; releaseToOS() then gave back ${mib(result.release.gc?.releasedBytes ?? null)} in its heap-shrinking GC and ${mib(result.release.trimReleasedBytes)} in the trim` : ''}. <small>Free native: ${escape(r.residentFreeMethod)}.</small></p>`
     : '';
   const autoReleases = result.autoReleases.length ? `<h2>autoRelease</h2><ul>${result.autoReleases.map((a) => `<li>${escape(renderRelease(a))}</li>`).join('')}</ul>` : '';
-  const findings = r.findings.length
-    ? r.findings.map((f) => `<li><b>${escape(f.severity)} — ${escape(f.kind)} (${escape(f.layer)})</b>: ${escape(f.summary)}<br><i>${escape(f.advice)}</i></li>`).join('')
+  const others = r.findings.filter((f) => f.kind !== 'holder');
+  const findings = others.length
+    ? others.map((f) => `<li><b>${escape(f.severity)} — ${escape(f.kind)} (${escape(f.layer)})</b>: ${escape(f.summary)}<br><i>${escape(f.advice)}</i></li>`).join('')
     : '<li>None: nothing leaking, retained or piling up.</li>';
   const release = result.release
     ? `<p><code>${escape(result.release.method)}</code> returned ${mib(result.release.releasedBytes)} (${mib(result.release.trimReleasedBytes)} by the trim) in ${result.release.durationMs.toFixed(2)} ms on ${result.release.onThreadpool ? 'the threadpool' : 'the JS thread'}; the heap-shrinking GC took ${result.release.gc?.durationMs.toFixed(1)} ms.</p>`
@@ -94,6 +95,7 @@ export function renderHtmlReport(result: PulseResult, nativeHeapSection = ''): s
 </head><body>
 <h1>sockprobe pulse</h1>
 <p>${escape(`${result.options.bigPulses} big pulses of ${result.options.connections} and ${result.options.smallPulses} small pulses of ${result.options.smallConnections} ${result.options.kind.toUpperCase()} connections (${result.options.chatty ? 'chatty' : 'idle'}), held ${result.options.lingerMs} ms; allocator ${result.allocator.name} ${result.allocator.version ?? ''}; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}.`)}</p>
+${holdersSection}
 <h2>RSS</h2>
 <table><tr><th>baseline</th><th>peak</th><th>after the pulses</th><th>after releaseToOS()</th></tr>
 <tr><td>${mib(result.rss.baseline)}</td><td>${mib(result.rss.peak)}</td><td>${mib(result.rss.afterPulses)}</td><td>${mib(result.rss.afterRelease)}</td></tr></table>

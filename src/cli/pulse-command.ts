@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { DEFAULT_PULSE, runPulse, type PulseOptions, type PulseResult } from '../experiments/pulse';
 import { allocator } from '../memory/detect';
 import { EnvironmentError, UsageError, parseFlags, type FlagSpec } from './args';
-import { nativeHeapJson, renderNativeHeapHtml, writeNativeProfiles } from './pulse-native-heap';
+import { nativeHeapJson, pulseHolders, renderHoldersHtml, renderNativeHeapHtml, writeNativeProfiles } from './pulse-native-heap';
 import { mib } from './format';
 import { renderHtmlReport } from './html-report';
 import { ALLOCATOR_NAMES, findAllocatorLibrary, rerunWithPreload, type AllocatorChoice } from './preload';
@@ -77,7 +77,7 @@ export function pulseOptions(flags: Record<string, string | number | boolean>): 
 /** The JSON form drops the raw samples' bulk but keeps everything the table shows. */
 export function pulseJson(result: PulseResult): object {
   const { samples, nativeHeap, ...rest } = result;
-  return { ...rest, sampleCount: samples.length, nativeHeap: nativeHeapJson(nativeHeap) };
+  return { ...rest, sampleCount: samples.length, nativeHeap: nativeHeapJson(nativeHeap), holders: pulseHolders(result) };
 }
 
 export async function pulseCommand(args: string[]): Promise<number> {
@@ -101,7 +101,7 @@ export async function pulseCommand(args: string[]): Promise<number> {
   if (json) process.stdout.write(JSON.stringify({ ...pulseJson(result), nativeHeapFiles: profiles }) + '\n');
   else log('\n' + renderPulseText(result));
   if (out) {
-    fs.writeFileSync(out, renderHtmlReport(result, renderNativeHeapHtml(result, profiles)));
+    fs.writeFileSync(out, renderHtmlReport(result, renderNativeHeapHtml(result, profiles), renderHoldersHtml(result)));
     log(`\nReport: ${out}`);
   }
   for (const file of profiles) log(`Native heap profile (pprof): ${file}`);

@@ -6,9 +6,51 @@
 import * as fs from 'node:fs';
 import type { PulseNativeHeap, PulseResult } from '../experiments/pulse';
 import { CATEGORIES } from '../native-heap/categories';
-import { growthProfile, siteTitle } from '../native-heap/diff';
+import { growthProfile, siteKey, siteTitle } from '../native-heap/diff';
 import { encodePprof } from '../native-heap/pprof';
 import { renderFlameGraph } from './flame-graph';
+import { growthRelativeError, holdersFromPair, type HolderEstimate } from '../probe/holders/estimate';
+import { holderDetail, holderLine, plusMinus } from '../probe/holders/render';
+import type { NativeHeapProfile } from '../native-heap/profile';
+
+/** Sampled allocations per site identity (siteKey), to give each growth figure its Poisson error. */
+function samplesBySite(profile: NativeHeapProfile | null): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of profile?.sites ?? []) out.set(siteKey(s.stack), (out.get(siteKey(s.stack)) ?? 0) + (Number.isFinite(s.samples) ? s.samples : 0));
+  return out;
+}
+
+/** The pulse's holders: what each grew between the profile before the first big pulse and the one at its top, ÷ the connections opened. */
+export function pulseHolders(result: PulseResult): HolderEstimate[] {
+  const heap = result.nativeHeap;
+  if (!heap?.before || !heap.top || heap.connections <= 0) return [];
+  const atTop = result.samples.find((s) => s.time >= heap.top!.takenAt) ?? result.samples[result.samples.length - 1];
+  const now = result.samples[result.samples.length - 1];
+  return holdersFromPair(heap.before, heap.top, heap.connections, result.options.kind, atTop && now ? { atTop: atTop.rss, now: now.rss } : undefined);
+}
+
+/** Holders first: one line each (cost per connection, error, the fix), then their detail. */
+export function renderHoldersText(result: PulseResult): { lines: string[]; detail: string[] } {
+  const holders = pulseHolders(result);
+  if (!holders.length) return { lines: [], detail: [] };
+  const now = result.samples[result.samples.length - 1]?.time ?? null;
+  return {
+    lines: ['Holders (what one connection holds, from the sampled native heap profile, and the fix):', ...holders.map((h) => `  ${holderLine(h)}`)],
+    detail: ['Holders in detail:', ...holders.flatMap((h) => holderDetail(h, now))],
+  };
+}
+
+export function renderHoldersHtml(result: PulseResult): string {
+  const holders = pulseHolders(result);
+  if (!holders.length) return '';
+  const rows = holders
+    .map((h) => `<tr class="holder ${escape(h.severity)}"><td>${escape(h.severity)}</td><td><b>${escape(h.name)}</b></td><td>${h.bytesPerConnection === null ? '—' : kib(h.bytesPerConnection)} ±${Math.max(1, Math.round(h.relativeError * 100))}%</td><td>${escape(h.action)}</td></tr>`)
+    .join('');
+  const detail = holders.map((h) => `<li><b>${escape(h.name)}</b> — ${escape(h.judgement)}. It is ${escape(h.what)}.<br><i>Fix: ${escape(h.fix)}.</i>${h.sites.length ? `<br><small>${h.sites.map((s) => escape(`${kib(s.bytes)} ${s.site}`)).join('<br>')}</small>` : ''}</li>`).join('');
+  return `<h2>Holders: what one connection holds, and the fix</h2>
+<table id="holders"><tr><th>severity</th><th>holder</th><th>per ${escape(result.options.kind.toUpperCase())} connection (Poisson error)</th><th>fix</th></tr>${rows}</table>
+<ul class="holder-detail">${detail}</ul>`;
+}
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
@@ -31,12 +73,17 @@ export async function writeNativeProfiles(heap: PulseNativeHeap, base: string): 
 export function nativeHeapPerConnection(heap: PulseNativeHeap, top = 10) {
   if (!heap.diff || heap.connections <= 0) return null;
   const n = heap.connections;
+  const after = samplesBySite(heap.top);
+  const before = samplesBySite(heap.before);
+  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   return {
     connections: n,
     sampleBytes: heap.diff.after.sampleBytes,
     bytesPerConnection: heap.diff.growthBytes / n,
+    /** Poisson relative error of the figure: √(samples at the top + before) ÷ their difference. */
+    relativeError: growthRelativeError(total(after), total(before)),
     categories: Object.fromEntries(CATEGORIES.map((c) => [c, heap.diff!.categories[c].growthBytes / n])),
-    topSites: heap.diff.grown.slice(0, top).map((s) => ({ site: siteTitle(s.stack), category: s.category, bytesPerConnection: s.growthBytes / n, allocationsPerConnection: s.growthCount / n })),
+    topSites: heap.diff.grown.slice(0, top).map((s) => ({ site: siteTitle(s.stack), category: s.category, bytesPerConnection: s.growthBytes / n, allocationsPerConnection: s.growthCount / n, relativeError: growthRelativeError(after.get(s.key) ?? 0, before.get(s.key) ?? 0) })),
   };
 }
 
@@ -52,9 +99,9 @@ export function renderNativeHeapText(heap: PulseNativeHeap | null, kind: string)
   const per = nativeHeapPerConnection(heap);
   if (!per) return ['Native heap profile: no pair of profiles around the first big pulse.'];
   return [
-    `Native heap per ${kind.toUpperCase()} connection (sampled profile, every ${per.sampleBytes} B; the first big pulse's top − before, / ${per.connections}): ${kib(per.bytesPerConnection)}`,
+    `Native heap per ${kind.toUpperCase()} connection (sampled profile, every ${per.sampleBytes} B; the first big pulse's top − before, / ${per.connections}): ${kib(per.bytesPerConnection)} ${plusMinus(per.relativeError)}`,
     `  by category: ${Object.entries(per.categories).filter(([, v]) => Math.abs(v) >= 1).map(([c, v]) => `${c} ${kib(v)}`).join(', ')}`,
-    ...per.topSites.slice(0, 8).map((s) => `  ${kib(s.bytesPerConnection).padStart(10)} [${s.category}] ${s.site}`),
+    ...per.topSites.slice(0, 8).map((s) => `  ${kib(s.bytesPerConnection).padStart(10)} ${plusMinus(s.relativeError).padStart(5)} [${s.category}] ${s.site}`),
   ];
 }
 
@@ -74,10 +121,10 @@ export function renderNativeHeapHtml(result: PulseResult, files: string[]): stri
     .filter(([, v]) => Math.abs(v) >= 1)
     .map(([c, v]) => `<tr><td>${escape(c)}</td><td>${kib(v)}</td></tr>`)
     .join('');
-  const sites = per.topSites.map((s) => `<tr><td>${escape(s.site)}</td><td>${escape(s.category)}</td><td>${kib(s.bytesPerConnection)}</td><td>${s.allocationsPerConnection.toFixed(2)}</td></tr>`).join('');
+  const sites = per.topSites.map((s) => `<tr><td>${escape(s.site)}</td><td>${escape(s.category)}</td><td>${kib(s.bytesPerConnection)} ${plusMinus(s.relativeError)}</td><td>${s.allocationsPerConnection.toFixed(2)}</td></tr>`).join('');
   const shrunk = heap.diff.shrunk.reduce((sum, s) => sum + s.growthBytes, 0);
   return `<h2>Native heap by call site: what one ${escape(result.options.kind.toUpperCase())} connection holds</h2>
-<p>Sampled native heap profiles (live allocations, one sample per ${per.sampleBytes} B on average, unbiased estimates) before the first big pulse and at its top; what grew, divided by the ${n} connections opened in between: <b>${kib(per.bytesPerConnection)}</b> per connection${shrunk < 0 ? ` (sites that shrank, ${kib(-shrunk / n)} per connection, are netted in this figure and left out of the graph)` : ''}. Width is bytes; allocation sites on top, callers below; colour is the category.</p>
+<p>Sampled native heap profiles (live allocations, one sample per ${per.sampleBytes} B on average, unbiased estimates) before the first big pulse and at its top; what grew, divided by the ${n} connections opened in between: <b>${kib(per.bytesPerConnection)}</b> ${plusMinus(per.relativeError)} (Poisson) per connection${shrunk < 0 ? ` (sites that shrank, ${kib(-shrunk / n)} per connection, are netted in this figure and left out of the graph)` : ''}. Width is bytes; allocation sites on top, callers below; colour is the category.</p>
 <div id="native-flame">${flame}</div>
 <table><tr><th>category</th><th>per connection</th></tr>${categories}</table>
 <h3>Top call sites per connection</h3>

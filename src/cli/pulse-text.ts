@@ -2,13 +2,15 @@ import type { PulseResult } from '../experiments/pulse';
 import { LAYERS } from '../probe/layers';
 import { renderRelease } from '../probe/report';
 import { mib, table } from './format';
-import { renderNativeHeapText } from './pulse-native-heap';
+import { renderHoldersText, renderNativeHeapText } from './pulse-native-heap';
 
 /** The end-of-run summary a person reads: per-connection cost, retention, release, findings. */
 export function renderPulseText(result: PulseResult): string {
   const { report, rss, release, options } = result;
   const kind = options.kind;
   const out: string[] = [];
+  const holders = renderHoldersText(result);
+  if (holders.lines.length) out.push(...holders.lines, '');
   const estimates = report.perConnection.filter((e) => e.kind === kind);
   out.push(table([
     [`per ${kind.toUpperCase()} connection`, 'bytes', 'R²'],
@@ -41,7 +43,9 @@ export function renderPulseText(result: PulseResult): string {
   for (const auto of result.autoReleases) out.push(`autoRelease: ${renderRelease(auto)}`);
   out.push(`${result.connectionsPerSecond.toFixed(0)} ${kind === 'tls' ? 'handshakes' : 'connections'} per second during the big pulses.`);
   out.push('');
-  out.push(report.findings.length ? 'Findings:' : 'Findings: none.');
-  for (const f of report.findings) out.push(`  [${f.severity}] ${f.kind} (${f.layer}): ${f.summary}\n      → ${f.advice}`);
+  const findings = report.findings.filter((f) => f.kind !== 'holder');
+  out.push(findings.length ? 'Findings:' : 'Findings: none.');
+  for (const f of findings) out.push(`  [${f.severity}] ${f.kind} (${f.layer}): ${f.summary}\n      → ${f.advice}`);
+  if (holders.detail.length) out.push('', ...holders.detail);
   return out.join('\n');
 }

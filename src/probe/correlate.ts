@@ -228,6 +228,8 @@ export interface Retention {
   split: { nativeFree: number | null; jsHeap: number; other: number };
   /** How each part was measured. */
   methods: { jsHeap: string; nativeFree: string };
+  /** The last low sample before the spike rose, and the first after it ended (ms since the epoch). */
+  spikeStartedAt: number;
   spikeEndedAt: number;
 }
 
@@ -273,6 +275,7 @@ export function retentionAfterSpike(samples: Sample[], minSpike = 100): Retentio
     retainedBytes: retained,
     split: { nativeFree, jsHeap, other: Math.max(0, room - (nativeFree ?? 0) - jsHeap) },
     methods: { jsHeap: 'V8 heap resident after the spike (v8 total_physical_size) − V8 heap used before it', nativeFree: `${RESIDENT_FREE_METHOD}, after − before the spike` },
+    spikeStartedAt: samples[preIndexes[preIndexes.length - 1]].time,
     spikeEndedAt: samples[postIndexes[0]].time,
   };
 }

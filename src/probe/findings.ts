@@ -3,18 +3,23 @@ import type { LeakTrend, PerConnectionEstimate, Retention } from './correlate';
 import type { Sample } from './sample';
 import type { GrowingSite } from './native-heap';
 import type { MemoryHeadroomEvidence } from './headroom';
+import type { HolderEstimate } from './holders/estimate';
 
-export type FindingKind = 'leak' | 'retention' | 'idle-connections' | 'close-wait' | 'fd-headroom' | 'memory-headroom';
+export type FindingKind = 'holder' | 'leak' | 'retention' | 'idle-connections' | 'close-wait' | 'fd-headroom' | 'memory-headroom';
 export type Severity = 'info' | 'warning' | 'critical';
 
 /** The figures behind each kind of finding (bytes, ms and counts unless named otherwise). */
 export interface FindingEvidence {
+  /** A known holder of native memory (holders/signatures.ts), from the sampled native heap profile. */
+  holder: Omit<HolderEstimate, 'severity' | 'fix' | 'what'>;
   leak: { bytesPerHour: number; growthBytes: number; windowMs: number; quality: number; connectionsFirst: number; connectionsLast: number; window: string; topSites?: GrowingSite[] };
   retention: {
     peakConnections: number; rssBefore: number; rssPeak: number; rssAfter: number; retainedBytes: number;
     nativeFreeBytes: number | 'unknown'; jsHeapBytes: number; otherBytes: number; nativeFreeMethod: string; jsHeapMethod: string;
-    /** With native heap profiling on: the call sites whose live bytes grew most between an early and the newest profile. */
+    /** With native heap profiling on: the call sites whose live bytes grew most between the profiles that bracket the spike. */
     topSites?: GrowingSite[];
+    /** When those profiles were taken (ms since the epoch). */
+    profilesTakenAt?: [number, number];
   };
   'idle-connections': { idleConnections: number; idleThresholdMs: number; kernelBytes: number; estimatedProcessBytes: number | 'unknown' };
   /** `port N` (a listener's port) or `port →N` (client sockets' remote port): CLOSE_WAIT there, top five. */
@@ -26,8 +31,8 @@ export interface FindingEvidence {
 interface FindingOf<K extends FindingKind> {
   kind: K;
   severity: Severity;
-  /** Where the memory or resource is: a memory layer, or `sockets` / `fds`. */
-  layer: Layer | 'nativeFree' | 'sockets' | 'fds' | 'container';
+  /** Where the memory or resource is: a memory layer, `nativeHeap` (a holder in the sampled profile), `sockets` / `fds`, or `container`. */
+  layer: Layer | 'nativeFree' | 'nativeHeap' | 'sockets' | 'fds' | 'container';
   /** One sentence with the numbers that support it. */
   summary: string;
   /** Typed by kind: narrow on `kind` to read it (`if (f.kind === 'idle-connections') f.evidence.idleConnections`). */
@@ -151,20 +156,39 @@ export function rssPerConnection(estimates: PerConnectionEstimate[]): number | n
 
 const siteText = (s: GrowingSite) => `${s.site} [${s.category}] ${s.growthBytes >= 0 ? '+' : ''}${(s.growthBytes / 1024).toFixed(1)} KiB${s.new ? ' (new)' : ''}`;
 
+/** When a profile was taken, how long before the newest sample, and how RSS moved since: a figure as old as its profile says so. */
+export interface ProfileMoment {
+  takenAt: number;
+  rss: number | null;
+}
+
+const clock = (ms: number) => `${new Date(ms).toISOString().slice(11, 19)} UTC`;
+const since = (moment: ProfileMoment, now: Sample | undefined) => {
+  if (!now) return clock(moment.takenAt);
+  const age = Math.max(0, now.time - moment.takenAt);
+  const moved = moment.rss === null ? null : now.rss - moment.rss;
+  const rss = moved === null ? '' : Math.abs(moved) < 1048576 ? ', RSS about the same since' : `, RSS has since ${moved > 0 ? 'risen' : 'fallen'} ${MiB(Math.abs(moved))}`;
+  return `${clock(moment.takenAt)} (${duration(age)} ago${rss})`;
+};
+
 /**
  * With native heap profiling on, an other-native leak and a retention finding name the call sites
- * that grew most between an early profile and the newest (sampled estimates), and say how to see
- * the rest; other findings are returned unchanged.
+ * that grew most between two profiles — for a leak the first kept and the newest, for retention the
+ * pair that brackets the spike (`bracket`: the last profile before it rose, the first after it ended;
+ * null when no such pair was kept, and then the finding says so rather than quote growth to a peak
+ * that is gone) — with when each was taken and how RSS moved since; other findings are returned unchanged.
  */
-export function withGrowingSites(finding: Finding, sites: GrowingSite[], window: string): Finding {
-  if (!sites.length) return finding;
-  const named = ` Native heap profile, ${window}: top growing call sites ${sites.slice(0, 3).map(siteText).join('; ')}.`;
+export function withGrowingSites(finding: Finding, growth: { sites: GrowingSite[]; from: ProfileMoment; to: ProfileMoment } | null, now?: Sample, bracket?: { sites: GrowingSite[]; from: ProfileMoment; to: ProfileMoment } | null): Finding {
   const more = ' nativeHeap.diff(early, late) lists every site; nativeHeap.toPprof() gives a .pb.gz for go tool pprof or any pprof viewer.';
-  if (finding.kind === 'leak' && finding.layer === 'otherNative') {
-    return { ...finding, summary: finding.summary + named, evidence: { ...finding.evidence, topSites: sites }, advice: `The sampled native heap profile names who allocates what stays: start with the sites above.${more}` };
+  const named = (g: { sites: GrowingSite[]; from: ProfileMoment; to: ProfileMoment }, what: string) =>
+    ` Native heap profiles ${since(g.from, now)} → ${since(g.to, now)}, ${what}: top growing call sites ${g.sites.slice(0, 3).map(siteText).join('; ')}.`;
+  if (finding.kind === 'leak' && finding.layer === 'otherNative' && growth?.sites.length) {
+    return { ...finding, summary: finding.summary + named(growth, 'the first kept and the newest'), evidence: { ...finding.evidence, topSites: growth.sites }, advice: `The sampled native heap profile names who allocates what stays: start with the sites above.${more}` };
   }
-  if (finding.kind === 'retention') {
-    return { ...finding, summary: finding.summary + named, evidence: { ...finding.evidence, topSites: sites }, advice: finding.advice + more };
+  if (finding.kind === 'retention' && bracket !== undefined) {
+    if (!bracket) return { ...finding, summary: finding.summary + ' No kept native heap profile brackets the spike (one before it rose and one after it ended), so no call sites are named for it.' };
+    if (!bracket.sites.length) return finding;
+    return { ...finding, summary: finding.summary + named(bracket, 'before the spike and after it ended'), evidence: { ...finding.evidence, topSites: bracket.sites, profilesTakenAt: [bracket.from.takenAt, bracket.to.takenAt] }, advice: finding.advice + more };
   }
   return finding;
 }

@@ -2,7 +2,7 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import { SockprobeTypeError } from '../errors';
 import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
 import { MIN_CONNECTION_RANGE, type PerConnectionEstimate } from './correlate';
-import { DEFAULT_THRESHOLDS, withGrowingSites, type FindingThresholds } from './findings';
+import { DEFAULT_THRESHOLDS, type FindingThresholds } from './findings';
 import { defaultMaxHeldBytes, NativeHeapProfiles, type NativeHeapProfileOptions } from './native-heap';
 import { SockprobeError } from '../errors';
 import type { NativeHeapSession } from '../native-heap';
@@ -209,15 +209,13 @@ export function createProbe(options: ProbeOptions = {}): Probe {
 
   function withNativeHeap(report: ProbeReport): ProbeReport {
     if (!heapProfiles) return report;
+    const samples = ring.toArray();
     const nativeHeap = {
-      ...heapProfiles.report(true, heapUnavailable, heapLease?.sampleBytes ?? null, ring.toArray()),
+      ...heapProfiles.report(true, heapUnavailable, heapLease?.sampleBytes ?? null, samples),
       ...leaseStatus(heapLease),
       joined: heapJoined,
     };
-    const growth = nativeHeap.growth;
-    if (!growth) return { ...report, nativeHeap };
-    const window = `${new Date(growth.fromTakenAt).toISOString().slice(11, 19)} → ${new Date(growth.toTakenAt).toISOString().slice(11, 19)} UTC`;
-    return { ...report, findings: report.findings.map((f) => withGrowingSites(f, growth.topSites, window)), nativeHeap };
+    return { ...report, findings: heapProfiles.findings(report.findings, nativeHeap, report.retention, samples), nativeHeap };
   }
 
   let connectionsAtSnapshot = 0;

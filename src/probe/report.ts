@@ -7,6 +7,7 @@ import { RESIDENT_FREE_METHOD, type Sample } from './sample';
 import type { AutoReleaseRecord } from './auto-release';
 import type { NativeHeapReport } from './native-heap';
 import { SockprobeTypeError } from '../errors';
+import { profileAge, renderHolderDetails, renderHolders } from './holders/render';
 
 export interface Versions {
   node: string;
@@ -121,7 +122,7 @@ export function renderPerConnection(estimates: ProbeReport['perConnection'], ind
 }
 
 /** Native bytes per connection by category and what grew, from the sampled native heap profiles. */
-export function renderNativeHeap(heap: NativeHeapReport, indent = '  '): string[] {
+export function renderNativeHeap(heap: NativeHeapReport, indent = '  ', now?: Sample | null): string[] {
   if (heap.unavailable || !heap.latest) return [];
   const lines = ['', `Native heap by category (sampled every ${heap.sampleBytes} B, ${heap.profiles} profiles; estimates):`];
   for (const e of heap.perConnection) {
@@ -129,7 +130,9 @@ export function renderNativeHeap(heap: NativeHeapReport, indent = '  '): string[
     lines.push(e.bytesPerConnection === null ? `${indent}${label} — (${e.declined})` : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  (R² ${e.quality!.toFixed(2)}, ${e.samples} profiles)`);
   }
   if (heap.growth) {
-    lines.push(`${indent}grew ${kib(heap.growth.growthBytes)} between the first profile and the newest; most:`);
+    const g = heap.growth;
+    const when = (takenAt: number, rss: number | null | undefined) => profileAge(takenAt, now?.time ?? null, rss ?? null, now?.rss ?? null);
+    lines.push(`${indent}grew ${kib(g.growthBytes)} between the first profile and the newest (${when(g.fromTakenAt, g.fromRss)}; ${when(g.toTakenAt, g.toRss)}); most:`);
     for (const site of heap.growth.topSites) lines.push(`${indent}  ${kib(site.growthBytes).padStart(10)} [${site.category}] ${site.site}`);
   }
   return lines;
@@ -161,10 +164,15 @@ export function renderReport(report: ProbeReport): string {
   if (report.nativeHeap?.unavailable) lines.push(`Native heap profile: off — ${report.nativeHeap.unavailable}`);
   else if (report.nativeHeap?.requested) lines.push(`Native heap profile: ${sessionSpan(report.nativeHeap)}${report.nativeHeap.joined ? ` (${report.nativeHeap.joined})` : ''}.`);
   lines.push('');
+  // Holders first: what holds the memory, per connection, and what to change; the detail comes last.
+  const holders = Array.isArray(report.nativeHeap?.holders) ? report.nativeHeap!.holders : [];
+  const now = report.latest?.time ?? null;
+  if (holders.length) lines.push(...renderHolders(holders, now), '');
+  const findings = report.findings.filter((f) => f.kind !== 'holder');
   const releases = Array.isArray(report.releases) ? report.releases.filter((r) => typeof r === 'object' && r !== null) : [];
   const quiet = releases.length ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in this window.' : 'Findings: none — nothing leaking, retained or piling up in this window.';
-  lines.push(report.findings.length ? 'Findings:' : quiet);
-  for (const f of report.findings) {
+  lines.push(findings.length ? 'Findings:' : quiet);
+  for (const f of findings) {
     lines.push(`  [${f.severity}] ${f.kind} (${f.layer}): ${f.summary}`);
     lines.push(`      → ${f.advice}`);
   }
@@ -176,7 +184,8 @@ export function renderReport(report: ProbeReport): string {
   lines.push('');
   lines.push('Per connection:');
   lines.push(...renderPerConnection(report.perConnection));
-  if (report.nativeHeap) lines.push(...renderNativeHeap(report.nativeHeap));
+  if (report.nativeHeap) lines.push(...renderNativeHeap(report.nativeHeap, '  ', report.latest));
+  lines.push(...renderHolderDetails(holders, now));
   if (report.latest?.nativeFree != null) lines.push(`\nFree native memory is resident memory: ${report.residentFreeMethod ?? RESIDENT_FREE_METHOD}.`);
   return lines.join('\n');
 }

@@ -93,6 +93,20 @@ describe('sockprobe pulse --native-profile', () => {
     expect(Math.abs(goGrowth.traces[0].bytes - first.bytesPerConnection * CONNECTIONS)).toBeLessThanOrEqual(1);
   });
 
+  it('shows the holders first (JSON and HTML): one row each with the cost per connection, its error and the fix; a TLS pulse holds only ordinary ones', () => {
+    const holders = json.holders as Array<{ holder: string; severity: string; bytesPerConnection: number; relativeError: number; action: string }>;
+    const bio = holders.find((h) => h.holder === 'tls-buffers')!;
+    expect(bio.severity).toBe('info');
+    expect(bio.bytesPerConnection / 65536).toBeGreaterThan(0.85);
+    expect(bio.bytesPerConnection / 65536).toBeLessThan(1.3);
+    expect(holders.map((h) => h.severity)).toEqual(holders.map(() => 'info'));
+    const page = fs.readFileSync(html(), 'utf8');
+    const table = page.indexOf('<table id="holders">');
+    expect(table).toBeGreaterThan(0);
+    expect(table).toBeLessThan(page.indexOf('<h2>RSS</h2>'));
+    expect(page).toMatch(/<tr class="holder info"><td>info<\/td><td><b>Node&#39;s TLS input buffers \(NodeBIO\)<\/b><\/td><td>[\d.]+ KiB ±\d+%<\/td><td>nothing to change/);
+  });
+
   it('puts a flame graph of one connection in the HTML report, drawn by a real browser with nothing fetched', () => {
     const page = fs.readFileSync(html(), 'utf8');
     expect(page).not.toMatch(/\s(src|href)=|url\(|fetch\(/);

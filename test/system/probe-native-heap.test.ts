@@ -3,14 +3,15 @@ import { runFixture } from '../helpers/child';
 
 interface Result {
   leak: { summary: string; evidence: { growthBytes: number; topSites?: Array<{ site: string; category: string; growthBytes: number }> } } | null;
-  nativeHeap: { unavailable: string | null; profiles: number; growth: { growthBytes: number; categories: Record<string, { growthBytes: number }> } | null };
+  nativeHeap: { unavailable: string | null; profiles: number; holders: Array<{ holder: string; severity: string; growth: { bytesPerHour: number } | null }>; growth: { growthBytes: number; categories: Record<string, { growthBytes: number }> } | null };
   kept: number;
   text: string;
 }
 
 describe('the probe with nativeHeapProfile, in a real process', () => {
   it('names the call site of an other-native leak (SecureContexts kept: OpenSSL allocations)', async () => {
-    const { json, stderr } = await runFixture<Result>('probe-native-heap.js', { timeoutMs: 120_000 });
+    // 36 s: a holder that grows with flat connections is named from 30 s of profiles on.
+    const { json, stderr } = await runFixture<Result>('probe-native-heap.js', { args: ['36000'], timeoutMs: 120_000 });
     expect(json.nativeHeap.unavailable, stderr).toBeNull();
     expect(json.nativeHeap.profiles).toBeGreaterThanOrEqual(10);
     expect(json.leak, json.text).not.toBeNull();
@@ -24,5 +25,10 @@ describe('the probe with nativeHeapProfile, in a real process', () => {
     expect(opensslGrowth / (json.kept * 18_000)).toBeLessThan(1.5);
     expect(json.leak!.summary).toMatch(/top growing call sites .*\[openssl\]/);
     expect(json.text).toMatch(/Native heap by category \(sampled every 32768 B/);
+    // The holder, in words an operator knows, within 60 s: SecureContexts made again and again, growing.
+    const contexts = json.nativeHeap.holders.find((h) => h.holder === 'secure-contexts');
+    expect(contexts, json.text).toMatchObject({ severity: 'warning' });
+    expect(contexts!.growth!.bytesPerHour).toBeGreaterThan(0);
+    expect(json.text).toMatch(/\[warning\] TLS SecureContexts created per connection or per request: [\d.]+ MiB ±\d+%, growing [\d.]+ MiB\/hour with 50 TLS connections open — fix: create each SecureContext once and reuse it/);
   }, 150_000);
 });

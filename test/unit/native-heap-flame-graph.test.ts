@@ -52,13 +52,17 @@ describe('pulse --native-profile report parts', () => {
     expect(per.bytesPerConnection).toBeCloseTo(14_000 + 65_536 - 50, 6);
     expect(per.categories.openssl).toBeCloseTo(14_000, 6);
     expect(per.topSites[0]).toMatchObject({ site: 'node::StreamBase::ReadStart ← uv__read ← uv_run', category: 'node', bytesPerConnection: 65_536, allocationsPerConnection: 1 });
+    // Poisson: a site new at the top with 2000 samples is ±1/√2000; the whole growth counts both profiles' samples.
+    expect(per.topSites[0].relativeError).toBeCloseTo(1 / Math.sqrt(2000), 6);
+    const samples = (p: typeof top) => p.sites.reduce((a, s) => a + s.samples, 0);
+    expect(per.relativeError).toBeCloseTo(Math.sqrt(samples(top) + samples(before)) / (samples(top) - samples(before)), 9);
   });
 
   it('renders a section with the flame graph, categories, sites and the files, or why not', () => {
     const result = { options: { kind: 'tls' }, nativeHeap: heap } as unknown as PulseResult;
     const html = renderNativeHeapHtml(result, ['/tmp/r.native-heap.pb.gz', '/tmp/r.native-heap-growth.pb.gz']);
     expect(html).toContain('<svg class="flame-graph"');
-    expect(html).toMatch(/<b>77\.6 KiB<\/b> per connection \(sites that shrank, 50 B per connection/);
+    expect(html).toMatch(/<b>77\.6 KiB<\/b> ±2% \(Poisson\) per connection \(sites that shrank, 50 B per connection/);
     expect(html).toContain('<td>openssl</td><td>13.7 KiB</td>');
     expect(html).toContain('<code>/tmp/r.native-heap.pb.gz</code>');
     const off = renderNativeHeapHtml({ ...result, nativeHeap: { ...heap, unavailable: 'the executable is PIE' } } as PulseResult, []);
@@ -68,9 +72,9 @@ describe('pulse --native-profile report parts', () => {
 
   it('says it in text and JSON: per connection, by category, the top sites; no whole profile in the JSON', () => {
     const text = renderNativeHeapText(heap, 'tls').join('\n');
-    expect(text).toMatch(/^Native heap per TLS connection \(sampled profile, every 65536 B; the first big pulse's top − before, \/ 2000\): 77\.6 KiB/);
+    expect(text).toMatch(/^Native heap per TLS connection \(sampled profile, every 65536 B; the first big pulse's top − before, \/ 2000\): 77\.6 KiB ±2%/);
     expect(text).toContain('by category: openssl 13.7 KiB, v8 −50 B, node 64.0 KiB'.replace('−', '-'));
-    expect(text).toMatch(/64\.0 KiB \[node\] node::StreamBase::ReadStart ← uv__read ← uv_run/);
+    expect(text).toMatch(/64\.0 KiB {3}±2% \[node\] node::StreamBase::ReadStart ← uv__read ← uv_run/);
     const json = nativeHeapJson(heap) as { top: { sites: number; totalBytes: number }; perConnection: { topSites: unknown[] } };
     expect(json.top).toMatchObject({ sites: 3, totalBytes: top.totalBytes });
     expect(JSON.stringify(json)).not.toContain('"stack"');

@@ -116,8 +116,8 @@ describe('createProbe({ nativeHeapProfile })', () => {
     for (let i = 0; i < 40; i++) await probe.profileNativeHeap();
     expect(state.profiles).toBe(45);
     expect(probe.report().nativeHeap!.profiles).toBe(45);
-    // Only the first and the newest three profiles stay: 40 more profiles add their small readings only.
-    expect(probe.ownMemoryBytes() - held).toBeLessThan(40 * 200 + 45 * 350);
+    // Only the first and the newest three profiles stay: 40 more profiles add their small readings only (650 B each with holder tallies).
+    expect(probe.ownMemoryBytes() - held).toBeLessThan(40 * 650 + 45 * 350);
     probe.stop();
   });
 
@@ -181,7 +181,7 @@ describe('createProbe({ nativeHeapProfile })', () => {
     expect(leak.evidence.topSites![0]).toMatchObject({ site: 'fancy.node+0x1234 ← napi_call_function', category: 'addons', growthBytes: 11 * MiB, new: true });
     expect(leak.summary).toMatch(/top growing call sites fancy\.node\+0x1234 ← napi_call_function \[addons\] \+11264\.0 KiB \(new\)/);
     expect(leak.advice).toMatch(/nativeHeap\.toPprof\(\)/);
-    expect(probe.renderReport()).toMatch(/grew 11\d{3}\.\d KiB between the first profile and the newest; most:\n\s+11264\.0 KiB \[addons\] fancy\.node\+0x1234/);
+    expect(probe.renderReport()).toMatch(/grew 11\d{3}\.\d KiB between the first profile and the newest \(profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since; profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since\); most:\n\s+11264\.0 KiB \[addons\] fancy\.node\+0x1234/);
     probe.stop();
   });
 
@@ -242,5 +242,40 @@ describe('the profiles a probe keeps', () => {
     expect(trimmed.sites.map((s) => s.bytes)).toEqual([9000, 5000]);
     expect(trimmed.omitted).toEqual({ sites: 1, bytes: 100, count: 1 });
     expect(trimProfile(profile, profileBytes(profile))).toBe(profile);
+  });
+});
+
+describe('profile figures that say how old they are', () => {
+  it('names the sites of the profiles that bracket a spike, not growth to a peak that is gone, with when each was taken and how RSS moved since', async () => {
+    const { NativeHeapProfiles } = await import('../../src/probe/native-heap');
+    const { retentionFinding, DEFAULT_THRESHOLDS } = await import('../../src/probe/findings');
+    const { makeSample } = await import('../helpers/samples');
+    const kept = new NativeHeapProfiles(1000);
+    const t0 = 1_700_000_000_000;
+    const sample = (s: number, tls: number, rss: number) => makeSample(0, { time: t0 + s * 1000, tls, rss });
+    // Before the spike; at its peak (read buffers of 2000 connections); after it ended (read buffers gone, an addon kept 40 MiB).
+    const before = makeProfile([site(STACKS.readBuffer, 2 * MiB), site(STACKS.v8, 2 * MiB)], { takenAt: t0 + 10_000 });
+    const peak = makeProfile([site(STACKS.readBuffer, 130 * MiB), site(STACKS.v8, 2 * MiB)], { takenAt: t0 + 60_000 });
+    const after = makeProfile([site(STACKS.readBuffer, 2 * MiB), site(STACKS.v8, 2 * MiB), site(STACKS.addon, 40 * MiB)], { takenAt: t0 + 200_000 });
+    kept.record(before, sample(10, 20, 100 * MiB));
+    kept.record(peak, sample(60, 2000, 700 * MiB));
+    kept.record(after, sample(200, 20, 230 * MiB));
+    await kept.holdersMatching;
+    const retention = { peakConnections: 2000, baselineConnections: 20, rssBefore: 100 * MiB, rssPeak: 700 * MiB, rssAfter: 230 * MiB, retainedBytes: 130 * MiB, split: { nativeFree: 20 * MiB, jsHeap: 10 * MiB, other: 100 * MiB }, methods: { jsHeap: 'x', nativeFree: 'y' }, spikeStartedAt: t0 + 20_000, spikeEndedAt: t0 + 180_000 };
+    const finding = retentionFinding(retention, DEFAULT_THRESHOLDS)!;
+    const samples = [sample(10, 20, 100 * MiB), sample(60, 2000, 700 * MiB), sample(200, 20, 230 * MiB), sample(218, 20, 180 * MiB)];
+    const report = kept.report(true, null, 524288, samples);
+    const [named] = kept.findings([finding], report, retention, samples).filter((f) => f.kind === 'retention');
+    if (named.kind !== 'retention') throw new Error('no retention finding');
+    expect(named.evidence.topSites![0]).toMatchObject({ site: 'fancy.node+0x1234 ← napi_call_function', growthBytes: 40 * MiB });
+    expect(named.evidence.profilesTakenAt).toEqual([before.takenAt, after.takenAt]);
+    expect(named.summary).toMatch(/Native heap profiles \d\d:\d\d:\d\d UTC \(3\.5 min ago, RSS has since risen 80\.0 MiB\) → \d\d:\d\d:\d\d UTC \(18 s ago, RSS has since fallen 50\.0 MiB\), before the spike and after it ended/);
+    // No profile after the spike ended: the finding says so instead of quoting growth to the peak.
+    const early = new NativeHeapProfiles(1000);
+    early.record(before, sample(10, 20, 100 * MiB));
+    early.record(peak, sample(60, 2000, 700 * MiB));
+    const [unnamed] = early.findings([finding], early.report(true, null, 524288, samples), retention, samples);
+    expect(unnamed.summary).toMatch(/No kept native heap profile brackets the spike/);
+    expect(unnamed.kind === 'retention' && unnamed.evidence.topSites).toBeUndefined();
   });
 });

@@ -192,3 +192,59 @@ describe('the report on SIGUSR2', () => {
     expect(lines()[0]).toMatch(/ENOENT/);
   });
 });
+
+describe('SOCKPROBE_NATIVE_HEAP', () => {
+  const read = (value: string | undefined, interval?: string) => {
+    const said: string[] = [];
+    return { nativeHeapProfile: settingsFromEnvironment({ SOCKPROBE_NATIVE_HEAP: value, SOCKPROBE_NATIVE_HEAP_INTERVAL_MS: interval }, (line) => said.push(line)).nativeHeapProfile, said };
+  };
+  const refused = (value: string) =>
+    `SOCKPROBE_NATIVE_HEAP=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off or a mean sample size in bytes from 4096 to 1073741824 (a number, or with k/KiB or m/MiB: 64k, 1MiB); leaving it off`;
+
+  it('takes the switch words: on is the profiler default sample size', () => {
+    expect(read(undefined)).toEqual({ nativeHeapProfile: false, said: [] });
+    expect(read('')).toEqual({ nativeHeapProfile: false, said: [] });
+    expect(read('1')).toEqual({ nativeHeapProfile: true, said: [] });
+    expect(read(' On ')).toEqual({ nativeHeapProfile: true, said: [] });
+    expect(read('off')).toEqual({ nativeHeapProfile: false, said: [] });
+  });
+
+  it('takes a sample size in bytes, plain or with k/KiB/m/MiB, so an operator trades cost for precision', () => {
+    expect(read('65536')).toEqual({ nativeHeapProfile: { sampleBytes: 65536 }, said: [] });
+    expect(read('4096')).toEqual({ nativeHeapProfile: { sampleBytes: 4096 }, said: [] });
+    expect(read('64k')).toEqual({ nativeHeapProfile: { sampleBytes: 65536 }, said: [] });
+    expect(read('128 KiB')).toEqual({ nativeHeapProfile: { sampleBytes: 131072 }, said: [] });
+    expect(read('1MiB')).toEqual({ nativeHeapProfile: { sampleBytes: 1048576 }, said: [] });
+    expect(read('1.5m')).toEqual({ nativeHeapProfile: { sampleBytes: 1572864 }, said: [] });
+    expect(read('1024m')).toEqual({ nativeHeapProfile: { sampleBytes: 2 ** 30 }, said: [] });
+  });
+
+  it('takes a profile interval from 1000 ms beside it', () => {
+    expect(read('on', '5000')).toEqual({ nativeHeapProfile: { intervalMs: 5000 }, said: [] });
+    expect(read('64k', ' 1000 ')).toEqual({ nativeHeapProfile: { sampleBytes: 65536, intervalMs: 1000 }, said: [] });
+  });
+
+  it('refuses sizes below a page, above 1 GiB, negative, fractional bytes of no unit, and unknown units; leaves profiling off and says so', () => {
+    for (const value of ['2', '4095', '2g', '1025m', '-65536', 'lots', '64q', '0x1000', '64 k b']) {
+      expect(read(value)).toEqual({ nativeHeapProfile: false, said: [refused(value)] });
+    }
+  });
+
+  it('refuses an interval under 1000 ms or not whole, and ignores one with profiling off, saying which', () => {
+    expect(read('on', '500')).toEqual({ nativeHeapProfile: true, said: ['SOCKPROBE_NATIVE_HEAP_INTERVAL_MS="500" is not a whole number of milliseconds from 1000; profiling every 60000 ms'] });
+    expect(read('on', '1.5e3')).toEqual({ nativeHeapProfile: true, said: ['SOCKPROBE_NATIVE_HEAP_INTERVAL_MS="1.5e3" is not a whole number of milliseconds from 1000; profiling every 60000 ms'] });
+    expect(read('off', '5000')).toEqual({ nativeHeapProfile: false, said: ['SOCKPROBE_NATIVE_HEAP_INTERVAL_MS="5000" is ignored: SOCKPROBE_NATIVE_HEAP is off'] });
+  });
+
+  it('starts the registered probe with that sample size', async () => {
+    process.env.SOCKPROBE_NATIVE_HEAP = '64k';
+    try {
+      const { probe, lines } = await register({});
+      expect(probe.running).toBe(true);
+      expect(lines()).toEqual([]);
+      await vi.waitFor(() => expect(probe.report().nativeHeap).toMatchObject({ requested: true }));
+    } finally {
+      delete process.env.SOCKPROBE_NATIVE_HEAP;
+    }
+  });
+});

@@ -1,0 +1,18 @@
+/** A holder as a probe finding: the summary a person reads, the figures behind it, the fix. */
+import type { Finding } from '../findings';
+import type { HolderEstimate } from './estimate';
+import { perConnectionText, plusMinus, profileAge } from './render';
+
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+export function holderFinding(h: HolderEstimate, now: number | null): Finding {
+  const { severity, fix, what, ...evidence } = h;
+  return {
+    kind: 'holder',
+    severity,
+    layer: 'nativeHeap',
+    summary: `${h.name}: ${perConnectionText(h)}, ${mib(h.bytes)} ${plusMinus(h.relativeError)} in all (${(h.share * 100).toFixed(0)}% of the sampled native heap; ${h.judgement}; ${profileAge(h.takenAt, now, h.rssAtProfile, h.rssNow)}). It is ${what}.${h.sites.length ? ` Sites: ${h.sites.map((s) => s.site).join('; ')}.` : ''}`,
+    evidence,
+    advice: fix + '.',
+  };
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { runFixture } from '../helpers/child';
+
+interface Holder { holder: string; severity: string; bytesPerConnection: number | null; relativeError: number; method: string; sites: Array<{ site: string }> }
+interface Result {
+  mode: string;
+  failed: number;
+  open: number;
+  elapsedMs: number;
+  direct: { connections: number; perConnection: number };
+  findings: Array<{ kind: string; severity: string; summary: string; advice: string; evidence: { holder?: string } }>;
+  nativeHeap: { holders: Holder[]; unavailable: string | null };
+  text: string;
+}
+
+/** A service (real TLS, real ws) with clients in another child, profiled as it opens 240 connections in 4 steps. */
+const service = (mode: string) => runFixture<Result>('holders-service.js', { args: [mode, '240', '4'], timeoutMs: 60_000 }).then((r) => r.json);
+const holder = (r: Result, id: string) => r.nativeHeap.holders.find((h) => h.holder === id);
+
+describe('holders named in real services', () => {
+  it("names permessage-deflate's zlib contexts with a per-connection cost within 15% of the allocator's deflate on − off difference, and not with deflate off", async () => {
+    const on = await service('deflate');
+    const off = await service('no-deflate');
+    expect(on.nativeHeap.unavailable).toBeNull();
+    expect([on.failed, off.failed]).toEqual([0, 0]);
+    const zlibHolder = holder(on, 'zlib')!;
+    const direct = on.direct.perConnection - off.direct.perConnection;
+    expect(zlibHolder.severity).toBe('warning');
+    expect(Math.abs(zlibHolder.bytesPerConnection! - direct) / direct).toBeLessThan(0.15);
+    expect(zlibHolder.relativeError).toBeLessThan(0.1);
+    expect(holder(off, 'zlib')).toBeUndefined();
+    // The text report leads with the holders: one line each, with the cost, its error and the fix.
+    const lines = on.text.split('\n');
+    const first = lines.findIndex((l) => l.startsWith('Holders'));
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(lines.findIndex((l) => l.startsWith('Findings')));
+    expect(lines[first + 1]).toMatch(/^ {2}\[warning\] permessage-deflate \/ zlib compression contexts: [\d.]+ KiB per TLS connection ±\d+% — fix: perMessageDeflate: false/);
+    const finding = on.findings.find((f) => f.kind === 'holder' && f.evidence.holder === 'zlib')!;
+    expect(finding.advice).toMatch(/serverMaxWindowBits/);
+    expect(on.elapsedMs + off.elapsedMs).toBeLessThan(50_000);
+  }, 60_000);
+
+  it('names SecureContexts made per connection, and says nothing of them when one context is shared', async () => {
+    const perConnection = await service('context-per-connection');
+    const shared = await service('shared-context');
+    expect(holder(perConnection, 'secure-contexts')).toMatchObject({ severity: 'warning', method: 'regression' });
+    expect(perConnection.findings.find((f) => f.evidence.holder === 'secure-contexts')!.advice).toMatch(/create each SecureContext once and reuse it/);
+    expect(holder(shared, 'secure-contexts')).toBeUndefined();
+    expect(perConnection.elapsedMs).toBeLessThan(60_000);
+  }, 60_000);
+
+  it('raises Buffers retained per connection, at the size retained, with the heap-snapshot fix', async () => {
+    const result = await service('buffers');
+    const buffers = holder(result, 'js-buffers')!;
+    expect(buffers.severity).toBe('warning');
+    expect(Math.abs(buffers.bytesPerConnection! - 128 * 1024) / (128 * 1024)).toBeLessThan(0.15);
+    expect(result.findings.find((f) => f.evidence.holder === 'js-buffers')!.advice).toMatch(/heap snapshot/);
+  }, 60_000);
+
+  it('gives a healthy TLS service only info-level holders', async () => {
+    const result = await service('healthy');
+    expect(result.nativeHeap.holders.length).toBeGreaterThan(0);
+    expect(result.nativeHeap.holders.map((h) => h.severity)).toEqual(result.nativeHeap.holders.map(() => 'info'));
+    expect(result.findings.filter((f) => f.kind === 'holder' && f.severity !== 'info')).toEqual([]);
+    expect(holder(result, 'tls-buffers')!.bytesPerConnection! / 65536).toBeGreaterThan(0.85);
+  }, 60_000);
+});
