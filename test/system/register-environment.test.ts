@@ -55,8 +55,8 @@ describe('sockprobe/register', () => {
     expect(result.sampled).toBeGreaterThan(16 * 1048576);
     expect(result.sampled).toBeLessThan(64 * 1048576);
     expect(result.nativeHeap.latest.totalBytes).toBe(result.sampled);
-    // Buffers' backing stores come from Node's ArrayBuffer allocator: the node category.
-    expect(result.nativeHeap.latest.categories.node).toBeGreaterThan(0.5 * result.sampled);
+    // Buffers' backing stores come from Node's ArrayBuffer allocator: the node:buffers category.
+    expect(result.nativeHeap.latest.categories['node:buffers']).toBeGreaterThan(0.5 * result.sampled);
   });
 
   it('names each value it cannot read, with what it expected, and still starts on defaults', async () => {
