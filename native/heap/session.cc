@@ -8,6 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/pin.h"
 #include "heap/got.h"
 #include "heap/live_table.h"
 #include "heap/maps.h"
@@ -117,6 +118,11 @@ bool Start(uint64_t sample_bytes, const char** code, std::string* why) {
   if (!g_problem.empty()) {
     *code = "ERR_UNSUPPORTED";
     *why = "native heap profiling is not available: " + g_problem;
+    return false;
+  }
+  if (!PinOwnCode()) {
+    *code = "ERR_UNSUPPORTED";
+    *why = "native heap profiling is not available: the dynamic loader refused to keep sockprobe's code loaded for the life of the process (RTLD_NODELETE), which hooks into it need";
     return false;
   }
   RecordMainStack();
