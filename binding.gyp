@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++17", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-omit-frame-pointer"],
       "libraries": ["-ldl"],
-      "ldflags": ["-Wl,-z,now"]
+      "ldflags": ["-Wl,-z,now", "-Wl,-z,nodelete"]
     }
   ]
 }

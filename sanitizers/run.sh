@@ -25,13 +25,14 @@ fi
 # Fixtures that drive every native call: detection and stats, bad input, glibc references,
 # threads and teardown, fuzzing, a TLS spike with a release, socket snapshots (idle TLS,
 # CLOSE_WAIT), OpenSSL tracking (API, connections, start/stop churn, worker threads), the
-# native heap profiler (API, start/stop churn with workers, a lazily bound addon).
+# native heap profiler (API, start/stop churn with workers, a lazily bound addon, two copies
+# of sockprobe), hooks installed by a worker thread that exits.
 # Node flags come first in an entry. Sizes are small: valgrind is slow.
 fixtures=("allocator-probe.js" "bad-input.js" "glibc-reference.js" "lifecycle-workers.js" "fuzz.js 3000"
   "release-spike.js 200" "seed-scenarios.js idle" "seed-scenarios.js close-wait" "openssl-api.js"
   "--expose-gc openssl-connections.js server 20" "--expose-gc openssl-churn.js 50" "openssl-workers.js"
   "--expose-gc native-heap-api.js" "--expose-gc native-heap-safety.js 100" "native-heap-lazy-object.js"
-  "native-heap-categories.js")
+  "native-heap-categories.js" "native-heap-second-copy.js" "unload-worker-hooks.js openssl" "unload-worker-hooks.js nativeHeap")
 
 failed=0
 for entry in "${fixtures[@]}"; do

@@ -262,6 +262,7 @@ PatchCounts PatchLoadedObjects(bool dry_run) {
       if (real == 0 || (current != real && !lazy)) {
         ++counts.elsewhere;
         if (object.executable && real != 0 && !object.Contains(current, 1)) ++counts.executable_foreign;
+        if (counts.foreign == 0 && real != 0 && !object.Contains(current, 1)) counts.foreign = current;
         continue;
       }
       if (lazy) ++counts.lazy;

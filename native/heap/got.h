@@ -7,6 +7,7 @@
 // read-only is made writable only for the write, and its protection restored.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct PatchCounts {
   // sockprobe, hooks the process. Every copy patches the executable first, so this is what
   // a second profiler sees.
   size_t executable_foreign = 0;
+  // What one slot holding neither the real definition nor our hook, nor an address inside
+  // its own object, points at (the executable's first, if any): names who holds the slots.
+  uintptr_t foreign = 0;
 };
 
 // Rewrites every confirmed slot not yet rewritten, in every loaded object except the

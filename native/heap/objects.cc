@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "common/loaded_objects.h"
 #include "heap/functions.h"
 
 namespace sockprobe {
@@ -19,17 +20,6 @@ bool g_resolve_ok = false;
 std::string g_resolve_problem;
 std::string g_allocator_object;
 
-int Collect(dl_phdr_info* info, size_t, void* data) {
-  auto* objects = static_cast<std::vector<LoadedObject>*>(data);
-  LoadedObject object;
-  object.name = info->dlpi_name != nullptr ? info->dlpi_name : "";
-  object.bias = info->dlpi_addr;
-  object.phdrs.assign(info->dlpi_phdr, info->dlpi_phdr + info->dlpi_phnum);
-  object.executable = objects->empty();
-  objects->push_back(std::move(object));
-  return 0;
-}
-
 // dladdr1 names the object and the symbol table entry `address` falls in; an entry that is
 // undefined there is a canonical PLT stub, not a definition.
 bool DefinedIn(void* address, const std::string& object) {
@@ -38,6 +28,14 @@ bool DefinedIn(void* address, const std::string& object) {
   if (address == nullptr || dladdr1(address, &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) == 0) return false;
   return info.dli_fname != nullptr && object == info.dli_fname && symbol != nullptr && symbol->st_shndx != SHN_UNDEF &&
          info.dli_saddr == address;
+}
+
+// Objects whose scope cannot define the allocator (the dynamic linker alone, the vDSO): a
+// dlopen or dlsym there would only fail, and a failing one builds its dlerror() message with
+// malloc while it holds the loader's lock, and replaces the application's pending dlerror().
+bool NoAllocatorScope(const std::string& name) {
+  return name.find("linux-vdso") != std::string::npos || name.find("linux-gate") != std::string::npos ||
+         name.find("/ld-linux") != std::string::npos || name.rfind("ld-linux", 0) == 0;
 }
 
 }  // namespace
@@ -52,8 +50,12 @@ bool LoadedObject::Contains(uintptr_t address, size_t bytes) const {
 }
 
 std::vector<LoadedObject> ListObjects() {
+  std::vector<ObjectCopy> copies = CopyLoadedObjects();
   std::vector<LoadedObject> objects;
-  dl_iterate_phdr(Collect, &objects);
+  objects.reserve(copies.size());
+  for (ObjectCopy& copy : copies) {
+    objects.push_back(LoadedObject{std::move(copy.name), copy.bias, std::move(copy.phdrs), objects.empty()});
+  }
   return objects;
 }
 
@@ -63,7 +65,7 @@ bool ResolveReals(std::string* why) {
     g_resolved = true;
     const std::vector<LoadedObject> objects = ListObjects();
     for (const LoadedObject& object : objects) {
-      if (object.executable || object.name.empty()) continue;
+      if (object.executable || object.name.empty() || NoAllocatorScope(object.name)) continue;
       void* handle = dlopen(object.name.c_str(), RTLD_LAZY | RTLD_NOLOAD);
       if (handle == nullptr) continue;
       for (int fn = 0; fn < kFnCount; ++fn) {
@@ -99,7 +101,7 @@ bool ResolveReals(std::string* why) {
 const std::string& AllocatorObject() { return g_allocator_object; }
 
 bool OwnScopeResolvesToReal(const LoadedObject& object, int fn) {
-  if (object.executable || object.name.empty() || Real(fn) == nullptr) return false;
+  if (object.executable || object.name.empty() || NoAllocatorScope(object.name) || Real(fn) == nullptr) return false;
   void* handle = dlopen(object.name.c_str(), RTLD_LAZY | RTLD_NOLOAD);
   if (handle == nullptr) return false;
   const bool same = dlsym(handle, Function(fn).name) == Real(fn);

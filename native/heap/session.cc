@@ -8,7 +8,9 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/pin.h"
 #include "heap/got.h"
+#include "heap/holder.h"
 #include "heap/live_table.h"
 #include "heap/maps.h"
 #include "heap/objects.h"
@@ -72,21 +74,29 @@ void Check() {
     g_problem = why;
     return;
   }
-  const PatchCounts counts = PatchLoadedObjects(/*dry_run=*/true);
-  if (counts.executable_foreign > 0) {
-    g_problem = std::to_string(counts.executable_foreign) +
-                " of the executable's GOT slots for allocator symbols hold something else than the allocator's own definitions "
-                "(hooks another tool or a second copy of sockprobe installed): profiling beside them would miss what they route";
-    return;
-  }
-  if (counts.malloc_slots == 0) {
-    g_problem = "no loaded object reaches malloc through a GOT slot confirmed by its relocations and dlsym (" +
-                std::to_string(counts.elsewhere) +
-                " slots of allocator symbols hold something else: a canonical PLT entry, or hooks another tool or a second copy of sockprobe installed)";
-    return;
-  }
   if (!MapTables()) g_problem = "could not map the live-block table (mmap failed)";
 #endif
+}
+
+// Who holds the allocator slots, while this copy does not: asked at every check, since
+// another copy of sockprobe or another tool may start or stop hooking at any time.
+// Serialised by g_control.
+std::string SlotsProblem() {
+  const PatchCounts counts = PatchLoadedObjects(/*dry_run=*/true);
+  if (counts.executable_foreign > 0) {
+    return SlotHolder(counts.foreign) + ": " + std::to_string(counts.executable_foreign) +
+           " of the executable's GOT slots for allocator symbols hold its functions, not the allocator's own definitions; "
+           "profiling beside it would miss what it routes (stop it there first)";
+  }
+  if (counts.malloc_slots == 0) {
+    if (counts.foreign != 0) {
+      return SlotHolder(counts.foreign) + ": no loaded object reaches malloc through a GOT slot confirmed by its relocations and dlsym (" +
+             std::to_string(counts.elsewhere) + " slots of allocator symbols hold something else)";
+    }
+    return "no loaded object reaches malloc through a GOT slot confirmed by its relocations and dlsym (" + std::to_string(counts.elsewhere) +
+           " slots of allocator symbols hold something else: a canonical PLT entry, or hooks of another tool)";
+  }
+  return "";
 }
 
 // Once: the top of the main thread's stack does not move.
@@ -111,7 +121,8 @@ std::string Problem() {
   OwnWork own(__builtin_frame_address(0));
   std::lock_guard<std::mutex> lock(g_control);
   Check();
-  return g_problem;
+  if (!g_problem.empty() || g_active) return g_problem;
+  return SlotsProblem();
 }
 
 bool Acquire(uint64_t sample_bytes, uint64_t* session, const char** code, std::string* why) {
@@ -130,9 +141,15 @@ bool Acquire(uint64_t sample_bytes, uint64_t* session, const char** code, std::s
     return true;
   }
   Check();
-  if (!g_problem.empty()) {
+  const std::string problem = g_problem.empty() ? SlotsProblem() : g_problem;
+  if (!problem.empty()) {
     *code = "ERR_UNSUPPORTED";
-    *why = "native heap profiling is not available: " + g_problem;
+    *why = "native heap profiling is not available: " + problem;
+    return false;
+  }
+  if (!PinOwnCode()) {
+    *code = "ERR_UNSUPPORTED";
+    *why = "native heap profiling is not available: the dynamic loader refused to keep sockprobe's code loaded for the life of the process (RTLD_NODELETE), which hooks into it need";
     return false;
   }
   RecordMainStack();
@@ -146,8 +163,11 @@ bool Acquire(uint64_t sample_bytes, uint64_t* session, const char** code, std::s
     size_t left = 0;
     RestoreSlots(&left);
     *code = "ERR_UNSUPPORTED";
-    *why = "native heap profiling could not rewrite any malloc slot (" + std::to_string(counts.write_failed) +
-           " confirmed slots refused the write)";
+    // Another copy or tool took the slots between the check above and the writes.
+    *why = counts.write_failed == 0 && counts.foreign != 0
+               ? "native heap profiling is not available: " + SlotHolder(counts.foreign)
+               : "native heap profiling could not rewrite any malloc slot (" + std::to_string(counts.write_failed) +
+                     " confirmed slots refused the write)";
     return false;
   }
   g_sample_bytes = sample_bytes;

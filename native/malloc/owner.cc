@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/loaded_objects.h"
+
 namespace sockprobe {
 
 // True when `address` is `name`'s real definition in the object `dladdr` names, not a
@@ -18,11 +20,6 @@ static bool DefinedAt(void* address, Dl_info* info) {
   return info->dli_fname != nullptr && symbol != nullptr && symbol->st_shndx != SHN_UNDEF;
 }
 
-static int CollectNames(dl_phdr_info* info, size_t, void* data) {
-  static_cast<std::vector<std::string>*>(data)->emplace_back(info->dlpi_name != nullptr ? info->dlpi_name : "");
-  return 0;
-}
-
 static MallocOwner ResolveOwner() {
   MallocOwner owner{"", nullptr};
   Dl_info info{};
@@ -32,13 +29,13 @@ static MallocOwner ResolveOwner() {
     // Walk the objects in load order (the executable first, then LD_PRELOAD, then the
     // needed libraries): the order the dynamic linker binds calls in. The first object
     // that defines malloc itself serves it.
-    std::vector<std::string> names;
-    dl_iterate_phdr(CollectNames, &names);
-    for (size_t i = 1; i < names.size() && owner.path.empty(); ++i) {
-      if (names[i].empty()) continue;
-      void* handle = dlopen(names[i].c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    const std::vector<ObjectCopy> objects = CopyLoadedObjects();
+    for (size_t i = 1; i < objects.size() && owner.path.empty(); ++i) {
+      const std::string& name = objects[i].name;
+      if (name.empty()) continue;
+      void* handle = dlopen(name.c_str(), RTLD_LAZY | RTLD_NOLOAD);
       if (handle == nullptr) continue;
-      if (DefinedAt(dlsym(handle, "malloc"), &info) && names[i] == info.dli_fname) owner.path = names[i];
+      if (DefinedAt(dlsym(handle, "malloc"), &info) && name == info.dli_fname) owner.path = name;
       dlclose(handle);
     }
   }

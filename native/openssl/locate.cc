@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/loaded_objects.h"
 #include "common/symbols.h"
 #include "openssl/elf_symbols.h"
 
@@ -38,34 +39,24 @@ struct LoadedObject {
   bool writable = false;  // the segment holding the address is writable data
 };
 
-struct ObjectSearch {
-  uintptr_t address;
-  LoadedObject* out;
-};
-
 // Which loaded object's segments contain `address`. Walks program headers only: dladdr
 // would scan the whole dynamic symbol table (tens of thousands of entries in Node) per call.
-int FindObject(dl_phdr_info* info, size_t, void* data) {
-  auto* search = static_cast<ObjectSearch*>(data);
-  for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& segment = info->dlpi_phdr[i];
-    if (segment.p_type != PT_LOAD) continue;
-    const uintptr_t start = info->dlpi_addr + segment.p_vaddr;
-    if (search->address >= start && search->address < start + segment.p_memsz) {
-      search->out->name = info->dlpi_name != nullptr ? info->dlpi_name : "";
-      search->out->bias = info->dlpi_addr;
-      search->out->found = true;
-      search->out->writable = (segment.p_flags & PF_W) != 0;
-      return 1;
-    }
-  }
-  return 0;
-}
-
+// The objects are copied out of dl_iterate_phdr first (no allocation under the loader's lock).
 LoadedObject ObjectAt(uintptr_t address) {
   LoadedObject object;
-  ObjectSearch search{address, &object};
-  dl_iterate_phdr(FindObject, &search);
+  for (const ObjectCopy& copy : CopyLoadedObjects()) {
+    for (const ElfW(Phdr)& segment : copy.phdrs) {
+      if (segment.p_type != PT_LOAD) continue;
+      const uintptr_t start = copy.bias + segment.p_vaddr;
+      if (address >= start && address < start + segment.p_memsz) {
+        object.name = copy.name;
+        object.bias = copy.bias;
+        object.found = true;
+        object.writable = (segment.p_flags & PF_W) != 0;
+        return object;
+      }
+    }
+  }
   return object;
 }
 

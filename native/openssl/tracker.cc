@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "common/clock.h"
+#include "common/pin.h"
 #include "common/symbols.h"
 #include "malloc/owner.h"
 #include "openssl/counters.h"
@@ -108,6 +109,11 @@ bool AcquireTracking(uint64_t* session, const char** code, std::string* why) {
   if (m != g_site.crypto_malloc || r != g_site.crypto_realloc || f != g_site.crypto_free) {
     *code = "ERR_OPENSSL_SELF_CHECK";
     *why = "OpenSSL's memory functions were replaced by something else in this process; refusing to replace them again";
+    return false;
+  }
+  if (!PinOwnCode()) {
+    *code = "ERR_UNSUPPORTED";
+    *why = "OpenSSL allocation tracking is not available: the dynamic loader refused to keep sockprobe's code loaded for the life of the process (RTLD_NODELETE), which hooks into it need";
     return false;
   }
   const uint64_t generation = ++g_last_generation;
