@@ -50,19 +50,24 @@ export function nativeHeapCapabilities(): Record<string, true | string> {
   return { nativeHeapProfiling: nativeHeapSupport() };
 }
 
-let supportPending: Promise<true | string> | undefined;
+let firstCheck: Promise<true | string> | undefined;
+let firstCheckDone = false;
 
 /** nativeHeapSupport() with the first check (it resolves the allocator and reads every
- *  loaded object's relocations) on the threadpool. */
+ *  loaded object's relocations) on the threadpool. Later answers are asked afresh (a few µs):
+ *  another copy of sockprobe or another tool may take the malloc slots, or give them back. */
 function supported(): Promise<true | string> {
-  supportPending ??= (async () => {
+  if (firstCheckDone) return Promise.resolve(nativeHeapSupport());
+  firstCheck ??= (async () => {
     try {
       return (await native().heapProblemAsync()) || true;
     } catch (error) {
       return (error as Error).message;
+    } finally {
+      firstCheckDone = true;
     }
   })();
-  return supportPending;
+  return firstCheck;
 }
 
 class HeapLease extends SessionLease implements NativeHeapSession {
