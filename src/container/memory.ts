@@ -84,7 +84,7 @@ export function containerMemory(): ContainerMemory {
 }
 
 /** The files behind limit, usage and working set: half of containerMemory()'s reads. */
-const HEADROOM_FILES = { v1: ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat'], v2: ['memory.max', 'memory.current', 'memory.stat'] } as const;
+export const HEADROOM_FILES = { v1: ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat'], v2: ['memory.max', 'memory.current', 'memory.stat'] } as const;
 
 /**
  * The limit, usage and working set only (what the probe samples each time), with the same
