@@ -72,6 +72,8 @@ export interface MemoryEventsWatch {
   unavailable: string | null;
   /** Reads and the time they held the JS thread, ms (the watch's own cost). */
   cost(): { reads: number; totalMs: number; maxMs: number };
+  /** The counters as last read (the kernel's totals since the group was made); null when nothing is watched. */
+  counters(): ContainerMemoryEvents | null;
   stop(): void;
 }
 
@@ -100,7 +102,7 @@ export function watchMemoryEvents(onEvent: (record: MemoryEventRecord) => void, 
   }
 }
 
-const idleWatch = (unavailable: string): MemoryEventsWatch => ({ method: null, unavailable, cost: () => ({ reads: 0, totalMs: 0, maxMs: 0 }), stop() {} });
+const idleWatch = (unavailable: string): MemoryEventsWatch => ({ method: null, unavailable, cost: () => ({ reads: 0, totalMs: 0, maxMs: 0 }), counters: () => null, stop() {} });
 
 /** watchMemoryEvents() on a given group's directory. */
 export function watchMemoryEventsAt(location: CgroupLocation, onEvent: (record: MemoryEventRecord) => void, options: WatchMemoryEventsOptions = {}): MemoryEventsWatch {
@@ -178,6 +180,7 @@ export function watchMemoryEventsAt(location: CgroupLocation, onEvent: (record: 
     },
     unavailable: null,
     cost: () => ({ ...cost }),
+    counters: () => ({ ...last! }),
     stop() {
       stopped = true;
       watcher?.close();

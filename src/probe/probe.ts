@@ -237,6 +237,12 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     return { ...report, findings: report.findings.map((f) => withGrowingSites(f, growth.topSites, window)), nativeHeap };
   }
 
+  /** The watch's last count of OOM kills, carried on the sample (the exporters' counter). */
+  function withOomKills(container: Sample['container']): Sample['container'] {
+    const counters = eventsWatch?.counters();
+    return container && counters ? { ...container, oomKills: counters.oomKill } : container;
+  }
+
   function withContainerEvents(report: ProbeReport): ProbeReport {
     if (!eventsOptions) return report;
     const watch = eventsWatch;
@@ -293,7 +299,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       opensslLive: sources.opensslLive(),
       connections: connectionsNow,
       sockets,
-      ...(container === undefined ? {} : { container }),
+      ...(container === undefined ? {} : { container: withOomKills(container) }),
       eventLoopDelayMaxMs: Number.isFinite(delay) ? delay : 0,
       probeMs: 0,
     };

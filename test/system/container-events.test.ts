@@ -48,7 +48,7 @@ function nextLine<T>(child: ChildProcessWithoutNullStreams, key: string, ms: num
 }
 
 interface Ready { pid: number; clientPid: number; connections: number; watch: ProbeReport['containerEvents'] }
-interface Final { events: NonNullable<ProbeReport['containerEvents']>; watchedMs: number; connections: number; held: number; rendered: string; readMs: { median: number; p99: number; max: number } }
+interface Final { events: NonNullable<ProbeReport['containerEvents']>; watchedMs: number; connections: number; held: number; rendered: string; metrics: string; otel: Record<string, { unit: string; values: number[] }>; readMs: { median: number; p99: number; max: number } }
 
 describe('memory events: an OOM kill in the container, seen by the surviving service\'s probe', () => {
   let group = '';
@@ -121,6 +121,26 @@ describe('memory events: an OOM kill in the container, seen by the surviving ser
     // The limit was reached before the kill: failcnt moved too.
     expect(final.events.records.some((r) => r.counter === 'max' && r.source === 'memory.failcnt')).toBe(true);
     expect(final.rendered).toMatch(/the kernel OOM-killed a process in this container/);
+  });
+
+  it('the OpenTelemetry instruments count the kill and show the limit, usage and working set', () => {
+    const { otel } = final;
+    expect(otel['sockprobe.container.oom_kills']).toEqual({ unit: '{process}', values: [oomKills(group)] });
+    expect(otel['sockprobe.container.memory.limit']).toEqual({ unit: 'By', values: [LIMIT] });
+    const [workingSet] = otel['container.memory.working_set'].values;
+    const [usage] = otel['container.memory.usage'].values;
+    expect(workingSet).toBeGreaterThan(0);
+    expect(workingSet).toBeLessThanOrEqual(usage);
+    expect(usage).toBeLessThanOrEqual(LIMIT);
+  });
+
+  it('the Prometheus exporter counts the kill and shows the limit and working set', () => {
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(final.metrics)?.[1]);
+    expect(value('sockprobe_container_oom_kills_total')).toBe(oomKills(group));
+    expect(value('sockprobe_container_oom_kills_total')).toBeGreaterThan(killsBefore);
+    expect(value('sockprobe_container_memory_limit_bytes')).toBe(LIMIT);
+    expect(value('sockprobe_container_memory_working_set_bytes')).toBeGreaterThan(0);
+    expect(value('sockprobe_container_memory_working_set_bytes')).toBeLessThan(LIMIT);
   });
 
   it('the watch costs the JS thread well under a millisecond per read', () => {

@@ -140,15 +140,16 @@ describe('the probe keeps the events its watch reports', () => {
         throw new Error('not here');
       },
       allocatorName: () => 'test',
+      container: async () => ({ limitBytes: 512 * MiB, usageBytes: 300 * MiB, workingSetBytes: 280 * MiB, limitSource: 'memory.max' }),
       watchContainerEvents(onEvent, options) {
         expect(options.intervalMs).toBe(100);
         watch.fire = onEvent;
-        return { method: 'poll 100 ms', unavailable: null, cost: () => ({ reads: 1, totalMs: 0.05, maxMs: 0.05 }), stop: () => void watch.stopped++ };
+        return { method: 'poll 100 ms', unavailable: null, cost: () => ({ reads: 1, totalMs: 0.05, maxMs: 0.05 }), counters: () => ({ ...none, max: 9, oomKill: 3 }), stop: () => void watch.stopped++ };
       },
     };
   }
 
-  it('records, reports and renders them; stop() ends the watch', () => {
+  it('records, reports and renders them; samples carry the OOM kill count; stop() ends the watch', async () => {
     const watch: { fire?: (r: MemoryEventRecord) => void; stopped: number } = { stopped: 0 };
     const probe = createProbe({ sources: sources(watch), containerEvents: { intervalMs: 100 } }).start();
     watch.fire!({ time: Date.UTC(2026, 11, 3, 15), counter: 'oomKill', from: 0, to: 1, source: 'memory.oom_control oom_kill', method: 'poll 100 ms', limitBytes: 512 * MiB, usageBytes: 510 * MiB, workingSetBytes: 505 * MiB });
@@ -156,6 +157,7 @@ describe('the probe keeps the events its watch reports', () => {
     const report = probe.report();
     expect(report.containerEvents).toMatchObject({ method: 'poll 100 ms', unavailable: null, records: [{ counter: 'oomKill', to: 1 }] });
     expect(renderReport(report)).toMatch(/memory\.oom_control oom_kill 0 → 1: the kernel OOM-killed a process in this container; working set 505\.0 MiB of a 512\.0 MiB limit/);
+    expect((await probe.sample()).container).toMatchObject({ limitBytes: 512 * MiB, oomKills: 3 });
     probe.stop();
     expect(watch.stopped).toBe(1);
   });
