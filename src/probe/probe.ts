@@ -323,7 +323,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       },
       (error: Error) => {
         policy!.released(sample, sample.rss);
-        releases.push({ time: started, reason: decision.reason, expectedBytes: decision.expectedBytes, result: null, error: error.message });
+        releases.push({ time: started, reason: decision.reason, trigger: decision.trigger, ...(decision.memoryLimit ? { memoryLimit: decision.memoryLimit } : {}), expectedBytes: decision.expectedBytes, result: null, error: error.message });
       },
     ).finally(() => (releasing = false));
   }
