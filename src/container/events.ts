@@ -12,6 +12,9 @@ import type { CgroupLocation } from './locate';
 
 export type MemoryEventCounter = keyof ContainerMemoryEvents;
 
+/** Notifications closer together than this are read once (v2). */
+const NOTIFY_MIN_MS = 100;
+
 /** One counter that moved, and the group's state when it was seen. */
 export interface MemoryEventRecord {
   /** When the move was seen, ms since the epoch. */
@@ -152,10 +155,28 @@ export function watchMemoryEventsAt(location: CgroupLocation, onEvent: (record: 
       }
     }
   };
+  // The kernel signals memory.events at most every 10 ms (cgroup_file_notify); a group throttled
+  // above memory.high could signal that often for minutes. Reads are coalesced to one per
+  // NOTIFY_MIN_MS, the last notification always followed by a read.
+  let lastCheck = -Infinity;
+  let pending: NodeJS.Timeout | null = null;
+  const notified = () => {
+    const wait = lastCheck + NOTIFY_MIN_MS - performance.now();
+    if (wait <= 0) {
+      lastCheck = performance.now();
+      return check();
+    }
+    pending ??= setTimeout(() => {
+      pending = null;
+      lastCheck = performance.now();
+      check();
+    }, wait);
+    pending.unref();
+  };
   let watcher: fs.FSWatcher | null = null;
   if (location.version === 2 && !options.forcePoll) {
     try {
-      watcher = fs.watch(path.join(location.directory, 'memory.events'), { persistent: false }, check);
+      watcher = fs.watch(path.join(location.directory, 'memory.events'), { persistent: false }, notified);
       watcher.on('error', () => {
         watcher?.close();
         watcher = null;
@@ -183,6 +204,7 @@ export function watchMemoryEventsAt(location: CgroupLocation, onEvent: (record: 
     counters: () => ({ ...last! }),
     stop() {
       stopped = true;
+      if (pending) clearTimeout(pending);
       watcher?.close();
       watcher = null;
       if (timer) clearInterval(timer);

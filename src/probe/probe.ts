@@ -61,7 +61,7 @@ export interface Probe {
   report(): ProbeReport;
   /** The report as text. */
   renderReport(): string;
-  /** The memory cgroup's event counters that moved while the probe ran, newest last (at most 64 kept). */
+  /** The memory cgroup's event counters that moved while the probe ran, oldest first (the newest 32 kills and 32 limit or high breaches kept). */
   containerEvents(): MemoryEventRecord[];
   /** What autoRelease did, newest last (at most 64 kept). */
   releases(): AutoReleaseRecord[];
@@ -126,7 +126,17 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   const sources = options.sources ?? realSources();
   const policy = options.autoRelease ? new AutoReleasePolicy(options.autoRelease === true ? {} : options.autoRelease) : null;
   const releases = new RingBuffer<AutoReleaseRecord>(64);
-  const memoryEvents = new RingBuffer<MemoryEventRecord>(64);
+  // Kills apart from breaches: a group throttled above memory.high for minutes must not push its
+  // OOM kills out of a shared buffer.
+  const memoryKills = new RingBuffer<MemoryEventRecord>(32);
+  const memoryBreaches = new RingBuffer<MemoryEventRecord>(32);
+  const memoryEvents = {
+    push: (record: MemoryEventRecord) => (record.counter === 'oomKill' || record.counter === 'oomGroupKill' || record.counter === 'oom' ? memoryKills : memoryBreaches).push(record),
+    toArray: () => [...memoryKills.toArray(), ...memoryBreaches.toArray()].sort((a, b) => a.time - b.time),
+    get size() {
+      return memoryKills.size + memoryBreaches.size;
+    },
+  };
   let eventsWatch: MemoryEventsWatch | null = null;
   let timer: NodeJS.Timeout | undefined;
   let histogram: IntervalHistogram | undefined;

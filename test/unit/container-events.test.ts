@@ -79,6 +79,24 @@ describe('watchMemoryEventsAt', () => {
     expect(watch.cost().reads).toBeGreaterThanOrEqual(2);
   });
 
+  it('v2: a burst of notifications is read a few times, not once each, and the last value is never missed', async () => {
+    const location = group(2, v2Files);
+    const seen: MemoryEventRecord[] = [];
+    const watch = watchMemoryEventsAt(location, (r) => seen.push(r), { intervalMs: 60_000 });
+    watches.push(watch);
+    const readsBefore = watch.cost().reads;
+    // 50 writes within ~50 ms, as a group throttled above memory.high would signal them.
+    for (let high = 4; high < 54; high++) {
+      fs.writeFileSync(path.join(location.directory, 'memory.events'), events({ ...v2Events, high }));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await until(() => (seen.at(-1)?.to === 53 ? true : undefined), 2000);
+    expect(watch.cost().reads - readsBefore).toBeLessThan(10);
+    // Each record carries the span it covers: together they run from 3 to 53 without a gap.
+    expect(seen[0].from).toBe(3);
+    for (let i = 1; i < seen.length; i++) expect(seen[i].from).toBe(seen[i - 1].to);
+  });
+
   it('v1: memory.oom_control oom_kill and memory.failcnt polled', async () => {
     const oomControl = (kills: number) => `oom_kill_disable 0\nunder_oom 0\noom_kill ${kills}\n`;
     const location = group(1, { 'memory.oom_control': oomControl(2), 'memory.failcnt': '7\n', 'memory.limit_in_bytes': `${256 * MiB}\n`, 'memory.usage_in_bytes': `${200 * MiB}\n`, 'memory.stat': events({ total_inactive_file: 8 * MiB }) });
@@ -160,6 +178,18 @@ describe('the probe keeps the events its watch reports', () => {
     expect((await probe.sample()).container).toMatchObject({ limitBytes: 512 * MiB, oomKills: 3 });
     probe.stop();
     expect(watch.stopped).toBe(1);
+  });
+
+  it('keeps kills apart from breaches: 100 high breaches do not push out an OOM kill', () => {
+    const watch: { fire?: (r: MemoryEventRecord) => void; stopped: number } = { stopped: 0 };
+    const probe = createProbe({ sources: sources(watch), containerEvents: { intervalMs: 100 } }).start();
+    const record = (i: number, counter: MemoryEventRecord['counter']): MemoryEventRecord => ({ time: 1000 + i, counter, from: i, to: i + 1, source: 'memory.events', method: 'inotify', limitBytes: null, usageBytes: null, workingSetBytes: null });
+    watch.fire!(record(0, 'oomKill'));
+    for (let i = 1; i <= 100; i++) watch.fire!(record(i, 'high'));
+    const kept = probe.containerEvents();
+    expect(kept[0].counter).toBe('oomKill');
+    expect(kept.filter((r) => r.counter === 'high').map((r) => r.from)).toEqual(Array.from({ length: 32 }, (_, i) => 69 + i));
+    probe.stop();
   });
 
   it('containerEvents: false watches nothing; a bad value is a coded error', () => {
