@@ -11,6 +11,7 @@ export { containerLedger, type ContainerLedgerOptions } from './container/ledger
 export type { ContainerMemory, ContainerMemoryStat, ContainerMemoryEvents } from './container/interpret';
 export type { MemoryPressure, PressureLine } from './container/parse';
 export type { ContainerLedger, LedgerLine } from './container/reconcile';
+export type { MemoryEventRecord, MemoryEventCounter } from './container/events';
 export * from './net';
 export * from './openssl';
 export { nativeHeap, DEFAULT_SAMPLE_BYTES, type NativeHeapStartOptions, type NativeHeapProfileReadOptions, type NativeHeapCategory, type NativeHeapFrame, type NativeHeapProfile, type NativeHeapSite, type NativeHeapDiff, type NativeHeapSiteDiff, type NativeHeapSession, type SessionHandle, type SessionEnd } from './native-heap';

@@ -4,7 +4,7 @@
  *
  * Names follow the OpenTelemetry semantic conventions where one exists (process.memory.usage,
  * v8js.memory.heap.*, process.unix.file_descriptor.count, nodejs.eventloop.delay.max,
- * network.connection.state); where none does, one `sockprobe.*` scheme after the pattern of
+ * network.connection.state, container.memory.usage, container.memory.working_set); where none does, one `sockprobe.*` scheme after the pattern of
  * jvm.memory.used{jvm.memory.type}: kind, side, state and layer are attributes, never name suffixes.
  */
 import type { Probe } from './probe/probe';
@@ -83,7 +83,14 @@ export function registerSockprobeInstruments(options: InstrumentOptions): Sockpr
   const released = counter('sockprobe.autorelease.released', 'By', 'RSS autoRelease returned to the OS, measured from /proc, since the probe started.');
   const releases = counter('sockprobe.autorelease.releases', '{release}', 'Releases autoRelease performed (failed ones included) since the probe started.');
   const loopDelay = gauge('nodejs.eventloop.delay.max', 's', 'Longest event-loop delay since the previous sample.');
-  const observables = [rss, heapUsed, heapSize, memoryUsed, memoryFree, connections, sockets, fds, fdLimit, perConnection, released, releases, loopDelay];
+  // The memory cgroup: container.memory.usage and container.memory.working_set are the semantic
+  // conventions' (cAdvisor's figures); the conventions have no cgroup limit (k8s.container.memory.limit.*
+  // is the pod spec's, not the kernel's) nor OOM kill count: sockprobe.container.* for those.
+  const containerUsage = upDown('container.memory.usage', 'By', "The memory cgroup's usage (memory.current / memory.usage_in_bytes): every process in it, page cache and kernel memory included.");
+  const containerWorkingSet = upDown('container.memory.working_set', 'By', "The memory cgroup's usage minus inactive file pages: what the kubelet evicts on; at the limit the kernel OOM-kills.");
+  const containerLimit = upDown('sockprobe.container.memory.limit', 'By', "The memory cgroup's limit (memory.max / memory.limit_in_bytes, the lowest up the hierarchy); not reported when none is set.");
+  const oomKills = counter('sockprobe.container.oom_kills', '{process}', "Processes of the memory cgroup the kernel OOM-killed since the group was made (memory.events / memory.oom_control oom_kill).");
+  const observables = [rss, heapUsed, heapSize, memoryUsed, memoryFree, connections, sockets, fds, fdLimit, perConnection, released, releases, loopDelay, containerUsage, containerWorkingSet, containerLimit, oomKills];
 
   const estimates = cachedPerConnection(() => probe.samples());
   const releaseTotals = cumulativeReleases(() => probe.releases());
@@ -118,6 +125,10 @@ export function registerSockprobeInstruments(options: InstrumentOptions): Sockpr
     observe(released, t.released);
     observe(releases, t.count);
     observe(loopDelay, s.eventLoopDelayMaxMs / 1000);
+    observe(containerUsage, s.container?.usageBytes);
+    observe(containerWorkingSet, s.container?.workingSetBytes);
+    observe(containerLimit, s.container?.limitBytes);
+    observe(oomKills, s.container?.oomKills);
   };
   meter.addBatchObservableCallback(callback, observables);
   return { unregister: () => meter.removeBatchObservableCallback(callback, observables) };

@@ -71,6 +71,10 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
   gauge('fds_open', 'Open file descriptors.', (s) => s.sockets?.fds.open ?? null);
   gauge('fds_limit', 'Soft limit on file descriptors.', (s) => s.sockets?.fds.limit ?? null);
   gauge('event_loop_delay_max_seconds', 'Longest event-loop delay since the previous sample.', (s) => s.eventLoopDelayMaxMs / 1000);
+  // The memory cgroup, after cAdvisor's container_memory_* (the kubelet evicts on the working set).
+  gauge('container_memory_limit_bytes', "The memory cgroup's limit, the lowest of the group's and its ancestors' (memory.max / memory.limit_in_bytes); NaN when none is set.", (s) => s.container?.limitBytes ?? null);
+  gauge('container_memory_usage_bytes', "The memory cgroup's usage (memory.current / memory.usage_in_bytes): every process in it, page cache and kernel memory included.", (s) => s.container?.usageBytes ?? null);
+  gauge('container_memory_working_set_bytes', 'usage - inactive_file: what the kubelet evicts and cAdvisor alerts on; at the limit the kernel OOM-kills.', (s) => s.container?.workingSetBytes ?? null);
 
   new client.Gauge({
     name: prefix + 'connections',
@@ -116,6 +120,18 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
         this.inc(read());
       },
     });
+  // The kernel's own total since the group was made, as cAdvisor's container_oom_events_total; no
+  // series at all where the group is not watched (a counter cannot say "unknown").
+  new client.Counter({
+    name: prefix + 'container_oom_kills_total',
+    help: "Processes of the memory cgroup the kernel OOM-killed (memory.events oom_kill / memory.oom_control oom_kill), as the probe's event watch last read it.",
+    registers,
+    async collect() {
+      this.reset();
+      const kills = (await latest()).container?.oomKills;
+      if (typeof kills === 'number') this.inc(kills);
+    },
+  });
   counter('autorelease_released_bytes_total', 'RSS returned to the OS by autoRelease (GC and trim), measured from /proc.', () => releaseTotals().released);
   counter('autorelease_releases_total', 'Releases autoRelease performed (failed ones included).', () => releaseTotals().count);
   counter('autorelease_js_thread_seconds_total', 'Time autoRelease held the JS thread: the heap-shrinking GC, plus the trim when it ran there.', () => releaseTotals().jsThreadMs / 1000);

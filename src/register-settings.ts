@@ -77,10 +77,34 @@ function nativeHeapFrom(value: string | undefined, intervalValue: string | undef
   return { ...(sampleBytes !== undefined ? { sampleBytes } : {}), ...(intervalMs !== undefined ? { intervalMs } : {}) };
 }
 
+/** SOCKPROBE_MEMORY_LIMIT: `cgroup`, or a byte count (`536870912`, `512MiB`, `1.5GiB`) of at least 1 MiB. */
+function memoryLimitFrom(value: string | undefined, say: Say): AutoReleaseOptions['memoryLimit'] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const word = value.trim();
+  if (word.toLowerCase() === 'cgroup') return 'cgroup';
+  const match = /^(\d+(?:\.\d+)?)\s*(MiB|GiB)?$/i.exec(word);
+  const bytes = match ? Math.round(Number(match[1]) * (match[2]?.toLowerCase() === 'gib' ? 1024 * MIB : match[2] ? MIB : 1)) : NaN;
+  if (bytes >= MIB && (match![2] !== undefined || /^\d+$/.test(word))) return bytes;
+  say(`SOCKPROBE_MEMORY_LIMIT=${JSON.stringify(value)} is not cgroup or a size of at least 1 MiB (bytes, or <n>MiB, <n>GiB); no limit-aware release`);
+  return undefined;
+}
+
+/** autoRelease from SOCKPROBE_AUTO_RELEASE, made limit-aware by SOCKPROBE_MEMORY_LIMIT (which turns it on unless it is set off). */
+function limitAwareFrom(env: NodeJS.ProcessEnv, say: Say): boolean | AutoReleaseOptions {
+  const autoRelease = autoReleaseFrom(env.SOCKPROBE_AUTO_RELEASE, say);
+  const memoryLimit = memoryLimitFrom(env.SOCKPROBE_MEMORY_LIMIT, say);
+  if (memoryLimit === undefined) return autoRelease;
+  if (autoRelease === false && OFF.includes((env.SOCKPROBE_AUTO_RELEASE ?? '').trim().toLowerCase())) {
+    say(`SOCKPROBE_MEMORY_LIMIT=${JSON.stringify(env.SOCKPROBE_MEMORY_LIMIT)} is not used: SOCKPROBE_AUTO_RELEASE turns autoRelease off`);
+    return false;
+  }
+  return { ...(typeof autoRelease === 'object' ? autoRelease : {}), memoryLimit };
+}
+
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv, say: Say): ProbeOptions {
   return {
     intervalMs: intervalFrom(env.SOCKPROBE_INTERVAL_MS, say),
-    autoRelease: autoReleaseFrom(env.SOCKPROBE_AUTO_RELEASE, say),
+    autoRelease: limitAwareFrom(env, say),
     opensslTracking: switchFrom('SOCKPROBE_OPENSSL', env.SOCKPROBE_OPENSSL, say),
     nativeHeapProfile: nativeHeapFrom(env.SOCKPROBE_NATIVE_HEAP, env.SOCKPROBE_NATIVE_HEAP_INTERVAL_MS, say),
   };

@@ -58,6 +58,7 @@ function dormant(make: () => Probe): Probe {
     report: () => real().report(),
     renderReport: () => real().renderReport(),
     releases: () => made?.releases() ?? [],
+    containerEvents: () => made?.containerEvents() ?? [],
     ownMemoryBytes: () => made?.ownMemoryBytes() ?? 0,
     profileNativeHeap: () => real().profileNativeHeap(),
     get running() {

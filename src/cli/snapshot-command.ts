@@ -1,7 +1,10 @@
 import { oldestIdlePeers } from '../net/idle-peers';
 import { socketSnapshot } from '../net/snapshot';
 import { summariseSnapshot } from '../probe/socket-summary';
+import { containerLedger, containerLedgerOf } from '../container/ledger';
+import { containerMemory, containerMemoryOf } from '../container/memory';
 import { parseFlags, type FlagSpec } from './args';
+import { renderContainer } from './container-view';
 import { mib, table } from './format';
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -11,11 +14,12 @@ const FLAGS: Record<string, FlagSpec> = {
   peers: { type: 'integer', min: 1, max: 1000 },
 };
 
-export const SNAPSHOT_USAGE = `  snapshot     TCP sockets by local port and state, idle and CLOSE_WAIT sockets, fd headroom
+export const SNAPSHOT_USAGE = `  snapshot     TCP sockets by local port and state, idle and CLOSE_WAIT sockets, fd headroom,
+               and the memory cgroup: limit, working set, events and who holds the usage (ledger)
     --pid PID          another process of yours (default: this one, which has few sockets)
     --idle MS          an established socket with no data for this long is idle (default 60000)
     --peers N          also the N connections idle longest: addresses, state, idle time, queues, kernel bytes
-    --json             the summary and per-port counts as JSON`;
+    --json             the summary, per-port counts, container and ledger as JSON`;
 
 /** `sockprobe snapshot`: the socket side of a running service that does not load sockprobe. */
 export async function snapshotCommand(args: string[]): Promise<number> {
@@ -25,8 +29,21 @@ export async function snapshotCommand(args: string[]): Promise<number> {
   const snapshot = await socketSnapshot({ pid: flags.pid as number | undefined });
   const summary = summariseSnapshot(snapshot, idleMs);
   const peers = flags.peers === undefined ? undefined : oldestIdlePeers(snapshot, flags.peers as number);
+  const pid = flags.pid as number | undefined;
+  const container = pid === undefined ? containerMemory() : containerMemoryOf(pid);
+  let ledger = null;
+  let ledgerFailure: string | null = null;
+  if (container.version !== null) {
+    try {
+      const full = await (pid === undefined ? containerLedger() : containerLedgerOf(pid));
+      const { container: _, ...rest } = full;
+      ledger = rest;
+    } catch (error) {
+      ledgerFailure = (error as Error).message;
+    }
+  }
   if (flags.json) {
-    console.log(JSON.stringify({ pid: flags.pid ?? process.pid, summary, byLocalPort: snapshot.counts.byLocalPort, byRemotePort: snapshot.counts.byRemotePort, fds: snapshot.fds, peers }));
+    console.log(JSON.stringify({ pid: pid ?? process.pid, summary, byLocalPort: snapshot.counts.byLocalPort, byRemotePort: snapshot.counts.byRemotePort, fds: snapshot.fds, peers, container, ledger }));
     return 0;
   }
   const states = [...new Set(Object.values(snapshot.counts.byLocalPort).flatMap((s) => Object.keys(s)))].sort();
@@ -48,5 +65,7 @@ export async function snapshotCommand(args: string[]): Promise<number> {
       console.log(table([header, ...lines]));
     }
   }
+  console.log('');
+  for (const line of renderContainer(container, ledger, ledgerFailure)) console.log(line);
   return 0;
 }

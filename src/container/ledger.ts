@@ -5,7 +5,7 @@ import { memoryBreakdown } from '../memory/breakdown';
 import { parseProcStatus } from '../memory/proc';
 import { socketSnapshot } from '../net/snapshot';
 import type { ContainerMemory } from './interpret';
-import { containerMemory, readSmall } from './memory';
+import { containerMemory, containerMemoryOf, readSmall } from './memory';
 import { reconcileLedger, type ContainerLedger, type LedgerLine, type OtherProcessesReading, type ProcessReading } from './reconcile';
 
 export interface ContainerLedgerOptions {
@@ -37,14 +37,14 @@ function groupPids(directory: string): { pids: number[]; reason?: string } {
   return { pids };
 }
 
-function otherProcesses(directory: string): OtherProcessesReading {
+function otherProcesses(directory: string, self = process.pid): OtherProcessesReading {
   const { pids, reason } = groupPids(directory);
   if (reason) return { count: 0, anonBytes: 0, unreadable: 0, reason };
   let count = 0;
   let anonBytes = 0;
   let unreadable = 0;
   for (const pid of pids) {
-    if (pid === process.pid) continue;
+    if (pid === self) continue;
     const status = readSmall(`/proc/${pid}/status`);
     const anon = typeof status === 'string' ? parseProcStatus(status).rssAnonBytes : NaN;
     // Kernel threads and zombies have no RssAnon line; an exited pid has no status.
@@ -103,5 +103,32 @@ export async function containerLedger(options: ContainerLedgerOptions = {}): Pro
   const own = ownReading();
   const others = otherProcesses(container.directory);
   const ledger = reconcileLedger(container, own, others, sockets)!;
+  return { ...ledger, container };
+}
+
+/**
+ * The ledger of another process (the CLI's snapshot --pid): its RssAnon, its sockets' kernel
+ * memory, the group's page cache and kernel memory, and the other processes; its layers (V8
+ * heap, Buffers, allocator) are read from inside a process only, so they are null with that reason.
+ */
+export async function containerLedgerOf(pid: number): Promise<ContainerLedger & { container: ContainerMemory }> {
+  let sockets: LedgerLine;
+  try {
+    const snapshot = await socketSnapshot({ pid });
+    let bytes = 0;
+    for (let i = 0; i < snapshot.sockets.length; i++) bytes += snapshot.sockets.kernelBytes(i);
+    sockets = { bytes, source: `socketSnapshot({ pid: ${pid} }) skmem of ${snapshot.sockets.length} TCP sockets` };
+  } catch (error) {
+    sockets = { bytes: null, source: `socketSnapshot({ pid: ${pid} }) failed: ${(error as Error).message}` };
+  }
+  const container = containerMemoryOf(pid);
+  if (container.version === null || container.directory === null || container.usageBytes === null) {
+    throw new SockprobeError('ERR_UNSUPPORTED', `no memory cgroup usage to reconcile: ${container.missing.usageBytes ?? container.missing.version}`);
+  }
+  const status = readSmall(`/proc/${pid}/status`);
+  const anonBytes = typeof status === 'string' ? parseProcStatus(status).rssAnonBytes : NaN;
+  const inside: LedgerLine = { bytes: null, source: `read from inside the process only (createProbe() or containerLedger() in process ${pid})` };
+  const reading: ProcessReading = { pid, anonBytes: Number.isNaN(anonBytes) ? 0 : anonBytes, jsHeap: inside, external: inside, nativeInUse: inside, nativeFree: inside };
+  const ledger = reconcileLedger(container, reading, otherProcesses(container.directory, pid), sockets)!;
   return { ...ledger, container };
 }

@@ -44,6 +44,18 @@ export function locateOwnMemoryCgroup(): Location {
   return cached.located;
 }
 
+/** Where another process's memory cgroup is (its /proc/<pid>/cgroup, in its mount namespace), or why there is none to read. */
+export function locateMemoryCgroupOf(pid: number): Location {
+  const cgroup = readSmall(`/proc/${pid}/cgroup`);
+  if (typeof cgroup !== 'string') return { reason: `/proc/${pid}/cgroup could not be read (${cgroup.error})` };
+  const mountinfo = readSmall(`/proc/${pid}/mountinfo`);
+  if (typeof mountinfo !== 'string') return { reason: `/proc/${pid}/mountinfo could not be read (${mountinfo.error})` };
+  const located = locateMemoryCgroup(cgroup, mountinfo);
+  // Its mount points are in its own namespace: readable from here only when they match ours.
+  if ('location' in located && !fs.existsSync(located.location.directory)) return { reason: `process ${pid}'s memory cgroup ${located.location.directory} is not visible from this mount namespace (a container: run sockprobe inside it)` };
+  return located;
+}
+
 /** Reads a located group's files (and, on v2, each ancestor's limits up to the mount). */
 export function readMemoryCgroup(location: CgroupLocation, only?: { v1: readonly string[]; v2: readonly string[] }): CgroupReading {
   const names = location.version === 2 ? (only?.v2 ?? V2_FILES) : (only?.v1 ?? V1_FILES);
@@ -83,8 +95,22 @@ export function containerMemory(): ContainerMemory {
   }
 }
 
+/** containerMemory() of another process (`pid`), as the CLI's snapshot --pid shows it. */
+export function containerMemoryOf(pid: number): ContainerMemory {
+  const started = performance.now();
+  try {
+    const located = locateMemoryCgroupOf(pid);
+    if ('reason' in located) return unavailable(located.reason, performance.now() - started);
+    const result = interpretMemoryCgroup(readMemoryCgroup(located.location));
+    result.readMs = performance.now() - started;
+    return result;
+  } catch (error) {
+    return unavailable(`reading the memory cgroup failed: ${(error as Error).message}`, performance.now() - started);
+  }
+}
+
 /** The files behind limit, usage and working set: half of containerMemory()'s reads. */
-const HEADROOM_FILES = { v1: ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat'], v2: ['memory.max', 'memory.current', 'memory.stat'] } as const;
+export const HEADROOM_FILES = { v1: ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat'], v2: ['memory.max', 'memory.current', 'memory.stat'] } as const;
 
 /**
  * The limit, usage and working set only (what the probe samples each time), with the same

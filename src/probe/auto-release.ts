@@ -19,18 +19,47 @@ export interface AutoReleaseOptions {
    *  and V8's grown heap stay (measured: 50–60 MiB above baseline 10 s later), and its final
    *  pause is V8's (see the release benchmark). Default false. */
   pace?: boolean | { bytesPerSecond?: number };
+  /** Also release when the working set nears a memory limit, before the kernel reclaims or OOM-kills —
+   *  what GOMEMLIMIT does for Go's scavenger. `'cgroup'`: the memory cgroup's limit, measured against the
+   *  group's working set (usage − inactive file); a number of bytes: that limit, measured against the
+   *  group's working set in a memory cgroup, else against RSS. Paced (64 MiB/s) unless `pace` says otherwise. */
+  memoryLimit?: 'cgroup' | number;
+  /** The share of the memory limit at which a release is due. Default 0.9. */
+  memoryLimitShare?: number;
+}
+
+/** Limit-driven releases are at most this often (or minIntervalMs, if lower): near the limit, 30 s is long.
+ *  After one that gave back less than minReleasableBytes, the wait doubles, up to minIntervalMs. */
+export const MEMORY_LIMIT_INTERVAL_MS = 5000;
+
+/** What a limit-driven release saw: the limit, where it came from, and the working set held against it. */
+export interface MemoryLimitTrigger {
+  limitBytes: number;
+  /** `memory.limit_in_bytes`, `memory.max`… for 'cgroup'; `autoRelease.memoryLimit` for a number. */
+  limitSource: string;
+  /** The figure held against the limit, and what it is (`working set` of the cgroup, or `RSS`). */
+  measuredBytes: number;
+  measure: 'working set' | 'RSS';
+  share: number;
+  threshold: number;
 }
 
 /** The default budget of a paced autoRelease: 250 MiB back after a 5000-connection spike in ~4 s. */
 export const DEFAULT_PACE_BYTES_PER_SECOND = 64 * 1024 * 1024;
 
-export type AutoReleaseDecision = { release: true; reason: string; expectedBytes: number } | { release: false; reason: string };
+export type AutoReleaseDecision =
+  | { release: true; reason: string; expectedBytes: number; trigger: 'spike-end' | 'memory-limit'; memoryLimit?: MemoryLimitTrigger }
+  | { release: false; reason: string };
 
 /** What one autoRelease did: when, why, what came back and what each step cost the JS thread. */
 export interface AutoReleaseRecord {
   /** When the release started, ms since the epoch. */
   time: number;
   reason: string;
+  /** Why it ran: a connection spike ended, or the working set neared `memoryLimit` (older records: absent, a spike). */
+  trigger?: 'spike-end' | 'memory-limit';
+  /** For a `memory-limit` release: the limit and the working set that called for it. */
+  memoryLimit?: MemoryLimitTrigger;
   /** What looked releasable when it was decided (resident free native + V8 heap above the pre-spike level). */
   expectedBytes: number;
   result: {
@@ -63,11 +92,13 @@ export interface AutoReleaseRecord {
 }
 
 /** The record of a release the policy asked for. */
-export function releaseRecord(time: number, decision: { reason: string; expectedBytes: number }, result: ReleaseResult): AutoReleaseRecord {
+export function releaseRecord(time: number, decision: { reason: string; expectedBytes: number; trigger?: AutoReleaseRecord['trigger']; memoryLimit?: MemoryLimitTrigger }, result: ReleaseResult): AutoReleaseRecord {
   const gc = result.gc ? { durationMs: result.gc.durationMs, releasedBytes: result.gc.releasedBytes } : null;
   return {
     time,
     reason: decision.reason,
+    ...(decision.trigger ? { trigger: decision.trigger } : {}),
+    ...(decision.memoryLimit ? { memoryLimit: decision.memoryLimit } : {}),
     expectedBytes: decision.expectedBytes,
     result: {
       allocator: result.allocator,
@@ -109,18 +140,35 @@ export class AutoReleasePolicy {
   private rssBeforeSpike: number | null = null;
   private heapBeforeSpike: number | null = null;
   private lastReleaseAt = -Infinity;
-  private readonly options: Required<Omit<AutoReleaseOptions, 'pace'>>;
+  private limitIntervalMs = MEMORY_LIMIT_INTERVAL_MS;
+  private readonly options: Required<Omit<AutoReleaseOptions, 'pace' | 'memoryLimit' | 'memoryLimitShare'>>;
+  private readonly memoryLimit: { limit: 'cgroup' | number; share: number } | null;
   /** What the probe passes to releaseToOS() when this policy says release. */
   readonly releaseOptions: ReleaseOptions;
 
   constructor(options: AutoReleaseOptions = {}) {
-    const { pace = false, ...rest } = options;
+    const { pace, memoryLimit, memoryLimitShare, ...rest } = options;
     this.options = { minReleasableBytes: 16 * 1024 * 1024, dropFraction: 0.5, minIntervalMs: 30_000, maxEventLoopDelayMs: 100, ...rest };
-    const paced = paceFrom(pace);
+    this.memoryLimit = memoryLimitFrom(memoryLimit, memoryLimitShare);
+    // A limit-aware release is paced unless told otherwise: near the limit, no long stall on top.
+    const paced = paceFrom(pace ?? this.memoryLimit !== null);
     this.releaseOptions = paced ? { pace: paced } : {};
   }
 
   consider(sample: Sample, previous: Sample | undefined): AutoReleaseDecision {
+    const spike = this.considerSpike(sample, previous);
+    if (spike.release || !this.memoryLimit) return spike;
+    const limit = considerMemoryLimit(sample, this.memoryLimit, {
+      minReleasableBytes: this.options.minReleasableBytes,
+      maxEventLoopDelayMs: this.options.maxEventLoopDelayMs,
+      sinceReleaseMs: sample.time - this.lastReleaseAt,
+      intervalMs: Math.min(this.limitIntervalMs, this.options.minIntervalMs),
+    });
+    // The limit's word when it has one to say (near the limit, or why no limit can be read); else the spike's.
+    return limit ?? spike;
+  }
+
+  private considerSpike(sample: Sample, previous: Sample | undefined): AutoReleaseDecision {
     const now = totalConnections(sample.connections);
     if (now >= this.peak) {
       if (this.peak === 0 || this.rssBeforeSpike === null) this.rssBeforeSpike = previous?.rss ?? sample.rss;
@@ -141,14 +189,73 @@ export class AutoReleasePolicy {
     const releasable = sample.nativeFree === null ? aboveSpike : Math.min(aboveSpike, sample.nativeFree + heapGrown);
     if (releasable < this.options.minReleasableBytes) return { release: false, reason: `only ${MiB(releasable)} looks releasable` };
     const parts = sample.nativeFree === null ? 'RSS above its pre-spike level (the allocator counts no free bytes)' : `resident free native ${MiB(sample.nativeFree)} + V8 heap grown ${MiB(heapGrown)}, at most RSS above its pre-spike level ${MiB(aboveSpike)}`;
-    return { release: true, expectedBytes: releasable, reason: `connections fell from ${this.peak} to ${now}; ${MiB(releasable)} looks releasable (${parts})` };
+    return { release: true, trigger: 'spike-end', expectedBytes: releasable, reason: `connections fell from ${this.peak} to ${now}; ${MiB(releasable)} looks releasable (${parts})` };
   }
 
   /** Called after the probe released: the next spike starts from here. */
   released(sample: Sample, rssAfter: number): void {
+    // Near the limit, a release that gave back less than the minimum was chasing memory in use:
+    // the next waits twice as long (up to minIntervalMs), so a service at its limit is not GC'd every 5 s.
+    const given = sample.rss - rssAfter;
+    if (this.memoryLimit) this.limitIntervalMs = given < this.options.minReleasableBytes ? Math.min(this.options.minIntervalMs, this.limitIntervalMs * 2) : MEMORY_LIMIT_INTERVAL_MS;
     this.lastReleaseAt = sample.time;
     this.peak = totalConnections(sample.connections);
     this.rssBeforeSpike = rssAfter;
     this.heapBeforeSpike = null;
   }
+}
+
+function memoryLimitFrom(limit: unknown, share: unknown): { limit: 'cgroup' | number; share: number } | null {
+  if (share !== undefined && (typeof share !== 'number' || !(share > 0 && share <= 1))) throw new SockprobeTypeError('options.autoRelease.memoryLimitShare', 'a share of the limit above 0 and at most 1', share, 'ERR_INVALID_ARG_VALUE');
+  if (limit === undefined) return null;
+  if (limit !== 'cgroup' && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 << 20)) {
+    throw new SockprobeTypeError('options.autoRelease.memoryLimit', "'cgroup' or a byte count of at least 1048576 (1 MiB)", limit, 'ERR_INVALID_ARG_VALUE');
+  }
+  return { limit, share: share ?? 0.9 };
+}
+
+const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
+
+/**
+ * The limit-aware half of autoRelease, pure: null while the working set is below the release share
+ * (nothing to say), else whether to release now and why. What looks releasable near the limit is
+ * resident free native memory and V8 heap pages resident but unused (a heap-shrinking GC returns
+ * part of them): both are memory the kernel would otherwise have to reclaim or kill for.
+ */
+export function considerMemoryLimit(
+  sample: Sample,
+  config: { limit: 'cgroup' | number; share: number },
+  policy: { minReleasableBytes: number; maxEventLoopDelayMs: number; sinceReleaseMs: number; intervalMs: number },
+): AutoReleaseDecision | null {
+  const container = sample.container;
+  let limitBytes: number;
+  let limitSource: string;
+  if (config.limit === 'cgroup') {
+    if (!container) return { release: false, reason: 'memoryLimit "cgroup": this process is in no readable memory cgroup' };
+    if (container.limitBytes === null) return { release: false, reason: 'memoryLimit "cgroup": the memory cgroup sets no limit' };
+    limitBytes = container.limitBytes;
+    limitSource = container.limitSource ?? 'the memory cgroup';
+  } else {
+    limitBytes = config.limit;
+    limitSource = 'autoRelease.memoryLimit';
+  }
+  const inGroup = container != null && container.workingSetBytes !== null;
+  const measuredBytes = inGroup ? container.workingSetBytes! : sample.rss;
+  const measure = inGroup ? ('working set' as const) : ('RSS' as const);
+  const share = measuredBytes / limitBytes;
+  if (!(share >= config.share)) return null;
+  const near = `${measure} ${MiB(measuredBytes)} is ${percent(share)} of the ${MiB(limitBytes)} limit (${limitSource}), past the ${percent(config.share)} release share`;
+  if (sample.eventLoopDelayMaxMs > policy.maxEventLoopDelayMs) return { release: false, reason: `${near}; the event loop is busy` };
+  if (policy.sinceReleaseMs < policy.intervalMs) return { release: false, reason: `${near}; released ${(policy.sinceReleaseMs / 1000).toFixed(1)} s ago` };
+  const heapUnused = Math.max(0, sample.heapPhysical - sample.heapUsed);
+  const releasable = (sample.nativeFree ?? 0) + heapUnused;
+  const parts = `${sample.nativeFree === null ? 'the allocator counts no free bytes' : `resident free native ${MiB(sample.nativeFree)}`} + V8 heap resident but unused ${MiB(heapUnused)}`;
+  if (releasable < policy.minReleasableBytes) return { release: false, reason: `${near}; only ${MiB(releasable)} looks releasable (${parts}): what holds it is in use` };
+  return {
+    release: true,
+    trigger: 'memory-limit',
+    expectedBytes: releasable,
+    memoryLimit: { limitBytes, limitSource, measuredBytes, measure, share: Number(share.toFixed(4)), threshold: config.share },
+    reason: `${near}: releasing before the kernel reclaims or OOM-kills; ${MiB(releasable)} looks releasable (${parts})`,
+  };
 }

@@ -13,6 +13,7 @@ import { buildReport, currentVersions, renderReport, type ProbeReport } from './
 import { RingBuffer } from './ring-buffer';
 import { residentFree, totalConnections, type Sample, type SocketSummary } from './sample';
 import type { ProbeSources } from './sources';
+import type { MemoryEventRecord, MemoryEventsWatch } from '../container/events';
 
 export type { AutoReleaseRecord } from './auto-release';
 export type { NativeHeapProfileOptions, NativeHeapReport } from './native-heap';
@@ -39,6 +40,10 @@ export interface ProbeOptions {
    *  report().nativeHeap splits native bytes per connection by category. Where
    *  capabilities().nativeHeapProfiling is a reason, report().nativeHeap.unavailable says it. Default off. */
   nativeHeapProfile?: boolean | NativeHeapProfileOptions;
+  /** Watch the memory cgroup's event counters (an OOM kill in the container, a limit or memory.high
+   *  breach) and record each move with the limit and working set then: v2 by inotify on memory.events,
+   *  v1 by polling memory.failcnt and memory.oom_control every `intervalMs` (default 250). Default on. */
+  containerEvents?: boolean | { intervalMs?: number };
   /** Give memory back when a connection spike ends. Default off. */
   autoRelease?: boolean | AutoReleaseOptions;
   thresholds?: Partial<FindingThresholds>;
@@ -56,6 +61,8 @@ export interface Probe {
   report(): ProbeReport;
   /** The report as text. */
   renderReport(): string;
+  /** The memory cgroup's event counters that moved while the probe ran, oldest first (the newest 32 kills and 32 limit or high breaches kept). */
+  containerEvents(): MemoryEventRecord[];
   /** What autoRelease did, newest last (at most 64 kept). */
   releases(): AutoReleaseRecord[];
   /** Rough bytes the probe's own buffers hold. */
@@ -92,6 +99,13 @@ function nativeHeapOptions(value: ProbeOptions['nativeHeapProfile']): (Required<
   return { sampleBytes: positiveInteger('options.nativeHeapProfile.sampleBytes', given.sampleBytes, 512 * 1024, 2 ** 30), intervalMs, maxHeldBytes, rateGiven: given.sampleBytes !== undefined };
 }
 
+function containerEventsOptions(value: ProbeOptions['containerEvents']): { intervalMs: number } | null {
+  if (value === false) return null;
+  if (value !== undefined && value !== true) optionalObject('options.containerEvents', value);
+  const given = value === undefined || value === true ? {} : value;
+  return { intervalMs: positiveInteger('options.containerEvents.intervalMs', given.intervalMs, 250, 60_000) };
+}
+
 /** createProbe(): samples every layer over time and says what is wrong. Call start() to sample on a timer. */
 export function createProbe(options: ProbeOptions = {}): Probe {
   if (typeof options !== 'object' || options === null) throw new SockprobeTypeError('options', 'an object', options);
@@ -105,12 +119,25 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   if (options.autoRelease !== undefined && typeof options.autoRelease !== 'boolean') optionalObject('options.autoRelease', options.autoRelease);
   if (options.opensslTracking !== undefined && typeof options.opensslTracking !== 'boolean') throw new SockprobeTypeError('options.opensslTracking', 'a boolean', options.opensslTracking);
   const heapOptions = nativeHeapOptions(options.nativeHeapProfile);
+  const eventsOptions = containerEventsOptions(options.containerEvents);
   const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   const share = thresholds.memoryHeadroomShare;
   if (typeof share !== 'number' || !(share > 0 && share <= 1)) throw new SockprobeTypeError('options.thresholds.memoryHeadroomShare', 'a share of the limit above 0 and at most 1', share, 'ERR_INVALID_ARG_VALUE');
   const sources = options.sources ?? realSources();
   const policy = options.autoRelease ? new AutoReleasePolicy(options.autoRelease === true ? {} : options.autoRelease) : null;
   const releases = new RingBuffer<AutoReleaseRecord>(64);
+  // Kills apart from breaches: a group throttled above memory.high for minutes must not push its
+  // OOM kills out of a shared buffer.
+  const memoryKills = new RingBuffer<MemoryEventRecord>(32);
+  const memoryBreaches = new RingBuffer<MemoryEventRecord>(32);
+  const memoryEvents = {
+    push: (record: MemoryEventRecord) => (record.counter === 'oomKill' || record.counter === 'oomGroupKill' || record.counter === 'oom' ? memoryKills : memoryBreaches).push(record),
+    toArray: () => [...memoryKills.toArray(), ...memoryBreaches.toArray()].sort((a, b) => a.time - b.time),
+    get size() {
+      return memoryKills.size + memoryBreaches.size;
+    },
+  };
+  let eventsWatch: MemoryEventsWatch | null = null;
   let timer: NodeJS.Timeout | undefined;
   let histogram: IntervalHistogram | undefined;
   let lastSockets: SocketSummary | null = null;
@@ -218,6 +245,19 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     return { ...report, findings: heapProfiles.findings(report.findings, nativeHeap, report.retention, samples), nativeHeap };
   }
 
+  /** The watch's last count of OOM kills, carried on the sample (the exporters' counter). */
+  function withOomKills(container: Sample['container']): Sample['container'] {
+    const counters = eventsWatch?.counters();
+    return container && counters ? { ...container, oomKills: counters.oomKill } : container;
+  }
+
+  function withContainerEvents(report: ProbeReport): ProbeReport {
+    if (!eventsOptions) return report;
+    const watch = eventsWatch;
+    const unavailable = watch ? watch.unavailable : sources.watchContainerEvents ? 'the probe has not started' : 'these sources do not watch the memory cgroup';
+    return { ...report, containerEvents: { method: watch?.method ?? null, unavailable, records: memoryEvents.toArray(), cost: watch?.cost() ?? null } };
+  }
+
   let connectionsAtSnapshot = 0;
   /** A snapshot every socketIntervalMs, and sooner when the connection count has moved since the
    *  last one: kernel memory per connection needs readings taken while counts vary, not only the few
@@ -267,7 +307,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       opensslLive: sources.opensslLive(),
       connections: connectionsNow,
       sockets,
-      ...(container === undefined ? {} : { container }),
+      ...(container === undefined ? {} : { container: withOomKills(container) }),
       eventLoopDelayMaxMs: Number.isFinite(delay) ? delay : 0,
       probeMs: 0,
     };
@@ -291,7 +331,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       },
       (error: Error) => {
         policy!.released(sample, sample.rss);
-        releases.push({ time: started, reason: decision.reason, expectedBytes: decision.expectedBytes, result: null, error: error.message });
+        releases.push({ time: started, reason: decision.reason, trigger: decision.trigger, ...(decision.memoryLimit ? { memoryLimit: decision.memoryLimit } : {}), expectedBytes: decision.expectedBytes, result: null, error: error.message });
       },
     ).finally(() => (releasing = false));
   }
@@ -301,6 +341,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       if (timer) return probe;
       if (options.opensslTracking) void startOpenssl();
       if (heapOptions) heapStarting = startNativeHeap();
+      if (eventsOptions && sources.watchContainerEvents) eventsWatch = sources.watchContainerEvents((record) => memoryEvents.push(record), eventsOptions);
       histogram = monitorEventLoopDelay({ resolution: 10 });
       histogram.enable();
       timer = setInterval(() => void probe.sample().catch(() => undefined), intervalMs);
@@ -315,6 +356,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       heapLease?.stop('probe.stop() was called');
       histogram?.disable();
       histogram = undefined;
+      eventsWatch?.stop();
     },
     sample() {
       // One sample at a time: a slow snapshot must not let samples pile up.
@@ -322,11 +364,12 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       return sampling;
     },
     samples: () => ring.toArray(),
-    report: () => withNativeHeap(withOpensslStatus(buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds, releases.toArray()))),
+    report: () => withContainerEvents(withNativeHeap(withOpensslStatus(buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds, releases.toArray())))),
     renderReport: () => renderReport(probe.report()),
     releases: () => releases.toArray(),
+    containerEvents: () => memoryEvents.toArray(),
     // A release record measured ~400 B (10k records, heapUsed after GC).
-    ownMemoryBytes: () => ring.size * SAMPLE_BYTES + releases.size * 400 + (heapProfiles?.ownMemoryBytes() ?? 0),
+    ownMemoryBytes: () => ring.size * SAMPLE_BYTES + releases.size * 400 + memoryEvents.size * 300 + (heapProfiles?.ownMemoryBytes() ?? 0),
     async profileNativeHeap() {
       if (!heapProfiles) throw new SockprobeError('ERR_UNSUPPORTED', 'this probe was created without nativeHeapProfile');
       await heapStarting; // the support check runs on the threadpool

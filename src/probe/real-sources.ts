@@ -10,6 +10,7 @@ import { netCapabilities } from '../net';
 import { openssl, opensslTrackingSupportAsync } from '../openssl/tracking';
 import { nativeHeap } from '../native-heap';
 import { containerHeadroom } from '../container/memory';
+import { watchMemoryEvents } from '../container/events';
 import { summariseSnapshot } from './socket-summary';
 import type { ProbeSources } from './sources';
 
@@ -74,6 +75,7 @@ export function realSources(): ProbeSources {
       const c = containerHeadroom();
       return c.version === null ? null : { limitBytes: c.limitBytes, usageBytes: c.usageBytes, workingSetBytes: c.workingSetBytes, limitSource: c.sources.limitBytes ?? null, readMs: c.readMs };
     },
+    watchContainerEvents: (onEvent, options) => watchMemoryEvents(onEvent, options),
     // Support is asked on the threadpool (the first check reads every loaded object's relocations).
     nativeHeap: {
       support: () => nativeHeap.supported(),

@@ -6,6 +6,8 @@ import { LAYERS } from './layers';
 import { RESIDENT_FREE_METHOD, type Sample } from './sample';
 import type { AutoReleaseRecord } from './auto-release';
 import type { NativeHeapReport } from './native-heap';
+import { renderMemoryEvents } from './memory-events';
+import type { MemoryEventRecord } from '../container/events';
 import { SockprobeTypeError } from '../errors';
 import { profileAge, renderHolderDetails, renderHolders } from './holders/render';
 
@@ -39,6 +41,9 @@ export interface ProbeReport {
    *  when the probe's tracking began (sinceMs: the session's start, the figures count from then) and,
    *  once its data stopped, when and why (stopped). */
   openssl?: { requested: boolean; unavailable: string | null; sinceMs?: number | null; stopped?: { atMs: number; reason: string } | null };
+  /** Set by a probe watching its memory cgroup (containerEvents, on by default): how it watches, or why
+   *  it cannot; the counters that moved (OOM kills, limit and high breaches); the watch's reads and their time on the JS thread. */
+  containerEvents?: { method: string | null; unavailable: string | null; records: MemoryEventRecord[]; cost: { reads: number; totalMs: number; maxMs: number } | null };
   /** Set by a probe created with nativeHeapProfile: profiles taken, growth by site and category, native bytes per connection by category. */
   nativeHeap?: NativeHeapReport;
 }
@@ -176,6 +181,7 @@ export function renderReport(report: ProbeReport): string {
     lines.push(`  [${f.severity}] ${f.kind} (${f.layer}): ${f.summary}`);
     lines.push(`      → ${f.advice}`);
   }
+  if (report.containerEvents?.records.length) lines.push('', ...renderMemoryEvents(report.containerEvents.records));
   if (releases.length) {
     lines.push('');
     lines.push(`autoRelease (${releases.length}, ${mib(releases.reduce((sum, r) => sum + (r.result?.releasedBytes ?? 0), 0))} back in all):`);

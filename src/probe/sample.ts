@@ -31,6 +31,9 @@ export interface ContainerReading {
   limitSource: string | null;
   /** Time the read held the JS thread, ms (counted in the sample's probeMs). */
   readMs?: number;
+  /** Processes of the group the kernel OOM-killed since the group was made (v2 memory.events oom_kill,
+   *  v1 memory.oom_control oom_kill), as the probe's event watch last read it; absent when not watched. */
+  oomKills?: number | null;
 }
 
 /** One sample of every layer. Bytes unless named otherwise; null where a layer cannot be read here. */

@@ -2,6 +2,7 @@ import type { ReleaseOptions, ReleaseResult } from '../memory/release';
 import type { NativeHeapSession } from '../native-heap';
 import type { NativeHeapProfile } from '../native-heap/profile';
 import type { SessionHandle } from '../session-lease';
+import type { MemoryEventRecord, MemoryEventsWatch } from '../container/events';
 import type { ConnectionCounts, ContainerReading, SocketSummary } from './sample';
 
 /** Where a probe reads each layer. The real sources wrap sockprobe's own calls; tests may pass fakes. */
@@ -28,6 +29,8 @@ export interface ProbeSources {
   allocatorName(): string;
   /** The memory cgroup's limit, usage and working set (and the read's time on the JS thread); null outside one. */
   container?(): Promise<ContainerReading | null>;
+  /** Watches the memory cgroup's event counters (OOM kills, limit and high breaches); absent: not watched. */
+  watchContainerEvents?(onEvent: (record: MemoryEventRecord) => void, options: { intervalMs: number }): MemoryEventsWatch;
   /** The native heap profiler (nativeHeap); absent where this build has none. */
   nativeHeap?: NativeHeapSource;
 }

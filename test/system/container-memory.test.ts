@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerLedger, ContainerMemory, Finding } from '../../src';
 import { root } from '../helpers/child';
+import { ownV1MemoryGroup, removeGroup } from '../helpers/cgroup';
 
 const MiB = 1024 * 1024;
 const LIMIT = 512 * MiB;
@@ -36,46 +37,6 @@ interface ServiceResult {
   ledgerAfter: RawGroup;
   timing: { medianMs: number; maxMs: number; cpuMsPerCall: number };
   node: { constrainedMemory: number | null; availableMemory: number | null };
-}
-
-/** The v1 memory group of this process, made writable-checked; throws the reason otherwise. */
-function ownV1MemoryGroup(): string {
-  if (process.getuid?.() !== 0) throw new Error(`this test makes a memory cgroup and needs root (uid ${process.getuid?.()}); run it as root, as CI does`);
-  const line = /^\d+:memory:(.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'utf8'));
-  if (!line) throw new Error('this test needs the cgroup v1 memory controller (no memory line in /proc/self/cgroup); on a v2-only host the v2 parsing is covered by the unit tier');
-  const dir = path.join('/sys/fs/cgroup/memory', line[1]);
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch (error) {
-    throw new Error(`the memory cgroup ${dir} is not writable (${(error as NodeJS.ErrnoException).code}): a read-only hierarchy cannot hold a test group`);
-  }
-  return dir;
-}
-
-/** Kills what is left in the group (only the group this test made), then removes it. */
-async function removeGroup(group: string): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    let pids: number[] = [];
-    try {
-      pids = fs.readFileSync(path.join(group, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-    } catch {
-      return; // already gone
-    }
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* exited meanwhile */
-      }
-    }
-    try {
-      fs.rmdirSync(group);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`could not remove the test's cgroup ${group}`);
 }
 
 function runInGroup(group: string, fixture: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -44,6 +44,17 @@ function pointsOf(metrics: ResourceMetrics): Map<string, { unit: string; type: s
 }
 const vmRssBytes = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
 
+/** This process's memory cgroup read plainly (v1 or v2): the independent side of the comparison. */
+function ownMemoryGroup(): { usage: number; limit: number | null; oomKills: number } {
+  const cgroup = fs.readFileSync('/proc/self/cgroup', 'utf8');
+  const v1 = /^\d+:memory:(.*)$/m.exec(cgroup);
+  const dir = v1 ? `/sys/fs/cgroup/memory${v1[1]}` : `/sys/fs/cgroup${/^0::(.*)$/m.exec(cgroup)![1]}`;
+  const read = (name: string) => fs.readFileSync(`${dir}/${name}`, 'utf8');
+  const keyed = (text: string, key: string) => Number(text.split('\n').find((l) => l.split(' ')[0] === key)?.split(' ')[1]);
+  const limit = v1 ? keyed(read('memory.stat'), 'hierarchical_memory_limit') : read('memory.max').trim() === 'max' ? Infinity : Number(read('memory.max'));
+  return { usage: Number(read(v1 ? 'memory.usage_in_bytes' : 'memory.current')), limit: limit >= 2 ** 62 ? null : limit, oomKills: keyed(read(v1 ? 'memory.oom_control' : 'memory.events'), 'oom_kill') };
+}
+
 const TLS_STEPS = [0, 10, 20, 30, 40];
 
 describe('sockprobe/opentelemetry', () => {
@@ -114,6 +125,9 @@ describe('sockprobe/opentelemetry', () => {
 
     // Units per the conventions (UCUM, curly-brace annotations for counts).
     const units = Object.fromEntries([...byName].map(([name, m]) => [name, m.unit]));
+    // The SDK leaves out instruments with no point: the limit (none set here) and the OOM kill count (no watch).
+    const optional = { 'sockprobe.container.memory.limit': 'By', 'sockprobe.container.oom_kills': '{process}' };
+    for (const [name, unit] of Object.entries(optional)) if (!(name in units)) (units as Record<string, string>)[name] = unit;
     expect(units).toEqual({
       'process.memory.usage': 'By',
       'v8js.memory.heap.used': 'By',
@@ -128,6 +142,10 @@ describe('sockprobe/opentelemetry', () => {
       'sockprobe.autorelease.released': 'By',
       'sockprobe.autorelease.releases': '{release}',
       'nodejs.eventloop.delay.max': 's',
+      'container.memory.usage': 'By',
+      'container.memory.working_set': 'By',
+      'sockprobe.container.memory.limit': 'By',
+      'sockprobe.container.oom_kills': '{process}',
     });
     expect(byName.get('sockprobe.autorelease.released')!.type).toBe('SUM/OBSERVABLE_COUNTER');
     expect(byName.get('v8js.memory.heap.used')!.type).toBe('GAUGE/OBSERVABLE_GAUGE');
@@ -181,7 +199,35 @@ describe('sockprobe/opentelemetry', () => {
     expect(one('sockprobe.autorelease.released')).toBe(0);
     expect(one('sockprobe.autorelease.releases')).toBe(0);
     expect(one('nodejs.eventloop.delay.max')).toBe(sample.eventLoopDelayMaxMs / 1000);
+
+    // The memory cgroup, as the last sample read it: limit, usage and working set against the group's files.
+    const group = ownMemoryGroup();
+    expect(one('container.memory.usage')).toBe(sample.container.usageBytes);
+    expect(one('container.memory.working_set')).toBe(sample.container.workingSetBytes);
+    expect(Math.abs(one('container.memory.usage') - group.usage)).toBeLessThan(16 * 1024 * 1024);
+    expect(byName.get('container.memory.working_set')!.type).toBe('SUM/OBSERVABLE_UP_DOWN_COUNTER');
+    // No limit set here: left out, not a made-up figure; a limit: the kernel's.
+    if (group.limit === null) expect(byName.get('sockprobe.container.memory.limit')?.points ?? []).toHaveLength(0);
+    else expect(one('sockprobe.container.memory.limit')).toBe(group.limit);
+    // This probe was never started: no event watch, so no OOM kill count.
+    expect(byName.get('sockprobe.container.oom_kills')?.points ?? []).toHaveLength(0);
     await provider.shutdown();
+  });
+
+  it("counts the memory cgroup's OOM kills from a started probe's event watch, as the kernel's counter", async () => {
+    const started = sp.createProbe({ intervalMs: 3_600_000 }).start();
+    try {
+      await started.sample();
+      const reader = new PullReader();
+      const provider = new MeterProvider({ readers: [reader] });
+      otel.registerSockprobeInstruments({ probe: started, meter: provider.getMeter('sockprobe-oom') });
+      const kills = pointsOf((await reader.collect()).resourceMetrics).get('sockprobe.container.oom_kills')!;
+      expect(kills.type).toBe('SUM/OBSERVABLE_COUNTER');
+      expect(kills.points.map((p) => p.value)).toEqual([ownMemoryGroup().oomKills]);
+      await provider.shutdown();
+    } finally {
+      started.stop();
+    }
   });
 
   it('leaves out layers that cannot be read, and unregisters', async () => {

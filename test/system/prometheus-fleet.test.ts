@@ -144,20 +144,73 @@ describe('a fleet in a real Prometheus', () => {
     );
     const expected = (perTls.gateway * SERVICES.gateway.tls + perTls.push * SERVICES.push.tls) / (SERVICES.gateway.tls + SERVICES.push.tls);
     expect(fleetMean).toBeCloseTo(expected, 3);
+    // Both services sit in the same memory cgroup (this test's): the same group's figures from each.
+    const workingSet = byJob(await query('sockprobe_container_memory_working_set_bytes', t));
+    const usage = byJob(await query('sockprobe_container_memory_usage_bytes', t));
+    for (const job of ['gateway', 'push'] as const) {
+      expect(workingSet[job], job).toBeGreaterThan(0);
+      expect(workingSet[job], job).toBeLessThanOrEqual(usage[job]);
+    }
+    expect(Math.abs(usage.gateway - usage.push)).toBeLessThan(64 * 1024 * 1024);
+    expect(Object.keys(byJob(await query('sockprobe_container_oom_kills_total', t))).sort()).toEqual(['gateway', 'push']);
   });
 
   it('loads and evaluates the shipped alert rules, and promtool rejects a broken copy', async () => {
     const rules = (await get('/api/v1/rules')).groups.flatMap((g: any) => g.rules);
-    expect(rules.map((r: any) => r.name).sort()).toEqual(['SockprobeCloseWaitPileUp', 'SockprobeFdHeadroomLow', 'SockprobeNativeGrowthUnexplained', 'SockprobeRetentionAfterSpike']);
+    expect(rules.map((r: any) => r.name).sort()).toEqual(['SockprobeCloseWaitPileUp', 'SockprobeFdHeadroomLow', 'SockprobeMemoryHeadroomLow', 'SockprobeNativeGrowthUnexplained', 'SockprobeRetentionAfterSpike']);
     for (const rule of rules) {
       expect(rule.health, `${rule.name}: ${rule.lastError}`).toBe('ok');
       expect(rule.type).toBe('alerting');
     }
     const check = promisify(execFile);
-    await expect(check(PROMTOOL, ['check', 'rules', ALERTS])).resolves.toMatchObject({ stdout: expect.stringMatching(/SUCCESS: 4 rules found/) });
+    await expect(check(PROMTOOL, ['check', 'rules', ALERTS])).resolves.toMatchObject({ stdout: expect.stringMatching(/SUCCESS: 5 rules found/) });
     const broken = path.join(dir, 'broken-alerts.yml');
     fs.writeFileSync(broken, fs.readFileSync(ALERTS, 'utf8').replace('sum by (job, instance) (sockprobe_tcp_sockets', 'sum by (job, instance (sockprobe_tcp_sockets'));
     await expect(check(PROMTOOL, ['check', 'rules', broken])).rejects.toMatchObject({ code: 1 });
+  });
+
+  it('SockprobeMemoryHeadroomLow fires past 80% of a container limit held 5 minutes, and never without a limit (promtool test rules)', async () => {
+    // Three instances: at 84% of a 512 MiB limit, at 56%, and at 84% of no limit (NaN, as the exporter writes it).
+    const series = (job: string, instance: string, workingSet: number, limit: string) => [
+      `      - series: 'sockprobe_container_memory_working_set_bytes{job="${job}",instance="${instance}"}'`,
+      `        values: '${workingSet}x10'`,
+      `      - series: 'sockprobe_container_memory_limit_bytes{job="${job}",instance="${instance}"}'`,
+      `        values: '${limit}'`,
+    ];
+    const limit = 512 * 1024 * 1024;
+    const description = /alert: SockprobeMemoryHeadroomLow[\s\S]*?description: "([^"]+)"/.exec(fs.readFileSync(ALERTS, 'utf8'))![1];
+    const test = [
+      `rule_files: [${JSON.stringify(ALERTS)}]`,
+      'evaluation_interval: 1m',
+      'tests:',
+      '  - interval: 1m',
+      '    input_series:',
+      ...series('gateway', 'a', 450_000_000, `${limit}x10`),
+      ...series('push', 'b', 300_000_000, `${limit}x10`),
+      ...series('nolimit', 'c', 450_000_000, Array(11).fill('NaN').join(' ')),
+      '    alert_rule_test:',
+      '      - eval_time: 3m',
+      '        alertname: SockprobeMemoryHeadroomLow',
+      '        exp_alerts: []',
+      '      - eval_time: 10m',
+      '        alertname: SockprobeMemoryHeadroomLow',
+      '        exp_alerts:',
+      '          - exp_labels: { severity: warning, job: gateway, instance: a }',
+      '            exp_annotations:',
+      // Prometheus's humanizePercentage of 450e6 / 512 MiB.
+      `              summary: ${JSON.stringify(`gateway a: working set at ${((450_000_000 / limit) * 100).toPrecision(4)}% of the container's memory limit`)}`,
+      `              description: ${JSON.stringify(description)}`,
+      '',
+    ].join('\n');
+    const file = path.join(dir, 'headroom-test.yml');
+    fs.writeFileSync(file, test);
+    const run = promisify(execFile);
+    await expect(run(PROMTOOL, ['test', 'rules', file])).resolves.toMatchObject({ stdout: expect.stringMatching(/SUCCESS/) });
+    // The same test against a rule that ignores the limit fails: the test can fail.
+    const loose = path.join(dir, 'loose-alerts.yml');
+    fs.writeFileSync(loose, fs.readFileSync(ALERTS, 'utf8').replace('sockprobe_container_memory_limit_bytes > 0.8', 'sockprobe_container_memory_limit_bytes > 0.5'));
+    fs.writeFileSync(file, test.replace(JSON.stringify(ALERTS), JSON.stringify(loose)));
+    await expect(run(PROMTOOL, ['test', 'rules', file])).rejects.toMatchObject({ code: 1 });
   });
 
   it('names only metrics the services export, in the rules and in every dashboard query, and each query returns data', async () => {

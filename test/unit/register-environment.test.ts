@@ -160,6 +160,21 @@ describe('SOCKPROBE_AUTO_RELEASE', () => {
     }
   });
 
+  it('SOCKPROBE_MEMORY_LIMIT makes it limit-aware: cgroup or a size, on unless autoRelease is set off', () => {
+    const limit = (env: Record<string, string>) => {
+      const said: string[] = [];
+      return { autoRelease: settingsFromEnvironment(env, (line) => said.push(line)).autoRelease, said };
+    };
+    expect(limit({ SOCKPROBE_MEMORY_LIMIT: 'cgroup' })).toEqual({ autoRelease: { memoryLimit: 'cgroup' }, said: [] });
+    expect(limit({ SOCKPROBE_MEMORY_LIMIT: '512MiB', SOCKPROBE_AUTO_RELEASE: 'paced:8' })).toEqual({ autoRelease: { memoryLimit: 512 * 1024 * 1024, pace: { bytesPerSecond: 8 * 1024 * 1024 } }, said: [] });
+    expect(limit({ SOCKPROBE_MEMORY_LIMIT: '1.5GiB' }).autoRelease).toEqual({ memoryLimit: 1.5 * 1024 ** 3 });
+    expect(limit({ SOCKPROBE_MEMORY_LIMIT: '2097152' }).autoRelease).toEqual({ memoryLimit: 2097152 });
+    expect(limit({ SOCKPROBE_MEMORY_LIMIT: 'cgroup', SOCKPROBE_AUTO_RELEASE: 'off' })).toEqual({ autoRelease: false, said: ['SOCKPROBE_MEMORY_LIMIT="cgroup" is not used: SOCKPROBE_AUTO_RELEASE turns autoRelease off'] });
+    for (const value of ['host', '512', '0.5MiB', '12KB', '-1GiB']) {
+      expect(limit({ SOCKPROBE_MEMORY_LIMIT: value })).toEqual({ autoRelease: false, said: [`SOCKPROBE_MEMORY_LIMIT=${JSON.stringify(value)} is not cgroup or a size of at least 1 MiB (bytes, or <n>MiB, <n>GiB); no limit-aware release`] });
+    }
+  });
+
   it('starts the registered probe with a paced autoRelease, saying nothing', async () => {
     // createProbe validates the pace (an unusable one throws); probe-logic checks the policy hands it to releaseToOS().
     const { probe, lines } = await register({ SOCKPROBE_AUTO_RELEASE: 'paced:8' });
