@@ -9,6 +9,8 @@ namespace sockprobe {
 
 struct LocalPorts {
   std::vector<uint16_t> ports;  // AF_INET/AF_INET6 sockets bound to a port; Unix sockets and unbound ones add none
+  bool inet = false;            // some of those ports are AF_INET sockets'
+  bool inet6 = false;           // some are AF_INET6 sockets'
   int err = 0;
   const char* syscall = nullptr;
 };
