@@ -103,7 +103,8 @@ class Dumper {
       if (seen_.count(entry.first) == 0) unmatched.push_back(entry.second);
     }
     if (unmatched.empty()) return true;
-    if (unmatched.size() > kMaxProbedFds) return Unfiltered();
+    // Another process's fd numbers mean nothing to getsockname() here.
+    if (!fds_.own || unmatched.size() > kMaxProbedFds) return Unfiltered();
     LocalPorts local = LocalPortsOf(unmatched);
     if (local.err != 0) return Fail(local.syscall, local.err);
     std::vector<uint16_t> ports;

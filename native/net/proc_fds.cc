@@ -138,6 +138,7 @@ FdScan ScanProcessFds(int pid) {
     scan.limit_soft = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : limit.rlim_cur;
     scan.limit_hard = limit.rlim_max == RLIM_INFINITY ? UINT64_MAX : limit.rlim_max;
   }
+  scan.own = pid == 0;
   if (pid == 0) ScanOwnFds(&scan);
   else ScanOtherFds(pid, &scan);
   return scan;

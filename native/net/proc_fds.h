@@ -10,6 +10,7 @@ struct FdScan {
   uint32_t open = 0;                              // fds open, not counting the scan's own
   uint64_t limit_soft = 0;                        // RLIMIT_NOFILE; UINT64_MAX when unlimited
   uint64_t limit_hard = 0;
+  bool own = true;                                // this process's fds (getsockname works on them)
   int err = 0;
   const char* syscall = nullptr;
 };
