@@ -12,7 +12,8 @@ namespace sockprobe {
 namespace {
 
 // A binary search over the sorted ports, so the kernel runs ~log2(n) + 4 ops per socket, not
-// n (a linear "sport = a or sport = b …" over 2,000 ports costs more than the dump it saves).
+// n for every socket the walk visits (a linear "sport = a or sport = b …" runs all n ops on
+// every socket that is not ours).
 //   node:  [S_GE p][port]  yes: the next op (ports >= p, laid out right after), no: the lower half
 //   leaf:  [S_COND a][JMP] [S_COND b][JMP] …  a match steps to its JMP, which jumps to the end
 //          (accept); the last miss jumps 4 bytes past the end (reject).
