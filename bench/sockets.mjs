@@ -6,7 +6,11 @@
 //   - `ss -tmin` run as a subprocess, plus parsing its output in JS.
 // Usage: npx node-gyp build && npm run build:ts && node bench/sockets.mjs [--connections 10000] [--tls 1000] [--rounds 5]
 // (BENCH_VERBOSE=1 prints each snapshot round). The last stdout line is the report as JSON.
-import { execFile } from 'node:child_process';
+// With --scaling: the snapshot and `ss -tmin` + parse side by side as this process holds 1k,
+// 10k and 19k connections (--points), and at 1k and 10k (--host-points) again while other
+// processes hold 3x as many sockets more (bench/host-sockets-child.cjs), so the host holds 5x
+// this process's sockets instead of 2x (the load clients' half).
+import { execFile, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 
@@ -23,6 +27,13 @@ function option(name, fallback) {
 const CONNECTIONS = option('connections', 10_000);
 const TLS = Math.min(option('tls', 1_000), CONNECTIONS);
 const ROUNDS = option('rounds', 5);
+function listOption(name, fallback) {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1].split(',').map(Number) : fallback;
+}
+const SCALING = process.argv.includes('--scaling');
+const POINTS = listOption('points', [1_000, 10_000, 19_000]);
+const HOST_POINTS = listOption('host-points', [1_000, 10_000]);
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -181,7 +192,7 @@ async function main() {
     console.log(`connections held: ${report.connections.tcp} tcp + ${report.connections.tls} tls (failed ${report.connections.failed}, setup ${report.connections.setupMs} ms)`);
     console.log(`ESTABLISHED on the servers' ports: sockprobe ${report.agreement.sockprobeEstablished}, ss ${report.agreement.ssEstablished}`);
     console.log(`tcpInfo per call (${fds.length} sockets, ${ROUNDS} rounds, median/best round): by fd ${r2(perCall.full.medianUs)}/${r2(perCall.full.minUs)} µs; from socket objects ${r2(perCall.fromSocketObjects.medianUs)}/${r2(perCall.fromSocketObjects.minUs)} µs; tcp_info only (queues, skmem off) ${r2(perCall.tcpInfoOnly.medianUs)}/${r2(perCall.tcpInfoOnly.minUs)} µs`);
-    console.log(`socketSnapshot: ${r2(snapshotMs)} ms median (fd scan ${r2(report.socketSnapshot.medianScanMs)} ms, sock_diag dump ${r2(report.socketSnapshot.medianDumpMs)} ms, ${report.socketSnapshot.rows} rows of ${report.socketSnapshot.hostSockets} host sockets); on the event loop at most ${r2(report.socketSnapshot.longestMainThreadMs)} ms of its own work; longest loop gap seen ${r2(report.socketSnapshot.longestStallMs)} ms (idle baseline gap ${r2(baseline.stallMs)} ms: other load on the host); building all ${rows.length} row objects: ${r2(allRowsMs)} ms`);
+    console.log(`socketSnapshot: ${r2(snapshotMs)} ms median (fd scan ${r2(report.socketSnapshot.medianScanMs)} ms, sock_diag dump ${r2(report.socketSnapshot.medianDumpMs)} ms, ${report.socketSnapshot.rows} rows of ${report.socketSnapshot.hostSockets} sockets the kernel sent after its port filter); on the event loop at most ${r2(report.socketSnapshot.longestMainThreadMs)} ms of its own work; longest loop gap seen ${r2(report.socketSnapshot.longestStallMs)} ms (idle baseline gap ${r2(baseline.stallMs)} ms: other load on the host); building all ${rows.length} row objects: ${r2(allRowsMs)} ms`);
     console.log(`ss -tmin + parse: ${r2(ssMs)} ms median (ss ${r2(report.ssTmin.medianSsMs)} ms, parse ${r2(report.ssTmin.medianParseMs)} ms, ${report.ssTmin.sockets} sockets)`);
     console.log(`snapshot vs ss -tmin + parse: ${r2(report.speedup)}x faster`);
     console.log(JSON.stringify(report, (key, value) => (key === 'parsed' || key === 'snapshot' ? undefined : value)));
@@ -192,7 +203,99 @@ async function main() {
   }
 }
 
-main().catch((error) => {
+const range = (values) => [Math.min(...values), Math.max(...values)];
+
+/** Snapshot and `ss -tmin` + parse, ROUNDS each, alternating so load from other work hits both alike. */
+async function measurePoint(label, own, hostFactor) {
+  const snapshots = [];
+  const ssRuns = [];
+  let hostSockets = 0;
+  let dump;
+  for (let round = 0; round < ROUNDS; round++) {
+    const t0 = nowMs();
+    const { result, stallMs } = await withStallMeter(() => sp.socketSnapshot());
+    snapshots.push({ totalMs: nowMs() - t0, stallMs, mainThreadMs: result.timings.mainThreadMs, scanMs: result.timings.scanMs, dumpMs: result.timings.dumpMs, rows: result.sockets.length, sent: result.hostSockets });
+    dump = result.dump;
+    const t1 = nowMs();
+    const { stdout } = await run('ss', ['-tmin'], { maxBuffer: 1 << 30 });
+    const parsed = parseSsTmin(stdout);
+    ssRuns.push(nowMs() - t1);
+    hostSockets = parsed.length;
+  }
+  const total = snapshots.map((s) => s.totalMs);
+  const point = {
+    label, own, hostFactor, hostSockets, rows: snapshots[0].rows, sent: snapshots[0].sent, dump,
+    snapshotMs: median(total), snapshotRange: range(total),
+    scanMs: median(snapshots.map((s) => s.scanMs)), dumpMs: median(snapshots.map((s) => s.dumpMs)),
+    mainThreadMs: median(snapshots.map((s) => s.mainThreadMs)), mainThreadMaxMs: Math.max(...snapshots.map((s) => s.mainThreadMs)),
+    ssMs: median(ssRuns), ssRange: range(ssRuns),
+  };
+  point.speedup = point.ssMs / point.snapshotMs;
+  const r1 = (x) => Math.round(x * 10) / 10;
+  console.log(`| ${label} | ${point.rows} | ${hostSockets} | ${point.sent} | ${r1(point.snapshotMs)} (${r1(point.snapshotRange[0])}–${r1(point.snapshotRange[1])}) | ${r1(point.scanMs)} | ${r1(point.dumpMs)} | ${r1(point.mainThreadMs)} (max ${r1(point.mainThreadMaxMs)}) | ${r1(point.ssMs)} (${r1(point.ssRange[0])}–${r1(point.ssRange[1])}) | ${r1(point.speedup)}× |`);
+  return point;
+}
+
+/** Other processes holding `sockets` more TCP sockets (both ends of loopback connections). */
+async function holdHostSockets(sockets) {
+  const children = [];
+  let left = Math.ceil(sockets / 2);
+  while (left > 0) {
+    const connections = Math.min(left, 9_000);
+    left -= connections;
+    const child = fork(new URL('./host-sockets-child.cjs', import.meta.url).pathname, [String(connections)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    await new Promise((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (code) => reject(new Error(`host-sockets child exited (${code})`)));
+    });
+    children.push(child);
+  }
+  return () => Promise.all(children.map((child) => new Promise((resolve) => { child.once('exit', resolve); child.disconnect(); })));
+}
+
+async function scaling() {
+  const tcpServer = await startServer({ kind: 'tcp' });
+  const tlsServer = await startServer({ kind: 'tls' });
+  const clients = await spawnLoadClients();
+  const points = [];
+  let tcpHeld = 0;
+  let tlsHeld = 0;
+  console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}; ${ROUNDS} rounds per point`);
+  console.log('| point | rows | host TCP sockets (ss) | sent by the kernel | snapshot ms median (range) | fd scan ms | dump ms | on the loop ms | ss -tmin + parse ms (range) | ratio |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  try {
+    for (const own of POINTS) {
+      const tls = Math.min(TLS, Math.floor(own / 10));
+      await clients.open('tcp', tcpServer.port, own - tls - tcpHeld, { concurrency: 256 });
+      if (tls > tlsHeld) await clients.open('tls', tlsServer.port, tls - tlsHeld, { concurrency: 64 });
+      tcpHeld = own - tls;
+      tlsHeld = Math.max(tls, tlsHeld);
+      await tcpServer.waitForOpen(tcpHeld);
+      await tlsServer.waitForOpen(tlsHeld);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      points.push(await measurePoint(`${own} own, host 2×`, own, 2));
+      if (HOST_POINTS.includes(own)) {
+        const release = await holdHostSockets(3 * own);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        points.push(await measurePoint(`${own} own, host 5×`, own, 5));
+        await release();
+      }
+    }
+    const growth = HOST_POINTS.map((own) => {
+      const at2 = points.find((p) => p.own === own && p.hostFactor === 2);
+      const at5 = points.find((p) => p.own === own && p.hostFactor === 5);
+      return at2 && at5 ? { own, snapshotGrowth: at5.snapshotMs / at2.snapshotMs, ssGrowth: at5.ssMs / at2.ssMs } : null;
+    }).filter(Boolean);
+    for (const g of growth) console.log(`host 2x -> 5x at ${g.own} own sockets: snapshot x${g.snapshotGrowth.toFixed(2)}, ss -tmin + parse x${g.ssGrowth.toFixed(2)}`);
+    console.log(JSON.stringify({ points, growth }));
+  } finally {
+    await clients.stop();
+    await tcpServer.close();
+    await tlsServer.close();
+  }
+}
+
+(SCALING ? scaling() : main()).catch((error) => {
   console.error(error);
   process.exitCode = 1;
 });

@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_set>
 
+#include "net/local_ports.h"
 #include "net/port_filter.h"
 #include "net/probe_layout.h"
 
@@ -19,18 +21,20 @@ namespace sockprobe {
 
 namespace {
 
-constexpr uint8_t kSynRecv = 3;
-constexpr uint8_t kTimeWait = 6;
 constexpr uint8_t kListen = 10;
-constexpr uint8_t kNewSynRecv = 12;
 constexpr uint32_t kAllStates = 0xffffffffu;
-// Sockets without an inode that only ever matter here on our listening ports.
-constexpr uint32_t kInodeless = (1u << kTimeWait) | (1u << kSynRecv) | (1u << kNewSynRecv);
-constexpr size_t kReceiveBytes = 256 * 1024;
+constexpr uint32_t kNotListening = kAllStates & ~(1u << kListen);
+// The kernel hands a dump over in skbs of at most 32 KiB (netlink caps max_recvmsg_len), one
+// per recv(): a larger buffer would not save a syscall.
+constexpr size_t kReceiveBytes = 64 * 1024;
+// Fds left unmatched after the listeners' ports (outgoing connections, Unix sockets) get one
+// getsockname each; past this many, the dump walks the host unfiltered instead.
+constexpr size_t kMaxProbedFds = 4096;
 
 struct Listener {
   uint8_t address[16];  // IPv4 as ::ffff:a.b.c.d so either family compares
   uint16_t port;
+  int family;
 };
 
 // An IPv4 address as its IPv4-mapped IPv6 form; IPv6 addresses as they are.
@@ -57,42 +61,93 @@ void Put(std::vector<uint8_t>& rows, size_t base, size_t offset, T value) {
 
 class Dumper {
  public:
-  Dumper(const FdScan& fds, DiagResult* result) : fds_(fds), result_(result), buffer_(kReceiveBytes) {}
+  Dumper(const FdScan& fds, DiagResult* result) : fds_(fds), result_(result), buffer_(kReceiveBytes) {
+    seen_.reserve(fds.socket_fds.size());
+  }
 
-  // Listeners first (a small dump), so inode-less rows can be attributed as they stream past
-  // instead of being held until the end; then every other state except TIME_WAIT and
-  // SYN_RECV; then those two, filtered in the kernel to our listening ports.
+  // 1. Listeners (the kernel walks only its listening hash). 2. Every other state on our
+  // listening ports: accepted sockets, and the inode-less TIME_WAIT, SYN_RECV and orphans that
+  // are attributed through their listener. 3. Every other state on the local ports of our
+  // socket fds still unmatched (outgoing connections' ephemeral ports). Other processes'
+  // sockets (a local load client's, a sidecar's) never reach us nor get tcp_info filled.
   bool Run() {
-    for (int family : {AF_INET, AF_INET6}) {
-      if (!Dump(family, 1u << kListen, {})) return false;
-    }
-    for (int family : {AF_INET, AF_INET6}) {
-      if (!Dump(family, kAllStates & ~(1u << kListen) & ~kInodeless, {})) return false;
-    }
-    if (listeners_.empty()) return true;
-    std::vector<uint16_t> ports;
-    for (const Listener& listener : listeners_) {
-      if (std::find(ports.begin(), ports.end(), listener.port) == ports.end()) ports.push_back(listener.port);
-    }
-    const std::vector<uint8_t> filter = LocalPortFilter(ports);
-    for (int family : {AF_INET, AF_INET6}) {
-      if (!Dump(family, kInodeless, filter)) return false;
-    }
-    return true;
+    sock_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (sock_ < 0) return Fail("socket", errno);
+    const bool ok = RunPhases();
+    close(sock_);
+    return ok;
   }
 
  private:
+  bool RunPhases() {
+    if (!DumpBoth(1u << kListen, {})) return false;
+    std::vector<uint16_t> listening;
+    bool inet = false;
+    bool inet6 = false;
+    for (const Listener& listener : listeners_) {
+      listening.push_back(listener.port);
+      (listener.family == AF_INET ? inet : inet6) = true;
+    }
+    if (!listening.empty()) {
+      const std::vector<uint8_t> filter = LocalPortFilter(listening);
+      if (filter.empty()) return Unfiltered();
+      // A listener's accepted and TIME_WAIT sockets share its family (a dual-stack :: listener
+      // accepts IPv4 peers as AF_INET6 sockets): each walk of the kernel's established hash
+      // costs ~1 ms at 256k buckets however few sockets it holds, so skip the family not used.
+      if (!DumpFamilies(inet, inet6, kNotListening, filter)) return false;
+      for (uint16_t port : listening) taken_ports_[port] = true;
+      result_->filter_ports += CountDistinct(listening);
+    }
+    std::vector<int> unmatched;
+    for (const auto& entry : fds_.socket_fds) {
+      if (seen_.count(entry.first) == 0) unmatched.push_back(entry.second);
+    }
+    if (unmatched.empty()) return true;
+    // Another process's fd numbers mean nothing to getsockname() here.
+    if (!fds_.own || unmatched.size() > kMaxProbedFds) return Unfiltered();
+    LocalPorts local = LocalPortsOf(unmatched);
+    if (local.err != 0) return Fail(local.syscall, local.err);
+    std::vector<uint16_t> ports;
+    for (uint16_t port : local.ports) {
+      if (!taken_ports_[port]) ports.push_back(port);
+    }
+    if (ports.empty()) return true;
+    const std::vector<uint8_t> filter = LocalPortFilter(ports);
+    if (filter.empty()) return Unfiltered();
+    result_->filter_ports += CountDistinct(ports);
+    return DumpFamilies(local.inet, local.inet6, kNotListening, filter);
+  }
+
+  // Every non-listening socket of the host, except those on ports an earlier filtered dump
+  // already covered.
+  bool Unfiltered() {
+    result_->unfiltered = true;
+    skip_taken_ports_ = true;
+    return DumpBoth(kNotListening, {});
+  }
+
+  static uint32_t CountDistinct(std::vector<uint16_t> ports) {
+    std::sort(ports.begin(), ports.end());
+    return static_cast<uint32_t>(std::unique(ports.begin(), ports.end()) - ports.begin());
+  }
+
   bool Fail(const char* syscall, int err) {
     result_->err = err;
     result_->syscall = syscall;
     return false;
   }
 
+  bool DumpBoth(uint32_t states, const std::vector<uint8_t>& filter) {
+    return DumpFamilies(true, true, states, filter);
+  }
+
+  bool DumpFamilies(bool inet, bool inet6, uint32_t states, const std::vector<uint8_t>& filter) {
+    return (!inet || Dump(AF_INET, states, filter)) && (!inet6 || Dump(AF_INET6, states, filter));
+  }
+
   bool Dump(int family, uint32_t states, const std::vector<uint8_t>& filter) {
-    const int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (sock < 0) return Fail("socket", errno);
-    bool ok = Request(sock, family, states, filter) && Receive(sock, family);
-    close(sock);
+    result_->dumps++;
+    bool ok = Request(family, states, filter) && Receive(family);
     // A kernel without IPv6 (or its diag module) has no IPv6 sockets to report.
     if (!ok && family == AF_INET6 && (result_->err == ENOENT || result_->err == EAFNOSUPPORT)) {
       result_->err = 0;
@@ -103,7 +158,7 @@ class Dumper {
   }
 
   // The dump request, with an INET_DIAG_REQ_BYTECODE attribute when `filter` is not empty.
-  bool Request(int sock, int family, uint32_t states, const std::vector<uint8_t>& filter) {
+  bool Request(int family, uint32_t states, const std::vector<uint8_t>& filter) {
     inet_diag_req_v2 body{};
     body.sdiag_family = static_cast<uint8_t>(family);
     body.sdiag_protocol = IPPROTO_TCP;
@@ -115,7 +170,7 @@ class Dumper {
     header->nlmsg_len = static_cast<uint32_t>(message.size());
     header->nlmsg_type = SOCK_DIAG_BY_FAMILY;
     header->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    header->nlmsg_seq = 1;
+    header->nlmsg_seq = ++sequence_;
     std::memcpy(NLMSG_DATA(header), &body, sizeof(body));
     if (!filter.empty()) {
       rtattr* bytecode = reinterpret_cast<rtattr*>(message.data() + NLMSG_SPACE(sizeof(body)));
@@ -126,14 +181,14 @@ class Dumper {
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
     for (;;) {
-      if (sendto(sock, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) >= 0) return true;
+      if (sendto(sock_, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) >= 0) return true;
       if (errno != EINTR) return Fail("sendto", errno);
     }
   }
 
-  bool Receive(int sock, int family) {
+  bool Receive(int family) {
     for (;;) {
-      ssize_t length = recv(sock, buffer_.data(), buffer_.size(), 0);
+      ssize_t length = recv(sock_, buffer_.data(), buffer_.size(), 0);
       if (length < 0) {
         if (errno == EINTR) continue;
         return Fail("recv", errno);
@@ -167,10 +222,12 @@ class Dumper {
     const uint16_t local_port = ntohs(msg->id.idiag_sport);
     uint8_t local[16];
     CanonicalAddress(family, msg->id.idiag_src, local);
+    if (skip_taken_ports_ && taken_ports_[local_port] && msg->idiag_state != kListen) return;
     if (msg->idiag_inode != 0) {
       auto found = fds_.socket_fds.find(msg->idiag_inode);
       if (found == fds_.socket_fds.end()) return;
       fd = found->second;
+      seen_.insert(msg->idiag_inode);
     } else if (msg->idiag_state == kListen || !OnOurListener(local, local_port)) {
       // No inode: TIME_WAIT, SYN_RECV, and orphans the app already closed (FIN_WAIT1/2,
       // LAST_ACK, CLOSING). Only those on our listening address and port are ours.
@@ -181,6 +238,7 @@ class Dumper {
       Listener listener{};
       std::memcpy(listener.address, local, 16);
       listener.port = local_port;
+      listener.family = family;
       listeners_.push_back(listener);
       side = kSideListener;
       result_->listeners++;
@@ -230,6 +288,11 @@ class Dumper {
   DiagResult* result_;
   std::vector<uint8_t> buffer_;
   std::vector<Listener> listeners_;
+  int sock_ = -1;
+  uint32_t sequence_ = 0;
+  std::unordered_set<uint32_t> seen_;      // inodes of ours already taken
+  std::vector<bool> taken_ports_ = std::vector<bool>(65536, false);  // local ports a filtered dump covered
+  bool skip_taken_ports_ = false;
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
-// Every TCP socket on the host from one NETLINK_SOCK_DIAG dump per address family, kept
-// when it belongs to this process: its inode is one of ours, or (TIME_WAIT, SYN_RECV: no
-// inode) its local address and port are one of our listeners'. The same holds for orphans
-// (closed by the app, still finishing in the kernel: FIN_WAIT1/2, LAST_ACK, CLOSING).
+// This process's TCP sockets from NETLINK_SOCK_DIAG dumps, kept when they belong to it: the
+// inode is one of ours, or (TIME_WAIT, SYN_RECV: no inode) the local address and port are one
+// of our listeners'. The same holds for orphans (closed by the app, still finishing in the
+// kernel: FIN_WAIT1/2, LAST_ACK, CLOSING). The dumps are filtered in the kernel on our local
+// ports, so their cost follows this process's sockets, not the host's; the inode match stays
+// the truth, the filter only narrows what the kernel sends.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -20,6 +22,9 @@ struct DiagResult {
   std::map<uint32_t, uint32_t> by_local_port;
   std::map<uint32_t, uint32_t> by_remote_port;
   uint32_t host_sockets = 0;  // TCP sockets the kernel sent (other processes' included), for scale
+  uint32_t filter_ports = 0;  // local ports in the kernel-side filter
+  bool unfiltered = false;    // too many ports for one bytecode program: some dump walked the host unfiltered
+  uint32_t dumps = 0;         // dump requests sent
   int err = 0;
   const char* syscall = nullptr;
 };

@@ -1,29 +1,135 @@
 #include "net/proc_fds.h"
 
-#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace sockprobe {
 
-// Another process's fds cannot be fstat'ed from here: read the "socket:[inode]" link instead.
-static bool SocketInodeOf(int dir_fd, const char* name, uint32_t* inode) {
-  char link[64];
-  const ssize_t length = readlinkat(dir_fd, name, link, sizeof(link) - 1);
-  if (length <= 0) return false;
-  link[length] = '\0';
-  unsigned long value = 0;
-  if (std::sscanf(link, "socket:[%lu]", &value) != 1) return false;
+namespace {
+
+constexpr size_t kDirentBytes = 256 * 1024;
+constexpr long kPollChunk = 16384;  // 128 KiB of pollfd at a time, whatever the table's size
+
+struct LinuxDirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+bool Fail(FdScan* scan, const char* syscall, int err) {
+  scan->err = err;
+  scan->syscall = syscall;
+  return false;
+}
+
+// "socket:[inode]" -> inode; anything else is not a socket.
+bool ParseSocketLink(const char* link, ssize_t length, uint32_t* inode) {
+  static const char kPrefix[] = "socket:[";
+  constexpr ssize_t kPrefixLength = sizeof(kPrefix) - 1;
+  if (length <= kPrefixLength + 1 || std::memcmp(link, kPrefix, kPrefixLength) != 0 || link[length - 1] != ']') return false;
+  uint64_t value = 0;
+  for (ssize_t i = kPrefixLength; i < length - 1; i++) {
+    if (link[i] < '0' || link[i] > '9') return false;
+    value = value * 10 + static_cast<uint64_t>(link[i] - '0');
+  }
   *inode = static_cast<uint32_t>(value);
   return true;
 }
+
+// The size of this process's fd table (FDSize in /proc/self/status): every open fd is below it.
+bool FdTableSize(FdScan* scan, long* size) {
+  const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(scan, "open", errno);
+  char text[4096];
+  ssize_t length;
+  while ((length = read(fd, text, sizeof(text) - 1)) < 0 && errno == EINTR) {
+  }
+  const int err = errno;
+  close(fd);
+  if (length < 0) return Fail(scan, "read", err);
+  text[length] = '\0';
+  const char* at = std::strstr(text, "\nFDSize:");
+  if (at == nullptr) return Fail(scan, "read", ENODATA);
+  *size = std::strtol(at + 8, nullptr, 10);
+  return true;
+}
+
+// This process: fstat on the fd itself gives the socket inode without a path walk (readlink of
+// /proc/self/fd/N costs ~5x more), and poll() with POLLNVAL finds the open fds of the table in
+// one syscall per chunk, where reading /proc/self/fd makes the kernel look up a dentry per fd.
+bool ScanOwnFds(FdScan* scan) {
+  long size = 0;
+  if (!FdTableSize(scan, &size)) return false;
+  // poll() refuses more entries than RLIMIT_NOFILE; no fd sits at or above the soft limit
+  // unless the limit was lowered after it was opened, which this scan then does not see.
+  if (scan->limit_soft != 0 && static_cast<uint64_t>(size) > scan->limit_soft) size = static_cast<long>(scan->limit_soft);
+  scan->socket_fds.reserve(1024);
+  std::vector<pollfd> chunk;
+  for (long first = 0; first < size; first += kPollChunk) {
+    const long end = first + kPollChunk < size ? first + kPollChunk : size;
+    chunk.clear();
+    for (long fd = first; fd < end; fd++) chunk.push_back(pollfd{static_cast<int>(fd), 0, 0});
+    while (poll(chunk.data(), chunk.size(), 0) < 0) {
+      if (errno != EINTR) return Fail(scan, "poll", errno);
+    }
+    for (const pollfd& entry : chunk) {
+      if (entry.revents & POLLNVAL) continue;
+      // A fd closed since the poll fails here and is simply not one of ours.
+      struct stat st {};
+      if (fstat(entry.fd, &st) != 0) continue;
+      scan->open++;
+      if (S_ISSOCK(st.st_mode)) scan->socket_fds.emplace(static_cast<uint32_t>(st.st_ino), entry.fd);
+    }
+  }
+  return true;
+}
+
+// Another process's fds cannot be fstat'ed from here: read its "socket:[inode]" links.
+bool ScanOtherFds(int pid, FdScan* scan) {
+  char path[48];
+  std::snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+  const int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return Fail(scan, "open", errno);
+  std::vector<char> buffer(kDirentBytes);
+  bool ok = true;
+  for (;;) {
+    const long length = syscall(SYS_getdents64, dir, buffer.data(), buffer.size());
+    if (length < 0) {
+      if (errno == EINTR) continue;
+      ok = Fail(scan, "getdents64", errno);
+      break;
+    }
+    if (length == 0) break;
+    for (long at = 0; at < length;) {
+      const LinuxDirent64* entry = reinterpret_cast<const LinuxDirent64*>(buffer.data() + at);
+      at += entry->d_reclen;
+      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+      scan->open++;
+      char link[64];
+      const ssize_t link_length = readlinkat(dir, entry->d_name, link, sizeof(link));
+      uint32_t inode = 0;
+      if (link_length > 0 && ParseSocketLink(link, link_length, &inode)) {
+        scan->socket_fds.emplace(inode, static_cast<int>(std::strtol(entry->d_name, nullptr, 10)));
+      }
+    }
+  }
+  close(dir);
+  return ok;
+}
+
+}  // namespace
 
 FdScan ScanProcessFds(int pid) {
   FdScan scan;
@@ -32,34 +138,9 @@ FdScan ScanProcessFds(int pid) {
     scan.limit_soft = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : limit.rlim_cur;
     scan.limit_hard = limit.rlim_max == RLIM_INFINITY ? UINT64_MAX : limit.rlim_max;
   }
-  char path[48];
-  if (pid == 0) std::snprintf(path, sizeof(path), "/proc/self/fd");
-  else std::snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-  DIR* dir = opendir(path);
-  if (dir == nullptr) {
-    scan.err = errno;
-    scan.syscall = "opendir";
-    return scan;
-  }
-  const int own = dirfd(dir);
-  scan.socket_fds.reserve(1024);
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    const int fd = static_cast<int>(std::strtol(entry->d_name, nullptr, 10));
-    if (pid == 0 && fd == own) continue;
-    scan.open++;
-    if (pid != 0) {
-      uint32_t inode = 0;
-      if (SocketInodeOf(own, entry->d_name, &inode)) scan.socket_fds.emplace(inode, fd);
-      continue;
-    }
-    // fstat on the fd itself gives the same inode as the "socket:[inode]" link without a
-    // path walk per fd. A fd closed meanwhile fails here and is simply not a socket of ours.
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    scan.socket_fds.emplace(static_cast<uint32_t>(st.st_ino), fd);
-  }
-  closedir(dir);
+  scan.own = pid == 0;
+  if (pid == 0) ScanOwnFds(&scan);
+  else ScanOtherFds(pid, &scan);
   return scan;
 }
 

@@ -87,6 +87,9 @@ Napi::Value SettleSnapshot(Napi::Env env, SnapshotResult& snapshot) {
   result.Set("byLocalPort", CountsArray(env, diag.by_local_port));
   result.Set("byRemotePort", CountsArray(env, diag.by_remote_port));
   result.Set("hostSockets", Napi::Number::New(env, diag.host_sockets));
+  result.Set("filterPorts", Napi::Number::New(env, diag.filter_ports));
+  result.Set("unfiltered", Napi::Boolean::New(env, diag.unfiltered));
+  result.Set("dumps", Napi::Number::New(env, diag.dumps));
   result.Set("fdsOpen", Napi::Number::New(env, scan.open));
   result.Set("fdLimit", LimitValue(env, scan.limit_soft));
   result.Set("fdHardLimit", LimitValue(env, scan.limit_hard));

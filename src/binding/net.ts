@@ -10,8 +10,14 @@ export interface NativeSnapshotRows {
   byLocalPort: number[];
   /** The same for client-side rows by remote port. */
   byRemotePort: number[];
-  /** TCP sockets the kernel sent, host-wide, before keeping this process's. */
+  /** TCP sockets the kernel sent (after its port filter), before keeping this process's. */
   hostSockets: number;
+  /** Distinct local ports in the kernel-side filters (listening ports, then unmatched fds' ports). */
+  filterPorts: number;
+  /** Whether a dump had to walk the host unfiltered (too many ports or unmatched fds for a filter). */
+  unfiltered: boolean;
+  /** Dump requests sent (two per step: AF_INET and AF_INET6). */
+  dumps: number;
   /** Open fds of this process, not counting the scan's own. */
   fdsOpen: number;
   /** RLIMIT_NOFILE soft and hard limits; Infinity when unlimited. */

@@ -29,8 +29,14 @@ export interface SocketSnapshot<U64 = number | null> {
     /** limit - open. */
     headroom: number;
   };
-  /** TCP sockets the kernel sent for the dump, ours or not (TIME_WAIT/SYN_RECV only on our listening ports). */
+  /**
+   * TCP sockets the kernel sent, ours or not. The dumps are filtered in the kernel on this
+   * process's local ports (listening ports, then the ports of its other socket fds), so other
+   * processes' sockets are not sent unless they share one of those ports.
+   */
   hostSockets: number;
+  /** How the dumps were narrowed: distinct local ports filtered on, whether one dump walked the host unfiltered (too many ports for a filter), requests sent. */
+  dump: { filterPorts: number; unfiltered: boolean; requests: number };
   /**
    * scanMs, dumpMs: the threadpool parts. totalMs: call to result. mainThreadMs: the part that
    * ran on the event loop (queueing the work, then turning rows into counts), i.e. the stall.
@@ -111,6 +117,7 @@ export async function socketSnapshot(options: SocketSnapshotOptions = {}): Promi
     listeners,
     fds: { open: raw.fdsOpen, limit: raw.fdLimit, hardLimit: raw.fdHardLimit, headroom: raw.fdLimit - raw.fdsOpen },
     hostSockets: raw.hostSockets,
+    dump: { filterPorts: raw.filterPorts, unfiltered: raw.unfiltered, requests: raw.dumps },
     timings: { scanMs: raw.scanNs / 1e6, dumpMs: raw.dumpNs / 1e6, totalMs: finished - started, mainThreadMs: queuedMs + (finished - resolved) },
   };
 }
