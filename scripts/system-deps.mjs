@@ -27,6 +27,7 @@ export const SYSTEM_DEPENDENCIES = [
   { pkg: 'g++', why: 'g++, to build the lazily bound test addon', present: () => onPath('g++') },
   { pkg: 'chromium', why: 'renders the HTML report in a test', present: () => onPath('chromium') },
   { pkg: 'golang-go', why: 'go tool pprof, an independent reader of the native heap .pb.gz', present: () => onPath('go') },
+  { pkg: 'clang-format', why: 'checks the C++ format in npm run lint, which npm test runs first', present: () => onPath('clang-format') },
   { pkg: 'prometheus', why: 'a real Prometheus scrapes two instrumented services', present: () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool') },
 ];
 
