@@ -4,7 +4,8 @@ const fs = require('fs');
 const path = require('path');
 if (process.platform === 'linux') {
   const root = path.join(__dirname, '..', 'native');
-  const files = fs.readdirSync(root, { recursive: true })
+  const files = fs
+    .readdirSync(root, { recursive: true })
     .filter((file) => file.includes(path.sep) && file.endsWith('.cc'))
     .map((file) => 'native/' + file.split(path.sep).join('/'))
     .sort();

@@ -106,9 +106,16 @@ export function renderFlameGraph(sites: FlameSite[], options: FlameGraphOptions)
   draw(root, 0, 0);
   const height = depth * rowHeight;
   // Root at the bottom: a level's y is known only once the depth is.
-  const body = rects.map((r) => r.replace(/y="LEVEL(\d+)"/, (_, l) => `y="${height - (Number(l) + 1) * rowHeight}"`).replace(/y="TEXT(\d+)"/, (_, l) => `y="${height - (Number(l) + 1) * rowHeight + 12}"`));
+  const body = rects.map((r) =>
+    r
+      .replace(/y="LEVEL(\d+)"/, (_, l) => `y="${height - (Number(l) + 1) * rowHeight}"`)
+      .replace(/y="TEXT(\d+)"/, (_, l) => `y="${height - (Number(l) + 1) * rowHeight + 12}"`),
+  );
   const legend = (Object.keys(CATEGORY_COLOURS) as NativeHeapCategory[])
-    .map((c, i) => `<rect x="${i * 110}" y="${height + 8}" width="12" height="12" fill="${CATEGORY_COLOURS[c]}"></rect><text x="${i * 110 + 16}" y="${height + 18}" font-size="11">${c}</text>`)
+    .map(
+      (c, i) =>
+        `<rect x="${i * 110}" y="${height + 8}" width="12" height="12" fill="${CATEGORY_COLOURS[c]}"></rect><text x="${i * 110 + 16}" y="${height + 18}" font-size="11">${c}</text>`,
+    )
     .join('');
   return `<svg class="flame-graph" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height + 26}" viewBox="0 0 ${width} ${height + 26}" role="img" aria-label="${escape(options.title ?? 'flame graph')}">${body.join('')}${legend}</svg>`;
 }

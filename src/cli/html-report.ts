@@ -9,17 +9,25 @@ const mib = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 1048
 /** The series each chart draws, in bytes, per sample; the page picks each chart's unit. */
 function series(result: PulseResult) {
   const t0 = result.samples[0]?.time ?? 0;
-  const pick = (read: (s: PulseResult['samples'][number]) => number | null) => result.samples.map((s) => {
-    const v = read(s);
-    return v === null ? null : Math.round(v);
-  });
+  const pick = (read: (s: PulseResult['samples'][number]) => number | null) =>
+    result.samples.map((s) => {
+      const v = read(s);
+      return v === null ? null : Math.round(v);
+    });
   return {
     t: result.samples.map((s) => (s.time - t0) / 1000),
     connections: result.samples.map((s) => totalConnections(s.connections)),
     charts: [
       { title: 'RSS', lines: { RSS: pick((s) => s.rss) } },
       { title: 'JS heap', lines: { used: pick((s) => s.heapUsed), total: pick((s) => s.heapTotal), resident: pick((s) => s.heapPhysical) } },
-      { title: 'Native (allocator)', lines: { 'in use (allocator count)': pick((s) => s.nativeAllocated), 'free, resident': pick((s) => s.nativeFree), 'other native in use': pick(otherNative) } },
+      {
+        title: 'Native (allocator)',
+        lines: {
+          'in use (allocator count)': pick((s) => s.nativeAllocated),
+          'free, resident': pick((s) => s.nativeFree),
+          'other native in use': pick(otherNative),
+        },
+      },
       { title: 'OpenSSL', lines: { 'live bytes': pick((s) => s.opensslLive) } },
       { title: 'Kernel socket memory', lines: { kernel: pick((s) => s.sockets?.kernelBytes ?? null) } },
     ],
@@ -69,20 +77,30 @@ export function renderHtmlReport(result: PulseResult, nativeHeapSection = '', ho
   const r = result.report;
   const perConnection = r.perConnection
     .filter((e) => e.kind === result.options.kind)
-    .map((e) => `<tr><td>${escape(LAYERS[e.layer].label)}</td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}${e.note ? `<br><small>${escape(e.note)}</small>` : ''}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr><td>${escape(LAYERS[e.layer].label)}</td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}${e.note ? `<br><small>${escape(e.note)}</small>` : ''}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`,
+    )
     .join('');
   // With --native-profile: native bytes per connection by category, fitted on the profiles like the layers.
   const byCategory = (r.nativeHeap?.perConnection ?? [])
     .filter((e) => e.kind === result.options.kind)
-    .map((e) => `<tr class="native-category"><td>native heap: ${escape(e.category)} <small>(sampled profiles)</small></td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr class="native-category"><td>native heap: ${escape(e.category)} <small>(sampled profiles)</small></td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`,
+    )
     .join('');
   const retention = r.retention
     ? `<p>Retained after the spike, all resident: ${mib(r.retention.retainedBytes)} = V8 heap ${mib(r.retention.split.jsHeap)} + free native ${mib(r.retention.split.nativeFree)} + other ${mib(r.retention.split.other)}${result.release ? `; releaseToOS() then gave back ${mib(result.release.gc?.releasedBytes ?? null)} in its heap-shrinking GC and ${mib(result.release.trimReleasedBytes)} in the trim` : ''}. <small>Free native: ${escape(r.residentFreeMethod)}.</small></p>`
     : '';
-  const autoReleases = result.autoReleases.length ? `<h2>autoRelease</h2><ul>${result.autoReleases.map((a) => `<li>${escape(renderRelease(a))}</li>`).join('')}</ul>` : '';
+  const autoReleases = result.autoReleases.length
+    ? `<h2>autoRelease</h2><ul>${result.autoReleases.map((a) => `<li>${escape(renderRelease(a))}</li>`).join('')}</ul>`
+    : '';
   const others = r.findings.filter((f) => f.kind !== 'holder');
   const findings = others.length
-    ? others.map((f) => `<li><b>${escape(f.severity)} — ${escape(f.kind)} (${escape(f.layer)})</b>: ${escape(f.summary)}<br><i>${escape(f.advice)}</i></li>`).join('')
+    ? others
+        .map((f) => `<li><b>${escape(f.severity)} — ${escape(f.kind)} (${escape(f.layer)})</b>: ${escape(f.summary)}<br><i>${escape(f.advice)}</i></li>`)
+        .join('')
     : '<li>None: nothing leaking, retained or piling up.</li>';
   const release = result.release
     ? `<p><code>${escape(result.release.method)}</code> returned ${mib(result.release.releasedBytes)} (${mib(result.release.trimReleasedBytes)} by the trim) in ${result.release.durationMs.toFixed(2)} ms on ${result.release.onThreadpool ? 'the threadpool' : 'the JS thread'}; the heap-shrinking GC took ${result.release.gc?.durationMs.toFixed(1)} ms.</p>`

@@ -39,10 +39,7 @@ export function startServer(options: { kind?: ConnectionKind; port?: number; ech
       if (sockets.size >= waiters[i].count) waiters.splice(i, 1)[0].resolve();
     }
   };
-  const server =
-    kind === 'tls'
-      ? tls.createServer({ ...testCertificate() }, accept)
-      : net.createServer(accept);
+  const server = kind === 'tls' ? tls.createServer({ ...testCertificate() }, accept) : net.createServer(accept);
   server.on('tlsClientError', () => undefined);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -60,7 +57,13 @@ export function startServer(options: { kind?: ConnectionKind; port?: number; ech
           if (sockets.size >= count) return Promise.resolve();
           return new Promise<void>((done, fail) => {
             const timer = setTimeout(() => fail(new Error(`only ${sockets.size} of ${count} connections opened in ${timeoutMs} ms`)), timeoutMs);
-            waiters.push({ count, resolve: () => { clearTimeout(timer); done(); } });
+            waiters.push({
+              count,
+              resolve: () => {
+                clearTimeout(timer);
+                done();
+              },
+            });
           });
         },
         waitForClosed(timeoutMs = 60_000) {

@@ -19,7 +19,10 @@ export interface ReleasedFigures {
 
 /** RSS readings around the release's steps (`afterGc`: null without a GC step). */
 export function releasedFigures(rss: { before: number; afterGc: number | null; beforeTrim: number; after: number }): ReleasedFigures {
-  const spans: Array<[string, number]> = [['the whole release', rss.before - rss.after], ['the trim', rss.beforeTrim - rss.after]];
+  const spans: Array<[string, number]> = [
+    ['the whole release', rss.before - rss.after],
+    ['the trim', rss.beforeTrim - rss.after],
+  ];
   if (rss.afterGc !== null) spans.push(['the GC step', rss.before - rss.afterGc]);
   const rose = spans.filter(([, delta]) => delta < 0).map(([name, delta]) => `${name} +${(-delta / MiB).toFixed(1)} MiB`);
   return {

@@ -72,7 +72,8 @@ export async function releaseInSlices(kind: ReleaseKind, onThreadpool: boolean, 
     const reached = await Promise.all(items);
     total.threadpoolThreads = new Set(reached.filter((item) => item.released).map((item) => item.threadId)).size;
     const size = threadpoolSize();
-    if (total.threadpoolThreads < size) total.threadpoolNote = `${total.threadpoolThreads} of the ${size} threadpool threads handed their cache back: the others stayed busy past the ${THREADPOOL_MEET_MS} ms meeting time, their caches stay until a later release`;
+    if (total.threadpoolThreads < size)
+      total.threadpoolNote = `${total.threadpoolThreads} of the ${size} threadpool threads handed their cache back: the others stayed busy past the ${THREADPOOL_MEET_MS} ms meeting time, their caches stay until a later release`;
   } else {
     total.threadpoolNote = GLIBC_THREADPOOL_NOTE;
   }

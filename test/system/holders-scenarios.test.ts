@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
 
-interface Holder { holder: string; severity: string; bytesPerConnection: number | null; relativeError: number; method: string; sites: Array<{ site: string }> }
+interface Holder {
+  holder: string;
+  severity: string;
+  bytesPerConnection: number | null;
+  relativeError: number;
+  method: string;
+  sites: Array<{ site: string }>;
+}
 interface Result {
   mode: string;
   failed: number;
@@ -34,7 +41,9 @@ describe('holders named in real services', () => {
     const first = lines.findIndex((l) => l.startsWith('Holders'));
     expect(first).toBeGreaterThan(0);
     expect(first).toBeLessThan(lines.findIndex((l) => l.startsWith('Findings')));
-    expect(lines[first + 1]).toMatch(/^ {2}\[warning\] permessage-deflate \/ zlib compression contexts: [\d.]+ KiB per TLS connection ±\d+% — fix: perMessageDeflate: false/);
+    expect(lines[first + 1]).toMatch(
+      /^ {2}\[warning\] permessage-deflate \/ zlib compression contexts: [\d.]+ KiB per TLS connection ±\d+% — fix: perMessageDeflate: false/,
+    );
     const finding = on.findings.find((f) => f.kind === 'holder' && f.evidence.holder === 'zlib')!;
     expect(finding.advice).toMatch(/serverMaxWindowBits/);
     expect(on.elapsedMs + off.elapsedMs).toBeLessThan(50_000);

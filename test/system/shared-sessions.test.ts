@@ -27,7 +27,7 @@ interface Result {
 }
 
 describe('the application and a probe share the process-wide sessions (real addon)', () => {
-  it('counts each user: the app\'s stop() never ends the probe\'s data, probe.stop() never the app\'s, another rate is refused with a code, workers included', async () => {
+  it("counts each user: the app's stop() never ends the probe's data, probe.stop() never the app's, another rate is refused with a code, workers included", async () => {
     const { code, json } = await runFixture<Result>('shared-sessions.js', { timeoutMs: 60_000 });
     expect(json.error).toBeUndefined();
     expect(code).toBe(0);
@@ -50,7 +50,8 @@ describe('the application and a probe share the process-wide sessions (real addo
     expect(json.probeReportAfterStop.openssl!.reason).toBe('probe.stop() was called');
     expect(json.probeReportAfterStop.heap!.reason).toBe('probe.stop() was called');
     expect(json.probeReportAfterStop.text).toHaveLength(2);
-    for (const line of json.probeReportAfterStop.text) expect(line).toMatch(/counted since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, stopped at .* UTC: probe\.stop\(\) was called/);
+    for (const line of json.probeReportAfterStop.text)
+      expect(line).toMatch(/counted since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, stopped at .* UTC: probe\.stop\(\) was called/);
     expect(json.allStopped).toEqual({ users: { heap: 0, openssl: 0 }, heapActive: false, opensslTracking: false });
     // Worker threads share the sessions: refused the same way, their stop() gives back theirs only.
     expect(json.workerConflict).toBe('ERR_SESSION_CONFLICT');

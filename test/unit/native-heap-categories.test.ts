@@ -7,7 +7,9 @@ import { frame, jsFrame } from '../helpers/native-heap';
 
 // Stacks recorded from real runs of test/fixtures/native-heap-categories.js on each Node line
 // (the two largest sites per path, innermost first, the first 12 frames).
-const recorded: { stacks: Record<string, Record<string, string[][]>> } = JSON.parse(fs.readFileSync(path.join(__dirname, 'recorded', 'native-heap-stacks.json'), 'utf8'));
+const recorded: { stacks: Record<string, Record<string, string[][]>> } = JSON.parse(
+  fs.readFileSync(path.join(__dirname, 'recorded', 'native-heap-stacks.json'), 'utf8'),
+);
 
 /** A recorded frame back as a NativeHeapFrame: a name is a frame of the executable; `kind:module+0x…` an unnamed one. */
 function toFrame(text: string, i: number): NativeHeapFrame {

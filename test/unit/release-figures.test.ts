@@ -10,7 +10,10 @@ const MiB = 1024 * 1024;
 describe('releasedFigures', () => {
   it('gives before − after for each span when RSS fell, and no note', () => {
     expect(releasedFigures({ before: 300 * MiB, afterGc: 280 * MiB, beforeTrim: 281 * MiB, after: 200 * MiB })).toEqual({
-      releasedBytes: 100 * MiB, trimReleasedBytes: 81 * MiB, gcReleasedBytes: 20 * MiB, note: null,
+      releasedBytes: 100 * MiB,
+      trimReleasedBytes: 81 * MiB,
+      gcReleasedBytes: 20 * MiB,
+      note: null,
     });
   });
 
@@ -51,7 +54,10 @@ describe('threadpool caches in a release', () => {
     try {
       const all = await releaseInSlices('jemalloc', true, meter);
       expect([all.threadpoolThreads, all.threadpoolNote]).toEqual([4, null]);
-      fake.releaseThreadpoolCaches = (_kind, count) => Array.from({ length: count }, (_, i) => Promise.resolve({ released: true, threadId: 1000 + (i % 3), waitedNs: 0, cacheBytesBefore: null, cacheBytesAfter: null }));
+      fake.releaseThreadpoolCaches = (_kind, count) =>
+        Array.from({ length: count }, (_, i) =>
+          Promise.resolve({ released: true, threadId: 1000 + (i % 3), waitedNs: 0, cacheBytesBefore: null, cacheBytesAfter: null }),
+        );
       const some = await releaseInSlices('jemalloc', true, meter);
       expect(some.threadpoolThreads).toBe(3);
       expect(some.threadpoolNote).toMatch(/^3 of the 4 threadpool threads handed their cache back: the others stayed busy past the 20 ms meeting time/);
