@@ -45,7 +45,7 @@ export function summarisePaired(results) {
         off: +off.toFixed(2),
         on: +on.toFixed(2),
         changePercent: percent(median(ratios)),
-        changePercent95: interval && interval.map(percent),
+        changePercent95: interval ? interval.map(percent) : null,
       };
     }
   }

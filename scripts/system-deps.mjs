@@ -13,6 +13,7 @@ const lib = (name) => `/usr/lib/x86_64-linux-gnu/${name}`;
 const onPath = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 
 const debPackageInstalled = (name) =>
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template
   spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).stdout?.includes('install ok installed') ?? false;
 
 /** Debian package, why the suite needs it, and a check that it is installed. */

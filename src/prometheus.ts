@@ -45,7 +45,6 @@ export interface CollectorOptions {
 export function registerSockprobeMetrics(options: CollectorOptions): void {
   if (typeof options !== 'object' || options === null || typeof options.probe?.samples !== 'function')
     throw new SockprobeTypeError('options.probe', 'a probe from createProbe()', options?.probe);
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const client = options.client ?? (require('prom-client') as PromClient);
   const registers = [options.register ?? client.register];
   const prefix = options.prefix ?? 'sockprobe_';

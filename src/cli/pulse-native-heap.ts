@@ -91,15 +91,13 @@ export function nativeHeapPerConnection(heap: PulseNativeHeap, top = 10) {
     /** Poisson relative error of the figure: √(samples at the top + before) ÷ their difference. */
     relativeError: growthRelativeError(total(after), total(before)),
     categories: Object.fromEntries(CATEGORIES.map((c) => [c, heap.diff!.categories[c].growthBytes / n])),
-    topSites: heap.diff.grown
-      .slice(0, top)
-      .map((s) => ({
-        site: siteTitle(s.stack),
-        category: s.category,
-        bytesPerConnection: s.growthBytes / n,
-        allocationsPerConnection: s.growthCount / n,
-        relativeError: growthRelativeError(after.get(s.key) ?? 0, before.get(s.key) ?? 0),
-      })),
+    topSites: heap.diff.grown.slice(0, top).map((s) => ({
+      site: siteTitle(s.stack),
+      category: s.category,
+      bytesPerConnection: s.growthBytes / n,
+      allocationsPerConnection: s.growthCount / n,
+      relativeError: growthRelativeError(after.get(s.key) ?? 0, before.get(s.key) ?? 0),
+    })),
   };
 }
 

@@ -20,7 +20,7 @@ export function readSmall(file: string): FileRead {
   }
   try {
     let length = 0;
-    for (let n; length < buffer.length && (n = fs.readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    for (let n: number; length < buffer.length && (n = fs.readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
     return buffer.toString('latin1', 0, length);
   } catch (error) {
     return { error: (error as NodeJS.ErrnoException).code ?? String(error) };

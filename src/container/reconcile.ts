@@ -108,7 +108,7 @@ export function reconcileLedger(
     unreadable: others.unreadable,
   };
   const explained = [
-    own.anonBytes > layered ? own.anonBytes : layered,
+    Math.max(own.anonBytes, layered),
     charged.bytes,
     active.bytes,
     inactive.bytes,

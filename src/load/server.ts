@@ -32,7 +32,7 @@ export function startServer(options: { kind?: ConnectionKind; port?: number; ech
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       sockets.delete(socket);
-      if (sockets.size === 0) closedWaiters.splice(0).forEach((resolve) => resolve());
+      if (sockets.size === 0) for (const resolve of closedWaiters.splice(0)) resolve();
     });
     if (options.echo) socket.on('data', (chunk) => socket.write(chunk));
     for (let i = waiters.length - 1; i >= 0; i--) {

@@ -122,15 +122,13 @@ interface Reading {
 }
 
 export function growingSites(diff: NativeHeapDiff, top = TOP_SITES): GrowingSite[] {
-  return diff.grown
-    .slice(0, top)
-    .map((s) => ({
-      site: siteTitle(s.stack),
-      category: s.category,
-      growthBytes: Math.round(s.growthBytes),
-      growthCount: Math.round(s.growthCount),
-      new: s.change === 'new',
-    }));
+  return diff.grown.slice(0, top).map((s) => ({
+    site: siteTitle(s.stack),
+    category: s.category,
+    growthBytes: Math.round(s.growthBytes),
+    growthCount: Math.round(s.growthCount),
+    new: s.change === 'new',
+  }));
 }
 
 export class NativeHeapProfiles {

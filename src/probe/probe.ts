@@ -299,7 +299,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     lastSocketsAt = now;
     connectionsAtSnapshot = connections;
     const pending = sources.sockets(idleThresholdMs);
-    if (pending) lastSockets = await pending.catch(() => lastSockets);
+    if (pending !== null) lastSockets = await pending.catch(() => lastSockets);
     return lastSockets;
   }
 

@@ -205,7 +205,7 @@ export function renderReport(report: ProbeReport): string {
   // Holders first: what holds the memory, per connection, and what to change; the detail comes last.
   const holders = Array.isArray(report.nativeHeap?.holders) ? report.nativeHeap!.holders : [];
   const now = report.latest?.time ?? null;
-  if (holders.length) lines.push(...renderHolders(holders, now), '');
+  if (holders.length) lines.push(...renderHolders(holders), '');
   const findings = report.findings.filter((f) => f.kind !== 'holder');
   const releases = Array.isArray(report.releases) ? report.releases.filter((r) => typeof r === 'object' && r !== null) : [];
   const quiet = releases.length

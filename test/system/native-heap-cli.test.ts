@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +51,7 @@ function goPprof(file: string) {
 describe('sockprobe pulse --native-profile', () => {
   let dir: string;
   let result: { code: number | null; stdout: string; stderr: string };
-  let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let json: any;
   const html = () => path.join(dir, 'report.html');
 
   beforeAll(async () => {

@@ -4,14 +4,9 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
-import type { Meter } from '@opentelemetry/api';
 import { DataPointType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MeterLike } from '../../src/opentelemetry';
 import { ss, ssSocketsOf } from '../helpers/ss';
-
-// Type-level check: a real Meter from @opentelemetry/api fits what the module asks for.
-export const meterFits = (meter: Meter): MeterLike => meter;
 
 const require = createRequire(import.meta.url);
 const sp = require('../../dist/cjs/index.js');
@@ -251,9 +246,9 @@ describe('sockprobe/opentelemetry', () => {
     // A probe whose samples carry no allocator, OpenSSL, connection or socket figures.
     let reads = 0;
     const bare = {
-      samples: () => (
-        reads++,
-        [
+      samples: () => {
+        reads++;
+        return [
           {
             time: 1,
             rss: 1e6,
@@ -269,8 +264,8 @@ describe('sockprobe/opentelemetry', () => {
             eventLoopDelayMaxMs: 3,
             probeMs: 0,
           },
-        ]
-      ),
+        ];
+      },
       releases: () => [],
       sample: () => Promise.reject(new Error('not called')),
     };

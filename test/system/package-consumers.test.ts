@@ -94,7 +94,7 @@ describe('the npm tarball', () => {
     ['TypeScript 5', '5.'],
   ])(
     'type-checks strict ESM and CJS consumers with %s',
-    (name, major) => {
+    (_name, major) => {
       const consumer = path.join(dir, 'typed');
       fs.mkdirSync(consumer, { recursive: true });
       let tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -138,7 +138,7 @@ describe('the probe on real loopback TLS pulses', () => {
     expect(release.expectedBytes).toBeLessThanOrEqual(release.result!.releasedBytes + 8 * MiB);
     expect(result.report.releases).toHaveLength(1);
     expect(result.text).toMatch(
-      /autoRelease \(1, [\d.]+ MiB back in all\):\n  \S+ connections fell from \d+ to \d+; .* MiB back \(.* by malloc_trim\(0\) in [\d.]+ ms on the threadpool; heap-shrinking GC [\d.]+ ms on the JS thread/,
+      /autoRelease \(1, [\d.]+ MiB back in all\):\n {2}\S+ connections fell from \d+ to \d+; .* MiB back \(.* by malloc_trim\(0\) in [\d.]+ ms on the threadpool; heap-shrinking GC [\d.]+ ms on the JS thread/,
     );
   });
 });

@@ -161,7 +161,10 @@ describe('the probe records a limit-driven release as such', () => {
       opensslLive: () => null,
       connections: () => base.connections,
       sockets: () => null,
-      release: async (options) => ((asked = options), result),
+      release: async (options) => {
+        asked = options;
+        return result;
+      },
       allocatorName: () => 'glibc',
       container: async () => reading,
     };

@@ -204,7 +204,7 @@ describe('holders in words', () => {
 
   it('puts one line per holder, warnings first, before the detail; a finding carries evidence and the whole fix', () => {
     const holders = estimatesOf(recording('deflate-20'));
-    const lines = renderHolders(holders, null);
+    const lines = renderHolders(holders);
     expect(lines[0]).toMatch(/^Holders/);
     expect(lines[1]).toMatch(/^ {2}\[warning\] permessage-deflate/);
     expect(lines.slice(1).every((l) => / per TLS connection ±\d+% — fix: /.test(l))).toBe(true);

@@ -182,7 +182,7 @@ describe('createProbe({ nativeHeapProfile })', () => {
     expect(row('total').bytesPerConnection).toBeCloseTo(79_536, 0);
     // V8's 2 MiB does not move with connections: a slope of zero explains none of a flat series.
     expect(row('v8').bytesPerConnection ?? 0).toBeLessThan(1);
-    expect(probe.renderReport()).toMatch(/Native heap by category \(sampled every 524288 B, \d+ profiles; estimates\):\n  openssl, tls\s+13\.7 KiB/);
+    expect(probe.renderReport()).toMatch(/Native heap by category \(sampled every 524288 B, \d+ profiles; estimates\):\n {2}openssl, tls\s+13\.7 KiB/);
     probe.stop();
   });
 
@@ -239,7 +239,10 @@ describe('the profiles a probe keeps', () => {
       );
     const asked: Array<number | undefined> = [];
     const { sources } = fakeProcess({
-      profile: async (options) => (asked.push(options?.maxSites), makeProfile(many(5000), { takenAt: Date.now() }, (s) => siteCategory(s.stack))),
+      profile: async (options) => {
+        asked.push(options?.maxSites);
+        return makeProfile(many(5000), { takenAt: Date.now() }, (s) => siteCategory(s.stack));
+      },
     });
     const maxHeldBytes = 1024 * 1024;
     const probe = createProbe({ sources, nativeHeapProfile: { maxHeldBytes } }).start();

@@ -327,7 +327,10 @@ describe('OpenSSL tracking', () => {
   it('never asks when the option is off', async () => {
     const fake = fakeSources();
     let asked = 0;
-    fake.sources.opensslSupport = async () => (asked++, true);
+    fake.sources.opensslSupport = async () => {
+      asked++;
+      return true;
+    };
     const probe = createProbe({ sources: fake.sources, intervalMs: 1_000 }).start();
     await vi.advanceTimersByTimeAsync(2_000);
     probe.stop();

@@ -23,7 +23,10 @@ async function register(given: Partial<Record<(typeof VARIABLES)[number], string
   vi.resetModules();
   (await import('../helpers/fake-native')).installFakeNative();
   const stderr: string[] = [];
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr.push(String(chunk));
+    return true;
+  });
   const setInterval = vi.spyOn(globalThis, 'setInterval');
   const listenersBefore = process.listeners('SIGUSR2');
   const { probe } = await import('../../src/register');

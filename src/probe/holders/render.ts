@@ -56,7 +56,7 @@ export function holderDetail(h: HolderEstimate, now: number | null, indent = '  
 }
 
 /** Holders first: a heading, one line each, then the detail of each. */
-export function renderHolders(holders: HolderEstimate[], now: number | null, indent = '  '): string[] {
+export function renderHolders(holders: HolderEstimate[], indent = '  '): string[] {
   if (!holders.length) return [];
   return ['Holders (what holds native memory, per connection, and the fix; sampled native heap profile):', ...holders.map((h) => `${indent}${holderLine(h)}`)];
 }
