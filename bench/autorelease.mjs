@@ -37,6 +37,7 @@ for (const auto of ['on', 'off']) {
   ]);
 }
 console.log(
-  `autoRelease: ${connections} loopback TLS connections opened, held 2 s and closed (Node ${process.version}; load average ${loadavg()[0].toFixed(1)} at the end)\n`,
+  `autoRelease: ${connections} loopback TLS connections opened, held 2 s and closed ` +
+    `(Node ${process.version}; load average ${loadavg()[0].toFixed(1)} at the end)\n`,
 );
 console.log(rows.map((row, i) => `| ${row.join(' | ')} |` + (i === 0 ? `\n|${row.map(() => '---').join('|')}|` : '')).join('\n'));

@@ -87,10 +87,14 @@ const otherNative = result.report.perConnection.find((e) => e.layer === 'otherNa
 
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
 console.log(
-  `Node ${process.versions.node} (OpenSSL ${process.versions.openssl}), ${connections} idle TLS server connections, one pulse; ${new Date().toISOString().slice(0, 10)}\n`,
+  `Node ${process.versions.node} (OpenSSL ${process.versions.openssl}), ${connections} idle TLS ` +
+    `server connections, one pulse; ${new Date().toISOString().slice(0, 10)}\n`,
 );
 console.log(
-  `heaptrack: peak heap ${(peakTotal / 1048576).toFixed(1)} MiB. sockprobe: ${kib(per.bytesPerConnection)} per connection (sampled every ${per.sampleBytes} B; the probe's other-native-in-use regression: ${otherNative?.bytesPerConnection ? kib(otherNative.bytesPerConnection) : 'declined'}).\n`,
+  `heaptrack: peak heap ${(peakTotal / 1048576).toFixed(1)} MiB. ` +
+    `sockprobe: ${kib(per.bytesPerConnection)} per connection (sampled every ${per.sampleBytes} B; ` +
+    `the probe's other-native-in-use ` +
+    `regression: ${otherNative?.bytesPerConnection ? kib(otherNative.bytesPerConnection) : 'declined'}).\n`,
 );
 console.log('| heaptrack: peak consumer (allocator caller) | at the peak | calls | ÷ connections |');
 console.log('|---|---|---|---|');

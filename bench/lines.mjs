@@ -99,7 +99,8 @@ function overheadCell(r, [phase, metric], aim) {
 
 function table(results) {
   const rows = [
-    '| Node | OpenSSL | V8 | RSS | JS heap | OpenSSL | other native | kernel | RSS, 2nd round | handshakes/s | tracking: CPU per handshake (aim ≤ 3%) | tracking: CPU per MB (aim ≤ 1%) |',
+    '| Node | OpenSSL | V8 | RSS | JS heap | OpenSSL | other native | kernel | RSS, 2nd round | ' +
+      'handshakes/s | tracking: CPU per handshake (aim ≤ 3%) | tracking: CPU per MB (aim ≤ 1%) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
@@ -144,20 +145,34 @@ function notes(results) {
   const calls = measured
     .map(
       (r) =>
-        `${r.overhead.node}: ${r.overhead.summary.handshake.allocatorCallsPerHandshake.on.toFixed(0)} / ${r.overhead.summary.bulk.allocatorCallsPerMb.on.toFixed(0)}`,
+        `${r.overhead.node}: ${r.overhead.summary.handshake.allocatorCallsPerHandshake.on.toFixed(0)} ` +
+        `/ ${r.overhead.summary.bulk.allocatorCallsPerMb.on.toFixed(0)}`,
     )
     .join(', ');
   return [
     '',
-    `Per idle TLS 1.3 server connection, KiB: ${connections} loopback connections held, each layer's change after a full GC divided by ${connections} (in parentheses: the probe's per-connection fit over a \`sockprobe pulse --connections ${connections}\`, without forced GCs; RSS there is read on rising edges only; R² ${quality(['rss', 'openssl', 'otherNative'])} for RSS, OpenSSL and other native, ${quality(['jsHeap'])} for the JS heap, which GC moves between samples).`,
+    `Per idle TLS 1.3 server connection, KiB: ${connections} loopback connections held, each ` +
+      `layer's change after a full GC divided by ${connections} (in parentheses: the probe's ` +
+      `per-connection fit over a \`sockprobe pulse --connections ${connections}\`, without forced GCs; ` +
+      `RSS there is read on rising edges only; R² ${quality(['rss', 'openssl', 'otherNative'])} for ` +
+      `RSS, OpenSSL and other native, ${quality(['jsHeap'])} for the JS heap, which GC moves between ` +
+      `samples).`,
     ...(declined.length ? [`Pulse fits declined (shown as —): ${declined.join('; ')}.`] : []),
     '"RSS, 2nd round": the same connections opened again after the first ones closed (memory the process already holds is reused).',
-    '"other native" is what the allocator counts as in use (malloc\'d), less external memory and OpenSSL; blocks not yet touched are not resident, so it can exceed the RSS it costs. It includes the tracker\'s 16-byte trailer on each live OpenSSL block (' +
+    '"other native" is what the allocator counts as in use (malloc\'d), less external memory and ' +
+      'OpenSSL; blocks not yet touched are not resident, so it can exceed the RSS it costs. It ' +
+      "includes the tracker's 16-byte trailer on each live OpenSSL block (" +
       trailers +
       ').',
-    '"kernel": skmem buffers of the server sockets (an idle socket holds none); the socket structures themselves are kernel slab memory no per-socket figure reports.',
-    `Tracking cost: median over ${rounds} rounds of the paired on/off ratio of the server's CPU (process) per full handshake (RSA-2048, 8 concurrent clients) and per MB of bulk TLS (one connection streaming 64 KiB writes); in brackets the median's ~95% interval (order statistics of the paired ratios). The main thread alone, where TLS runs (handshake / MB): ${mainThread}. OpenSSL allocator calls tracking sees per handshake / per MB: ${calls}.`,
-    `handshakes/s with tracking off, clients on the same 2 cores. Measured ${(results.at(-1).measuredAt ?? new Date().toISOString()).slice(0, 16).replace('T', ' ')} UTC, ${results.map((r) => `${r.version} in ${r.seconds.toFixed(0)} s`).join(', ')}.`,
+    '"kernel": skmem buffers of the server sockets (an idle socket holds none); the socket ' +
+      'structures themselves are kernel slab memory no per-socket figure reports.',
+    `Tracking cost: median over ${rounds} rounds of the paired on/off ratio of the server's CPU ` +
+      `(process) per full handshake (RSA-2048, 8 concurrent clients) and per MB of bulk TLS (one ` +
+      `connection streaming 64 KiB writes); in brackets the median's ~95% interval (order statistics ` +
+      `of the paired ratios). The main thread alone, where TLS runs (handshake / MB): ${mainThread}. ` +
+      `OpenSSL allocator calls tracking sees per handshake / per MB: ${calls}.`,
+    `handshakes/s with tracking off, clients on the same 2 cores. ` +
+      `Measured ${(results.at(-1).measuredAt ?? new Date().toISOString()).slice(0, 16).replace('T', ' ')} UTC, ${results.map((r) => `${r.version} in ${r.seconds.toFixed(0)} s`).join(', ')}.`,
   ].join('\n');
 }
 

@@ -80,14 +80,20 @@ function parent() {
   }
   console.log(`node ${process.version}; ${rounds} fresh processes per package and sampling, ${calls} measured profile() calls each (after one warm-up)`);
   console.log(
-    '| sampleBytes | package | sites | distinct frames | longest turn, median / max | longest turn less GC, median / max | same chain, nothing running: longest turn | JS-thread CPU per profile(), median / max | decoder slices: count, median / max |',
+    '| sampleBytes | package | sites | distinct frames | longest turn, median / max | longest turn ' +
+      'less GC, median / max | same chain, nothing running: longest turn | JS-thread CPU per ' +
+      'profile(), median / max | decoder slices: count, median / max |',
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const sampleBytes of SAMPLINGS) {
     for (const name of names) {
       const s = summary[sampleBytes][name];
       console.log(
-        `| ${sampleBytes} | ${name} | ${s.sites} | ${s.frames} | ${ms(s.longestTurnMs.median)} / ${ms(s.longestTurnMs.max)} | ${ms(s.longestTurnLessGcMs.median)} / ${ms(s.longestTurnLessGcMs.max)} | ${ms(s.idleLongestTurnMs.median)} / ${ms(s.idleLongestTurnMs.max)} | ${ms(s.jsThreadMs.median)} / ${ms(s.jsThreadMs.max)} | ${s.decoderSliceMs ? `${s.decoderSliceMs.count}, ${ms(s.decoderSliceMs.median)} / ${ms(s.decoderSliceMs.max)}` : 'not sliced'} |`,
+        `| ${sampleBytes} | ${name} | ${s.sites} | ${s.frames} | ${ms(s.longestTurnMs.median)} ` +
+          `/ ${ms(s.longestTurnMs.max)} | ${ms(s.longestTurnLessGcMs.median)} ` +
+          `/ ${ms(s.longestTurnLessGcMs.max)} | ${ms(s.idleLongestTurnMs.median)} ` +
+          `/ ${ms(s.idleLongestTurnMs.max)} | ${ms(s.jsThreadMs.median)} / ${ms(s.jsThreadMs.max)} ` +
+          `| ${s.decoderSliceMs ? `${s.decoderSliceMs.count}, ${ms(s.decoderSliceMs.median)} / ${ms(s.decoderSliceMs.max)}` : 'not sliced'} |`,
       );
     }
   }

@@ -63,7 +63,8 @@ function procStatus() {
     write('proc-status.txt', status);
     meta('proc-status', {
       source:
-        '/proc/self/statm read just before and just after /proc/self/status, equal (pages of 4096 B): size = VmSize, resident = VmRSS, shared = RssFile + RssShmem',
+        '/proc/self/statm read just before and just after /proc/self/status, equal (pages of 4096 B): ' +
+        'size = VmSize, resident = VmRSS, shared = RssFile + RssShmem',
       pageSize: 4096,
       statm: { sizePages, residentPages, sharedPages },
     });
@@ -83,7 +84,8 @@ async function glibcAfterSpike() {
       write('malloc-info-tls-spike.xml', xml);
       meta('malloc-info-tls-spike', {
         source:
-          'glibc mallinfo2() read just before and just after malloc_info(), equal: arena = total system current, fordblks = free fast + rest, hblkhd/hblks = mmap size/count',
+          'glibc mallinfo2() read just before and just after malloc_info(), equal: arena = total system ' +
+          'current, fordblks = free fast + rest, hblkhd/hblks = mmap size/count',
         spike: '400 TLS connections on 127.0.0.1, 16 KiB echoed each, all closed',
         mallinfo2: before,
       });
@@ -144,7 +146,8 @@ async function sockets() {
   write('tcp-info.ss.txt', ssInfo);
   meta('tcp-info', {
     source:
-      'native tcpProbe(fd, buffer, queues|skmem) of the accepted socket holding 5000 unread bytes, then `ss -tnieHOpm` for it (tcp-info.ss.txt) within ssAfterMs',
+      'native tcpProbe(fd, buffer, queues|skmem) of the accepted socket holding 5000 unread bytes, ' +
+      'then `ss -tnieHOpm` for it (tcp-info.ss.txt) within ssAfterMs',
     pid: process.pid,
     fd: server._handle.fd,
     tcpInfoLength: length,
@@ -208,7 +211,8 @@ async function allocators() {
     write(`${kind}-stats.txt`, text);
     const source = {
       jemalloc:
-        "allocatorNumbers('jemalloc') (mallctl after an epoch refresh), then malloc_stats_print() called through gdb (jemalloc-stats.txt), then allocatorNumbers again",
+        "allocatorNumbers('jemalloc') (mallctl after an epoch refresh), then malloc_stats_print() " +
+        'called through gdb (jemalloc-stats.txt), then allocatorNumbers again',
       tcmalloc:
         "allocatorNumbers('tcmalloc') (MallocExtension properties), then MallocExtension::GetStats() text (tcmalloc-stats.txt), then allocatorNumbers again",
       mimalloc: "allocatorNumbers('mimalloc') (mi_process_info), then mi_stats_print text (mimalloc-stats.txt), then allocatorNumbers again",

@@ -86,7 +86,9 @@ export function registerSockprobeInstruments(options: InstrumentOptions): Sockpr
   const memoryUsed = upDown(
     'sockprobe.memory.used',
     'By',
-    'Memory in use by layer: external (ArrayBuffers, external strings), native (the allocator serving malloc), openssl (live OpenSSL allocations), kernel (TCP socket buffers). external and openssl are parts of native: do not sum layers.',
+    'Memory in use by layer: external (ArrayBuffers, external strings), native (the allocator ' +
+      'serving malloc), openssl (live OpenSSL allocations), kernel (TCP socket buffers). external and ' +
+      'openssl are parts of native: do not sum layers.',
   );
   const memoryFree = upDown('sockprobe.memory.free', 'By', 'Free memory a layer retains: native is what the allocator keeps and releaseToOS() targets.');
   const connections = upDown('sockprobe.connection.count', '{connection}', 'Open connections by kind (tls, tcp) and side (server, client).');

@@ -77,7 +77,9 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
   gauge('native_free_bytes', `Free native memory that is resident and that releaseToOS() trims: ${RESIDENT_FREE_METHOD}.`, (s) => s.nativeFree);
   gauge(
     'allocator_free_raw_bytes',
-    "The allocator's own free count, raw (glibc mallinfo2 fordblks, jemalloc resident-allocated-metadata, tcmalloc page heap + caches); not resident memory: glibc's keeps pages a trim already returned and can exceed RSS.",
+    "The allocator's own free count, raw (glibc mallinfo2 fordblks, jemalloc " +
+      "resident-allocated-metadata, tcmalloc page heap + caches); not resident memory: glibc's keeps " +
+      'pages a trim already returned and can exceed RSS.',
     (s) => s.allocatorFreeRaw,
   );
   gauge('openssl_live_bytes', 'Bytes OpenSSL has allocated and not freed (while tracking is on).', (s) => s.opensslLive);
@@ -150,7 +152,9 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
   // series at all where the group is not watched (a counter cannot say "unknown").
   new client.Counter({
     name: prefix + 'container_oom_kills_total',
-    help: "Processes of the memory cgroup the kernel OOM-killed (memory.events oom_kill / memory.oom_control oom_kill), as the probe's event watch last read it.",
+    help:
+      'Processes of the memory cgroup the kernel OOM-killed (memory.events oom_kill / ' +
+      "memory.oom_control oom_kill), as the probe's event watch last read it.",
     registers,
     async collect() {
       this.reset();

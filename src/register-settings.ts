@@ -46,7 +46,9 @@ const SIZE_UNITS: Record<string, number> = { '': 1, k: KIB, kb: KIB, kib: KIB, m
 /** The profiler's sample size is at least a page's worth of bytes: finer costs the service more than it tells. */
 export const MIN_SAMPLE_BYTES = 4096;
 export const MAX_SAMPLE_BYTES = 2 ** 30;
-const HEAP_EXPECTED = `one of 1/true/yes/on, 0/false/no/off or a mean sample size in bytes from ${MIN_SAMPLE_BYTES} to ${MAX_SAMPLE_BYTES} (a number, or with k/KiB or m/MiB: 64k, 1MiB)`;
+const HEAP_EXPECTED =
+  `one of 1/true/yes/on, 0/false/no/off or a mean sample size in bytes from ${MIN_SAMPLE_BYTES} ` +
+  `to ${MAX_SAMPLE_BYTES} (a number, or with k/KiB or m/MiB: 64k, 1MiB)`;
 
 /**
  * SOCKPROBE_NATIVE_HEAP: the switch words (on: the 512 KiB default), or the mean bytes between

@@ -13,7 +13,8 @@ export function renderContainer(container: ContainerMemory, ledger: ContainerLed
   lines.push(`  limit ${limit}`);
   if (container.highBytes !== null) lines.push(`  memory.high ${mib(container.highBytes)}`);
   lines.push(
-    `  usage ${mib(container.usageBytes)}; working set ${mib(container.workingSetBytes)}${container.limitBytes !== null ? ` = ${share(container.workingSetBytes, container.limitBytes)} of the limit (the kernel OOM-kills at 100%)` : ''}`,
+    `  usage ${mib(container.usageBytes)}; working ` +
+      `set ${mib(container.workingSetBytes)}${container.limitBytes !== null ? ` = ${share(container.workingSetBytes, container.limitBytes)} of the limit (the kernel OOM-kills at 100%)` : ''}`,
   );
   const events = Object.entries(container.events)
     .filter(([, v]) => v !== null)
@@ -55,7 +56,8 @@ export function renderContainer(container: ContainerMemory, ledger: ContainerLed
   lines.push(`  ledger of the usage (${mib(ledger.usageBytes)}):`, ...text);
   if (!layered) lines.push(`  (its layers are read from inside the process: ${p.jsHeap.source})`);
   lines.push(
-    `  this process's kernel socket memory: ${ledger.sockets.thisProcess.bytes === null ? ledger.sockets.thisProcess.source : mib(ledger.sockets.thisProcess.bytes)}`,
+    `  this process's kernel socket ` +
+      `memory: ${ledger.sockets.thisProcess.bytes === null ? ledger.sockets.thisProcess.source : mib(ledger.sockets.thisProcess.bytes)}`,
   );
   return lines;
 }

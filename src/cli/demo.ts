@@ -52,10 +52,14 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
   );
   out('');
   out(
-    `releaseToOS(): ${release.method} returned ${mib(release.releasedBytes)} to the OS (${mib(release.trimReleasedBytes)} by the trim itself, the rest by a heap-shrinking GC of ${release.gc?.durationMs.toFixed(1)} ms).`,
+    `releaseToOS(): ${release.method} returned ${mib(release.releasedBytes)} to the OS ` +
+      `(${mib(release.trimReleasedBytes)} by the trim itself, the rest by a heap-shrinking GC ` +
+      `of ${release.gc?.durationMs.toFixed(1)} ms).`,
   );
   out(
-    `The trim took ${release.durationMs.toFixed(2)} ms on ${release.onThreadpool ? 'the threadpool' : 'the JS thread'}; while it runs, other threads' mallocs wait on the arena it holds.`,
+    `The trim took ${release.durationMs.toFixed(2)} ms ` +
+      `on ${release.onThreadpool ? 'the threadpool' : 'the JS thread'}; while it runs, other threads' ` +
+      `mallocs wait on the arena it holds.`,
   );
   out(`Per connection while open: ${((result.rss.open - result.rss.baseline) / options.connections / 1024).toFixed(1)} KiB of RSS.`);
 }

@@ -87,11 +87,14 @@ export function renderHtmlReport(result: PulseResult, nativeHeapSection = '', ho
     .filter((e) => e.kind === result.options.kind)
     .map(
       (e) =>
-        `<tr class="native-category"><td>native heap: ${escape(e.category)} <small>(sampled profiles)</small></td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`,
+        `<tr class="native-category"><td>native heap: ${escape(e.category)} <small>(sampled ` +
+        `profiles)</small></td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`,
     )
     .join('');
   const retention = r.retention
-    ? `<p>Retained after the spike, all resident: ${mib(r.retention.retainedBytes)} = V8 heap ${mib(r.retention.split.jsHeap)} + free native ${mib(r.retention.split.nativeFree)} + other ${mib(r.retention.split.other)}${result.release ? `; releaseToOS() then gave back ${mib(result.release.gc?.releasedBytes ?? null)} in its heap-shrinking GC and ${mib(result.release.trimReleasedBytes)} in the trim` : ''}. <small>Free native: ${escape(r.residentFreeMethod)}.</small></p>`
+    ? `<p>Retained after the spike, all resident: ${mib(r.retention.retainedBytes)} = V8 ` +
+      `heap ${mib(r.retention.split.jsHeap)} + free native ${mib(r.retention.split.nativeFree)} + ` +
+      `other ${mib(r.retention.split.other)}${result.release ? `; releaseToOS() then gave back ${mib(result.release.gc?.releasedBytes ?? null)} in its heap-shrinking GC and ${mib(result.release.trimReleasedBytes)} in the trim` : ''}. <small>Free native: ${escape(r.residentFreeMethod)}.</small></p>`
     : '';
   const autoReleases = result.autoReleases.length
     ? `<h2>autoRelease</h2><ul>${result.autoReleases.map((a) => `<li>${escape(renderRelease(a))}</li>`).join('')}</ul>`
@@ -103,7 +106,11 @@ export function renderHtmlReport(result: PulseResult, nativeHeapSection = '', ho
         .join('')
     : '<li>None: nothing leaking, retained or piling up.</li>';
   const release = result.release
-    ? `<p><code>${escape(result.release.method)}</code> returned ${mib(result.release.releasedBytes)} (${mib(result.release.trimReleasedBytes)} by the trim) in ${result.release.durationMs.toFixed(2)} ms on ${result.release.onThreadpool ? 'the threadpool' : 'the JS thread'}; the heap-shrinking GC took ${result.release.gc?.durationMs.toFixed(1)} ms.</p>`
+    ? `<p><code>${escape(result.release.method)}</code> returned ${mib(result.release.releasedBytes)} ` +
+      `(${mib(result.release.trimReleasedBytes)} by the trim) ` +
+      `in ${result.release.durationMs.toFixed(2)} ms ` +
+      `on ${result.release.onThreadpool ? 'the threadpool' : 'the JS thread'}; the heap-shrinking GC ` +
+      `took ${result.release.gc?.durationMs.toFixed(1)} ms.</p>`
     : '<p>No release at the end of this run.</p>';
   const v = r.versions;
   const data = JSON.stringify(series(result)).replace(/</g, '\\u003c');
@@ -112,7 +119,7 @@ export function renderHtmlReport(result: PulseResult, nativeHeapSection = '', ho
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.chart{margin:1em 0}h3{font-size:14px;margin:0.5em 0}</style>
 </head><body>
 <h1>sockprobe pulse</h1>
-<p>${escape(`${result.options.bigPulses} big pulses of ${result.options.connections} and ${result.options.smallPulses} small pulses of ${result.options.smallConnections} ${result.options.kind.toUpperCase()} connections (${result.options.chatty ? 'chatty' : 'idle'}), held ${result.options.lingerMs} ms; allocator ${result.allocator.name} ${result.allocator.version ?? ''}; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}.`)}</p>
+<p>${escape(`${result.options.bigPulses} big pulses of ${result.options.connections} ` + `and ${result.options.smallPulses} small pulses ` + `of ${result.options.smallConnections} ${result.options.kind.toUpperCase()} connections ` + `(${result.options.chatty ? 'chatty' : 'idle'}), held ${result.options.lingerMs} ms; ` + `allocator ${result.allocator.name} ${result.allocator.version ?? ''}; Node ${v.node}, ` + `OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}.`)}</p>
 ${holdersSection}
 <h2>RSS</h2>
 <table><tr><th>baseline</th><th>peak</th><th>after the pulses</th><th>after releaseToOS()</th></tr>

@@ -52,7 +52,8 @@ export function renderHoldersHtml(result: PulseResult): string {
   const detail = holders
     .map(
       (h) =>
-        `<li><b>${escape(h.name)}</b> — ${escape(h.judgement)}. It is ${escape(h.what)}.<br><i>Fix: ${escape(h.fix)}.</i>${h.sites.length ? `<br><small>${h.sites.map((s) => escape(`${kib(s.bytes)} ${s.site}`)).join('<br>')}</small>` : ''}</li>`,
+        `<li><b>${escape(h.name)}</b> — ${escape(h.judgement)}. It ` +
+        `is ${escape(h.what)}.<br><i>Fix: ${escape(h.fix)}.</i>${h.sites.length ? `<br><small>${h.sites.map((s) => escape(`${kib(s.bytes)} ${s.site}`)).join('<br>')}</small>` : ''}</li>`,
     )
     .join('');
   return `<h2>Holders: what one connection holds, and the fix</h2>
@@ -122,7 +123,9 @@ export function renderNativeHeapText(heap: PulseNativeHeap | null, kind: string)
   const per = nativeHeapPerConnection(heap);
   if (!per) return ['Native heap profile: no pair of profiles around the first big pulse.'];
   return [
-    `Native heap per ${kind.toUpperCase()} connection (sampled profile, every ${per.sampleBytes} B; the first big pulse's top − before, / ${per.connections}): ${kib(per.bytesPerConnection)} ${plusMinus(per.relativeError)}`,
+    `Native heap per ${kind.toUpperCase()} connection (sampled profile, every ${per.sampleBytes} B; ` +
+      `the first big pulse's top − before, ` +
+      `/ ${per.connections}): ${kib(per.bytesPerConnection)} ${plusMinus(per.relativeError)}`,
     `  by category: ${Object.entries(per.categories)
       .filter(([, v]) => Math.abs(v) >= 1)
       .map(([c, v]) => `${c} ${kib(v)}`)
@@ -155,7 +158,7 @@ export function renderNativeHeapHtml(result: PulseResult, files: string[]): stri
     .join('');
   const shrunk = heap.diff.shrunk.reduce((sum, s) => sum + s.growthBytes, 0);
   return `<h2>Native heap by call site: what one ${escape(result.options.kind.toUpperCase())} connection holds</h2>
-<p>Sampled native heap profiles (live allocations, one sample per ${per.sampleBytes} B on average, unbiased estimates) before the first big pulse and at its top; what grew, divided by the ${n} connections opened in between: <b>${kib(per.bytesPerConnection)}</b> ${plusMinus(per.relativeError)} (Poisson) per connection${shrunk < 0 ? ` (sites that shrank, ${kib(-shrunk / n)} per connection, are netted in this figure and left out of the graph)` : ''}. Width is bytes; allocation sites on top, callers below; colour is the category.</p>
+<p>Sampled native heap profiles (live allocations, one sample per ${per.sampleBytes} B on average, unbiased estimates) before the first big pulse and at its top; what grew, divided by the ${n} connections opened in between: <b>${kib(per.bytesPerConnection)}</b> ${plusMinus(per.relativeError)} (Poisson) per connection${shrunk < 0 ? ` (sites that shrank, ${kib(-shrunk / n)} per connection, are netted in this figure and left ` + `out of the graph)` : ''}. Width is bytes; allocation sites on top, callers below; colour is the category.</p>
 <div id="native-flame">${flame}</div>
 <table><tr><th>category</th><th>per connection</th></tr>${categories}</table>
 <h3>Top call sites per connection</h3>

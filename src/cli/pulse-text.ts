@@ -30,7 +30,8 @@ export function renderPulseText(result: PulseResult): string {
     ...renderNativeHeapText(result.nativeHeap, kind),
     ...(categories.length
       ? [
-          `  fitted on every profile (R²): ${categories.map((e) => `${e.category} ${(e.bytesPerConnection! / 1024).toFixed(1)} KiB (${e.quality!.toFixed(2)})`).join(', ')}`,
+          `  fitted on every profile ` +
+            `(R²): ${categories.map((e) => `${e.category} ${(e.bytesPerConnection! / 1024).toFixed(1)} KiB (${e.quality!.toFixed(2)})`).join(', ')}`,
         ]
       : []),
   ];
@@ -50,16 +51,21 @@ export function renderPulseText(result: PulseResult): string {
   if (retention) {
     const { jsHeap, nativeFree, other } = retention.split;
     out.push(
-      `Retained after the spike (resident): ${mib(retention.retainedBytes)} = V8 heap ${mib(jsHeap)} + free native ${nativeFree === null ? 'unknown' : mib(nativeFree)} + other ${mib(other)}.`,
+      `Retained after the spike (resident): ${mib(retention.retainedBytes)} = V8 heap ${mib(jsHeap)} ` +
+        `+ free native ${nativeFree === null ? 'unknown' : mib(nativeFree)} + other ${mib(other)}.`,
     );
     if (release)
       out.push(
-        `  then releaseToOS() gave back ${release.gc ? `${mib(release.gc.releasedBytes)} in its heap-shrinking GC and ` : ''}${mib(release.trimReleasedBytes)} in the trim.`,
+        `  then releaseToOS() gave ` +
+          `back ${release.gc ? `${mib(release.gc.releasedBytes)} in its heap-shrinking GC and ` : ''}${mib(release.trimReleasedBytes)} in the trim.`,
       );
   }
   if (release) {
     out.push(
-      `releaseToOS(): ${release.method} gave back ${mib(release.releasedBytes)} (${mib(release.trimReleasedBytes)} by the trim itself) in ${release.durationMs.toFixed(2)} ms on ${release.onThreadpool ? 'the threadpool' : 'the JS thread'}, after a ${release.gc?.durationMs.toFixed(1)} ms heap-shrinking GC on the JS thread.`,
+      `releaseToOS(): ${release.method} gave back ${mib(release.releasedBytes)} ` +
+        `(${mib(release.trimReleasedBytes)} by the trim itself) in ${release.durationMs.toFixed(2)} ms ` +
+        `on ${release.onThreadpool ? 'the threadpool' : 'the JS thread'}, after ` +
+        `a ${release.gc?.durationMs.toFixed(1)} ms heap-shrinking GC on the JS thread.`,
     );
   }
   for (const auto of result.autoReleases) out.push(`autoRelease: ${renderRelease(auto)}`);

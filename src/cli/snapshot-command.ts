@@ -69,7 +69,9 @@ export async function snapshotCommand(args: string[]): Promise<number> {
   console.log(`TCP sockets of process ${flags.pid ?? process.pid}: ${snapshot.counts.total}`);
   if (rows.length + clients.length) console.log(table([['port', ...states], ...rows, ...clients]));
   console.log(
-    `\nidle > ${idleMs / 1000} s: ${summary.idle.count} established sockets; CLOSE_WAIT: ${summary.byState.CLOSE_WAIT ?? 0}; kernel socket memory: ${mib(summary.kernelBytes)}`,
+    `\nidle > ${idleMs / 1000} s: ${summary.idle.count} established sockets; ` +
+      `CLOSE_WAIT: ${summary.byState.CLOSE_WAIT ?? 0}; kernel socket ` +
+      `memory: ${mib(summary.kernelBytes)}`,
   );
   console.log(`fds: ${snapshot.fds.open} open of ${snapshot.fds.limit} (headroom ${snapshot.fds.headroom})`);
   if (peers) {

@@ -279,7 +279,8 @@ export function interpretMemoryCgroup(reading: CgroupReading, readMs = 0): Conta
     result.stat.kernel = typeof kmem === 'number' ? kmem : null;
     lack(
       'stat.sock',
-      'cgroup v1 charges socket buffers to memory.kmem.tcp.usage_in_bytes (only once a TCP limit is set), never to memory.usage_in_bytes: they do not count against the limit',
+      'cgroup v1 charges socket buffers to memory.kmem.tcp.usage_in_bytes (only once a TCP limit is ' +
+        'set), never to memory.usage_in_bytes: they do not count against the limit',
     );
     for (const key of ['kernelStack', 'pagetables', 'slab', 'percpu'] as const)
       lack(`stat.${key}`, 'cgroup v1 memory.stat has no per-kind kernel figures: memory.kmem.usage_in_bytes (stat.kernel) holds them together');
@@ -348,7 +349,8 @@ function limitsV2(reading: CgroupReading, result: ContainerMemory): void {
       result.missing[field] =
         unreadable.length > 0
           ? `no limit could be read: ${unreadable.join('; ')}`
-          : `${file} reads "max" in ${reading.location.path} and every ancestor up to the mount: ${field === 'limitBytes' ? 'no limit, the kernel kills only on the host running out' : 'no throttle threshold'}`;
+          : `${file} reads "max" in ${reading.location.path} and every ancestor up to the ` +
+            `mount: ${field === 'limitBytes' ? 'no limit, the kernel kills only on the host running out' : 'no throttle threshold'}`;
     }
   }
 }
@@ -366,7 +368,9 @@ function limitV1(reading: CgroupReading, result: ContainerMemory, stat: Map<stri
         ? 'memory.limit_in_bytes (= memory.stat hierarchical_memory_limit)'
         : "memory.stat hierarchical_memory_limit (an ancestor's limit, lower than the group's own)";
     } else
-      result.missing.limitBytes = `memory.stat hierarchical_memory_limit reads the v1 "unlimited" figure (9223372036854771712 with 4 KiB pages): no limit on ${reading.location.path} or any ancestor`;
+      result.missing.limitBytes =
+        `memory.stat hierarchical_memory_limit reads the v1 "unlimited" figure (9223372036854771712 ` +
+        `with 4 KiB pages): no limit on ${reading.location.path} or any ancestor`;
     return;
   }
   if (ownParsed === null) {

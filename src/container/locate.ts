@@ -104,6 +104,8 @@ function pick(version: 1 | 2, path: string, mounts: MountInfo[]): Located {
     return { location: { version, path, directory: join(mount.mountPoint, relative), mountPoint: mount.mountPoint, readOnly: mount.options.includes('ro') } };
   }
   return {
-    reason: `cgroup ${path} lies outside every mounted cgroup${version === 2 ? '2' : ' v1 memory'} hierarchy (mounted roots: ${mounts.map((m) => m.root).join(', ')})`,
+    reason:
+      `cgroup ${path} lies outside every mounted cgroup${version === 2 ? '2' : ' v1 memory'} ` +
+      `hierarchy (mounted roots: ${mounts.map((m) => m.root).join(', ')})`,
   };
 }

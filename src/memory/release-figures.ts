@@ -30,7 +30,9 @@ export function releasedFigures(rss: { before: number; afterGc: number | null; b
     trimReleasedBytes: Math.max(0, rss.beforeTrim - rss.after),
     gcReleasedBytes: rss.afterGc === null ? null : Math.max(0, rss.before - rss.afterGc),
     note: rose.length
-      ? `RSS rose while the release ran (${rose.join(', ')}): other threads allocated meanwhile (or a tool such as valgrind grew its own memory), so nothing measurable came back there and those figures read 0; rssBeforeBytes and rssAfterBytes are the readings as taken`
+      ? `RSS rose while the release ran (${rose.join(', ')}): other threads allocated meanwhile (or a ` +
+        `tool such as valgrind grew its own memory), so nothing measurable came back there and those ` +
+        `figures read 0; rssBeforeBytes and rssAfterBytes are the readings as taken`
       : null,
   };
 }

@@ -202,7 +202,9 @@ export function shortName(name: string): string {
 /** A summary.diff-like text: totals, categories, the top sites that grew and shrank. */
 export function renderDiff(diff: NativeHeapDiff, top = 10): string {
   const lines = [
-    `Native heap (sampled): ${(diff.before.totalBytes / 1048576).toFixed(1)} MiB → ${(diff.after.totalBytes / 1048576).toFixed(1)} MiB (${kib(diff.growthBytes)}) over ${(diff.intervalMs / 1000).toFixed(1)} s`,
+    `Native heap (sampled): ${(diff.before.totalBytes / 1048576).toFixed(1)} MiB ` +
+      `→ ${(diff.after.totalBytes / 1048576).toFixed(1)} MiB (${kib(diff.growthBytes)}) ` +
+      `over ${(diff.intervalMs / 1000).toFixed(1)} s`,
     ...CATEGORIES.filter((c) => diff.categories[c].before || diff.categories[c].after).map(
       (c) => `  ${c.padEnd(16)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB (${kib(diff.categories[c].growthBytes)})`,
     ),
@@ -231,6 +233,10 @@ export function growthProfile(diff: NativeHeapDiff): NativeHeapProfile {
     sites: diff.grown.map((s) => ({ stack: s.stack, bytes: s.growthBytes, count: Math.max(0, s.growthCount), samples: 0 })),
     categories,
     dropped: Math.max(0, diff.droppedDelta),
-    source: `growth between two sampled native heap profiles (${new Date(diff.before.takenAt).toISOString()} → ${new Date(diff.after.takenAt).toISOString()}); sites that shrank, ${Math.round(shrunk)} bytes in all, left out`,
+    source:
+      `growth between two sampled native heap profiles ` +
+      `(${new Date(diff.before.takenAt).toISOString()} ` +
+      `→ ${new Date(diff.after.takenAt).toISOString()}); sites that shrank, ${Math.round(shrunk)} ` +
+      `bytes in all, left out`,
   };
 }

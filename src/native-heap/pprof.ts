@@ -175,7 +175,8 @@ export function toPprofProfile(profile: NativeHeapProfile): Profile {
     ...(profile.dropped > 0 ? [`${profile.dropped} sampled allocations found the table full and are not counted`] : []),
     ...(profile.omitted
       ? [
-          `${profile.omitted.sites} smaller sites (${Math.round(profile.omitted.bytes)} bytes) were left out by maxSites: in the estimated live bytes, not in the samples`,
+          `${profile.omitted.sites} smaller sites (${Math.round(profile.omitted.bytes)} bytes) were left ` +
+            `out by maxSites: in the estimated live bytes, not in the samples`,
         ]
       : []),
   ].map((text) => strings.dedup(text));

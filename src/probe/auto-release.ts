@@ -261,7 +261,9 @@ export function considerMemoryLimit(
   const measure = inGroup ? ('working set' as const) : ('RSS' as const);
   const share = measuredBytes / limitBytes;
   if (!(share >= config.share)) return null;
-  const near = `${measure} ${MiB(measuredBytes)} is ${percent(share)} of the ${MiB(limitBytes)} limit (${limitSource}), past the ${percent(config.share)} release share`;
+  const near =
+    `${measure} ${MiB(measuredBytes)} is ${percent(share)} of the ${MiB(limitBytes)} limit ` +
+    `(${limitSource}), past the ${percent(config.share)} release share`;
   if (sample.eventLoopDelayMaxMs > policy.maxEventLoopDelayMs) return { release: false, reason: `${near}; the event loop is busy` };
   if (policy.sinceReleaseMs < policy.intervalMs) return { release: false, reason: `${near}; released ${(policy.sinceReleaseMs / 1000).toFixed(1)} s ago` };
   const heapUnused = Math.max(0, sample.heapPhysical - sample.heapUsed);

@@ -44,7 +44,13 @@ function atMost(kind: 'tls' | 'tcp', readings: Array<{ sample: Sample; value: nu
 }
 
 function inUseNote(layer: Layer, bytes: number, rss: number): string {
-  return `${LAYERS[layer].label} per connection (${kib(bytes)}) exceeds RSS per connection (${kib(rss)}): the allocator counts bytes handed out, RSS only pages touched. Buffers allocated per connection at their full size but filled only in part — Node's per-connection read buffers and TLS record buffers are the likely bulk — keep untouched pages out of RSS, so this is allocated-but-untouched memory, not a contradiction.`;
+  return (
+    `${LAYERS[layer].label} per connection (${kib(bytes)}) exceeds RSS per connection ` +
+    `(${kib(rss)}): the allocator counts bytes handed out, RSS only pages touched. Buffers allocated ` +
+    `per connection at their full size but filled only in part — Node's per-connection read buffers ` +
+    `and TLS record buffers are the likely bulk — keep untouched pages out of RSS, so this is ` +
+    `allocated-but-untouched memory, not a contradiction.`
+  );
 }
 
 /** How much a kind's connection count must vary before a per-connection figure means anything. */
@@ -141,7 +147,11 @@ export function estimateFromReadings(
         bytesPerConnection: null,
         quality: fit.r2,
         samples: readings.length,
-        declined: `connection counts explain only ${belowThreshold(fit.r2 * 100, MIN_PER_CONNECTION_R2 * 100, 0)}% of ${label}'s variation (R² ${belowThreshold(fit.r2, MIN_PER_CONNECTION_R2, 2)}, need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}`,
+        declined:
+          `connection counts explain ` +
+          `only ${belowThreshold(fit.r2 * 100, MIN_PER_CONNECTION_R2 * 100, 0)}% of ${label}'s variation ` +
+          `(R² ${belowThreshold(fit.r2, MIN_PER_CONNECTION_R2, 2)}, ` +
+          `need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}`,
       });
     } else if (fit.coefficients[column] < 0) {
       estimates.push({
@@ -150,7 +160,10 @@ export function estimateFromReadings(
         bytesPerConnection: null,
         quality: fit.r2,
         samples: readings.length,
-        declined: `${label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection${atMost(kind, readings)}`,
+        declined:
+          `${label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose ` +
+          `(R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per ` +
+          `connection${atMost(kind, readings)}`,
       });
     } else {
       estimates.push({ kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });

@@ -101,20 +101,31 @@ export function leakFinding(trend: LeakTrend, thresholds: FindingThresholds = DE
   const label = LAYERS[trend.layer].label;
   const advice: Record<Layer, string> = {
     openssl:
-      'OpenSSL memory grows with no matching connections: look for TLS sockets, SecureContexts, crypto Hash/Cipher/KeyObject objects or native TLS libraries that are created and kept (a cache, an array, an unremoved listener) — openssl stats over time and a heap snapshot of retained JS wrappers show which.',
+      'OpenSSL memory grows with no matching connections: look for TLS sockets, SecureContexts, ' +
+      'crypto Hash/Cipher/KeyObject objects or native TLS libraries that are created and kept (a ' +
+      'cache, an array, an unremoved listener) — openssl stats over time and a heap snapshot of ' +
+      'retained JS wrappers show which.',
     otherNative:
-      'Native memory grows outside V8 and OpenSSL: check native addons, zlib streams, and Buffers from addons. To name the call site in this process, without a restart: createProbe({ nativeHeapProfile: true }) (or nativeHeap.start(), then nativeHeap.diff() of two profiles minutes apart).',
+      'Native memory grows outside V8 and OpenSSL: check native addons, zlib streams, and Buffers ' +
+      'from addons. To name the call site in this process, without a restart: createProbe({ ' +
+      'nativeHeapProfile: true }) (or nativeHeap.start(), then nativeHeap.diff() of two profiles ' +
+      'minutes apart).',
     jsHeap:
-      'The JS heap grows with flat connections: take two heap snapshots minutes apart and compare retained sizes (per-connection state kept in a Map after close is the usual culprit).',
+      'The JS heap grows with flat connections: take two heap snapshots minutes apart and compare ' +
+      'retained sizes (per-connection state kept in a Map after close is the usual culprit).',
     kernel:
-      'Kernel socket memory grows: peers are not reading (send queues fill) or the app is not reading (receive queues fill); check outqBytes/inqBytes per socket.',
+      'Kernel socket memory grows: peers are not reading (send queues fill) or the app is not reading ' +
+      '(receive queues fill); check outqBytes/inqBytes per socket.',
     rss: 'RSS grows with flat connections.',
   };
   return {
     kind: 'leak',
     severity: leakSeverity(trend, thresholds),
     layer: trend.layer,
-    summary: `${label}${trend.exact ? ' (an exact count)' : ''} grew ${MiB(trend.growthBytes)} in ${duration(trend.windowMs)} (${MiB(trend.bytesPerHour)}/hour${trend.exact ? `, a steady climb, R² ${trend.quality.toFixed(2)}` : ''}) not explained by connection counts (${trend.connectionsFirst} → ${trend.connectionsLast}).`,
+    summary:
+      `${label}${trend.exact ? ' (an exact count)' : ''} grew ${MiB(trend.growthBytes)} ` +
+      `in ${duration(trend.windowMs)} ` +
+      `(${MiB(trend.bytesPerHour)}/hour${trend.exact ? `, a steady climb, R² ${trend.quality.toFixed(2)}` : ''}) not explained by connection counts (${trend.connectionsFirst} → ${trend.connectionsLast}).`,
     evidence: {
       bytesPerHour: Math.round(trend.bytesPerHour),
       growthBytes: Math.round(trend.growthBytes),
@@ -139,7 +150,13 @@ export function retentionFinding(retention: Retention, thresholds: FindingThresh
     kind: 'retention',
     severity: retention.retainedBytes > 0.5 * spikeGrowth ? 'warning' : 'info',
     layer: releasable >= jsHeap && releasable >= other ? 'nativeFree' : jsHeap >= other ? 'jsHeap' : 'rss',
-    summary: `After a spike to ${retention.peakConnections} connections ended, RSS stayed ${MiB(retention.retainedBytes)} above its pre-spike ${MiB(retention.rssBefore)}, all resident: ${MiB(jsHeap)} V8 heap (a heap-shrinking GC returns it), ${nativeFree === null ? 'an unknown amount of' : MiB(releasable)} free native (a trim returns it), ${MiB(other)} other (native still in use — some held by objects the next full GC frees — stacks, other mappings).`,
+    summary:
+      `After a spike to ${retention.peakConnections} connections ended, RSS ` +
+      `stayed ${MiB(retention.retainedBytes)} above its pre-spike ${MiB(retention.rssBefore)}, all ` +
+      `resident: ${MiB(jsHeap)} V8 heap (a heap-shrinking GC returns ` +
+      `it), ${nativeFree === null ? 'an unknown amount of' : MiB(releasable)} free native (a trim ` +
+      `returns it), ${MiB(other)} other (native still in use — some held by objects the next full GC ` +
+      `frees — stacks, other mappings).`,
     evidence: {
       peakConnections: retention.peakConnections,
       rssBefore: retention.rssBefore,
@@ -153,7 +170,9 @@ export function retentionFinding(retention: Retention, thresholds: FindingThresh
       jsHeapMethod: retention.methods.jsHeap,
     },
     advice:
-      'This is retention, not a leak: call releaseToOS() after spikes or start the probe with autoRelease (it trims glibc/jemalloc/tcmalloc and shrinks the V8 heap at a quiet moment); MALLOC_ARENA_MAX=2 caps glibc arenas.',
+      'This is retention, not a leak: call releaseToOS() after spikes or start the probe with ' +
+      'autoRelease (it trims glibc/jemalloc/tcmalloc and shrinks the V8 heap at a quiet moment); ' +
+      'MALLOC_ARENA_MAX=2 caps glibc arenas.',
   };
 }
 
@@ -167,7 +186,11 @@ export function socketFindings(sample: Sample | undefined, perConnectionRss: num
       kind: 'idle-connections',
       severity: 'warning',
       layer: 'sockets',
-      summary: `${sockets.idle.count} established connections have been idle for more than ${(sockets.idle.thresholdMs / 1000).toFixed(0)} s, holding ${MiB(sockets.idle.kernelBytes)} of kernel socket memory${estimate === null ? '' : ` and about ${MiB(estimate)} of process memory`}.`,
+      summary:
+        `${sockets.idle.count} established connections have been idle for more ` +
+        `than ${(sockets.idle.thresholdMs / 1000).toFixed(0)} s, ` +
+        `holding ${MiB(sockets.idle.kernelBytes)} of kernel socket ` +
+        `memory${estimate === null ? '' : ` and about ${MiB(estimate)} of process memory`}.`,
       evidence: {
         idleConnections: sockets.idle.count,
         idleThresholdMs: sockets.idle.thresholdMs,
@@ -175,7 +198,9 @@ export function socketFindings(sample: Sample | undefined, perConnectionRss: num
         estimatedProcessBytes: estimate === null ? 'unknown' : Math.round(estimate),
       },
       advice:
-        'Close connections nobody uses: server.setTimeout(ms) or socket.setTimeout(ms, () => socket.destroy()) for net/tls servers, server.keepAliveTimeout and server.headersTimeout for http(s) servers (the fix Go servers got as Server.IdleTimeout).',
+        'Close connections nobody uses: server.setTimeout(ms) or socket.setTimeout(ms, () => ' +
+        'socket.destroy()) for net/tls servers, server.keepAliveTimeout and server.headersTimeout for ' +
+        'http(s) servers (the fix Go servers got as Server.IdleTimeout).',
     });
   }
   const closeWait = sockets.byState.CLOSE_WAIT ?? 0;
@@ -191,7 +216,9 @@ export function socketFindings(sample: Sample | undefined, perConnectionRss: num
         .join(', ')}).`,
       evidence: { closeWait, ...Object.fromEntries(ports.slice(0, 5).map(([p, n]) => [`port ${p}`, n])) },
       advice:
-        'Destroy sockets when the peer ends them (allowHalfOpen off, or socket.on("end", () => socket.end())); for HTTP clients always consume or discard response bodies (res.resume()) so keep-alive sockets return to the pool, and set agent timeouts.',
+        'Destroy sockets when the peer ends them (allowHalfOpen off, or socket.on("end", () => ' +
+        'socket.end())); for HTTP clients always consume or discard response bodies (res.resume()) so ' +
+        'keep-alive sockets return to the pool, and set agent timeouts.',
     });
   }
   const share = sockets.fds.open / sockets.fds.limit;

@@ -43,7 +43,8 @@ const ADVICE: Record<GrowthLayer | 'none', string> = {
     'take two heap snapshots minutes apart and compare retained sizes, and keep --max-old-space-size below the limit so V8 collects before the kernel kills',
   external: 'cap what each connection buffers (stream highWaterMark, per-session Buffers, caches keyed by connection)',
   otherNative:
-    'free native memory the allocator keeps returns with releaseToOS() or autoRelease; what is in use, createProbe({ nativeHeapProfile: true }) names by call site',
+    'free native memory the allocator keeps returns with releaseToOS() or autoRelease; what is in ' +
+    'use, createProbe({ nativeHeapProfile: true }) names by call site',
   openssl: 'TLS state per connection: close idle connections, reuse SecureContexts, and check openssl.stats() for live bytes that outlive their connections',
   kernelSockets: 'peers or the app are not reading: check inqBytes/outqBytes per socket (socketSnapshot()) and apply backpressure',
   outsideProcess:
@@ -143,7 +144,9 @@ export function headroomFindings(samples: Sample[], threshold: number): Finding[
   const fits =
     'declined' in forecast
       ? ` No per-connection forecast: ${forecast.declined}.`
-      : ` At ${KiB(forecast.bytesPerConnection)} of working set per ${forecast.kind} connection (R² ${forecast.quality.toFixed(2)}), about ${forecast.connectionsThatFit} more fit beside the ${forecast.connectionsNow} open.`;
+      : ` At ${KiB(forecast.bytesPerConnection)} of working set per ${forecast.kind} connection ` +
+        `(R² ${forecast.quality.toFixed(2)}), about ${forecast.connectionsThatFit} more fit beside ` +
+        `the ${forecast.connectionsNow} open.`;
   const when =
     evidence.timeToLimitMs === null ? '' : ` At this window's growth (${MiB(evidence.bytesPerHour!)}/hour) the limit is ${span(evidence.timeToLimitMs)} away.`;
   return [
@@ -151,9 +154,15 @@ export function headroomFindings(samples: Sample[], threshold: number): Finding[
       kind: 'memory-headroom',
       severity: share >= (1 + threshold) / 2 ? 'critical' : 'warning',
       layer: 'container',
-      summary: `The container's working set is ${MiB(workingSetBytes)}, ${(share * 100).toFixed(0)}% of its ${MiB(limitBytes)} memory limit (${evidence.limitSource}): at the limit the kernel OOM-kills it.${grew}${fits}${when}`,
+      summary:
+        `The container's working set is ${MiB(workingSetBytes)}, ${(share * 100).toFixed(0)}% of ` +
+        `its ${MiB(limitBytes)} memory limit (${evidence.limitSource}): at the limit the kernel ` +
+        `OOM-kills it.${grew}${fits}${when}`,
       evidence,
-      advice: `Raise the container's memory limit or lower what grew: ${ADVICE[grewMost]}. Size the limit from the per-connection figure above times the connections you expect, plus the working set at zero connections.`,
+      advice:
+        `Raise the container's memory limit or lower what grew: ${ADVICE[grewMost]}. Size the limit ` +
+        `from the per-connection figure above times the connections you expect, plus the working set at ` +
+        `zero connections.`,
     },
   ];
 }

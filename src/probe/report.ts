@@ -123,7 +123,13 @@ export function renderRelease(record: AutoReleaseRecord): string {
   if (!record.result) return `${when} ${record.reason} → failed: ${record.error}`;
   const r = record.result;
   const gc = r.gc ? `heap-shrinking GC ${ms(r.gc.durationMs)} on the JS thread (gave back ${mib(r.gc.releasedBytes)})` : 'no GC';
-  return `${when} ${record.reason} → ${mib(r.releasedBytes)} back (${mib(r.trimReleasedBytes)} by ${r.method} in ${ms(r.trimMs)} on ${r.onThreadpool ? 'the threadpool' : 'the JS thread'}; ${gc}); JS thread held ${ms(r.jsThreadMs)} in all${typeof r.jsThread?.longestStallMs === 'number' ? `, longest event-loop stall ${ms(r.jsThread.longestStallMs)}` : ''}`;
+  return (
+    `${when} ${record.reason} → ${mib(r.releasedBytes)} back (${mib(r.trimReleasedBytes)} ` +
+    `by ${r.method} in ${ms(r.trimMs)} ` +
+    `on ${r.onThreadpool ? 'the threadpool' : 'the JS thread'}; ${gc}); JS thread ` +
+    `held ${ms(r.jsThreadMs)} in ` +
+    `all${typeof r.jsThread?.longestStallMs === 'number' ? `, longest event-loop stall ${ms(r.jsThread.longestStallMs)}` : ''}`
+  );
 }
 
 /** Per-connection rows a person reads: estimates and declines, notes when in-use exceeds resident. */
@@ -190,10 +196,13 @@ export function renderReport(report: ProbeReport): string {
   const lines: string[] = [];
   const v = report.versions;
   lines.push(
-    `sockprobe report — ${report.samples} samples over ${(report.windowMs / 1000).toFixed(0)} s; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}, allocator ${v.allocator}`,
+    `sockprobe report — ${report.samples} samples over ${(report.windowMs / 1000).toFixed(0)} s; ` +
+      `Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}, allocator ${v.allocator}`,
   );
   lines.push(
-    `Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample (median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample included).`,
+    `Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample ` +
+      `(median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample ` +
+      `included).`,
   );
   if (report.latest) lines.push(`Now: ${renderLatest(report.latest)}.`);
   if (report.openssl?.unavailable) lines.push(`OpenSSL live bytes: not tracked — ${report.openssl.unavailable}`);

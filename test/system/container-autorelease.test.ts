@@ -98,7 +98,11 @@ describe('limit-aware autoRelease in a real 256 MiB cgroup v1 group', () => {
     const [first] = result.releases;
     const fell = result.before.workingSet - result.after.workingSet;
     console.log(
-      `working set ${(result.before.workingSet / MiB).toFixed(1)} → ${(result.after.workingSet / MiB).toFixed(1)} MiB of ${LIMIT / MiB}; expected ${(first.expectedBytes / MiB).toFixed(1)} MiB, released ${(first.result!.releasedBytes / MiB).toFixed(1)} MiB in ${first.result!.wallMs.toFixed(0)} ms; Node ${process.versions.node}`,
+      `working set ${(result.before.workingSet / MiB).toFixed(1)} ` +
+        `→ ${(result.after.workingSet / MiB).toFixed(1)} MiB of ${LIMIT / MiB}; ` +
+        `expected ${(first.expectedBytes / MiB).toFixed(1)} MiB, ` +
+        `released ${(first.result!.releasedBytes / MiB).toFixed(1)} MiB ` +
+        `in ${first.result!.wallMs.toFixed(0)} ms; Node ${process.versions.node}`,
     );
     // The independent figure: the kernel's own count for the group, read by the fixture with fs.
     expect(fell).toBeGreaterThan(0.5 * first.expectedBytes);

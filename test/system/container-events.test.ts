@@ -136,7 +136,9 @@ describe("memory events: an OOM kill in the container, seen by the surviving ser
     const latencyMs = kill!.time - killSeenAt;
     // Logged for docs/containers.md: the probe's delay after this test's 2 ms poll saw the counter move.
     console.log(
-      `oomKill seen by the probe ${latencyMs} ms after the test's 2 ms poll (hog pid ${hogPid}); watch cost ${JSON.stringify(final.events.cost)} over ${final.watchedMs} ms; Node ${process.versions.node}`,
+      `oomKill seen by the probe ${latencyMs} ms after the test's 2 ms poll (hog pid ${hogPid}); ` +
+        `watch cost ${JSON.stringify(final.events.cost)} over ${final.watchedMs} ms; ` +
+        `Node ${process.versions.node}`,
     );
     expect(latencyMs).toBeLessThan(1000);
     // The limit was reached before the kill: failcnt moved too.
@@ -169,7 +171,10 @@ describe("memory events: an OOM kill in the container, seen by the surviving ser
     // At 250 ms: about 4 reads a second for the time watched.
     expect(cost.reads).toBeGreaterThan((final.watchedMs / 250) * 0.5);
     console.log(
-      `one read of the counters, idle service: median ${final.readMs.median.toFixed(3)} ms, p99 ${final.readMs.p99.toFixed(3)} ms; the watch's own ${cost.reads} reads took ${cost.totalMs.toFixed(1)} ms (max ${cost.maxMs.toFixed(2)}); Node ${process.versions.node}`,
+      `one read of the counters, idle service: median ${final.readMs.median.toFixed(3)} ms, ` +
+        `p99 ${final.readMs.p99.toFixed(3)} ms; the watch's own ${cost.reads} reads ` +
+        `took ${cost.totalMs.toFixed(1)} ms (max ${cost.maxMs.toFixed(2)}); ` +
+        `Node ${process.versions.node}`,
     );
     // The median of 200 idle reads: single reads stretch when a loaded machine deschedules the loop.
     expect(final.readMs.median).toBeLessThan(0.5);

@@ -25,7 +25,8 @@ const service = (mode: string) => runFixture<Result>('holders-service.js', { arg
 const holder = (r: Result, id: string) => r.nativeHeap.holders.find((h) => h.holder === id);
 
 describe('holders named in real services', () => {
-  it("names permessage-deflate's zlib contexts with a per-connection cost within 15% of the allocator's deflate on − off difference, and not with deflate off", async () => {
+  it("names permessage-deflate's zlib contexts with a per-connection cost within 15% of the " +
+    "allocator's deflate on − off difference, and not with deflate off", async () => {
     const on = await service('deflate');
     const off = await service('no-deflate');
     expect(on.nativeHeap.unavailable).toBeNull();

@@ -65,7 +65,8 @@ describe('the npm tarball', () => {
       [
         '--input-type=module',
         '-e',
-        'import { allocatorStats } from "sockprobe"; import s from "sockprobe"; console.log(JSON.stringify([allocatorStats().allocator, typeof s.releaseToOS]))',
+        'import { allocatorStats } from "sockprobe"; import s from "sockprobe"; ' +
+          'console.log(JSON.stringify([allocatorStats().allocator, typeof s.releaseToOS]))',
       ],
       dir,
       { PREBUILDS_ONLY: '1' },
@@ -77,7 +78,11 @@ describe('the npm tarball', () => {
       [
         '--input-type=module',
         '-e',
-        'import { registerSockprobeInstruments } from "sockprobe/opentelemetry"; const { registerSockprobeInstruments: r } = await import("node:module").then((m) => m.createRequire(process.cwd() + "/")("sockprobe/opentelemetry")); console.log(JSON.stringify([typeof registerSockprobeInstruments, r === registerSockprobeInstruments]))',
+        'import { registerSockprobeInstruments } from "sockprobe/opentelemetry"; const { ' +
+          'registerSockprobeInstruments: r } = await import("node:module").then((m) => ' +
+          'm.createRequire(process.cwd() + "/")("sockprobe/opentelemetry")); ' +
+          'console.log(JSON.stringify([typeof registerSockprobeInstruments, r === ' +
+          'registerSockprobeInstruments]))',
       ],
       dir,
       { PREBUILDS_ONLY: '1' },

@@ -170,7 +170,8 @@ describe('a fleet in a real Prometheus', () => {
     const fleetMean = Number(
       (
         await query(
-          'sum(sockprobe_connection_bytes{kind="tls", layer="rss"} * on (job, instance) group_left sum by (job, instance) (sockprobe_connections{kind="tls"})) / sum(sockprobe_connections{kind="tls"})',
+          'sum(sockprobe_connection_bytes{kind="tls", layer="rss"} * on (job, instance) group_left sum by ' +
+            '(job, instance) (sockprobe_connections{kind="tls"})) / sum(sockprobe_connections{kind="tls"})',
           t,
         )
       )[0].value[1],

@@ -60,7 +60,12 @@ describe.each(cases)('releaseToOS() under %s after 2000 TLS connections closed',
     expect(release.wallMs).toBeGreaterThanOrEqual(release.gc.wallMs);
     expect(release.paced).toBeNull();
     console.info(
-      `${name}: ${((rss.released - rss.baseline) / MiB).toFixed(1)} MiB above baseline; longest stall ${release.jsThread.longestStallMs.toFixed(1)} ms (gc ${release.jsThread.longestStallMsByStep.gc.toFixed(1)}, trim ${release.jsThread.longestStallMsByStep.trim.toFixed(1)}; V8's longest pause ${release.jsThread.longestGcPauseMs.toFixed(1)}), JS thread ${release.jsThread.totalMs.toFixed(1)} ms, wall ${release.wallMs.toFixed(0)} ms`,
+      `${name}: ${((rss.released - rss.baseline) / MiB).toFixed(1)} MiB above baseline; longest ` +
+        `stall ${release.jsThread.longestStallMs.toFixed(1)} ms ` +
+        `(gc ${release.jsThread.longestStallMsByStep.gc.toFixed(1)}, ` +
+        `trim ${release.jsThread.longestStallMsByStep.trim.toFixed(1)}; V8's longest ` +
+        `pause ${release.jsThread.longestGcPauseMs.toFixed(1)}), JS ` +
+        `thread ${release.jsThread.totalMs.toFixed(1)} ms, wall ${release.wallMs.toFixed(0)} ms`,
     );
     // Pool threads' caches were handed back first, except under glibc (no per-thread call).
     if (name === 'glibc') expect(release.threadpoolThreads).toBe(0);
@@ -124,7 +129,10 @@ describe.each([['jemalloc'], ['tcmalloc']] as Array<[PreloadName]>)('paced relea
     expect(release.paced!.waitedMs).toBeGreaterThan(0);
     expect(release.wallMs).toBeGreaterThanOrEqual(release.paced!.waitedMs);
     console.info(
-      `${name} paced: ${(release.trimReleasedBytes / MiB).toFixed(1)} MiB back in ${release.slices} slices over ${release.wallMs.toFixed(0)} ms; longest stall ${release.jsThread.longestStallMs.toFixed(1)} ms, JS thread ${release.jsThread.totalMs.toFixed(1)} ms`,
+      `${name} paced: ${(release.trimReleasedBytes / MiB).toFixed(1)} MiB back in ${release.slices} ` +
+        `slices over ${release.wallMs.toFixed(0)} ms; longest ` +
+        `stall ${release.jsThread.longestStallMs.toFixed(1)} ms, JS ` +
+        `thread ${release.jsThread.totalMs.toFixed(1)} ms`,
     );
   });
 });

@@ -207,7 +207,9 @@ describe('docs/api.md covers every export', () => {
     try {
       fs.writeFileSync(
         path.join(dir, 'index.ts'),
-        "export { a, b as c, type T } from './x';\nexport type { U } from './x';\nexport * from './more';\nexport * as ns from './more';\n// export const hidden = 1;\nexport async function f() {}\nexport const K = 1;\n",
+        "export { a, b as c, type T } from './x';\nexport type { U } from './x';\nexport * from " +
+          "'./more';\nexport * as ns from './more';\n// export const hidden = 1;\nexport async function " +
+          'f() {}\nexport const K = 1;\n',
       );
       fs.mkdirSync(path.join(dir, 'more'));
       fs.writeFileSync(path.join(dir, 'more/index.ts'), 'export class Deep {}\nexport interface Shape {}\n');

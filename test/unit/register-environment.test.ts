@@ -70,7 +70,8 @@ describe('sockprobe/register settings from the environment', () => {
     expect(intervalMs).toBe(1000);
     expect(lines()).toEqual([
       'sockprobe/register: SOCKPROBE_INTERVAL_MS="abc" is not a whole number of milliseconds from 10; sampling every 1000 ms',
-      'sockprobe/register: SOCKPROBE_AUTO_RELEASE="yes please" is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off',
+      'sockprobe/register: SOCKPROBE_AUTO_RELEASE="yes please" is not one of 1/true/yes/on, ' +
+        '0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off',
       'sockprobe/register: SOCKPROBE_OPENSSL="2" is not one of 1/true/yes/on or 0/false/no/off; leaving it off',
     ]);
   });
@@ -162,7 +163,8 @@ describe('SOCKPROBE_AUTO_RELEASE', () => {
       const { autoRelease, said } = read(value);
       expect(autoRelease).toBe(false);
       expect(said).toEqual([
-        `SOCKPROBE_AUTO_RELEASE=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off`,
+        `SOCKPROBE_AUTO_RELEASE=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off, ` +
+          `paced or paced:<MiB per second, at least 1>; leaving it off`,
       ]);
     }
   });
@@ -221,7 +223,8 @@ describe('the report on SIGUSR2', () => {
     process.emit('SIGUSR2', 'SIGUSR2');
     await vi.waitFor(() =>
       expect(lines()).toEqual([
-        `sockprobe/register: cannot write the report to /no/such/dir/r.${process.pid}.txt (SOCKPROBE_REPORT=/no/such/dir/r.txt): ${lines()[0]?.split(': ').slice(2).join(': ')}`,
+        `sockprobe/register: cannot write the report to /no/such/dir/r.${process.pid}.txt ` +
+          `(SOCKPROBE_REPORT=/no/such/dir/r.txt): ${lines()[0]?.split(': ').slice(2).join(': ')}`,
       ]),
     );
     expect(lines()[0]).toMatch(/ENOENT/);
@@ -238,7 +241,9 @@ describe('SOCKPROBE_NATIVE_HEAP', () => {
     };
   };
   const refused = (value: string) =>
-    `SOCKPROBE_NATIVE_HEAP=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off or a mean sample size in bytes from 4096 to 1073741824 (a number, or with k/KiB or m/MiB: 64k, 1MiB); leaving it off`;
+    `SOCKPROBE_NATIVE_HEAP=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off or ` +
+    `a mean sample size in bytes from 4096 to 1073741824 (a number, or with k/KiB or m/MiB: 64k, ` +
+    `1MiB); leaving it off`;
 
   it('takes the switch words: on is the profiler default sample size', () => {
     expect(read(undefined)).toEqual({ nativeHeapProfile: false, said: [] });

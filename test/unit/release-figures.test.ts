@@ -21,7 +21,10 @@ describe('releasedFigures', () => {
     const figures = releasedFigures({ before: 200 * MiB, afterGc: 201 * MiB, beforeTrim: 201 * MiB, after: 203 * MiB });
     expect(figures).toMatchObject({ releasedBytes: 0, trimReleasedBytes: 0, gcReleasedBytes: 0 });
     expect(figures.note).toBe(
-      'RSS rose while the release ran (the whole release +3.0 MiB, the trim +2.0 MiB, the GC step +1.0 MiB): other threads allocated meanwhile (or a tool such as valgrind grew its own memory), so nothing measurable came back there and those figures read 0; rssBeforeBytes and rssAfterBytes are the readings as taken',
+      'RSS rose while the release ran (the whole release +3.0 MiB, the trim +2.0 MiB, the GC step ' +
+        '+1.0 MiB): other threads allocated meanwhile (or a tool such as valgrind grew its own memory), ' +
+        'so nothing measurable came back there and those figures read 0; rssBeforeBytes and ' +
+        'rssAfterBytes are the readings as taken',
     );
   });
 

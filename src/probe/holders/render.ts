@@ -26,7 +26,10 @@ export function profileAge(takenAt: number, now: number | null, rssAtProfile: nu
 export function perConnectionText(h: HolderEstimate): string {
   // Growing with flat connections: bytes ÷ connections would read as a cost per connection; the rate is the figure.
   if (h.growth && h.method !== 'regression' && h.method !== 'difference')
-    return `${mib(h.bytes)} ${plusMinus(h.relativeError)}, growing ${mib(h.growth.bytesPerHour)}/hour with ${h.connections} ${h.kind.toUpperCase()} connections open`;
+    return (
+      `${mib(h.bytes)} ${plusMinus(h.relativeError)}, growing ${mib(h.growth.bytesPerHour)}/hour ` +
+      `with ${h.connections} ${h.kind.toUpperCase()} connections open`
+    );
   if (h.bytesPerConnection === null) return `${mib(h.bytes)} ${plusMinus(h.relativeError)} (no per-connection figure: ${h.declined ?? 'too few connections'})`;
   return `${kib(h.bytesPerConnection)} per ${h.kind.toUpperCase()} connection ${plusMinus(h.relativeError)}`;
 }
@@ -47,7 +50,9 @@ export function holderLine(h: HolderEstimate): string {
 /** Detail under the lines: what each is, its figures and their method, its sites, the whole fix. */
 export function holderDetail(h: HolderEstimate, now: number | null, indent = '    '): string[] {
   const lines = [
-    `${indent}${h.name}: ${h.judgement}; ${mib(h.bytes)} now (${(h.share * 100).toFixed(0)}% of the sampled native heap, ${h.samples} sampled allocations, ${plusMinus(h.relativeError)}); ${methodText(h)}; ${profileAge(h.takenAt, now, h.rssAtProfile, h.rssNow)}.`,
+    `${indent}${h.name}: ${h.judgement}; ${mib(h.bytes)} now (${(h.share * 100).toFixed(0)}% of the ` +
+      `sampled native heap, ${h.samples} sampled ` +
+      `allocations, ${plusMinus(h.relativeError)}); ${methodText(h)}; ${profileAge(h.takenAt, now, h.rssAtProfile, h.rssNow)}.`,
     `${indent}  what: ${h.what}.`,
     `${indent}  fix: ${h.fix}.`,
   ];
