@@ -139,7 +139,8 @@ function notes(results) {
   const mainThread = measured
     .map(
       (r) =>
-        `${r.overhead.node}: ${signed(r.overhead.summary.handshake.mainThreadUsPerHandshake.changePercent)} / ${signed(r.overhead.summary.bulk.mainThreadMsPerMb.changePercent)}`,
+        `${r.overhead.node}: ${signed(r.overhead.summary.handshake.mainThreadUsPerHandshake.changePercent)} / ` +
+        signed(r.overhead.summary.bulk.mainThreadMsPerMb.changePercent),
     )
     .join(', ');
   const calls = measured
@@ -172,7 +173,8 @@ function notes(results) {
       `of the paired ratios). The main thread alone, where TLS runs (handshake / MB): ${mainThread}. ` +
       `OpenSSL allocator calls tracking sees per handshake / per MB: ${calls}.`,
     `handshakes/s with tracking off, clients on the same 2 cores. ` +
-      `Measured ${(results.at(-1).measuredAt ?? new Date().toISOString()).slice(0, 16).replace('T', ' ')} UTC, ${results.map((r) => `${r.version} in ${r.seconds.toFixed(0)} s`).join(', ')}.`,
+      `Measured ${(results.at(-1).measuredAt ?? new Date().toISOString()).slice(0, 16).replace('T', ' ')} UTC, ` +
+      `${results.map((r) => `${r.version} in ${r.seconds.toFixed(0)} s`).join(', ')}.`,
   ].join('\n');
 }
 

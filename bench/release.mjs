@@ -96,6 +96,8 @@ for (const [label, preload, mode, extraEnv = {}] of trials) {
 }
 console.log(
   `Release benchmark: ${connections} loopback TLS connections opened and closed ` +
-    `(Node ${process.version}, ${process.arch}${repeats > 1 ? `, median of ${repeats} fresh processes per row` : ''}; ${process.env.RELEASE_BENCH_TRAFFIC === '0' ? 'no traffic' : 'the JS thread mallocs 16 KiB every ms meanwhile'}; prompt decommit: ${JSON.stringify(MIMALLOC_PROMPT_DECOMMIT)})\n`,
+    `(Node ${process.version}, ${process.arch}${repeats > 1 ? `, median of ${repeats} fresh processes per row` : ''}; ` +
+    `${process.env.RELEASE_BENCH_TRAFFIC === '0' ? 'no traffic' : 'the JS thread mallocs 16 KiB every ms meanwhile'}; ` +
+    `prompt decommit: ${JSON.stringify(MIMALLOC_PROMPT_DECOMMIT)})\n`,
 );
 console.log(rows.map((row, i) => `| ${row.join(' | ')} |` + (i === 0 ? `\n|${row.map(() => '---').join('|')}|` : '')).join('\n'));

@@ -17,11 +17,13 @@ const script = /\.(ts|mts|cts|js|mjs|cjs)$/;
 const cxx = /\.(cc|h)$/;
 // The longest line allowed in each kind of file: the formatters' widths. The formatters wrap
 // code, and clang-format splits C++ strings too; this catches what Biome leaves alone: long
-// string literals and comments.
+// string literals and comments. As ESLint's max-len with ignoreRegExpLiterals, a line holding a
+// regular expression literal is exempt: a pattern cut in two is harder to read and to get right.
 const CAPS = [
   { kind: script, cap: 160 },
   { kind: cxx, cap: 120 },
 ];
+const REGEXP_LITERAL = /(^|[=(,:[!&|?{};]|return)\s*\/(?![/*])(\\.|\[(\\.|[^\]\\\n])*\]|[^/\\[\n])+\/[dgimsuyv]*/;
 
 const args = process.argv.slice(2);
 const fix = args.includes('--fix');
@@ -49,12 +51,12 @@ function clangFormat(argv) {
 function longLines() {
   let found = 0;
   for (const file of files) {
-    const cap = CAPS.find(({ kind }) => kind.test(file))?.cap;
+    const { kind, cap } = CAPS.find(({ kind }) => kind.test(file)) ?? {};
     if (cap === undefined) continue;
     readFileSync(path.join(root, file), 'utf8')
       .split('\n')
       .forEach((line, index) => {
-        if (line.length <= cap) return;
+        if (line.length <= cap || (kind === script && REGEXP_LITERAL.test(line))) return;
         found++;
         console.error(`${file}:${index + 1}: ${line.length} characters, over the cap of ${cap}`);
       });

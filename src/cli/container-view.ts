@@ -14,7 +14,8 @@ export function renderContainer(container: ContainerMemory, ledger: ContainerLed
   if (container.highBytes !== null) lines.push(`  memory.high ${mib(container.highBytes)}`);
   lines.push(
     `  usage ${mib(container.usageBytes)}; working ` +
-      `set ${mib(container.workingSetBytes)}${container.limitBytes !== null ? ` = ${share(container.workingSetBytes, container.limitBytes)} of the limit (the kernel OOM-kills at 100%)` : ''}`,
+      `set ${mib(container.workingSetBytes)}` +
+      (container.limitBytes !== null ? ` = ${share(container.workingSetBytes, container.limitBytes)} of the limit (the kernel OOM-kills at 100%)` : ''),
   );
   const events = Object.entries(container.events)
     .filter(([, v]) => v !== null)

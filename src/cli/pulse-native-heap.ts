@@ -46,18 +46,23 @@ export function renderHoldersHtml(result: PulseResult): string {
   const rows = holders
     .map(
       (h) =>
-        `<tr class="holder ${escape(h.severity)}"><td>${escape(h.severity)}</td><td><b>${escape(h.name)}</b></td><td>${h.bytesPerConnection === null ? '—' : kib(h.bytesPerConnection)} ±${Math.max(1, Math.round(h.relativeError * 100))}%</td><td>${escape(h.action)}</td></tr>`,
+        `<tr class="holder ${escape(h.severity)}"><td>${escape(h.severity)}</td><td><b>${escape(h.name)}</b></td>` +
+        `<td>${h.bytesPerConnection === null ? '—' : kib(h.bytesPerConnection)} ±${Math.max(1, Math.round(h.relativeError * 100))}%</td>` +
+        `<td>${escape(h.action)}</td></tr>`,
     )
     .join('');
   const detail = holders
     .map(
       (h) =>
         `<li><b>${escape(h.name)}</b> — ${escape(h.judgement)}. It ` +
-        `is ${escape(h.what)}.<br><i>Fix: ${escape(h.fix)}.</i>${h.sites.length ? `<br><small>${h.sites.map((s) => escape(`${kib(s.bytes)} ${s.site}`)).join('<br>')}</small>` : ''}</li>`,
+        `is ${escape(h.what)}.<br><i>Fix: ${escape(h.fix)}.</i>` +
+        (h.sites.length ? `<br><small>${h.sites.map((s) => escape(`${kib(s.bytes)} ${s.site}`)).join('<br>')}</small>` : '') +
+        '</li>',
     )
     .join('');
+  const kind = escape(result.options.kind.toUpperCase());
   return `<h2>Holders: what one connection holds, and the fix</h2>
-<table id="holders"><tr><th>severity</th><th>holder</th><th>per ${escape(result.options.kind.toUpperCase())} connection (Poisson error)</th><th>fix</th></tr>${rows}</table>
+<table id="holders"><tr><th>severity</th><th>holder</th><th>per ${kind} connection (Poisson error)</th><th>fix</th></tr>${rows}</table>
 <ul class="holder-detail">${detail}</ul>`;
 }
 
@@ -153,15 +158,26 @@ export function renderNativeHeapHtml(result: PulseResult, files: string[]): stri
   const sites = per.topSites
     .map(
       (s) =>
-        `<tr><td>${escape(s.site)}</td><td>${escape(s.category)}</td><td>${kib(s.bytesPerConnection)} ${plusMinus(s.relativeError)}</td><td>${s.allocationsPerConnection.toFixed(2)}</td></tr>`,
+        `<tr><td>${escape(s.site)}</td><td>${escape(s.category)}</td>` +
+        `<td>${kib(s.bytesPerConnection)} ${plusMinus(s.relativeError)}</td><td>${s.allocationsPerConnection.toFixed(2)}</td></tr>`,
     )
     .join('');
   const shrunk = heap.diff.shrunk.reduce((sum, s) => sum + s.growthBytes, 0);
+  const summary =
+    `Sampled native heap profiles (live allocations, one sample per ${per.sampleBytes} B on average, unbiased estimates) ` +
+    `before the first big pulse and at its top; what grew, divided by the ${n} connections opened in between: ` +
+    `<b>${kib(per.bytesPerConnection)}</b> ${plusMinus(per.relativeError)} (Poisson) per connection` +
+    (shrunk < 0 ? ` (sites that shrank, ${kib(-shrunk / n)} per connection, are netted in this figure and left out of the graph)` : '') +
+    '. Width is bytes; allocation sites on top, callers below; colour is the category.';
+  const pprofFiles = files.length
+    ? `<p>pprof files: ${files.map((f) => `<code>${escape(f)}</code>`).join(' (the whole sampled heap at the top of the pulse) and ')} ` +
+      '(what the pulse added) — e.g. <code>go tool pprof -http=: FILE</code>.</p>'
+    : '';
   return `<h2>Native heap by call site: what one ${escape(result.options.kind.toUpperCase())} connection holds</h2>
-<p>Sampled native heap profiles (live allocations, one sample per ${per.sampleBytes} B on average, unbiased estimates) before the first big pulse and at its top; what grew, divided by the ${n} connections opened in between: <b>${kib(per.bytesPerConnection)}</b> ${plusMinus(per.relativeError)} (Poisson) per connection${shrunk < 0 ? ` (sites that shrank, ${kib(-shrunk / n)} per connection, are netted in this figure and left ` + `out of the graph)` : ''}. Width is bytes; allocation sites on top, callers below; colour is the category.</p>
+<p>${summary}</p>
 <div id="native-flame">${flame}</div>
 <table><tr><th>category</th><th>per connection</th></tr>${categories}</table>
 <h3>Top call sites per connection</h3>
 <table><tr><th>site (innermost first, past the allocator)</th><th>category</th><th>bytes</th><th>allocations</th></tr>${sites}</table>
-${files.length ? `<p>pprof files: ${files.map((f) => `<code>${escape(f)}</code>`).join(' (the whole sampled heap at the top of the pulse) and ')} (what the pulse added) — e.g. <code>go tool pprof -http=: FILE</code>.</p>` : ''}`;
+${pprofFiles}`;
 }

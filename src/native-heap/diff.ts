@@ -187,7 +187,10 @@ export function siteTitle(stack: NativeHeapFrame[], frames = 3): string {
   );
 }
 
-/** A C++ name without its parameter list (`node::TCPWrap::New(v8::FunctionCallbackInfo<…> const&)` → `node::TCPWrap::New()`): titles stay readable; keys keep the whole name. */
+/**
+ * A C++ name without its parameter list (`node::TCPWrap::New(v8::FunctionCallbackInfo<…> const&)`
+ * → `node::TCPWrap::New()`): titles stay readable; keys keep the whole name.
+ */
 export function shortName(name: string): string {
   if (!name.endsWith(')') && !name.endsWith(') const')) return name;
   const end = name.lastIndexOf(')');

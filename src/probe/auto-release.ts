@@ -268,7 +268,8 @@ export function considerMemoryLimit(
   if (policy.sinceReleaseMs < policy.intervalMs) return { release: false, reason: `${near}; released ${(policy.sinceReleaseMs / 1000).toFixed(1)} s ago` };
   const heapUnused = Math.max(0, sample.heapPhysical - sample.heapUsed);
   const releasable = (sample.nativeFree ?? 0) + heapUnused;
-  const parts = `${sample.nativeFree === null ? 'the allocator counts no free bytes' : `resident free native ${MiB(sample.nativeFree)}`} + V8 heap resident but unused ${MiB(heapUnused)}`;
+  const free = sample.nativeFree === null ? 'the allocator counts no free bytes' : `resident free native ${MiB(sample.nativeFree)}`;
+  const parts = `${free} + V8 heap resident but unused ${MiB(heapUnused)}`;
   if (releasable < policy.minReleasableBytes)
     return { release: false, reason: `${near}; only ${MiB(releasable)} looks releasable (${parts}): what holds it is in use` };
   return {

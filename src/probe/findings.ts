@@ -125,7 +125,8 @@ export function leakFinding(trend: LeakTrend, thresholds: FindingThresholds = DE
     summary:
       `${label}${trend.exact ? ' (an exact count)' : ''} grew ${MiB(trend.growthBytes)} ` +
       `in ${duration(trend.windowMs)} ` +
-      `(${MiB(trend.bytesPerHour)}/hour${trend.exact ? `, a steady climb, R² ${trend.quality.toFixed(2)}` : ''}) not explained by connection counts (${trend.connectionsFirst} → ${trend.connectionsLast}).`,
+      `(${MiB(trend.bytesPerHour)}/hour${trend.exact ? `, a steady climb, R² ${trend.quality.toFixed(2)}` : ''}) ` +
+      `not explained by connection counts (${trend.connectionsFirst} → ${trend.connectionsLast}).`,
     evidence: {
       bytesPerHour: Math.round(trend.bytesPerHour),
       growthBytes: Math.round(trend.growthBytes),

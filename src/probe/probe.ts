@@ -73,7 +73,11 @@ export interface Probe {
   readonly running: boolean;
 }
 
-/** Heap bytes per sample: 10k samples measured ~300 B each (heapUsed after GC) before three number fields (rssAnon, heapPhysical, allocatorFreeRaw) were added; socket summaries are shared by the samples that carry them. */
+/**
+ * Heap bytes per sample: 10k samples measured ~300 B each (heapUsed after GC) before three number
+ * fields (rssAnon, heapPhysical, allocatorFreeRaw) were added; socket summaries are shared by the
+ * samples that carry them.
+ */
 const SAMPLE_BYTES = 350;
 
 function positiveInteger(name: string, value: unknown, fallback: number, max = 2 ** 31 - 1): number {

@@ -142,7 +142,9 @@ describe('sockprobe CLI', () => {
     const holder = () =>
       new Promise<{ pid: number; stop: () => void }>((resolve, reject) => {
         const code =
-          "const net=require('net');net.createServer(s=>s.on('error',()=>{})).listen(0,'127.0.0.1',function(){const p=this.address().port;for(let i=0;i<5;i++)net.connect(p,'127.0.0.1').on('error',()=>{});setTimeout(()=>console.log('ready'),300)});setTimeout(()=>{},60000)";
+          "const net=require('net');net.createServer(s=>s.on('error',()=>{})).listen(0,'127.0.0.1',function(){" +
+          "const p=this.address().port;for(let i=0;i<5;i++)net.connect(p,'127.0.0.1').on('error',()=>{});" +
+          "setTimeout(()=>console.log('ready'),300)});setTimeout(()=>{},60000)";
         const child = spawn(process.execPath, ['-e', code]);
         child.once('error', reject).once('exit', (exitCode) => reject(new Error(`holder exited (${exitCode})`)));
         child.stdout.once('data', () => resolve({ pid: child.pid!, stop: () => child.kill('SIGKILL') }));

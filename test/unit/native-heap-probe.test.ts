@@ -9,7 +9,10 @@ import { makeSockets } from '../helpers/samples';
 
 const MiB = 1024 * 1024;
 
-/** A process whose allocator in-use count and native heap profile follow `state`: OpenSSL 14 KiB and a read buffer 64 KiB per connection, plus `leaked` bytes at an addon site. */
+/**
+ * A process whose allocator in-use count and native heap profile follow `state`: OpenSSL 14 KiB and
+ * a read buffer 64 KiB per connection, plus `leaked` bytes at an addon site.
+ */
 function fakeProcess(nativeHeap: Partial<NativeHeapSource> | null = {}) {
   const state = { connections: 0, leaked: 0, active: false, rate: 0, users: 0, starts: 0, stops: 0, profiles: 0, asked: [] as number[] };
   const profileNow = (): NativeHeapProfile => {
