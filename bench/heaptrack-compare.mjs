@@ -43,12 +43,41 @@ function bytesOf(text) {
 const traced = spawnSync('heaptrack', ['-o', path.join(dir, 'pulse'), process.execPath, cli, ...pulse], { encoding: 'utf8', cwd: dir, timeout: 600_000 });
 if (traced.status !== 0) throw new Error(`heaptrack run failed:\n${traced.stdout}\n${traced.stderr}`);
 const data = fs.readdirSync(dir).find((f) => f.startsWith('pulse.'));
-const printed = execFileSync('heaptrack_print', ['-f', path.join(dir, data), '--print-peaks', '1', '--print-allocators', '0', '--print-temporary', '0', '--print-leaks', '0', '--print-histogram', '0', '-n', '12', '-s', '0'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-const peaks = [...printed.matchAll(/^(\S+) peak memory consumed over (\d+) calls from\n(.+)$/gm)].map((m) => ({ bytes: bytesOf(m[1]), calls: Number(m[2]), site: m[3].trim() }));
+const printed = execFileSync(
+  'heaptrack_print',
+  [
+    '-f',
+    path.join(dir, data),
+    '--print-peaks',
+    '1',
+    '--print-allocators',
+    '0',
+    '--print-temporary',
+    '0',
+    '--print-leaks',
+    '0',
+    '--print-histogram',
+    '0',
+    '-n',
+    '12',
+    '-s',
+    '0',
+  ],
+  { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+);
+const peaks = [...printed.matchAll(/^(\S+) peak memory consumed over (\d+) calls from\n(.+)$/gm)].map((m) => ({
+  bytes: bytesOf(m[1]),
+  calls: Number(m[2]),
+  site: m[3].trim(),
+}));
 const peakTotal = bytesOf(/peak heap memory consumption: (\S+)/.exec(printed)[1]);
 
 // 2. sockprobe: the same pulse, profiled in-process; its per-connection view (top − before) / connections.
-const own = spawnSync(process.execPath, [cli, ...pulse, '--native-profile', '--native-sample-bytes', String(sampleBytes), '--json', '--out', path.join(dir, 'report.html')], { encoding: 'utf8', cwd: dir, timeout: 600_000 });
+const own = spawnSync(
+  process.execPath,
+  [cli, ...pulse, '--native-profile', '--native-sample-bytes', String(sampleBytes), '--json', '--out', path.join(dir, 'report.html')],
+  { encoding: 'utf8', cwd: dir, timeout: 600_000 },
+);
 if (own.status !== 0) throw new Error(`sockprobe run failed:\n${own.stderr}`);
 const result = JSON.parse(own.stdout.trim().split('\n').pop());
 const heap = result.nativeHeap;
@@ -57,11 +86,20 @@ const per = heap.perConnection;
 const otherNative = result.report.perConnection.find((e) => e.layer === 'otherNative' && e.kind === 'tls');
 
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
-console.log(`Node ${process.versions.node} (OpenSSL ${process.versions.openssl}), ${connections} idle TLS server connections, one pulse; ${new Date().toISOString().slice(0, 10)}\n`);
-console.log(`heaptrack: peak heap ${(peakTotal / 1048576).toFixed(1)} MiB. sockprobe: ${kib(per.bytesPerConnection)} per connection (sampled every ${per.sampleBytes} B; the probe's other-native-in-use regression: ${otherNative?.bytesPerConnection ? kib(otherNative.bytesPerConnection) : 'declined'}).\n`);
+console.log(
+  `Node ${process.versions.node} (OpenSSL ${process.versions.openssl}), ${connections} idle TLS ` +
+    `server connections, one pulse; ${new Date().toISOString().slice(0, 10)}\n`,
+);
+console.log(
+  `heaptrack: peak heap ${(peakTotal / 1048576).toFixed(1)} MiB. ` +
+    `sockprobe: ${kib(per.bytesPerConnection)} per connection (sampled every ${per.sampleBytes} B; ` +
+    `the probe's other-native-in-use ` +
+    `regression: ${otherNative?.bytesPerConnection ? kib(otherNative.bytesPerConnection) : 'declined'}).\n`,
+);
 console.log('| heaptrack: peak consumer (allocator caller) | at the peak | calls | ÷ connections |');
 console.log('|---|---|---|---|');
-for (const p of peaks.slice(0, 10)) console.log(`| \`${p.site.slice(0, 80)}\` | ${(p.bytes / 1048576).toFixed(2)} MiB | ${p.calls} | ${kib(p.bytes / connections)} |`);
+for (const p of peaks.slice(0, 10))
+  console.log(`| \`${p.site.slice(0, 80)}\` | ${(p.bytes / 1048576).toFixed(2)} MiB | ${p.calls} | ${kib(p.bytes / connections)} |`);
 // heaptrack groups its peak consumers by the allocator's caller: group sockprobe's growth profile
 // (the .pb.gz the pulse wrote, read back with pprof-format) the same way.
 const growth = Profile.decode(zlib.gunzipSync(fs.readFileSync(result.nativeHeapFiles[1])));
@@ -79,7 +117,13 @@ for (const sample of growth.sample) {
 }
 console.log('\n| sockprobe: allocator caller (top of pulse − before) | category | per connection |');
 console.log('|---|---|---|');
-for (const [caller, { bytes, label }] of [...callers].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 10)) console.log(`| \`${caller.slice(0, 80)}\` | ${label} | ${kib(bytes / per.connections)} |`);
-console.log(`\nsockprobe by category per connection: ${Object.entries(per.categories).filter(([, v]) => Math.abs(v) >= 512).map(([c, v]) => `${c} ${kib(v)}`).join(', ')}`);
+for (const [caller, { bytes, label }] of [...callers].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 10))
+  console.log(`| \`${caller.slice(0, 80)}\` | ${label} | ${kib(bytes / per.connections)} |`);
+console.log(
+  `\nsockprobe by category per connection: ${Object.entries(per.categories)
+    .filter(([, v]) => Math.abs(v) >= 512)
+    .map(([c, v]) => `${c} ${kib(v)}`)
+    .join(', ')}`,
+);
 if (!process.env.KEEP) fs.rmSync(dir, { recursive: true, force: true });
 else console.error(`kept ${dir}`);

@@ -28,8 +28,18 @@ const UNIT = { handshake: 'handshake', bulk: 'MB' };
 // the off runs spent in them): __tls_get_addr for per-thread state, and for OpenSSL tracking
 // malloc_usable_size, which finds each block's trailer.
 const FEATURES = {
-  'native-heap': { start: (sockprobe) => sockprobe.nativeHeap.start(), stop: (sockprobe) => sockprobe.nativeHeap.stop(), calls: [':__tls_get_addr '], label: 'native heap profiler at 512 KiB sampling' },
-  openssl: { start: (sockprobe) => sockprobe.openssl.start(), stop: (sockprobe) => sockprobe.openssl.stop(), calls: [':__tls_get_addr ', ':malloc_usable_size ', 'malloc_usable_size '], label: 'OpenSSL tracking' },
+  'native-heap': {
+    start: (sockprobe) => sockprobe.nativeHeap.start(),
+    stop: (sockprobe) => sockprobe.nativeHeap.stop(),
+    calls: [':__tls_get_addr '],
+    label: 'native heap profiler at 512 KiB sampling',
+  },
+  openssl: {
+    start: (sockprobe) => sockprobe.openssl.start(),
+    stop: (sockprobe) => sockprobe.openssl.stop(),
+    calls: [':__tls_get_addr ', ':malloc_usable_size ', 'malloc_usable_size '],
+    label: 'OpenSSL tracking',
+  },
 };
 
 const [role, ...rest] = process.argv.slice(2);
@@ -86,8 +96,24 @@ function driver() {
 // accepted or the MB it received (as the server counted them).
 function instructions(dir, profiler, kind, amount, calls) {
   const out = path.join(dir, `callgrind.${profiler}.${kind}.${amount}`);
-  const run = spawnSync('valgrind', ['--tool=callgrind', '--cache-sim=no', '--branch-sim=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}`,
-    process.execPath, self, 'server', dir, profiler, kind, String(amount)], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 15 * 60_000 });
+  const run = spawnSync(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--cache-sim=no',
+      '--branch-sim=no',
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      self,
+      'server',
+      dir,
+      profiler,
+      kind,
+      String(amount),
+    ],
+    { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 15 * 60_000 },
+  );
   const collected = /Collected : (\d+)/.exec(run.stderr ?? '');
   if (run.status !== 0 || !collected || !/^done /m.test(run.stdout)) {
     throw new Error(`server under callgrind failed (${profiler} ${kind} ${amount}): status ${run.status}\n${(run.stderr ?? '').slice(-2000)}\n${run.stdout}`);
@@ -143,13 +169,18 @@ async function client(portText, kind, amountText) {
   const connect = () => tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
   if (kind === 'handshake') {
     let next = 0;
-    const one = () => new Promise((resolve, reject) => {
-      const socket = connect();
-      socket.once('secureConnect', () => socket.end());
-      socket.once('error', reject);
-      socket.once('close', resolve);
-    });
-    await Promise.all(Array.from({ length: 4 }, async () => { while (next++ < amount) await one(); }));
+    const one = () =>
+      new Promise((resolve, reject) => {
+        const socket = connect();
+        socket.once('secureConnect', () => socket.end());
+        socket.once('error', reject);
+        socket.once('close', resolve);
+      });
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next++ < amount) await one();
+      }),
+    );
   } else {
     const socket = connect();
     await new Promise((resolve) => socket.once('secureConnect', resolve));

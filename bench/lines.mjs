@@ -58,7 +58,12 @@ function measureLine(line) {
   log(`Node ${line.version} (${line.bin})`);
   const started = Date.now();
   const direct = runJson(line, 'bench/idle-tls-memory.mjs', ['--json', '--connections', String(CONNECTIONS)], `${CONNECTIONS} idle connections held`);
-  const pulse = runJson(line, 'dist/cjs/cli/main.js', ['pulse', '--json', '--connections', String(CONNECTIONS), '--small-pulses', '1', '--linger', '1000', '--gap', '1000', '--no-release'], 'pulse');
+  const pulse = runJson(
+    line,
+    'dist/cjs/cli/main.js',
+    ['pulse', '--json', '--connections', String(CONNECTIONS), '--small-pulses', '1', '--linger', '1000', '--gap', '1000', '--no-release'],
+    'pulse',
+  );
   const overhead = runJson(line, 'bench/openssl.mjs', ['1', String(ROUNDS), '--json'], `OpenSSL tracking cost, ${ROUNDS} paired rounds`);
   const seconds = (Date.now() - started) / 1000;
   log(`  Node ${line.version}: ${seconds.toFixed(0)} s in all`);
@@ -69,9 +74,9 @@ function measureLine(line) {
 const LAYERS = ['rss', 'jsHeap', 'openssl', 'otherNative', 'kernel'];
 const kib = (bytes) => (bytes === null || bytes === undefined || !Number.isFinite(bytes) ? '—' : (bytes / 1024).toFixed(1).replace('-', '−'));
 const signed = (percent) => `${percent >= 0 ? '+' : '−'}${Math.abs(percent).toFixed(1)}%`;
-const versionsOf = (r) => r.direct.node ? r.direct : r.overhead.node ? r.overhead : { node: r.version, openssl: '?', v8: '?' };
+const versionsOf = (r) => (r.direct.node ? r.direct : r.overhead.node ? r.overhead : { node: r.version, openssl: '?', v8: '?' });
 
-const pulseEstimate = (r, layer) => (r.pulse.failed ? null : r.pulse.report.perConnection.find((e) => e.kind === 'tls' && e.layer === layer) ?? null);
+const pulseEstimate = (r, layer) => (r.pulse.failed ? null : (r.pulse.report.perConnection.find((e) => e.kind === 'tls' && e.layer === layer) ?? null));
 const pulseFit = (r, layer) => pulseEstimate(r, layer)?.bytesPerConnection ?? null;
 
 function layerCell(r, layer) {
@@ -94,7 +99,8 @@ function overheadCell(r, [phase, metric], aim) {
 
 function table(results) {
   const rows = [
-    '| Node | OpenSSL | V8 | RSS | JS heap | OpenSSL | other native | kernel | RSS, 2nd round | handshakes/s | tracking: CPU per handshake (aim ≤ 3%) | tracking: CPU per MB (aim ≤ 1%) |',
+    '| Node | OpenSSL | V8 | RSS | JS heap | OpenSSL | other native | kernel | RSS, 2nd round | ' +
+      'handshakes/s | tracking: CPU per handshake (aim ≤ 3%) | tracking: CPU per MB (aim ≤ 1%) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
@@ -124,23 +130,51 @@ function notes(results) {
     const r2 = fits.flatMap((r) => layers.map((layer) => pulseEstimate(r, layer)?.quality)).filter((q) => typeof q === 'number');
     return r2.length ? `${Math.min(...r2).toFixed(2)}–${Math.max(...r2).toFixed(2)}` : '—';
   };
-  const declined = fits.flatMap((r) => LAYERS.map((layer) => [r, layer, pulseEstimate(r, layer)?.declined]).filter(([, , why]) => why).map(([r, layer, why]) => `${r.version} ${layer}: ${why}`));
+  const declined = fits.flatMap((r) =>
+    LAYERS.map((layer) => [r, layer, pulseEstimate(r, layer)?.declined])
+      .filter(([, , why]) => why)
+      .map(([r, layer, why]) => `${r.version} ${layer}: ${why}`),
+  );
   const measured = results.filter((r) => !r.overhead.failed);
   const mainThread = measured
-    .map((r) => `${r.overhead.node}: ${signed(r.overhead.summary.handshake.mainThreadUsPerHandshake.changePercent)} / ${signed(r.overhead.summary.bulk.mainThreadMsPerMb.changePercent)}`)
+    .map(
+      (r) =>
+        `${r.overhead.node}: ${signed(r.overhead.summary.handshake.mainThreadUsPerHandshake.changePercent)} / ` +
+        signed(r.overhead.summary.bulk.mainThreadMsPerMb.changePercent),
+    )
     .join(', ');
   const calls = measured
-    .map((r) => `${r.overhead.node}: ${r.overhead.summary.handshake.allocatorCallsPerHandshake.on.toFixed(0)} / ${r.overhead.summary.bulk.allocatorCallsPerMb.on.toFixed(0)}`)
+    .map(
+      (r) =>
+        `${r.overhead.node}: ${r.overhead.summary.handshake.allocatorCallsPerHandshake.on.toFixed(0)} ` +
+        `/ ${r.overhead.summary.bulk.allocatorCallsPerMb.on.toFixed(0)}`,
+    )
     .join(', ');
   return [
     '',
-    `Per idle TLS 1.3 server connection, KiB: ${connections} loopback connections held, each layer's change after a full GC divided by ${connections} (in parentheses: the probe's per-connection fit over a \`sockprobe pulse --connections ${connections}\`, without forced GCs; RSS there is read on rising edges only; R² ${quality(['rss', 'openssl', 'otherNative'])} for RSS, OpenSSL and other native, ${quality(['jsHeap'])} for the JS heap, which GC moves between samples).`,
+    `Per idle TLS 1.3 server connection, KiB: ${connections} loopback connections held, each ` +
+      `layer's change after a full GC divided by ${connections} (in parentheses: the probe's ` +
+      `per-connection fit over a \`sockprobe pulse --connections ${connections}\`, without forced GCs; ` +
+      `RSS there is read on rising edges only; R² ${quality(['rss', 'openssl', 'otherNative'])} for ` +
+      `RSS, OpenSSL and other native, ${quality(['jsHeap'])} for the JS heap, which GC moves between ` +
+      `samples).`,
     ...(declined.length ? [`Pulse fits declined (shown as —): ${declined.join('; ')}.`] : []),
     '"RSS, 2nd round": the same connections opened again after the first ones closed (memory the process already holds is reused).',
-    '"other native" is what the allocator counts as in use (malloc\'d), less external memory and OpenSSL; blocks not yet touched are not resident, so it can exceed the RSS it costs. It includes the tracker\'s 16-byte trailer on each live OpenSSL block (' + trailers + ').',
-    '"kernel": skmem buffers of the server sockets (an idle socket holds none); the socket structures themselves are kernel slab memory no per-socket figure reports.',
-    `Tracking cost: median over ${rounds} rounds of the paired on/off ratio of the server's CPU (process) per full handshake (RSA-2048, 8 concurrent clients) and per MB of bulk TLS (one connection streaming 64 KiB writes); in brackets the median's ~95% interval (order statistics of the paired ratios). The main thread alone, where TLS runs (handshake / MB): ${mainThread}. OpenSSL allocator calls tracking sees per handshake / per MB: ${calls}.`,
-    `handshakes/s with tracking off, clients on the same 2 cores. Measured ${(results.at(-1).measuredAt ?? new Date().toISOString()).slice(0, 16).replace('T', ' ')} UTC, ${results.map((r) => `${r.version} in ${r.seconds.toFixed(0)} s`).join(', ')}.`,
+    '"other native" is what the allocator counts as in use (malloc\'d), less external memory and ' +
+      'OpenSSL; blocks not yet touched are not resident, so it can exceed the RSS it costs. It ' +
+      "includes the tracker's 16-byte trailer on each live OpenSSL block (" +
+      trailers +
+      ').',
+    '"kernel": skmem buffers of the server sockets (an idle socket holds none); the socket ' +
+      'structures themselves are kernel slab memory no per-socket figure reports.',
+    `Tracking cost: median over ${rounds} rounds of the paired on/off ratio of the server's CPU ` +
+      `(process) per full handshake (RSA-2048, 8 concurrent clients) and per MB of bulk TLS (one ` +
+      `connection streaming 64 KiB writes); in brackets the median's ~95% interval (order statistics ` +
+      `of the paired ratios). The main thread alone, where TLS runs (handshake / MB): ${mainThread}. ` +
+      `OpenSSL allocator calls tracking sees per handshake / per MB: ${calls}.`,
+    `handshakes/s with tracking off, clients on the same 2 cores. ` +
+      `Measured ${(results.at(-1).measuredAt ?? new Date().toISOString()).slice(0, 16).replace('T', ' ')} UTC, ` +
+      `${results.map((r) => `${r.version} in ${r.seconds.toFixed(0)} s`).join(', ')}.`,
   ].join('\n');
 }
 

@@ -44,7 +44,10 @@ function parent() {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? names : [...names].reverse();
       for (const name of order) {
-        const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), 'child', packages[name], String(sampleBytes), String(calls)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), 'child', packages[name], String(sampleBytes), String(calls)], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 24,
+        });
         results[sampleBytes][name].push(JSON.parse(out.trim().split('\n').pop()));
       }
     }
@@ -67,7 +70,7 @@ function parent() {
         longestTurnLessGcMs: { median: median(lessGc), max: Math.max(...lessGc) },
         idleLongestTurnMs: { median: median(idle), max: Math.max(...idle) },
         jsThreadMs: { median: median(cpu), max: Math.max(...cpu) },
-          };
+      };
     }
   }
   const result = { node: process.versions.node, rounds, calls, packages, summary };
@@ -76,12 +79,22 @@ function parent() {
     return;
   }
   console.log(`node ${process.version}; ${rounds} fresh processes per package and sampling, ${calls} measured profile() calls each (after one warm-up)`);
-  console.log('| sampleBytes | package | sites | distinct frames | longest turn, median / max | longest turn less GC, median / max | same chain, nothing running: longest turn | JS-thread CPU per profile(), median / max | decoder slices: count, median / max |');
+  console.log(
+    '| sampleBytes | package | sites | distinct frames | longest turn, median / max | longest turn ' +
+      'less GC, median / max | same chain, nothing running: longest turn | JS-thread CPU per ' +
+      'profile(), median / max | decoder slices: count, median / max |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const sampleBytes of SAMPLINGS) {
     for (const name of names) {
       const s = summary[sampleBytes][name];
-      console.log(`| ${sampleBytes} | ${name} | ${s.sites} | ${s.frames} | ${ms(s.longestTurnMs.median)} / ${ms(s.longestTurnMs.max)} | ${ms(s.longestTurnLessGcMs.median)} / ${ms(s.longestTurnLessGcMs.max)} | ${ms(s.idleLongestTurnMs.median)} / ${ms(s.idleLongestTurnMs.max)} | ${ms(s.jsThreadMs.median)} / ${ms(s.jsThreadMs.max)} | ${s.decoderSliceMs ? `${s.decoderSliceMs.count}, ${ms(s.decoderSliceMs.median)} / ${ms(s.decoderSliceMs.max)}` : 'not sliced'} |`);
+      console.log(
+        `| ${sampleBytes} | ${name} | ${s.sites} | ${s.frames} | ${ms(s.longestTurnMs.median)} ` +
+          `/ ${ms(s.longestTurnMs.max)} | ${ms(s.longestTurnLessGcMs.median)} ` +
+          `/ ${ms(s.longestTurnLessGcMs.max)} | ${ms(s.idleLongestTurnMs.median)} ` +
+          `/ ${ms(s.idleLongestTurnMs.max)} | ${ms(s.jsThreadMs.median)} / ${ms(s.jsThreadMs.max)} ` +
+          `| ${s.decoderSliceMs ? `${s.decoderSliceMs.count}, ${ms(s.decoderSliceMs.median)} / ${ms(s.decoderSliceMs.max)}` : 'not sliced'} |`,
+      );
     }
   }
   console.log(JSON.stringify({ ...result, perProcess: results }));
@@ -124,7 +137,14 @@ async function child(packageDir, sampleBytes, calls) {
     if (i % 3 === 0) kept.push(crypto.createCipheriv('aes-256-gcm', crypto.randomBytes(32), crypto.randomBytes(12)));
     if (i % 15 === 0) kept.push(tls.createSecureContext({ key, cert }));
     if (i % 20 === 0) kept.push(crypto.createECDH(curves[(i / 20) % 4]).generateKeys());
-    if (i % 60 === 0) kept.push(zlib.createDeflate(), zlib.createGzip({ level: 1 }), zlib.createBrotliCompress(), new crypto.X509Certificate(cert), crypto.createPrivateKey(key));
+    if (i % 60 === 0)
+      kept.push(
+        zlib.createDeflate(),
+        zlib.createGzip({ level: 1 }),
+        zlib.createBrotliCompress(),
+        new crypto.X509Certificate(cert),
+        crypto.createPrivateKey(key),
+      );
   }
   await nativeHeap.profile(); // warm-up: symbol tables read, JIT; not reported
   const gcs = [];
@@ -150,7 +170,9 @@ async function child(packageDir, sampleBytes, calls) {
   }
   results.sliceMs = await decoderSlices(packageDir, calls);
   const frames = new Set(profile.sites.flatMap((site) => site.stack.map((frame) => frame.address)));
-  console.log(JSON.stringify({ sampleBytes, sites: profile.sites.length, frames: frames.size, totalBytes: profile.totalBytes, keptItems: kept.length, ...results }));
+  console.log(
+    JSON.stringify({ sampleBytes, sites: profile.sites.length, frames: frames.size, totalBytes: profile.totalBytes, keptItems: kept.length, ...results }),
+  );
   nativeHeap.stop();
 }
 

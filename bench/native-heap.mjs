@@ -67,7 +67,16 @@ async function runBench() {
   close();
 
   const summary = summarisePaired(results);
-  const result = { node: process.versions.node, openssl: process.versions.openssl, v8: process.versions.v8, cpus: (await import('node:os')).cpus().length, rounds, roundMs, sampleBytes, summary };
+  const result = {
+    node: process.versions.node,
+    openssl: process.versions.openssl,
+    v8: process.versions.v8,
+    cpus: (await import('node:os')).cpus().length,
+    rounds,
+    roundMs,
+    sampleBytes,
+    summary,
+  };
   if (JSON_ONLY) {
     console.log(JSON.stringify(result));
     return;

@@ -35,7 +35,10 @@ async function runBench() {
 
   const setTracking = (on) => (on ? openssl.start() : openssl.stop());
   // OpenSSL allocator calls (malloc + free + realloc) seen by tracking so far in this session.
-  const allocatorCalls = () => { const stats = openssl.stats(); return stats.tracking ? stats.allocations + stats.frees + stats.reallocs : 0; };
+  const allocatorCalls = () => {
+    const stats = openssl.stats();
+    return stats.tracking ? stats.allocations + stats.frees + stats.reallocs : 0;
+  };
   const { handshakePhase, bulkPhase, close } = await startTlsPairedLoad({ roundMs, setTracking, allocatorCalls });
 
   // Warm-up of both paths (JIT, OpenSSL caches), not reported.
@@ -54,7 +57,15 @@ async function runBench() {
   openssl.stop();
   close();
   const summary = summarisePaired(results);
-  const result = { node: process.versions.node, openssl: process.versions.openssl, v8: process.versions.v8, cpus: (await import('node:os')).cpus().length, rounds, roundMs, summary };
+  const result = {
+    node: process.versions.node,
+    openssl: process.versions.openssl,
+    v8: process.versions.v8,
+    cpus: (await import('node:os')).cpus().length,
+    rounds,
+    roundMs,
+    summary,
+  };
   if (JSON_ONLY) {
     console.log(JSON.stringify(result));
     return;

@@ -41,7 +41,12 @@ export function summarisePaired(results) {
       const ratios = byMode.on.map((result, round) => result[key] / byMode.off[round][key]);
       const interval = medianInterval(ratios);
       const percent = (ratio) => +(100 * (ratio - 1)).toFixed(2);
-      summary[name][key] = { off: +off.toFixed(2), on: +on.toFixed(2), changePercent: percent(median(ratios)), changePercent95: interval && interval.map(percent) };
+      summary[name][key] = {
+        off: +off.toFixed(2),
+        on: +on.toFixed(2),
+        changePercent: percent(median(ratios)),
+        changePercent95: interval ? interval.map(percent) : null,
+      };
     }
   }
   return summary;
@@ -51,7 +56,10 @@ export function printSummary(summary) {
   console.log('metric (median of rounds)               off          on   paired change');
   for (const [name, metrics] of Object.entries(summary)) {
     for (const [key, value] of Object.entries(metrics)) {
-      const change = value.changePercent === null ? '' : `${value.changePercent >= 0 ? '+' : ''}${value.changePercent}%${value.changePercent95 ? ` (95%: ${value.changePercent95.join(' … ')})` : ''}`;
+      const change =
+        value.changePercent === null
+          ? ''
+          : `${value.changePercent >= 0 ? '+' : ''}${value.changePercent}%${value.changePercent95 ? ` (95%: ${value.changePercent95.join(' … ')})` : ''}`;
       console.log(`${(name + ' ' + key).padEnd(34)} ${String(value.off ?? '-').padStart(10)} ${String(value.on).padStart(11)}   ${change}`);
     }
   }

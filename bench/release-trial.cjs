@@ -39,7 +39,8 @@ async function main() {
     connections,
     release: false,
     onProgress: (phase) => {
-      if (phase === 'baseline' && mode.startsWith('auto')) probe = createProbe({ intervalMs: 250, autoRelease: mode === 'auto-paced' ? { pace: true } : true }).start();
+      if (phase === 'baseline' && mode.startsWith('auto'))
+        probe = createProbe({ intervalMs: 250, autoRelease: mode === 'auto-paced' ? { pace: true } : true }).start();
       if (phase === 'closed') startTraffic();
     },
   });
@@ -62,7 +63,8 @@ async function main() {
     // V8's own GC pauses across the release (kind: 1 minor, 4 major, 8 incremental, 16 weak callbacks).
     const releaseStart = performance.now();
     gcObserver = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) gcPauses.push({ kind: e.detail?.kind ?? e.kind, atMs: +(e.startTime - releaseStart).toFixed(1), ms: +e.duration.toFixed(1) });
+      for (const e of list.getEntries())
+        gcPauses.push({ kind: e.detail?.kind ?? e.kind, atMs: +(e.startTime - releaseStart).toFixed(1), ms: +e.duration.toFixed(1) });
     });
     gcObserver.observe({ entryTypes: ['gc'] });
     monitor.enable();

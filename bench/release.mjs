@@ -35,17 +35,41 @@ const only = process.env.RELEASE_BENCH_ONLY; // e.g. "tcmalloc" to run the match
 const trial = fileURLToPath(new URL('./release-trial.cjs', import.meta.url));
 const MiB = (bytes) => (bytes / 1048576).toFixed(1);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const rows = [['allocator and release', 'baseline MiB', 'closed MiB', 'above baseline after MiB', '1 s later, above MiB', 'returned MiB', 'longest stall ms', 'stall in GC / trim step ms', 'longest V8 pause ms', 'JS thread total ms', 'JS thread on CPU / waiting for a CPU ms', 'wall ms', 'trim ms (slices)', 'load avg']];
+const rows = [
+  [
+    'allocator and release',
+    'baseline MiB',
+    'closed MiB',
+    'above baseline after MiB',
+    '1 s later, above MiB',
+    'returned MiB',
+    'longest stall ms',
+    'stall in GC / trim step ms',
+    'longest V8 pause ms',
+    'JS thread total ms',
+    'JS thread on CPU / waiting for a CPU ms',
+    'wall ms',
+    'trim ms (slices)',
+    'load avg',
+  ],
+];
 for (const [label, preload, mode, extraEnv = {}] of trials) {
   if (only && !label.includes(only)) continue;
   const runs = [];
   for (let i = 0; i < repeats; i++) {
-    const out = execFileSync(process.execPath, [trial, String(connections), mode], { env: { ...process.env, ...extraEnv, LD_PRELOAD: preload }, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [trial, String(connections), mode], {
+      env: { ...process.env, ...extraEnv, LD_PRELOAD: preload },
+      encoding: 'utf8',
+    });
     const run = JSON.parse(out.trim().split('\n').pop());
     run.load = loadavg()[0];
     runs.push(run);
     const steps = run.release.jsThread.longestStallMsByStep ?? {};
-    process.stderr.write(`${label} #${i + 1}: above ${MiB(run.rss.released - run.rss.baseline)} MiB, stall ${run.longestStallMs.toFixed(1)} ms (${Object.entries(steps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}), V8 pauses ${JSON.stringify(run.gcPauses ?? [])}, load ${run.load.toFixed(2)}\n`);
+    process.stderr.write(
+      `${label} #${i + 1}: above ${MiB(run.rss.released - run.rss.baseline)} MiB, stall ${run.longestStallMs.toFixed(1)} ms (${Object.entries(steps)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')}), V8 pauses ${JSON.stringify(run.gcPauses ?? [])}, load ${run.load.toFixed(2)}\n`,
+    );
   }
   const m = (pick) => median(runs.map(pick));
   const stalls = runs.map((r) => r.longestStallMs);
@@ -70,5 +94,10 @@ for (const [label, preload, mode, extraEnv = {}] of trials) {
   ]);
   process.stderr.write(`${label}: done\n`);
 }
-console.log(`Release benchmark: ${connections} loopback TLS connections opened and closed (Node ${process.version}, ${process.arch}${repeats > 1 ? `, median of ${repeats} fresh processes per row` : ''}; ${process.env.RELEASE_BENCH_TRAFFIC === '0' ? 'no traffic' : 'the JS thread mallocs 16 KiB every ms meanwhile'}; prompt decommit: ${JSON.stringify(MIMALLOC_PROMPT_DECOMMIT)})\n`);
+console.log(
+  `Release benchmark: ${connections} loopback TLS connections opened and closed ` +
+    `(Node ${process.version}, ${process.arch}${repeats > 1 ? `, median of ${repeats} fresh processes per row` : ''}; ` +
+    `${process.env.RELEASE_BENCH_TRAFFIC === '0' ? 'no traffic' : 'the JS thread mallocs 16 KiB every ms meanwhile'}; ` +
+    `prompt decommit: ${JSON.stringify(MIMALLOC_PROMPT_DECOMMIT)})\n`,
+);
 console.log(rows.map((row, i) => `| ${row.join(' | ')} |` + (i === 0 ? `\n|${row.map(() => '---').join('|')}|` : '')).join('\n'));

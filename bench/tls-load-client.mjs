@@ -16,7 +16,10 @@ function runClient() {
           const socket = connect(port);
           // The server's first byte: in TLS 1.3 the client finishes before the server does,
           // so closing at secureConnect would abort the server's side of the handshake.
-          socket.once('data', () => { done++; socket.destroy(); });
+          socket.once('data', () => {
+            done++;
+            socket.destroy();
+          });
           socket.once('error', () => socket.destroy());
           socket.once('close', resolve);
         });
@@ -44,4 +47,3 @@ function runClient() {
   });
   process.on('disconnect', () => process.exit(0));
 }
-

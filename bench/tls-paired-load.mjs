@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-const cpuMs = (start) => { const used = process.cpuUsage(start); return (used.user + used.system) / 1000; };
+const cpuMs = (start) => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+};
 // The main thread's own CPU time in ns (schedstat: exact, unlike tick-based utime): TLS runs
 // there, so this leaves out V8's compiler and GC helper threads.
 const mainThreadNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
@@ -25,17 +28,20 @@ export async function startTlsPairedLoad({ roundMs, setTracking, allocatorCalls 
   const server = tls.createServer({ ...testCertificate() }, (socket) => {
     handshakes++;
     socket.write('k');
-    socket.on('data', (chunk) => { received += chunk.length; });
+    socket.on('data', (chunk) => {
+      received += chunk.length;
+    });
     socket.on('error', () => socket.destroy());
   });
   server.on('tlsClientError', () => undefined);
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = server.address().port;
   const client = fork(fileURLToPath(new URL('./tls-load-client.mjs', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = (message) => new Promise((resolve) => {
-    client.once('message', (reply) => resolve(reply.result));
-    client.send(message);
-  });
+  const ask = (message) =>
+    new Promise((resolve) => {
+      client.once('message', (reply) => resolve(reply.result));
+      client.send(message);
+    });
 
   // One phase with the feature on or off: wall time, process and main-thread CPU, and the
   // allocator calls it saw, across `work`.
@@ -58,7 +64,11 @@ export async function startTlsPairedLoad({ roundMs, setTracking, allocatorCalls 
     const before = handshakes;
     const m = await measured(on, () => ask({ op: 'handshakes', port, concurrency: 8, ms: roundMs }));
     const count = handshakes - before;
-    const result = { perSecond: (count * 1000) / m.wallMs, cpuUsPerHandshake: (m.cpuMs * 1000) / count, mainThreadUsPerHandshake: (m.mainThreadMs * 1000) / count };
+    const result = {
+      perSecond: (count * 1000) / m.wallMs,
+      cpuUsPerHandshake: (m.cpuMs * 1000) / count,
+      mainThreadUsPerHandshake: (m.mainThreadMs * 1000) / count,
+    };
     if (allocatorCalls) result.allocatorCallsPerHandshake = m.calls === null ? null : m.calls / count;
     return result;
   }

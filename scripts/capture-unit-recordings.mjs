@@ -23,7 +23,8 @@ const LIB = '/usr/lib/x86_64-linux-gnu';
 const PRELOAD = { jemalloc: `${LIB}/libjemalloc.so.2`, tcmalloc: `${LIB}/libtcmalloc_minimal.so.4`, mimalloc: `${LIB}/libmimalloc.so.2` };
 
 const write = (name, data) => fs.writeFileSync(path.join(out, name), data);
-const meta = (name, value) => write(`${name}.meta.json`, `${JSON.stringify({ node: process.version, capturedAt: new Date().toISOString(), ...value }, null, 2)}\n`);
+const meta = (name, value) =>
+  write(`${name}.meta.json`, `${JSON.stringify({ node: process.version, capturedAt: new Date().toISOString(), ...value }, null, 2)}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `count` TLS connections on 127.0.0.1, 16 KiB each way, then all closed: the spike whose leftovers the allocator keeps. */
@@ -32,13 +33,19 @@ async function tlsSpike(count) {
   const server = tls.createServer({ key, cert }, (socket) => socket.on('data', (d) => socket.write(d)).on('error', () => {}));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const clients = await Promise.all(
-    Array.from({ length: count }, () => new Promise((resolve, reject) => {
-      const socket = tls.connect({ port: server.address().port, host: '127.0.0.1', rejectUnauthorized: false }, () => {
-        let echoed = 0;
-        socket.on('data', (d) => (echoed += d.length) >= 16384 && resolve(socket));
-        socket.write(Buffer.alloc(16384, 7));
-      }).on('error', reject);
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((resolve, reject) => {
+          const socket = tls
+            .connect({ port: server.address().port, host: '127.0.0.1', rejectUnauthorized: false }, () => {
+              let echoed = 0;
+              socket.on('data', (d) => (echoed += d.length) >= 16384 && resolve(socket));
+              socket.write(Buffer.alloc(16384, 7));
+            })
+            .on('error', reject);
+        }),
+    ),
   );
   await Promise.all(clients.map((socket) => new Promise((resolve) => socket.on('close', resolve).destroy())));
   await new Promise((resolve) => server.close(resolve));
@@ -55,7 +62,9 @@ function procStatus() {
     const [sizePages, residentPages, sharedPages] = before.split(/\s+/).map(Number);
     write('proc-status.txt', status);
     meta('proc-status', {
-      source: '/proc/self/statm read just before and just after /proc/self/status, equal (pages of 4096 B): size = VmSize, resident = VmRSS, shared = RssFile + RssShmem',
+      source:
+        '/proc/self/statm read just before and just after /proc/self/status, equal (pages of 4096 B): ' +
+        'size = VmSize, resident = VmRSS, shared = RssFile + RssShmem',
       pageSize: 4096,
       statm: { sizePages, residentPages, sharedPages },
     });
@@ -73,7 +82,13 @@ async function glibcAfterSpike() {
     const after = native().mallinfo2();
     if (before.arena === after.arena && before.hblkhd === after.hblkhd && before.fordblks === after.fordblks) {
       write('malloc-info-tls-spike.xml', xml);
-      meta('malloc-info-tls-spike', { source: 'glibc mallinfo2() read just before and just after malloc_info(), equal: arena = total system current, fordblks = free fast + rest, hblkhd/hblks = mmap size/count', spike: '400 TLS connections on 127.0.0.1, 16 KiB echoed each, all closed', mallinfo2: before });
+      meta('malloc-info-tls-spike', {
+        source:
+          'glibc mallinfo2() read just before and just after malloc_info(), equal: arena = total system ' +
+          'current, fordblks = free fast + rest, hblkhd/hblks = mmap size/count',
+        spike: '400 TLS connections on 127.0.0.1, 16 KiB echoed each, all closed',
+        mallinfo2: before,
+      });
       return;
     }
   }
@@ -83,7 +98,10 @@ async function glibcAfterSpike() {
 /** A listener per family, idle clients, one peer with unread bytes, one CLOSE_WAIT; packed rows, then ss at once. */
 async function sockets() {
   const listen = (server, host) => new Promise((resolve) => server.listen(0, host, () => resolve(server.address().port)));
-  const connect = (port, host) => new Promise((resolve) => { const s = net.connect(port, host, () => resolve(s)); });
+  const connect = (port, host) =>
+    new Promise((resolve) => {
+      const s = net.connect(port, host, () => resolve(s));
+    });
   const accepted = [];
   const v4 = net.createServer({ pauseOnConnect: true }, (s) => accepted.push(s));
   const v6 = net.createServer({ pauseOnConnect: true }, (s) => accepted.push(s));
@@ -106,8 +124,13 @@ async function sockets() {
   write('socket-rows.ss.txt', ssText);
   const { rows, ...figures } = raw;
   meta('socket-rows', {
-    source: 'native socketSnapshotRows(0), then `ss -tanieHOpm state all` within ssAfterMs, lines of this pid or on its listening ports kept (socket-rows.ss.txt)',
-    pid: process.pid, ssAfterMs, ports: { ipv4Listener: port4, ipv6Listener: port6, unreadBytesClient: talker.localPort, closedClient: closer.localPort }, unreadBytes: 5000, figures,
+    source:
+      'native socketSnapshotRows(0), then `ss -tanieHOpm state all` within ssAfterMs, lines of this pid or on its listening ports kept (socket-rows.ss.txt)',
+    pid: process.pid,
+    ssAfterMs,
+    ports: { ipv4Listener: port4, ipv6Listener: port6, unreadBytesClient: talker.localPort, closedClient: closer.localPort },
+    unreadBytes: 5000,
+    figures,
   });
 
   // tcp_info of the accepted socket holding the unread bytes, then ss for it.
@@ -115,12 +138,23 @@ async function sockets() {
   const buffer = new Uint8Array(384);
   const length = native().tcpProbe(server._handle.fd, buffer, 3);
   const probeStarted = Date.now();
-  const ssInfo = execFileSync('ss', ['-tnieHOpm', 'state', 'all', `( sport = :${port4} and dport = :${talker.localPort} )`], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+  const ssInfo = execFileSync('ss', ['-tnieHOpm', 'state', 'all', `( sport = :${port4} and dport = :${talker.localPort} )`], {
+    encoding: 'utf8',
+    maxBuffer: 512 * 1024 * 1024,
+  });
   write('tcp-info.bin', Buffer.from(buffer));
   write('tcp-info.ss.txt', ssInfo);
   meta('tcp-info', {
-    source: 'native tcpProbe(fd, buffer, queues|skmem) of the accepted socket holding 5000 unread bytes, then `ss -tnieHOpm` for it (tcp-info.ss.txt) within ssAfterMs',
-    pid: process.pid, fd: server._handle.fd, tcpInfoLength: length, ssAfterMs: Date.now() - probeStarted, localPort: port4, remotePort: talker.localPort, unreadBytes: 5000,
+    source:
+      'native tcpProbe(fd, buffer, queues|skmem) of the accepted socket holding 5000 unread bytes, ' +
+      'then `ss -tnieHOpm` for it (tcp-info.ss.txt) within ssAfterMs',
+    pid: process.pid,
+    fd: server._handle.fd,
+    tcpInfoLength: length,
+    ssAfterMs: Date.now() - probeStarted,
+    localPort: port4,
+    remotePort: talker.localPort,
+    unreadBytes: 5000,
   });
   for (const s of [...clients, talker, closer, ...accepted]) s.destroy();
   v4.close();
@@ -145,7 +179,10 @@ async function allocatorChild(kind) {
 
 function runChild(kind) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--child', kind], { env: { ...process.env, LD_PRELOAD: PRELOAD[kind] }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--child', kind], {
+      env: { ...process.env, LD_PRELOAD: PRELOAD[kind] },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const results = [];
@@ -161,7 +198,9 @@ function runChild(kind) {
         }
       }
     });
-    child.on('exit', (code) => (code === 0 ? resolve({ results: Object.assign({}, ...results), stderr }) : reject(new Error(`${kind} child exited ${code}: ${stderr}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve({ results: Object.assign({}, ...results), stderr }) : reject(new Error(`${kind} child exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -171,11 +210,20 @@ async function allocators() {
     const text = kind === 'jemalloc' ? stderr.slice(stderr.indexOf('___ Begin jemalloc statistics ___')) : results.text;
     write(`${kind}-stats.txt`, text);
     const source = {
-      jemalloc: 'allocatorNumbers(\'jemalloc\') (mallctl after an epoch refresh), then malloc_stats_print() called through gdb (jemalloc-stats.txt), then allocatorNumbers again',
-      tcmalloc: 'allocatorNumbers(\'tcmalloc\') (MallocExtension properties), then MallocExtension::GetStats() text (tcmalloc-stats.txt), then allocatorNumbers again',
-      mimalloc: 'allocatorNumbers(\'mimalloc\') (mi_process_info), then mi_stats_print text (mimalloc-stats.txt), then allocatorNumbers again',
+      jemalloc:
+        "allocatorNumbers('jemalloc') (mallctl after an epoch refresh), then malloc_stats_print() " +
+        'called through gdb (jemalloc-stats.txt), then allocatorNumbers again',
+      tcmalloc:
+        "allocatorNumbers('tcmalloc') (MallocExtension properties), then MallocExtension::GetStats() text (tcmalloc-stats.txt), then allocatorNumbers again",
+      mimalloc: "allocatorNumbers('mimalloc') (mi_process_info), then mi_stats_print text (mimalloc-stats.txt), then allocatorNumbers again",
     }[kind];
-    meta(`${kind}-stats`, { source, library: PRELOAD[kind], spike: '300 TLS connections on 127.0.0.1, 16 KiB echoed each, all closed', numbers: results.numbers, numbersAfter: results.numbersAfter });
+    meta(`${kind}-stats`, {
+      source,
+      library: PRELOAD[kind],
+      spike: '300 TLS connections on 127.0.0.1, 16 KiB echoed each, all closed',
+      numbers: results.numbers,
+      numbersAfter: results.numbersAfter,
+    });
   }
 }
 

@@ -6,10 +6,16 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 const require = createRequire(import.meta.url);
 // register starts a probe when loaded, so its names are listed here rather than found by
 // loading it at build time.
-const entries = [['index', '../cjs/index.js'], ['prometheus', '../cjs/prometheus.js'], ['opentelemetry', '../cjs/opentelemetry.js'], ['register', '../cjs/register.js', { names: ['probe'] }]];
+const entries = [
+  ['index', '../cjs/index.js'],
+  ['prometheus', '../cjs/prometheus.js'],
+  ['opentelemetry', '../cjs/opentelemetry.js'],
+  ['register', '../cjs/register.js', { names: ['probe'] }],
+];
 mkdirSync(new URL('../dist/esm/', import.meta.url), { recursive: true });
 for (const [name, target, { names: listed } = {}] of entries) {
-  const names = listed ?? Object.keys(require(new URL(`../dist/esm/${target}`, import.meta.url).pathname)).filter((key) => key !== 'default' && key !== '__esModule');
+  const names =
+    listed ?? Object.keys(require(new URL(`../dist/esm/${target}`, import.meta.url).pathname)).filter((key) => key !== 'default' && key !== '__esModule');
   const js = `import cjs from '${target}';\nexport const { ${names.join(', ')} } = cjs;\nexport default cjs;\n`;
   writeFileSync(new URL(`../dist/esm/${name}.mjs`, import.meta.url), js);
   writeFileSync(new URL(`../dist/esm/${name}.d.mts`, import.meta.url), `export * from '${target}';\n`);

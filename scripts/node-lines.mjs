@@ -24,7 +24,11 @@ export function installLine(version, log = (line) => console.error(line)) {
   if (existsSync(bin) && versionOf(bin) === version) return bin;
   log(`installing ${PACKAGE}@${version} into ${prefix}`);
   mkdirSync(prefix, { recursive: true });
-  const npm = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `${PACKAGE}@${version}`], { cwd: prefix, stdio: ['ignore', 'inherit', 'inherit'] });
+  const npm = spawnSync(
+    'npm',
+    ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `${PACKAGE}@${version}`],
+    { cwd: prefix, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   if (npm.status !== 0) throw new Error(`npm install ${PACKAGE}@${version} exited with ${npm.status ?? npm.signal}`);
   const installed = versionOf(bin);
   if (installed !== version) throw new Error(`${bin} is ${installed ? `v${installed}` : 'missing'} after installing ${PACKAGE}@${version}`);

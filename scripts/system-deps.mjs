@@ -12,7 +12,9 @@ import { pathToFileURL } from 'node:url';
 const lib = (name) => `/usr/lib/x86_64-linux-gnu/${name}`;
 const onPath = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 
-const debPackageInstalled = (name) => spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).stdout?.includes('install ok installed') ?? false;
+const debPackageInstalled = (name) =>
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template
+  spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).stdout?.includes('install ok installed') ?? false;
 
 /** Debian package, why the suite needs it, and a check that it is installed. */
 export const SYSTEM_DEPENDENCIES = [
@@ -21,13 +23,22 @@ export const SYSTEM_DEPENDENCIES = [
   { pkg: 'libmimalloc2.0', why: 'mimalloc preloaded in allocator tests', present: () => existsSync(lib('libmimalloc.so.2')) },
   { pkg: 'iproute2', why: 'ss, the reference for socket figures', present: () => onPath('ss') },
   { pkg: 'gdb', why: 'the breakpoint cross-check of OpenSSL bytes', present: () => onPath('gdb') },
-  { pkg: 'libc6-dbg', why: "libc's .symtab (a separate debug file), which names libc's frames in native heap profiles", present: () => debPackageInstalled('libc6-dbg') },
+  {
+    pkg: 'libc6-dbg',
+    why: "libc's .symtab (a separate debug file), which names libc's frames in native heap profiles",
+    present: () => debPackageInstalled('libc6-dbg'),
+  },
   { pkg: 'binutils', why: 'objcopy, to make a stripped node', present: () => onPath('objcopy') },
   { pkg: 'gcc', why: 'cc, to build the OpenSSL reference preload', present: () => onPath('cc') },
   { pkg: 'g++', why: 'g++, to build the lazily bound test addon', present: () => onPath('g++') },
   { pkg: 'chromium', why: 'renders the HTML report in a test', present: () => onPath('chromium') },
   { pkg: 'golang-go', why: 'go tool pprof, an independent reader of the native heap .pb.gz', present: () => onPath('go') },
-  { pkg: 'prometheus', why: 'a real Prometheus scrapes two instrumented services', present: () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool') },
+  { pkg: 'clang-format', why: 'checks the C++ format in npm run lint, which npm test runs first', present: () => onPath('clang-format') },
+  {
+    pkg: 'prometheus',
+    why: 'a real Prometheus scrapes two instrumented services',
+    present: () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool'),
+  },
 ];
 
 export function missingDependencies() {

@@ -25,7 +25,8 @@ function parseArgs(argv) {
   const selected = [];
   const vitestArgs = [];
   for (const arg of ours) {
-    const line = /^v?\d+(\.\d+\.\d+)?$/.test(arg) && LINES.find((version) => version === arg.replace(/^v/, '') || version.split('.')[0] === arg.replace(/^v/, ''));
+    const line =
+      /^v?\d+(\.\d+\.\d+)?$/.test(arg) && LINES.find((version) => version === arg.replace(/^v/, '') || version.split('.')[0] === arg.replace(/^v/, ''));
     if (line) selected.push(line);
     else if (/^v?\d+(\.\d+\.\d+)?$/.test(arg)) fail(`no pinned Node line matches ${arg}; pinned: ${LINES.join(', ')}`);
     else vitestArgs.push(arg);

@@ -25,10 +25,24 @@ export function capabilities(): Capabilities {
   const addon = nativeLoadProblem() ?? true;
   if (platform !== true || addon !== true) {
     const why = platform !== true ? platform : (addon as string);
-    return { platform, nativeAddon: addon, allocator: 'unknown', allocatorStats: why, allocatedBytes: why, freeBytes: why, mallinfo: why, mallocInfo: why, releaseToOS: why, memoryBreakdown: why };
+    return {
+      platform,
+      nativeAddon: addon,
+      allocator: 'unknown',
+      allocatorStats: why,
+      allocatedBytes: why,
+      freeBytes: why,
+      mallinfo: why,
+      mallocInfo: why,
+      releaseToOS: why,
+      memoryBreakdown: why,
+    };
   }
   const { name, library } = allocator();
-  const known = name !== 'unknown' ? true : `malloc is served by ${library || 'an unknown object'}, not glibc, jemalloc, tcmalloc or mimalloc (musl has no malloc statistics)`;
+  const known =
+    name !== 'unknown'
+      ? true
+      : `malloc is served by ${library || 'an unknown object'}, not glibc, jemalloc, tcmalloc or mimalloc (musl has no malloc statistics)`;
   const noFigure = name === 'mimalloc' ? 'mimalloc release builds count no allocated or free bytes (only committed memory)' : known;
   const glibcOnly = name === 'glibc' ? true : notGlibc(name);
   return {

@@ -1,8 +1,20 @@
 /** Stable error codes; documented in docs/api.md. */
 export const SOCKPROBE_ERROR_CODES = [
-  'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_UNSUPPORTED', 'ERR_NATIVE_UNAVAILABLE', 'ERR_ALLOCATOR_NOT_SERVING',
-  'ERR_NOT_GLIBC', 'ERR_SOCKET_CLOSED', 'ERR_NOT_A_SOCKET', 'ERR_SOCKET_TYPE', 'ERR_SYSCALL', 'ERR_NO_SUCH_PROCESS',
-  'ERR_PROCESS_NOT_OWNED', 'ERR_OPENSSL_SELF_CHECK', 'ERR_OUT_OF_RANGE', 'ERR_NOT_STARTED',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_UNSUPPORTED',
+  'ERR_NATIVE_UNAVAILABLE',
+  'ERR_ALLOCATOR_NOT_SERVING',
+  'ERR_NOT_GLIBC',
+  'ERR_SOCKET_CLOSED',
+  'ERR_NOT_A_SOCKET',
+  'ERR_SOCKET_TYPE',
+  'ERR_SYSCALL',
+  'ERR_NO_SUCH_PROCESS',
+  'ERR_PROCESS_NOT_OWNED',
+  'ERR_OPENSSL_SELF_CHECK',
+  'ERR_OUT_OF_RANGE',
+  'ERR_NOT_STARTED',
   'ERR_SESSION_CONFLICT',
 ] as const;
 export type SockprobeErrorCode = (typeof SOCKPROBE_ERROR_CODES)[number];
@@ -75,7 +87,10 @@ export function rebuildNativeError(error: unknown, site: Error): unknown {
   const rebuilt =
     error instanceof TypeError && (code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_INVALID_ARG_VALUE')
       ? SockprobeTypeError.withMessage(message, code)
-      : new SockprobeError(code, message, { errno: typeof native.errno === 'number' ? native.errno : undefined, syscall: typeof native.syscall === 'string' ? native.syscall : undefined });
+      : new SockprobeError(code, message, {
+          errno: typeof native.errno === 'number' ? native.errno : undefined,
+          syscall: typeof native.syscall === 'string' ? native.syscall : undefined,
+        });
   const callerFrames = (site.stack ?? '').split('\n').slice(1).join('\n');
   rebuilt.stack = `${rebuilt.name}: ${message}${callerFrames ? '\n' + callerFrames : ''}`;
   return rebuilt;

@@ -14,7 +14,21 @@ export type { ContainerLedger, LedgerLine } from './container/reconcile';
 export type { MemoryEventRecord, MemoryEventCounter } from './container/events';
 export * from './net';
 export * from './openssl';
-export { nativeHeap, DEFAULT_SAMPLE_BYTES, type NativeHeapStartOptions, type NativeHeapProfileReadOptions, type NativeHeapCategory, type NativeHeapFrame, type NativeHeapProfile, type NativeHeapSite, type NativeHeapDiff, type NativeHeapSiteDiff, type NativeHeapSession, type SessionHandle, type SessionEnd } from './native-heap';
+export {
+  nativeHeap,
+  DEFAULT_SAMPLE_BYTES,
+  type NativeHeapStartOptions,
+  type NativeHeapProfileReadOptions,
+  type NativeHeapCategory,
+  type NativeHeapFrame,
+  type NativeHeapProfile,
+  type NativeHeapSite,
+  type NativeHeapDiff,
+  type NativeHeapSiteDiff,
+  type NativeHeapSession,
+  type SessionHandle,
+  type SessionEnd,
+} from './native-heap';
 export { createProbe, type Probe, type ProbeOptions, type AutoReleaseRecord, type NativeHeapProfileOptions, type NativeHeapReport } from './probe/probe';
 export { buildReport, renderReport, type ProbeReport, type Versions } from './probe/report';
 export type { Finding, FindingKind, Severity } from './probe/findings';

@@ -25,7 +25,6 @@ let loadError: Error | undefined;
 function load(): NativeBinding | undefined {
   if (loaded || loadError) return loaded;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
     loaded = withCallerErrors(nodeGypBuild(packageRoot) as NativeBinding);
   } catch (error) {

@@ -47,9 +47,18 @@ export interface SockprobeInstruments {
 
 /** Linux TCP state names → the semantic conventions' network.connection.state values. */
 const STATE_VALUES: Record<string, string> = {
-  ESTABLISHED: 'established', SYN_SENT: 'syn_sent', SYN_RECV: 'syn_received', NEW_SYN_RECV: 'syn_received',
-  FIN_WAIT1: 'fin_wait_1', FIN_WAIT2: 'fin_wait_2', TIME_WAIT: 'time_wait', CLOSE: 'closed',
-  CLOSE_WAIT: 'close_wait', LAST_ACK: 'last_ack', LISTEN: 'listen', CLOSING: 'closing',
+  ESTABLISHED: 'established',
+  SYN_SENT: 'syn_sent',
+  SYN_RECV: 'syn_received',
+  NEW_SYN_RECV: 'syn_received',
+  FIN_WAIT1: 'fin_wait_1',
+  FIN_WAIT2: 'fin_wait_2',
+  TIME_WAIT: 'time_wait',
+  CLOSE: 'closed',
+  CLOSE_WAIT: 'close_wait',
+  LAST_ACK: 'last_ack',
+  LISTEN: 'listen',
+  CLOSING: 'closing',
 };
 /** The semantic conventions' value for a kernel state name; a name it has none for, lowercased. */
 export function connectionStateValue(kernelName: string): string {
@@ -60,9 +69,11 @@ export function connectionStateValue(kernelName: string): string {
 
 /** Registers observable instruments over the probe's figures; one batch callback reads one sample for all. */
 export function registerSockprobeInstruments(options: InstrumentOptions): SockprobeInstruments {
-  if (typeof options !== 'object' || options === null || typeof options.probe?.samples !== 'function') throw new SockprobeTypeError('options.probe', 'a probe from createProbe()', options?.probe);
+  if (typeof options !== 'object' || options === null || typeof options.probe?.samples !== 'function')
+    throw new SockprobeTypeError('options.probe', 'a probe from createProbe()', options?.probe);
   const meter = options.meter;
-  if (typeof meter?.addBatchObservableCallback !== 'function' || typeof meter.createObservableGauge !== 'function') throw new SockprobeTypeError('options.meter', 'a Meter from @opentelemetry/api', meter);
+  if (typeof meter?.addBatchObservableCallback !== 'function' || typeof meter.createObservableGauge !== 'function')
+    throw new SockprobeTypeError('options.meter', 'a Meter from @opentelemetry/api', meter);
   const probe = options.probe;
 
   const gauge = (name: string, unit: string, description: string) => meter.createObservableGauge(name, { unit, description });
@@ -72,25 +83,68 @@ export function registerSockprobeInstruments(options: InstrumentOptions): Sockpr
   const rss = upDown('process.memory.usage', 'By', 'Resident set size of the process.');
   const heapUsed = gauge('v8js.memory.heap.used', 'By', 'V8 heap in use, summed over heap spaces.');
   const heapSize = gauge('v8js.memory.heap.space.size', 'By', 'V8 heap reserved (committed), summed over heap spaces.');
-  const memoryUsed = upDown('sockprobe.memory.used', 'By',
-    'Memory in use by layer: external (ArrayBuffers, external strings), native (the allocator serving malloc), openssl (live OpenSSL allocations), kernel (TCP socket buffers). external and openssl are parts of native: do not sum layers.');
+  const memoryUsed = upDown(
+    'sockprobe.memory.used',
+    'By',
+    'Memory in use by layer: external (ArrayBuffers, external strings), native (the allocator ' +
+      'serving malloc), openssl (live OpenSSL allocations), kernel (TCP socket buffers). external and ' +
+      'openssl are parts of native: do not sum layers.',
+  );
   const memoryFree = upDown('sockprobe.memory.free', 'By', 'Free memory a layer retains: native is what the allocator keeps and releaseToOS() targets.');
   const connections = upDown('sockprobe.connection.count', '{connection}', 'Open connections by kind (tls, tcp) and side (server, client).');
   const sockets = upDown('sockprobe.socket.count', '{socket}', "This process's TCP sockets by network.connection.state.");
   const fds = upDown('process.unix.file_descriptor.count', '{file_descriptor}', 'Open file descriptors.');
   const fdLimit = upDown('sockprobe.file_descriptor.limit', '{file_descriptor}', 'Soft limit on open file descriptors (RLIMIT_NOFILE).');
-  const perConnection = gauge('sockprobe.connection.memory', 'By', 'Bytes per open connection by kind and memory layer (robust regression over the probe window).');
+  const perConnection = gauge(
+    'sockprobe.connection.memory',
+    'By',
+    'Bytes per open connection by kind and memory layer (robust regression over the probe window).',
+  );
   const released = counter('sockprobe.autorelease.released', 'By', 'RSS autoRelease returned to the OS, measured from /proc, since the probe started.');
   const releases = counter('sockprobe.autorelease.releases', '{release}', 'Releases autoRelease performed (failed ones included) since the probe started.');
   const loopDelay = gauge('nodejs.eventloop.delay.max', 's', 'Longest event-loop delay since the previous sample.');
   // The memory cgroup: container.memory.usage and container.memory.working_set are the semantic
   // conventions' (cAdvisor's figures); the conventions have no cgroup limit (k8s.container.memory.limit.*
   // is the pod spec's, not the kernel's) nor OOM kill count: sockprobe.container.* for those.
-  const containerUsage = upDown('container.memory.usage', 'By', "The memory cgroup's usage (memory.current / memory.usage_in_bytes): every process in it, page cache and kernel memory included.");
-  const containerWorkingSet = upDown('container.memory.working_set', 'By', "The memory cgroup's usage minus inactive file pages: what the kubelet evicts on; at the limit the kernel OOM-kills.");
-  const containerLimit = upDown('sockprobe.container.memory.limit', 'By', "The memory cgroup's limit (memory.max / memory.limit_in_bytes, the lowest up the hierarchy); not reported when none is set.");
-  const oomKills = counter('sockprobe.container.oom_kills', '{process}', "Processes of the memory cgroup the kernel OOM-killed since the group was made (memory.events / memory.oom_control oom_kill).");
-  const observables = [rss, heapUsed, heapSize, memoryUsed, memoryFree, connections, sockets, fds, fdLimit, perConnection, released, releases, loopDelay, containerUsage, containerWorkingSet, containerLimit, oomKills];
+  const containerUsage = upDown(
+    'container.memory.usage',
+    'By',
+    "The memory cgroup's usage (memory.current / memory.usage_in_bytes): every process in it, page cache and kernel memory included.",
+  );
+  const containerWorkingSet = upDown(
+    'container.memory.working_set',
+    'By',
+    "The memory cgroup's usage minus inactive file pages: what the kubelet evicts on; at the limit the kernel OOM-kills.",
+  );
+  const containerLimit = upDown(
+    'sockprobe.container.memory.limit',
+    'By',
+    "The memory cgroup's limit (memory.max / memory.limit_in_bytes, the lowest up the hierarchy); not reported when none is set.",
+  );
+  const oomKills = counter(
+    'sockprobe.container.oom_kills',
+    '{process}',
+    'Processes of the memory cgroup the kernel OOM-killed since the group was made (memory.events / memory.oom_control oom_kill).',
+  );
+  const observables = [
+    rss,
+    heapUsed,
+    heapSize,
+    memoryUsed,
+    memoryFree,
+    connections,
+    sockets,
+    fds,
+    fdLimit,
+    perConnection,
+    released,
+    releases,
+    loopDelay,
+    containerUsage,
+    containerWorkingSet,
+    containerLimit,
+    oomKills,
+  ];
 
   const estimates = cachedPerConnection(() => probe.samples());
   const releaseTotals = cumulativeReleases(() => probe.releases());
@@ -111,12 +165,14 @@ export function registerSockprobeInstruments(options: InstrumentOptions): Sockpr
     observe(memoryFree, s.nativeFree, { [ATTR_MEMORY_LAYER]: 'native' });
     if (s.connections) {
       for (const kind of ['tls', 'tcp'] as const) {
-        for (const side of ['server', 'client'] as const) observe(connections, s.connections[kind][side], { [ATTR_CONNECTION_KIND]: kind, [ATTR_CONNECTION_SIDE]: side });
+        for (const side of ['server', 'client'] as const)
+          observe(connections, s.connections[kind][side], { [ATTR_CONNECTION_KIND]: kind, [ATTR_CONNECTION_SIDE]: side });
       }
     }
     // Two kernel states (SYN_RECV, NEW_SYN_RECV) share one convention value: add them up.
     const byState = new Map<string, number>();
-    for (const [state, count] of Object.entries(s.sockets?.byState ?? {})) byState.set(connectionStateValue(state), (byState.get(connectionStateValue(state)) ?? 0) + count);
+    for (const [state, count] of Object.entries(s.sockets?.byState ?? {}))
+      byState.set(connectionStateValue(state), (byState.get(connectionStateValue(state)) ?? 0) + count);
     for (const [state, count] of byState) observe(sockets, count, { [ATTR_CONNECTION_STATE]: state });
     observe(fds, s.sockets?.fds.open);
     observe(fdLimit, s.sockets?.fds.limit);

@@ -10,7 +10,13 @@ import { SockprobeTypeError } from './errors';
 
 /** The parts of prom-client this collector uses. */
 interface PromClient {
-  Gauge: new (config: { name: string; help: string; labelNames?: string[]; registers?: unknown[]; collect?: (this: GaugeLike) => void | Promise<void> }) => GaugeLike;
+  Gauge: new (config: {
+    name: string;
+    help: string;
+    labelNames?: string[];
+    registers?: unknown[];
+    collect?: (this: GaugeLike) => void | Promise<void>;
+  }) => GaugeLike;
   Counter: new (config: { name: string; help: string; registers?: unknown[]; collect?: (this: CounterLike) => void | Promise<void> }) => CounterLike;
   register: unknown;
 }
@@ -37,8 +43,8 @@ export interface CollectorOptions {
 
 /** Registers sockprobe's gauges; each scrape reads the probe's newest sample (taking one if it has none). */
 export function registerSockprobeMetrics(options: CollectorOptions): void {
-  if (typeof options !== 'object' || options === null || typeof options.probe?.samples !== 'function') throw new SockprobeTypeError('options.probe', 'a probe from createProbe()', options?.probe);
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (typeof options !== 'object' || options === null || typeof options.probe?.samples !== 'function')
+    throw new SockprobeTypeError('options.probe', 'a probe from createProbe()', options?.probe);
   const client = options.client ?? (require('prom-client') as PromClient);
   const registers = [options.register ?? client.register];
   const prefix = options.prefix ?? 'sockprobe_';
@@ -63,18 +69,40 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
   gauge('js_heap_total_bytes', 'V8 heap reserved.', (s) => s.heapTotal);
   gauge('js_heap_resident_bytes', 'V8 heap pages resident in RAM (v8 total_physical_size).', (s) => s.heapPhysical);
   gauge('external_bytes', 'ArrayBuffers and external strings V8 knows of.', (s) => s.external);
-  gauge('native_allocated_bytes', 'Bytes in use according to the allocator serving malloc (includes allocated pages never touched, so not all resident).', (s) => s.nativeAllocated);
+  gauge(
+    'native_allocated_bytes',
+    'Bytes in use according to the allocator serving malloc (includes allocated pages never touched, so not all resident).',
+    (s) => s.nativeAllocated,
+  );
   gauge('native_free_bytes', `Free native memory that is resident and that releaseToOS() trims: ${RESIDENT_FREE_METHOD}.`, (s) => s.nativeFree);
-  gauge('allocator_free_raw_bytes', "The allocator's own free count, raw (glibc mallinfo2 fordblks, jemalloc resident-allocated-metadata, tcmalloc page heap + caches); not resident memory: glibc's keeps pages a trim already returned and can exceed RSS.", (s) => s.allocatorFreeRaw);
+  gauge(
+    'allocator_free_raw_bytes',
+    "The allocator's own free count, raw (glibc mallinfo2 fordblks, jemalloc " +
+      "resident-allocated-metadata, tcmalloc page heap + caches); not resident memory: glibc's keeps " +
+      'pages a trim already returned and can exceed RSS.',
+    (s) => s.allocatorFreeRaw,
+  );
   gauge('openssl_live_bytes', 'Bytes OpenSSL has allocated and not freed (while tracking is on).', (s) => s.opensslLive);
   gauge('kernel_socket_bytes', "Kernel memory of this process's TCP sockets.", (s) => s.sockets?.kernelBytes ?? null);
   gauge('fds_open', 'Open file descriptors.', (s) => s.sockets?.fds.open ?? null);
   gauge('fds_limit', 'Soft limit on file descriptors.', (s) => s.sockets?.fds.limit ?? null);
   gauge('event_loop_delay_max_seconds', 'Longest event-loop delay since the previous sample.', (s) => s.eventLoopDelayMaxMs / 1000);
   // The memory cgroup, after cAdvisor's container_memory_* (the kubelet evicts on the working set).
-  gauge('container_memory_limit_bytes', "The memory cgroup's limit, the lowest of the group's and its ancestors' (memory.max / memory.limit_in_bytes); NaN when none is set.", (s) => s.container?.limitBytes ?? null);
-  gauge('container_memory_usage_bytes', "The memory cgroup's usage (memory.current / memory.usage_in_bytes): every process in it, page cache and kernel memory included.", (s) => s.container?.usageBytes ?? null);
-  gauge('container_memory_working_set_bytes', 'usage - inactive_file: what the kubelet evicts and cAdvisor alerts on; at the limit the kernel OOM-kills.', (s) => s.container?.workingSetBytes ?? null);
+  gauge(
+    'container_memory_limit_bytes',
+    "The memory cgroup's limit, the lowest of the group's and its ancestors' (memory.max / memory.limit_in_bytes); NaN when none is set.",
+    (s) => s.container?.limitBytes ?? null,
+  );
+  gauge(
+    'container_memory_usage_bytes',
+    "The memory cgroup's usage (memory.current / memory.usage_in_bytes): every process in it, page cache and kernel memory included.",
+    (s) => s.container?.usageBytes ?? null,
+  );
+  gauge(
+    'container_memory_working_set_bytes',
+    'usage - inactive_file: what the kubelet evicts and cAdvisor alerts on; at the limit the kernel OOM-kills.',
+    (s) => s.container?.workingSetBytes ?? null,
+  );
 
   new client.Gauge({
     name: prefix + 'connections',
@@ -124,7 +152,9 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
   // series at all where the group is not watched (a counter cannot say "unknown").
   new client.Counter({
     name: prefix + 'container_oom_kills_total',
-    help: "Processes of the memory cgroup the kernel OOM-killed (memory.events oom_kill / memory.oom_control oom_kill), as the probe's event watch last read it.",
+    help:
+      'Processes of the memory cgroup the kernel OOM-killed (memory.events oom_kill / ' +
+      "memory.oom_control oom_kill), as the probe's event watch last read it.",
     registers,
     async collect() {
       this.reset();
@@ -134,5 +164,9 @@ export function registerSockprobeMetrics(options: CollectorOptions): void {
   });
   counter('autorelease_released_bytes_total', 'RSS returned to the OS by autoRelease (GC and trim), measured from /proc.', () => releaseTotals().released);
   counter('autorelease_releases_total', 'Releases autoRelease performed (failed ones included).', () => releaseTotals().count);
-  counter('autorelease_js_thread_seconds_total', 'Time autoRelease held the JS thread: the heap-shrinking GC, plus the trim when it ran there.', () => releaseTotals().jsThreadMs / 1000);
+  counter(
+    'autorelease_js_thread_seconds_total',
+    'Time autoRelease held the JS thread: the heap-shrinking GC, plus the trim when it ran there.',
+    () => releaseTotals().jsThreadMs / 1000,
+  );
 }

@@ -35,7 +35,9 @@ function autoReleaseFrom(value: string | undefined, say: Say): boolean | AutoRel
   const paced = /^paced:\s*(\d+(?:\.\d+)?)$/.exec(word);
   if (paced && Number(paced[1]) >= 1) return { pace: { bytesPerSecond: Math.round(Number(paced[1]) * MIB) } };
   if (value === undefined || value === '' || ON.includes(word) || OFF.includes(word)) return switchFrom('SOCKPROBE_AUTO_RELEASE', value, say);
-  say(`SOCKPROBE_AUTO_RELEASE=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off`);
+  say(
+    `SOCKPROBE_AUTO_RELEASE=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off`,
+  );
   return false;
 }
 
@@ -44,7 +46,9 @@ const SIZE_UNITS: Record<string, number> = { '': 1, k: KIB, kb: KIB, kib: KIB, m
 /** The profiler's sample size is at least a page's worth of bytes: finer costs the service more than it tells. */
 export const MIN_SAMPLE_BYTES = 4096;
 export const MAX_SAMPLE_BYTES = 2 ** 30;
-const HEAP_EXPECTED = `one of 1/true/yes/on, 0/false/no/off or a mean sample size in bytes from ${MIN_SAMPLE_BYTES} to ${MAX_SAMPLE_BYTES} (a number, or with k/KiB or m/MiB: 64k, 1MiB)`;
+const HEAP_EXPECTED =
+  `one of 1/true/yes/on, 0/false/no/off or a mean sample size in bytes from ${MIN_SAMPLE_BYTES} ` +
+  `to ${MAX_SAMPLE_BYTES} (a number, or with k/KiB or m/MiB: 64k, 1MiB)`;
 
 /**
  * SOCKPROBE_NATIVE_HEAP: the switch words (on: the 512 KiB default), or the mean bytes between
@@ -58,7 +62,12 @@ function nativeHeapFrom(value: string | undefined, intervalValue: string | undef
   const size = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(word);
   if (value === undefined || word === '' || OFF.includes(word)) on = false;
   else if (ON.includes(word)) on = true;
-  else if (size && size[2] in SIZE_UNITS && Number(size[1]) * SIZE_UNITS[size[2]] >= MIN_SAMPLE_BYTES && Number(size[1]) * SIZE_UNITS[size[2]] <= MAX_SAMPLE_BYTES) {
+  else if (
+    size &&
+    size[2] in SIZE_UNITS &&
+    Number(size[1]) * SIZE_UNITS[size[2]] >= MIN_SAMPLE_BYTES &&
+    Number(size[1]) * SIZE_UNITS[size[2]] <= MAX_SAMPLE_BYTES
+  ) {
     on = true;
     sampleBytes = Math.round(Number(size[1]) * SIZE_UNITS[size[2]]);
   } else {

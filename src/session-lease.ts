@@ -52,7 +52,10 @@ export class SessionLease implements SessionHandle {
     if (this.end === null && this.seam.running() !== this.session) {
       // Only the last reference ends a session: an end this lease did not make came from
       // outside (the addon loaded twice, or its realm's teardown).
-      this.end = { atMs: Date.now(), reason: 'the session ended without this reference being given back (another copy of the addon, or this realm tearing down)' };
+      this.end = {
+        atMs: Date.now(),
+        reason: 'the session ended without this reference being given back (another copy of the addon, or this realm tearing down)',
+      };
     }
     return this.end;
   }

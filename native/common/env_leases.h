@@ -18,11 +18,14 @@ class EnvLeases {
   // One book per realm, freed at that realm's teardown after releasing what it still holds.
   static EnvLeases* Attach(Napi::Env env, ReleaseFn release) {
     auto* leases = new EnvLeases(release);
-    napi_add_env_cleanup_hook(env, [](void* arg) {
-      auto* book = static_cast<EnvLeases*>(arg);
-      book->ReleaseAll();
-      delete book;
-    }, leases);
+    napi_add_env_cleanup_hook(
+        env,
+        [](void* arg) {
+          auto* book = static_cast<EnvLeases*>(arg);
+          book->ReleaseAll();
+          delete book;
+        },
+        leases);
     return leases;
   }
 

@@ -54,7 +54,8 @@ class PromiseWorker {
     Napi::Env env(raw_env);
     if (status != napi_ok) {  // cancelled before it ran (the environment is shutting down)
       napi_value message = nullptr, error = nullptr;
-      if (napi_create_string_utf8(raw_env, "sockprobe: threadpool work was cancelled", NAPI_AUTO_LENGTH, &message) == napi_ok &&
+      if (napi_create_string_utf8(raw_env, "sockprobe: threadpool work was cancelled", NAPI_AUTO_LENGTH, &message) ==
+              napi_ok &&
           napi_create_error(raw_env, nullptr, message, &error) == napi_ok) {
         napi_reject_deferred(raw_env, job->deferred_, error);
       }
@@ -63,7 +64,8 @@ class PromiseWorker {
     Napi::Value value = job->settle_(env, job->result_);
     napi_value exception = nullptr;
     bool pending = false;
-    if (napi_is_exception_pending(raw_env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(raw_env, &exception) == napi_ok) {
+    if (napi_is_exception_pending(raw_env, &pending) == napi_ok && pending &&
+        napi_get_and_clear_last_exception(raw_env, &exception) == napi_ok) {
       napi_reject_deferred(raw_env, job->deferred_, exception);
       return;
     }

@@ -101,8 +101,10 @@ bool ReadDynamic(const LoadedObject& object, DynamicInfo* out) {
   if (relaent != sizeof(ElfW(Rela)) || syment != sizeof(ElfW(Sym)) || !out->plt_is_rela) return false;
   if (out->symtab == nullptr || out->strtab == nullptr || out->strsz == 0) return false;
   if (!object.Contains(reinterpret_cast<uintptr_t>(out->strtab), out->strsz)) return false;
-  if (out->rela != nullptr && !object.Contains(reinterpret_cast<uintptr_t>(out->rela), out->relasz)) out->rela = nullptr;
-  if (out->jmprel != nullptr && !object.Contains(reinterpret_cast<uintptr_t>(out->jmprel), out->pltrelsz)) out->jmprel = nullptr;
+  if (out->rela != nullptr && !object.Contains(reinterpret_cast<uintptr_t>(out->rela), out->relasz))
+    out->rela = nullptr;
+  if (out->jmprel != nullptr && !object.Contains(reinterpret_cast<uintptr_t>(out->jmprel), out->pltrelsz))
+    out->jmprel = nullptr;
   return true;
 }
 
@@ -125,7 +127,7 @@ struct Write {
   uintptr_t* slot;
   uintptr_t expected;
   uintptr_t desired;
-  int prot;       // the page's protection per /proc/self/maps; -1 unknown
+  int prot;  // the page's protection per /proc/self/maps; -1 unknown
   bool done = false;
 };
 
@@ -143,7 +145,8 @@ void WriteSlots(std::vector<Write>* writes) {
     while (j < writes->size() && page_of((*writes)[j]) == page) ++j;
     const bool known = prot >= 0 && (prot & PROT_READ) != 0;
     const bool read_only = known && (prot & PROT_WRITE) == 0;
-    const bool writable = known && (!read_only || mprotect(reinterpret_cast<void*>(page), page_size, prot | PROT_WRITE) == 0);
+    const bool writable =
+        known && (!read_only || mprotect(reinterpret_cast<void*>(page), page_size, prot | PROT_WRITE) == 0);
     for (size_t k = i; writable && k < j; ++k) {
       Write& w = (*writes)[k];
       uintptr_t expected = w.expected;
@@ -183,7 +186,9 @@ void CollectSlots(const LoadedObject& object, const DynamicInfo& dynamic, const 
     const int fn = FunctionNamed(dynamic.strtab + symbol->st_name, dynamic.strsz - symbol->st_name);
     if (fn < 0) continue;
     auto* slot = reinterpret_cast<uintptr_t*>(object.bias + r.r_offset);
-    if (!object.Contains(reinterpret_cast<uintptr_t>(slot), sizeof *slot) || (reinterpret_cast<uintptr_t>(slot) & 7) != 0) continue;
+    if (!object.Contains(reinterpret_cast<uintptr_t>(slot), sizeof *slot) ||
+        (reinterpret_cast<uintptr_t>(slot) & 7) != 0)
+      continue;
     const Mapping* mapping = maps.Find(reinterpret_cast<uintptr_t>(slot));
     const long jmprel_index = jmprel && type == R_X86_64_JUMP_SLOT ? static_cast<long>(i) : -1;
     slots->push_back(Slot{slot, fn, mapping != nullptr ? mapping->prot : -1, jmprel_index});
@@ -223,7 +228,8 @@ bool HoldsOwnLazyStub(const LoadedObject& object, ScannedObject& scanned, const 
   for (const ElfW(Phdr)& phdr : object.phdrs) {
     if (phdr.p_type != PT_LOAD || (phdr.p_flags & (PF_R | PF_X)) != (PF_R | PF_X)) continue;
     const uintptr_t start = object.bias + phdr.p_vaddr;
-    if (current >= start && current - start < phdr.p_filesz && kStubBytes <= phdr.p_filesz - (current - start)) executable = true;
+    if (current >= start && current - start < phdr.p_filesz && kStubBytes <= phdr.p_filesz - (current - start))
+      executable = true;
   }
   if (!executable) return false;
   const auto* code = reinterpret_cast<const unsigned char*>(current);
@@ -313,8 +319,10 @@ size_t RestoreSlots(size_t* left) {
   WriteSlots(&writes);
   size_t restored = 0;
   for (const Write& write : writes) {
-    if (write.done) ++restored;
-    else ++*left;
+    if (write.done)
+      ++restored;
+    else
+      ++*left;
   }
   g_patches.clear();
   return restored;

@@ -2,8 +2,8 @@
 //
 // A slot is written only when two independent sources agree: the object's own dynamic
 // relocations say the slot (R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT, or a data pointer
-// R_X86_64_64 with no addend) is bound to that symbol, and the slot's current value equals the real definition ResolveReals() found by
-// dlsym/dladdr1. Writes are compare-and-swap of exactly that value; a page that RELRO made
+// R_X86_64_64 with no addend) is bound to that symbol, and the slot's current value equals the real definition
+// ResolveReals() found by dlsym/dladdr1. Writes are compare-and-swap of exactly that value; a page that RELRO made
 // read-only is made writable only for the write, and its protection restored.
 #pragma once
 #include <cstddef>
@@ -15,11 +15,12 @@ namespace sockprobe {
 namespace heap {
 
 struct PatchCounts {
-  size_t patched = 0;          // slots rewritten by this call
-  size_t malloc_slots = 0;     // of all patched slots (this call and earlier), those of malloc
-  size_t elsewhere = 0;        // slots for our symbols holding something else (a canonical PLT stub, a private allocator)
+  size_t patched = 0;       // slots rewritten by this call
+  size_t malloc_slots = 0;  // of all patched slots (this call and earlier), those of malloc
+  size_t elsewhere = 0;     // slots for our symbols holding something else (a canonical PLT stub, a private allocator)
   size_t write_failed = 0;
-  size_t lazy = 0;             // of those confirmed by this call, slots not yet bound (holding their own lazy PLT stub)     // confirmed slots we could not write (mprotect refused, value changed meanwhile)
+  size_t lazy = 0;  // of those confirmed by this call, slots not yet bound (holding their own lazy PLT stub)     //
+                    // confirmed slots we could not write (mprotect refused, value changed meanwhile)
   // The executable's own slots holding neither the real definition, our hook, nor an address
   // inside the executable (a lazily bound slot's PLT stub): another tool, or another copy of
   // sockprobe, hooks the process. Every copy patches the executable first, so this is what

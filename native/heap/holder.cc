@@ -9,7 +9,8 @@
 
 extern "C" {
 // Its value does not matter; its presence in an object's dynamic symbols does.
-__attribute__((visibility("default"), used)) extern const char sockprobe_native_heap_marker[] = "sockprobe native heap profiler";
+__attribute__((visibility("default"), used)) extern const char sockprobe_native_heap_marker[] =
+    "sockprobe native heap profiler";
 }
 
 namespace sockprobe {

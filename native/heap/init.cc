@@ -1,7 +1,6 @@
 // N-API surface of the native heap profiler: flat functions; src/native-heap/ shapes the
 // results and rebuilds errors. Nothing here throws C++.
 #include <napi.h>
-
 #include <time.h>
 
 #include <cmath>
@@ -18,9 +17,7 @@ namespace sockprobe {
 
 namespace {
 
-Napi::Value HeapProblem(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), heap::Problem());
-}
+Napi::Value HeapProblem(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), heap::Problem()); }
 
 Napi::Value HeapProblemAsync(const Napi::CallbackInfo& info) {
   return PromiseWorker<std::string>::Queue(
@@ -30,7 +27,8 @@ Napi::Value HeapProblemAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value HeapStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a number for sampleBytes", 0, nullptr, true);
+  if (info.Length() < 1 || !info[0].IsNumber())
+    return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a number for sampleBytes", 0, nullptr, true);
   const double sample_bytes = info[0].As<Napi::Number>().DoubleValue();
   if (!(sample_bytes >= 1 && sample_bytes <= 9007199254740991.0) || std::floor(sample_bytes) != sample_bytes) {
     return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected a positive integer for sampleBytes", 0, nullptr, true);
@@ -78,7 +76,8 @@ bool SetChecked(Napi::Object object, const char* name, Napi::Value value) {
 // Rejects the profile's promise: with V8's own pending exception where there is one.
 Napi::Value Unbuilt(Napi::Env env, const char* why) {
   bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) Napi::Error::New(env, why).ThrowAsJavaScriptException();
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
+    Napi::Error::New(env, why).ThrowAsJavaScriptException();
   return Napi::Value();
 }
 
@@ -86,7 +85,9 @@ Napi::Value Unbuilt(Napi::Env env, const char* why) {
 // buffers are allowed, else copied, which V8 then allocates through the hooked malloc.
 napi_value TablesBuffer(napi_env env, heap::TableBlock& block) {
   napi_value buffer = nullptr;
-  if (napi_create_external_arraybuffer(env, block.data(), block.bytes(), [](napi_env, void* data, void*) { free(data); }, nullptr, &buffer) == napi_ok) {
+  if (napi_create_external_arraybuffer(
+          env, block.data(), block.bytes(), [](napi_env, void* data, void*) { free(data); }, nullptr, &buffer) ==
+      napi_ok) {
     block.Release();
     return buffer;
   }
@@ -118,33 +119,35 @@ Napi::Value ProfileValue(Napi::Env env, heap::RawProfile& profile) {
   Napi::Object frames = Napi::Object::New(env);
   Napi::Object sites = Napi::Object::New(env);
   Napi::Array kind_names = Napi::Array::New(env);
-  if (result.IsEmpty() || frames.IsEmpty() || sites.IsEmpty() || kind_names.IsEmpty()) return Unbuilt(env, "sockprobe: the heap profile's values could not be made");
+  if (result.IsEmpty() || frames.IsEmpty() || sites.IsEmpty() || kind_names.IsEmpty())
+    return Unbuilt(env, "sockprobe: the heap profile's values could not be made");
   uint32_t kind_index = 0;
   for (const char* kind : heap::kFrameKindNames) {
     Napi::String name = Napi::String::New(env, kind);
-    if (name.IsEmpty() || napi_set_element(env, kind_names, kind_index++, name) != napi_ok) return Unbuilt(env, "sockprobe: the heap profile's values could not be made");
+    if (name.IsEmpty() || napi_set_element(env, kind_names, kind_index++, name) != napi_ok)
+      return Unbuilt(env, "sockprobe: the heap profile's values could not be made");
   }
   napi_value buffer = TablesBuffer(env, tables.block);
   if (buffer == nullptr) return Unbuilt(env, "sockprobe: the heap profile's tables could not be made");
   for (const heap::TableSection& section : tables.sections) {
     napi_value column = nullptr;
-    if (napi_create_typedarray(env, TypedArrayType(section.type), section.length, buffer, section.byte_offset, &column) != napi_ok ||
-        !SetChecked(std::strcmp(section.table, "frames") == 0 ? frames : sites, section.name, Napi::Value(env, column))) {
+    if (napi_create_typedarray(env, TypedArrayType(section.type), section.length, buffer, section.byte_offset,
+                               &column) != napi_ok ||
+        !SetChecked(std::strcmp(section.table, "frames") == 0 ? frames : sites, section.name,
+                    Napi::Value(env, column))) {
       return Unbuilt(env, "sockprobe: the heap profile's tables could not be made");
     }
   }
-  const bool ok =
-      SetChecked(result, "sampleBytes", SizeValue(env, profile.sample_bytes)) &&
-      SetChecked(result, "startedAt", Napi::Number::New(env, profile.started_at)) &&
-      SetChecked(result, "takenAt", Napi::Number::New(env, profile.taken_at)) &&
-      SetChecked(result, "dropped", SizeValue(env, profile.dropped)) &&
-      SetChecked(result, "patchedSlots", SizeValue(env, profile.patched_slots)) &&
-      SetChecked(result, "executable", Napi::String::New(env, profile.executable)) &&
-      SetChecked(result, "allocatorObject", Napi::String::New(env, profile.allocator_object)) &&
-      SetChecked(result, "strings", Napi::String::New(env, tables.strings)) &&
-      SetChecked(frames, "kindNames", kind_names) &&
-      SetChecked(result, "frames", frames) &&
-      SetChecked(result, "sites", sites);
+  const bool ok = SetChecked(result, "sampleBytes", SizeValue(env, profile.sample_bytes)) &&
+                  SetChecked(result, "startedAt", Napi::Number::New(env, profile.started_at)) &&
+                  SetChecked(result, "takenAt", Napi::Number::New(env, profile.taken_at)) &&
+                  SetChecked(result, "dropped", SizeValue(env, profile.dropped)) &&
+                  SetChecked(result, "patchedSlots", SizeValue(env, profile.patched_slots)) &&
+                  SetChecked(result, "executable", Napi::String::New(env, profile.executable)) &&
+                  SetChecked(result, "allocatorObject", Napi::String::New(env, profile.allocator_object)) &&
+                  SetChecked(result, "strings", Napi::String::New(env, tables.strings)) &&
+                  SetChecked(frames, "kindNames", kind_names) && SetChecked(result, "frames", frames) &&
+                  SetChecked(result, "sites", sites);
   return ok ? static_cast<Napi::Value>(result) : Unbuilt(env, "sockprobe: the heap profile's values could not be made");
 }
 
@@ -153,13 +156,19 @@ Napi::Value ProfileValue(Napi::Env env, heap::RawProfile& profile) {
 // apart. Returns [ns per malloc, ns per free].
 Napi::Value HeapBenchFrees(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for count and size", 0, nullptr, true);
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for count and size", 0, nullptr, true);
   const int64_t count = info[0].As<Napi::Number>().Int64Value();
   const int64_t size = info[1].As<Napi::Number>().Int64Value();
   // Bounded so that no call can hold more than 40 MB.
-  if (count < 1 || count > 10000 || size < 1 || size > 4096) return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "count must be 1..10000 and size 1..4096", 0, nullptr, true);
+  if (count < 1 || count > 10000 || size < 1 || size > 4096)
+    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "count must be 1..10000 and size 1..4096", 0, nullptr, true);
   std::vector<void*> blocks(static_cast<size_t>(count));
-  const auto now = [] { timespec ts{}; clock_gettime(CLOCK_MONOTONIC, &ts); return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec); };
+  const auto now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+  };
   const double t0 = now();
   for (auto& block : blocks) block = malloc(static_cast<size_t>(size));
   const double t1 = now();
@@ -172,7 +181,8 @@ Napi::Value HeapBenchFrees(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value HeapProfile(const Napi::CallbackInfo& info) {
-  return PromiseWorker<heap::RawProfile>::Queue(info.Env(), "sockprobe:heapProfile", [] { return heap::TakeProfile(); }, ProfileValue);
+  return PromiseWorker<heap::RawProfile>::Queue(
+      info.Env(), "sockprobe:heapProfile", [] { return heap::TakeProfile(); }, ProfileValue);
 }
 
 }  // namespace

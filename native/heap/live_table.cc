@@ -22,7 +22,7 @@ constexpr size_t kLiveCapacity = size_t{1} << kLiveBits;
 constexpr size_t kLiveProbes = 128;  // bounds every lookup
 
 struct LiveEntry {
-  uintptr_t key;        // atomic: address, or a state
+  uintptr_t key;  // atomic: address, or a state
   uint64_t size;
   uint32_t stack;
   uint32_t generation;  // atomic

@@ -36,7 +36,8 @@ bool ParseLine(const char* line, const char* end, Mapping* out) {
   out->end = strtoull(cursor + 1, &cursor, 16);
   if (cursor + 5 > end || *cursor != ' ') return false;
   const char* perms = cursor + 1;
-  out->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
+  out->prot =
+      (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
   // Offset (hex), device (hex major:minor) and inode (decimal), then the path (if any).
   const char* p = perms + 4;
   out->file_offset = strtoull(p, &cursor, 16);
@@ -70,12 +71,14 @@ Maps Maps::ReadSelf() {
     if (ParseLine(line, end, &mapping)) maps.mappings_.push_back(mapping);
     line = end + 1;
   }
-  std::sort(maps.mappings_.begin(), maps.mappings_.end(), [](const Mapping& a, const Mapping& b) { return a.start < b.start; });
+  std::sort(maps.mappings_.begin(), maps.mappings_.end(),
+            [](const Mapping& a, const Mapping& b) { return a.start < b.start; });
   return maps;
 }
 
 const Mapping* Maps::Find(uintptr_t address) const {
-  auto it = std::upper_bound(mappings_.begin(), mappings_.end(), address, [](uintptr_t a, const Mapping& m) { return a < m.start; });
+  auto it = std::upper_bound(mappings_.begin(), mappings_.end(), address,
+                             [](uintptr_t a, const Mapping& m) { return a < m.start; });
   if (it == mappings_.begin()) return nullptr;
   --it;
   return address < it->end ? &*it : nullptr;

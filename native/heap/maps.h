@@ -12,9 +12,9 @@ namespace heap {
 struct Mapping {
   uintptr_t start;
   uintptr_t end;
-  int prot;          // PROT_READ | PROT_WRITE | PROT_EXEC
-  bool anonymous;    // no path and not a [special] region
-  bool stack;        // [stack]
+  int prot;              // PROT_READ | PROT_WRITE | PROT_EXEC
+  bool anonymous;        // no path and not a [special] region
+  bool stack;            // [stack]
   uint64_t file_offset;  // where in its file the mapping starts (0 when anonymous)
   uint64_t device;       // major:minor of the file's device, as (major << 32) | minor; 0 when anonymous
   uint64_t inode;        // the file's inode; 0 when anonymous or special

@@ -25,7 +25,9 @@ std::string g_allocator_object;
 bool DefinedIn(void* address, const std::string& object) {
   Dl_info info{};
   const ElfW(Sym)* symbol = nullptr;
-  if (address == nullptr || dladdr1(address, &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) == 0) return false;
+  if (address == nullptr ||
+      dladdr1(address, &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) == 0)
+    return false;
   return info.dli_fname != nullptr && object == info.dli_fname && symbol != nullptr && symbol->st_shndx != SHN_UNDEF &&
          info.dli_saddr == address;
 }
@@ -89,7 +91,8 @@ bool ResolveReals(std::string* why) {
       if (end > start) SetDynamicLinkerRange(start, end);
     }
     if (Real(kMalloc) == nullptr || Real(kFree) == nullptr) {
-      g_resolve_problem = "no loaded object defines malloc and free (a statically linked allocator cannot be intercepted)";
+      g_resolve_problem =
+          "no loaded object defines malloc and free (a statically linked allocator cannot be intercepted)";
     } else {
       g_resolve_ok = true;
     }

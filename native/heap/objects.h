@@ -15,7 +15,7 @@ struct LoadedObject {
   std::string name;  // as the linker has it ("" for the executable)
   uintptr_t bias;    // dlpi_addr: link-time address + bias = run-time address
   std::vector<ElfW(Phdr)> phdrs;
-  bool executable;   // the first object: the main program
+  bool executable;  // the first object: the main program
   // Run-time address range [start, end) of `bytes` at `address` inside one PT_LOAD segment.
   bool Contains(uintptr_t address, size_t bytes) const;
 };

@@ -11,7 +11,8 @@
 namespace sockprobe {
 namespace heap {
 
-TableBlock::TableBlock(size_t bytes) : data_(static_cast<unsigned char*>(malloc(bytes == 0 ? 1 : bytes))), bytes_(data_ ? bytes : 0) {}
+TableBlock::TableBlock(size_t bytes)
+    : data_(static_cast<unsigned char*>(malloc(bytes == 0 ? 1 : bytes))), bytes_(data_ ? bytes : 0) {}
 TableBlock::~TableBlock() { free(data_); }
 TableBlock::TableBlock(TableBlock&& other) noexcept : data_(other.data_), bytes_(other.bytes_) {
   other.data_ = nullptr;
@@ -99,7 +100,8 @@ class Layout {
   size_t bytes() const { return bytes_; }
   void CopyInto(unsigned char* block) const {
     for (size_t i = 0; i < sources_.size(); ++i) {
-      if (sources_[i].second > 0) std::memcpy(block + (*sections_)[i].byte_offset, sources_[i].first, sources_[i].second);
+      if (sources_[i].second > 0)
+        std::memcpy(block + (*sections_)[i].byte_offset, sources_[i].first, sources_[i].second);
     }
   }
 

@@ -17,8 +17,8 @@ namespace sockprobe {
 namespace heap {
 
 struct RawSite {
-  double bytes = 0;    // unbiased estimate of live bytes
-  double count = 0;    // unbiased estimate of live allocations
+  double bytes = 0;  // unbiased estimate of live bytes
+  double count = 0;  // unbiased estimate of live allocations
   uint64_t samples = 0;
   std::vector<uint32_t> stack;  // indices into the frames given to Tabulate, innermost first
 };

@@ -29,7 +29,8 @@ constexpr uint64_t kIdleMean = 512 * 1024;
 uint64_t NextRandom(ThreadState& s) {
   if (s.rng == 0) {
     s.rng = (__rdtsc() ^ reinterpret_cast<uintptr_t>(&s) ^
-             (g_seed_counter.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ull)) | 1;
+             (g_seed_counter.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ull)) |
+            1;
   }
   s.rng ^= s.rng >> 12;
   s.rng ^= s.rng << 25;

@@ -85,15 +85,18 @@ std::string SlotsProblem() {
   const PatchCounts counts = PatchLoadedObjects(/*dry_run=*/true);
   if (counts.executable_foreign > 0) {
     return SlotHolder(counts.foreign) + ": " + std::to_string(counts.executable_foreign) +
-           " of the executable's GOT slots for allocator symbols hold its functions, not the allocator's own definitions; "
+           " of the executable's GOT slots for allocator symbols hold its functions, not the allocator's own "
+           "definitions; "
            "profiling beside it would miss what it routes (stop it there first)";
   }
   if (counts.malloc_slots == 0) {
     if (counts.foreign != 0) {
-      return SlotHolder(counts.foreign) + ": no loaded object reaches malloc through a GOT slot confirmed by its relocations and dlsym (" +
+      return SlotHolder(counts.foreign) +
+             ": no loaded object reaches malloc through a GOT slot confirmed by its relocations and dlsym (" +
              std::to_string(counts.elsewhere) + " slots of allocator symbols hold something else)";
     }
-    return "no loaded object reaches malloc through a GOT slot confirmed by its relocations and dlsym (" + std::to_string(counts.elsewhere) +
+    return "no loaded object reaches malloc through a GOT slot confirmed by its relocations and dlsym (" +
+           std::to_string(counts.elsewhere) +
            " slots of allocator symbols hold something else: a canonical PLT entry, or hooks of another tool)";
   }
   return "";
@@ -149,7 +152,9 @@ bool Acquire(uint64_t sample_bytes, uint64_t* session, const char** code, std::s
   }
   if (!PinOwnCode()) {
     *code = "ERR_UNSUPPORTED";
-    *why = "native heap profiling is not available: the dynamic loader refused to keep sockprobe's code loaded for the life of the process (RTLD_NODELETE), which hooks into it need";
+    *why =
+        "native heap profiling is not available: the dynamic loader refused to keep sockprobe's code loaded for the "
+        "life of the process (RTLD_NODELETE), which hooks into it need";
     return false;
   }
   RecordMainStack();
@@ -214,7 +219,9 @@ RawProfile TakeProfile() {
     std::lock_guard<std::mutex> lock(g_control);
     if (!g_active) {
       profile.code = "ERR_NOT_STARTED";
-      profile.error = "nativeHeap.profile() needs a running session: call nativeHeap.start() first (after stop() frees are no longer seen)";
+      profile.error =
+          "nativeHeap.profile() needs a running session: call nativeHeap.start() first (after stop() frees are no "
+          "longer seen)";
       return profile;
     }
     PatchLoadedObjects(/*dry_run=*/false);  // objects loaded since start()

@@ -11,9 +11,9 @@
 
 #include <algorithm>
 #include <climits>
-#include <map>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <utility>
 
 #include "heap/maps.h"
@@ -47,10 +47,10 @@ std::string OwnModule() {
 // underlying layer's device in /proc/self/maps; 6.18 shows the overlay's): a library upgraded on
 // disk since it was loaded (a new file, a new inode) is not read.
 bool StillMapped(const std::string& path, const Mapping& mapped) {
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) != 0 || st.st_ino != mapped.inode) return false;
   if (((static_cast<uint64_t>(major(st.st_dev)) << 32) | minor(st.st_dev)) == mapped.device) return true;
-  struct statfs fs{};
+  struct statfs fs {};
   constexpr long kOverlayfsMagic = 0x794c7630;
   return statfs(path.c_str(), &fs) == 0 && static_cast<long>(fs.f_type) == kOverlayfsMagic;
 }
@@ -59,12 +59,14 @@ bool StillMapped(const std::string& path, const Mapping& mapped) {
 // full symbol table: the object's own .symtab, else the separate debug file its distribution
 // installs under /usr/lib/debug/.build-id (libc6-dbg, …), taken only when its build ID is the
 // object's. Frames no symbol covers keep module + offset.
-void NameFromSymtab(const std::string& path, const Mapping& mapped, std::vector<std::pair<uintptr_t, size_t>>* wanted, std::vector<FrameInfo>* frames) {
+void NameFromSymtab(const std::string& path, const Mapping& mapped, std::vector<std::pair<uintptr_t, size_t>>* wanted,
+                    std::vector<FrameInfo>* frames) {
   if (!StillMapped(path, mapped)) return;
   std::sort(wanted->begin(), wanted->end());
   auto visit = [&](const ElfSymbol& symbol) {
     if (!symbol.function || symbol.size == 0) return;
-    auto it = std::lower_bound(wanted->begin(), wanted->end(), std::make_pair(static_cast<uintptr_t>(symbol.value), size_t{0}));
+    auto it = std::lower_bound(wanted->begin(), wanted->end(),
+                               std::make_pair(static_cast<uintptr_t>(symbol.value), size_t{0}));
     for (; it != wanted->end() && it->first < symbol.value + symbol.size; ++it) {
       FrameInfo& frame = (*frames)[it->second];
       if (frame.name.empty()) frame.name = Demangle(symbol.name);
@@ -109,7 +111,8 @@ std::vector<FrameInfo> Symbolize(const std::vector<uintptr_t>& addresses) {
   auto from_loader = [&](FrameInfo& frame, uintptr_t lookup, size_t i) {
     Dl_info info{};
     const ElfW(Sym)* symbol = nullptr;
-    if (dladdr1(reinterpret_cast<void*>(lookup), &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) == 0 ||
+    if (dladdr1(reinterpret_cast<void*>(lookup), &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)),
+                RTLD_DL_SYMENT) == 0 ||
         info.dli_fname == nullptr) {
       return false;
     }
@@ -132,7 +135,8 @@ std::vector<FrameInfo> Symbolize(const std::vector<uintptr_t>& addresses) {
           if (object.name != info.dli_fname || mapped == nullptr || mapped->anonymous) break;
           Unnamed& unnamed = in_objects[object.name];
           if (unnamed.mapped == nullptr) unnamed.mapped = mapped;
-          if (mapped->inode == unnamed.mapped->inode && mapped->device == unnamed.mapped->device) unnamed.frames.emplace_back(lookup - object.bias, i);
+          if (mapped->inode == unnamed.mapped->inode && mapped->device == unnamed.mapped->device)
+            unnamed.frames.emplace_back(lookup - object.bias, i);
           break;
         }
       }
@@ -168,15 +172,18 @@ std::vector<FrameInfo> Symbolize(const std::vector<uintptr_t>& addresses) {
     std::sort(in_executable.begin(), in_executable.end());
     const uintptr_t bias = executable->bias;
     std::string why;
-    ForEachElfSymbol("/proc/self/exe", exe_path, [&](const ElfSymbol& symbol) {
-      if (!symbol.function || symbol.size == 0) return;
-      const uintptr_t start = symbol.value + bias;
-      auto it = std::lower_bound(in_executable.begin(), in_executable.end(), std::make_pair(start, size_t{0}));
-      for (; it != in_executable.end() && it->first < start + symbol.size; ++it) {
-        FrameInfo& frame = frames[it->second];
-        if (frame.name.empty()) frame.name = Demangle(symbol.name);
-      }
-    }, &why);
+    ForEachElfSymbol(
+        "/proc/self/exe", exe_path,
+        [&](const ElfSymbol& symbol) {
+          if (!symbol.function || symbol.size == 0) return;
+          const uintptr_t start = symbol.value + bias;
+          auto it = std::lower_bound(in_executable.begin(), in_executable.end(), std::make_pair(start, size_t{0}));
+          for (; it != in_executable.end() && it->first < start + symbol.size; ++it) {
+            FrameInfo& frame = frames[it->second];
+            if (frame.name.empty()) frame.name = Demangle(symbol.name);
+          }
+        },
+        &why);
   }
   for (auto& [path, unnamed] : in_objects) NameFromSymtab(path, *unnamed.mapped, &unnamed.frames, &frames);
   return frames;

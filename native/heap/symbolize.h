@@ -18,7 +18,7 @@ struct FrameInfo {
   std::string module;   // "" when in no object
   uint64_t offset = 0;  // address − the module's base (dladdr's dli_fbase)
   FrameKind kind = FrameKind::kUnknown;
-  bool own = false;     // inside sockprobe's addon (its OpenSSL tracking hooks)
+  bool own = false;  // inside sockprobe's addon (its OpenSSL tracking hooks)
 };
 
 std::vector<FrameInfo> Symbolize(const std::vector<uintptr_t>& addresses);

@@ -118,18 +118,18 @@ HOOK void* HookPvalloc(size_t size) {
 // operator new may call malloc through the executable's PLT (libstdc++ does): the guard
 // keeps that inner call from counting the same bytes twice. An exception thrown by the
 // real operator new unwinds past the guard; Nested() clears it at the next hook above it.
-#define NEW_HOOK(NAME, FN, PARAMS, ARGS, SIZE)                 \
-  HOOK void* NAME PARAMS {                                     \
-    const uintptr_t fp = HOOK_FP;                              \
-    using Fn = void* (*)PARAMS;                                \
+#define NEW_HOOK(NAME, FN, PARAMS, ARGS, SIZE)                                                    \
+  HOOK void* NAME PARAMS {                                                                        \
+    const uintptr_t fp = HOOK_FP;                                                                 \
+    using Fn = void*(*)PARAMS;                                                                    \
     if (FromDynamicLinker(reinterpret_cast<const uintptr_t*>(fp)[1])) return RealAs<Fn>(FN) ARGS; \
-    ThreadState& s = Self();                                   \
-    if (Nested(s, fp)) return RealAs<Fn>(FN) ARGS;             \
-    s.guard_fp = fp;                                           \
-    void* p = RealAs<Fn>(FN) ARGS;                             \
-    s.guard_fp = 0;                                            \
-    if (p != nullptr && CountBytes(s, SIZE)) RecordSample(s, p, SIZE, fp); \
-    return p;                                                  \
+    ThreadState& s = Self();                                                                      \
+    if (Nested(s, fp)) return RealAs<Fn>(FN) ARGS;                                                \
+    s.guard_fp = fp;                                                                              \
+    void* p = RealAs<Fn>(FN) ARGS;                                                                \
+    s.guard_fp = 0;                                                                               \
+    if (p != nullptr && CountBytes(s, SIZE)) RecordSample(s, p, SIZE, fp);                        \
+    return p;                                                                                     \
   }
 
 NEW_HOOK(HookNew, kNew, (size_t size), (size), size)
@@ -138,13 +138,15 @@ NEW_HOOK(HookNewNothrow, kNewNothrow, (size_t size, const void* tag), (size, tag
 NEW_HOOK(HookNewArrayNothrow, kNewArrayNothrow, (size_t size, const void* tag), (size, tag), size)
 NEW_HOOK(HookNewAligned, kNewAligned, (size_t size, size_t alignment), (size, alignment), size)
 NEW_HOOK(HookNewArrayAligned, kNewArrayAligned, (size_t size, size_t alignment), (size, alignment), size)
-NEW_HOOK(HookNewAlignedNothrow, kNewAlignedNothrow, (size_t size, size_t alignment, const void* tag), (size, alignment, tag), size)
-NEW_HOOK(HookNewArrayAlignedNothrow, kNewArrayAlignedNothrow, (size_t size, size_t alignment, const void* tag), (size, alignment, tag), size)
+NEW_HOOK(HookNewAlignedNothrow, kNewAlignedNothrow, (size_t size, size_t alignment, const void* tag),
+         (size, alignment, tag), size)
+NEW_HOOK(HookNewArrayAlignedNothrow, kNewArrayAlignedNothrow, (size_t size, size_t alignment, const void* tag),
+         (size, alignment, tag), size)
 
 #define FREE_HOOK(NAME, FN, PARAMS, ARGS) \
   HOOK void NAME PARAMS {                 \
     BeforeFree(p);                        \
-    using Fn = void (*)PARAMS;            \
+    using Fn = void(*) PARAMS;            \
     RealAs<Fn>(FN) ARGS;                  \
   }
 
@@ -158,11 +160,15 @@ FREE_HOOK(HookDeleteArrayNothrow, kDeleteArrayNothrow, (void* p, const void* tag
 FREE_HOOK(HookDeleteAligned, kDeleteAligned, (void* p, size_t alignment), (p, alignment))
 FREE_HOOK(HookDeleteArrayAligned, kDeleteArrayAligned, (void* p, size_t alignment), (p, alignment))
 FREE_HOOK(HookDeleteSizedAligned, kDeleteSizedAligned, (void* p, size_t size, size_t alignment), (p, size, alignment))
-FREE_HOOK(HookDeleteArraySizedAligned, kDeleteArraySizedAligned, (void* p, size_t size, size_t alignment), (p, size, alignment))
-FREE_HOOK(HookDeleteAlignedNothrow, kDeleteAlignedNothrow, (void* p, size_t alignment, const void* tag), (p, alignment, tag))
-FREE_HOOK(HookDeleteArrayAlignedNothrow, kDeleteArrayAlignedNothrow, (void* p, size_t alignment, const void* tag), (p, alignment, tag))
+FREE_HOOK(HookDeleteArraySizedAligned, kDeleteArraySizedAligned, (void* p, size_t size, size_t alignment),
+          (p, size, alignment))
+FREE_HOOK(HookDeleteAlignedNothrow, kDeleteAlignedNothrow, (void* p, size_t alignment, const void* tag),
+          (p, alignment, tag))
+FREE_HOOK(HookDeleteArrayAlignedNothrow, kDeleteArrayAlignedNothrow, (void* p, size_t alignment, const void* tag),
+          (p, alignment, tag))
 
-#define ENTRY(NAME, HOOKFN) FnInfo{NAME, reinterpret_cast<void*>(&HOOKFN)}
+#define ENTRY(NAME, HOOKFN) \
+  FnInfo { NAME, reinterpret_cast<void*>(&HOOKFN) }
 
 const FnInfo kFunctions[kFnCount] = {
     ENTRY("malloc", HookMalloc),

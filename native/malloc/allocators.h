@@ -36,7 +36,7 @@ bool TcmallocStats(NamedSizes* out);
 bool TcmallocRelease();
 bool TcmallocReleaseBytes(size_t bytes);  // MallocExtension_ReleaseToSystem: at least `bytes` of free spans
 bool TcmallocProperty(const char* name, size_t* out);
-bool TcmallocMarkThreadIdle();            // the calling thread's cache back to the central lists
+bool TcmallocMarkThreadIdle();               // the calling thread's cache back to the central lists
 bool TcmallocThreadCacheBytes(size_t* out);  // MallocExtension_GetThreadCacheSize: the calling thread's cache
 const char* TcmallocVersion();
 bool TcmallocStatsText(std::string* out);
@@ -48,7 +48,7 @@ int MimallocVersion();  // -1 when absent
 bool MimallocStatsText(std::string* out);
 
 // By kind, for the N-API layer (dispatch.cc). false: that allocator does not serve malloc here.
-bool AllocatorNumbersOf(AllocatorKind kind, NamedSizes* out);  // glibc: the mallinfo2 fields
+bool AllocatorNumbersOf(AllocatorKind kind, NamedSizes* out);     // glibc: the mallinfo2 fields
 bool AllocatorStatsTextOf(AllocatorKind kind, std::string* out);  // false for jemalloc (no text wired)
 
 }  // namespace sockprobe

@@ -6,8 +6,8 @@ namespace sockprobe {
 static bool GlibcNumbers(NamedSizes* out) {
   Mallinfo2 m{};
   if (!GlibcMallinfo2(&m)) return false;
-  *out = {{"arena", m.arena},       {"ordblks", m.ordblks},   {"smblks", m.smblks},   {"hblks", m.hblks},
-          {"hblkhd", m.hblkhd},     {"usmblks", m.usmblks},   {"fsmblks", m.fsmblks}, {"uordblks", m.uordblks},
+  *out = {{"arena", m.arena},       {"ordblks", m.ordblks},  {"smblks", m.smblks},   {"hblks", m.hblks},
+          {"hblkhd", m.hblkhd},     {"usmblks", m.usmblks},  {"fsmblks", m.fsmblks}, {"uordblks", m.uordblks},
           {"fordblks", m.fordblks}, {"keepcost", m.keepcost}};
   return true;
 }

@@ -12,9 +12,9 @@
 namespace sockprobe {
 
 static Napi::Value ThrowNotServing(Napi::Env env, AllocatorKind kind) {
-  return ThrowCoded(env, "ERR_ALLOCATOR_NOT_SERVING", std::string(AllocatorName(kind)) + " is not the allocator serving malloc in this process");
+  return ThrowCoded(env, "ERR_ALLOCATOR_NOT_SERVING",
+                    std::string(AllocatorName(kind)) + " is not the allocator serving malloc in this process");
 }
-
 
 static Napi::Object NumbersObject(Napi::Env env, const NamedSizes& values) {
   Napi::Object result = Napi::Object::New(env);
@@ -29,7 +29,8 @@ static Napi::Value MallocOwnerInfo(const Napi::CallbackInfo& info) {
   result.Set("path", Napi::String::New(env, owner.path));
   // Which allocator API the object serving malloc exports (not what exists elsewhere).
   result.Set("glibc", Napi::Boolean::New(env, OwnerSymbol("gnu_get_libc_version") != nullptr));
-  result.Set("jemalloc", Napi::Boolean::New(env, OwnerSymbol("mallctl") != nullptr || OwnerSymbol("je_mallctl") != nullptr));
+  result.Set("jemalloc",
+             Napi::Boolean::New(env, OwnerSymbol("mallctl") != nullptr || OwnerSymbol("je_mallctl") != nullptr));
   result.Set("tcmalloc", Napi::Boolean::New(env, OwnerSymbol("MallocExtension_GetNumericProperty") != nullptr));
   result.Set("mimalloc", Napi::Boolean::New(env, OwnerSymbol("mi_version") != nullptr));
   result.Set("mallinfo2", Napi::Boolean::New(env, OwnerSymbol("mallinfo2") != nullptr));
@@ -47,20 +48,23 @@ static Napi::Value MallocOwnerInfo(const Napi::CallbackInfo& info) {
 
 static Napi::Value Mallinfo2Values(const Napi::CallbackInfo& info) {
   NamedSizes values;
-  if (!AllocatorNumbersOf(AllocatorKind::kGlibc, &values)) return ThrowCoded(info.Env(), "ERR_UNSUPPORTED", "mallinfo2 is not available in this libc (glibc >= 2.33 needed)");
+  if (!AllocatorNumbersOf(AllocatorKind::kGlibc, &values))
+    return ThrowCoded(info.Env(), "ERR_UNSUPPORTED", "mallinfo2 is not available in this libc (glibc >= 2.33 needed)");
   return NumbersObject(info.Env(), values);
 }
 
 static Napi::Value MallocInfoXml(const Napi::CallbackInfo& info) {
   std::string xml;
-  if (!GlibcMallocInfoXml(&xml)) return ThrowCoded(info.Env(), "ERR_UNSUPPORTED", "malloc_info is not available in this libc");
+  if (!GlibcMallocInfoXml(&xml))
+    return ThrowCoded(info.Env(), "ERR_UNSUPPORTED", "malloc_info is not available in this libc");
   return Napi::String::New(info.Env(), xml);
 }
 
 // Numeric stats of one allocator as an object of name -> bytes (or count).
 static Napi::Value AllocatorNumbers(const Napi::CallbackInfo& info) {
   AllocatorKind kind;
-  if (!KindArgument(info, {AllocatorKind::kJemalloc, AllocatorKind::kTcmalloc, AllocatorKind::kMimalloc}, &kind)) return info.Env().Undefined();
+  if (!KindArgument(info, {AllocatorKind::kJemalloc, AllocatorKind::kTcmalloc, AllocatorKind::kMimalloc}, &kind))
+    return info.Env().Undefined();
   NamedSizes values;
   if (!AllocatorNumbersOf(kind, &values)) return ThrowNotServing(info.Env(), kind);
   return NumbersObject(info.Env(), values);
@@ -69,7 +73,8 @@ static Napi::Value AllocatorNumbers(const Napi::CallbackInfo& info) {
 // The allocator's own human-readable statistics text, for reference and cross-checks.
 static Napi::Value AllocatorStatsText(const Napi::CallbackInfo& info) {
   AllocatorKind kind;
-  if (!KindArgument(info, {AllocatorKind::kGlibc, AllocatorKind::kTcmalloc, AllocatorKind::kMimalloc}, &kind)) return info.Env().Undefined();
+  if (!KindArgument(info, {AllocatorKind::kGlibc, AllocatorKind::kTcmalloc, AllocatorKind::kMimalloc}, &kind))
+    return info.Env().Undefined();
   std::string text;
   if (!AllocatorStatsTextOf(kind, &text)) return ThrowNotServing(info.Env(), kind);
   return Napi::String::New(info.Env(), text);
@@ -92,7 +97,9 @@ static Napi::Value AllocatorNumbersAsync(const Napi::CallbackInfo& info) {
         read.ok = AllocatorNumbersOf(kind, &read.values);
         return read;
       },
-      [kind](Napi::Env env, Read& read) -> Napi::Value { return read.ok ? Napi::Value(NumbersObject(env, read.values)) : ThrowNotServing(env, kind); });
+      [kind](Napi::Env env, Read& read) -> Napi::Value {
+        return read.ok ? Napi::Value(NumbersObject(env, read.values)) : ThrowNotServing(env, kind);
+      });
 }
 
 static Napi::Object OutcomeObject(Napi::Env env, const ReleaseOutcome& outcome) {
@@ -121,7 +128,8 @@ static Napi::Value Release(const Napi::CallbackInfo& info) {
   AllocatorKind kind;
   if (!KindArgument(info, kEveryKind, &kind)) return info.Env().Undefined();
   const bool on_threadpool = info.Length() > 1 && info[1].ToBoolean().Value();
-  return SettleRelease(info.Env(), kind, on_threadpool, "sockprobe:release", [kind] { return ReleaseFreeMemory(kind); });
+  return SettleRelease(info.Env(), kind, on_threadpool, "sockprobe:release",
+                       [kind] { return ReleaseFreeMemory(kind); });
 }
 
 // releaseSlice(kind, index, budgetBytes, onThreadpool): one bounded slice of a release.
@@ -129,16 +137,19 @@ static Napi::Value ReleaseSliceCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AllocatorKind kind;
   if (!KindArgument(info, kEveryKind, &kind)) return env.Undefined();
-  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for index and budgetBytes", 0, nullptr, true);
+  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber())
+    return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for index and budgetBytes", 0, nullptr, true);
   const double index = info[1].As<Napi::Number>().DoubleValue();
   const double budget = info[2].As<Napi::Number>().DoubleValue();
   if (!(index >= 0 && index < 65536) || !(budget >= 4096 && budget <= 1099511627776.0)) {
-    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected 0 <= index < 65536 and 4096 <= budgetBytes <= 2^40", 0, nullptr, true);
+    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected 0 <= index < 65536 and 4096 <= budgetBytes <= 2^40", 0,
+                      nullptr, true);
   }
   const unsigned slice = static_cast<unsigned>(index);
   const size_t budget_bytes = static_cast<size_t>(budget);
   const bool on_threadpool = info.Length() > 3 && info[3].ToBoolean().Value();
-  return SettleRelease(env, kind, on_threadpool, "sockprobe:release-slice", [kind, slice, budget_bytes] { return ReleaseSlice(kind, slice, budget_bytes); });
+  return SettleRelease(env, kind, on_threadpool, "sockprobe:release-slice",
+                       [kind, slice, budget_bytes] { return ReleaseSlice(kind, slice, budget_bytes); });
 }
 
 // releaseThreadCache(kind): the calling (JS) thread's allocator cache back to shared lists.

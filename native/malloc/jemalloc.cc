@@ -24,10 +24,9 @@ bool JemallocStats(NamedSizes* out) {
   uint64_t epoch = 1;
   size_t epoch_size = sizeof(epoch);
   mallctl("epoch", &epoch, &epoch_size, &epoch, epoch_size);
-  static const char* const kSizeStats[] = {"stats.allocated", "stats.active",   "stats.metadata",
-                                           "stats.resident",  "stats.mapped",   "stats.retained",
-                                           "opt.narenas",     "arenas.narenas", "opt.dirty_decay_ms",
-                                           "opt.muzzy_decay_ms"};
+  static const char* const kSizeStats[] = {
+      "stats.allocated", "stats.active", "stats.metadata", "stats.resident",     "stats.mapped",
+      "stats.retained",  "opt.narenas",  "arenas.narenas", "opt.dirty_decay_ms", "opt.muzzy_decay_ms"};
   for (const char* name : kSizeStats) {
     // mallctl insists on the exact width: sizes are size_t, decay times ssize_t, arena
     // counts unsigned. Try the wide read first, then the 32-bit one.

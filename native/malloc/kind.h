@@ -7,11 +7,16 @@ namespace sockprobe {
 enum class AllocatorKind { kGlibc, kJemalloc, kTcmalloc, kMimalloc };
 
 inline bool ParseAllocatorKind(const std::string& name, AllocatorKind* out) {
-  if (name == "glibc") *out = AllocatorKind::kGlibc;
-  else if (name == "jemalloc") *out = AllocatorKind::kJemalloc;
-  else if (name == "tcmalloc") *out = AllocatorKind::kTcmalloc;
-  else if (name == "mimalloc") *out = AllocatorKind::kMimalloc;
-  else return false;
+  if (name == "glibc")
+    *out = AllocatorKind::kGlibc;
+  else if (name == "jemalloc")
+    *out = AllocatorKind::kJemalloc;
+  else if (name == "tcmalloc")
+    *out = AllocatorKind::kTcmalloc;
+  else if (name == "mimalloc")
+    *out = AllocatorKind::kMimalloc;
+  else
+    return false;
   return true;
 }
 

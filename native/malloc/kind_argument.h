@@ -14,7 +14,8 @@ namespace sockprobe {
 
 // Reads info[0] as one of `allowed` (e.g. "glibc, tcmalloc or mimalloc"); throws a coded
 // TypeError naming them otherwise.
-inline bool KindArgument(const Napi::CallbackInfo& info, std::initializer_list<AllocatorKind> allowed, AllocatorKind* out) {
+inline bool KindArgument(const Napi::CallbackInfo& info, std::initializer_list<AllocatorKind> allowed,
+                         AllocatorKind* out) {
   std::string names;
   for (auto it = allowed.begin(); it != allowed.end(); ++it) {
     names += (it == allowed.begin() ? "" : std::next(it) == allowed.end() ? " or " : ", ");
@@ -26,12 +27,14 @@ inline bool KindArgument(const Napi::CallbackInfo& info, std::initializer_list<A
   }
   const std::string name = info[0].As<Napi::String>();
   if (!ParseAllocatorKind(name, out) || std::find(allowed.begin(), allowed.end(), *out) == allowed.end()) {
-    ThrowCoded(info.Env(), "ERR_INVALID_ARG_VALUE", "Expected " + names + " for kind but received " + name, 0, nullptr, true);
+    ThrowCoded(info.Env(), "ERR_INVALID_ARG_VALUE", "Expected " + names + " for kind but received " + name, 0, nullptr,
+               true);
     return false;
   }
   return true;
 }
 
-inline constexpr std::initializer_list<AllocatorKind> kEveryKind = {AllocatorKind::kGlibc, AllocatorKind::kJemalloc, AllocatorKind::kTcmalloc, AllocatorKind::kMimalloc};
+inline constexpr std::initializer_list<AllocatorKind> kEveryKind = {AllocatorKind::kGlibc, AllocatorKind::kJemalloc,
+                                                                    AllocatorKind::kTcmalloc, AllocatorKind::kMimalloc};
 
 }  // namespace sockprobe

@@ -16,7 +16,9 @@ namespace sockprobe {
 // undefined `malloc` whose value is its PLT entry, and dlsym(RTLD_DEFAULT) returns that.
 static bool DefinedAt(void* address, Dl_info* info) {
   const ElfW(Sym)* symbol = nullptr;
-  if (address == nullptr || dladdr1(address, info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) == 0) return false;
+  if (address == nullptr ||
+      dladdr1(address, info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) == 0)
+    return false;
   return info->dli_fname != nullptr && symbol != nullptr && symbol->st_shndx != SHN_UNDEF;
 }
 
@@ -42,13 +44,16 @@ static MallocOwner ResolveOwner() {
 #ifdef SOCKPROBE_SANITIZER_BUILD
   // Sanitizer runs only (sanitizers/run.sh): ASan and valgrind serve malloc themselves, which
   // would leave every glibc path untested. Treat libc as the owner so those paths run.
-  if (owner.path.find("libasan") != std::string::npos || owner.path.find("vgpreload") != std::string::npos) owner.path = "libc.so.6";
+  if (owner.path.find("libasan") != std::string::npos || owner.path.find("vgpreload") != std::string::npos)
+    owner.path = "libc.so.6";
 #endif
   if (!owner.path.empty()) owner.handle = dlopen(owner.path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
   if (owner.handle != nullptr) {
     // Name the object as the linker has it loaded (a full path), whatever name found it.
     Dl_info info{};
-    if (DefinedAt(dlsym(owner.handle, "malloc"), &info) && owner.path != info.dli_fname && owner.path.find('/') == std::string::npos) owner.path = info.dli_fname;
+    if (DefinedAt(dlsym(owner.handle, "malloc"), &info) && owner.path != info.dli_fname &&
+        owner.path.find('/') == std::string::npos)
+      owner.path = info.dli_fname;
   }
   return owner;
 }

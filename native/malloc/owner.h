@@ -5,8 +5,8 @@
 namespace sockprobe {
 
 struct MallocOwner {
-  std::string path;   // object that dlsym(RTLD_DEFAULT, "malloc") resolves into; "" when unknown
-  void* handle;       // dlopen(path, RTLD_NOLOAD) of that object, or nullptr
+  std::string path;  // object that dlsym(RTLD_DEFAULT, "malloc") resolves into; "" when unknown
+  void* handle;      // dlopen(path, RTLD_NOLOAD) of that object, or nullptr
 };
 
 // Resolved once per process; malloc cannot change owner after start-up.

@@ -51,14 +51,16 @@ ReleaseOutcome ReleaseSlice(AllocatorKind kind, unsigned index, size_t budget_by
       outcome->done = index + 1 >= arenas;
     });
   }
-  if (kind == AllocatorKind::kTcmalloc) return Timed([budget_bytes](ReleaseOutcome* outcome) { TcmallocSlice(budget_bytes, outcome); });
+  if (kind == AllocatorKind::kTcmalloc)
+    return Timed([budget_bytes](ReleaseOutcome* outcome) { TcmallocSlice(budget_bytes, outcome); });
   return ReleaseFreeMemory(kind);  // glibc, mimalloc: one slice
 }
 
 bool ReleaseThreadCache(AllocatorKind kind) {
   if (kind == AllocatorKind::kJemalloc) return JemallocFlushThreadCache();
   if (kind == AllocatorKind::kTcmalloc) return TcmallocMarkThreadIdle();
-  if (kind == AllocatorKind::kMimalloc) return MimallocCollect();  // mi_collect(true) collects the calling thread's heap
+  if (kind == AllocatorKind::kMimalloc)
+    return MimallocCollect();  // mi_collect(true) collects the calling thread's heap
   return false;
 }
 

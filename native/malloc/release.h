@@ -10,8 +10,8 @@ namespace sockprobe {
 
 struct ReleaseOutcome {
   bool supported = false;
-  int flag = -1;           // malloc_trim's return (1 released something, 0 nothing); -1 elsewhere
-  bool done = true;        // slices: nothing left for a further slice to do
+  int flag = -1;     // malloc_trim's return (1 released something, 0 nothing); -1 elsewhere
+  bool done = true;  // slices: nothing left for a further slice to do
   uint64_t duration_ns = 0;
   uint64_t thread_cpu_ns = 0;
 };

@@ -9,11 +9,11 @@ bool TcmallocStats(NamedSizes* out) {
   static const auto fn = OwnerFunction<GetProperty>("MallocExtension_GetNumericProperty");
   if (fn == nullptr) return false;
   static const char* const kProperties[] = {
-      "generic.current_allocated_bytes",        "generic.heap_size",
-      "generic.total_physical_bytes",           "tcmalloc.pageheap_free_bytes",
-      "tcmalloc.pageheap_unmapped_bytes",       "tcmalloc.current_total_thread_cache_bytes",
-      "tcmalloc.central_cache_free_bytes",      "tcmalloc.transfer_cache_free_bytes",
-      "tcmalloc.thread_cache_free_bytes",       "tcmalloc.max_total_thread_cache_bytes",
+      "generic.current_allocated_bytes",    "generic.heap_size",
+      "generic.total_physical_bytes",       "tcmalloc.pageheap_free_bytes",
+      "tcmalloc.pageheap_unmapped_bytes",   "tcmalloc.current_total_thread_cache_bytes",
+      "tcmalloc.central_cache_free_bytes",  "tcmalloc.transfer_cache_free_bytes",
+      "tcmalloc.thread_cache_free_bytes",   "tcmalloc.max_total_thread_cache_bytes",
       "tcmalloc.aggressive_memory_decommit"};
   for (const char* name : kProperties) {
     size_t value = 0;

@@ -55,9 +55,11 @@ ThreadRelease MeetAndRelease(AllocatorKind kind, Rendezvous* meeting, unsigned w
     std::unique_lock<std::mutex> lock(meeting->mutex);
     meeting->arrived++;
     meeting->all_arrived.notify_all();
-    meeting->all_arrived.wait_until(lock, start + std::chrono::milliseconds(wait_ms), [meeting] { return meeting->arrived >= meeting->expected; });
+    meeting->all_arrived.wait_until(lock, start + std::chrono::milliseconds(wait_ms),
+                                    [meeting] { return meeting->arrived >= meeting->expected; });
   }
-  result.waited_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+  result.waited_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
   result.thread_id = static_cast<double>(syscall(SYS_gettid));
   result.cache_bytes_before = ThreadCacheBytes(kind);
   result.released = ReleaseThreadCache(kind);
@@ -71,12 +73,14 @@ Napi::Value ReleaseThreadpoolCaches(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AllocatorKind kind;
   if (!KindArgument(info, kEveryKind, &kind)) return env.Undefined();
-  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for count and waitMs", 0, nullptr, true);
+  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber())
+    return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for count and waitMs", 0, nullptr, true);
   const double count = info[1].As<Napi::Number>().DoubleValue();
   const double wait_ms = info[2].As<Napi::Number>().DoubleValue();
   // libuv caps its pool at 1024 threads; 100 ms is far above what an idle pool needs to meet.
   if (!(count >= 1 && count <= 1024) || !(wait_ms >= 0 && wait_ms <= 100)) {
-    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected 1 <= count <= 1024 and 0 <= waitMs <= 100", 0, nullptr, true);
+    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected 1 <= count <= 1024 and 0 <= waitMs <= 100", 0, nullptr,
+                      true);
   }
   auto meeting = std::make_shared<Rendezvous>();
   meeting->expected = static_cast<unsigned>(count);
@@ -84,14 +88,17 @@ Napi::Value ReleaseThreadpoolCaches(const Napi::CallbackInfo& info) {
   std::vector<Napi::Value> queued;
   for (unsigned i = 0; i < meeting->expected; i++) {
     Napi::Value promise = PromiseWorker<ThreadRelease>::Queue(
-        env, "sockprobe:release-thread-cache", [kind, meeting, wait] { return MeetAndRelease(kind, meeting.get(), wait); },
+        env, "sockprobe:release-thread-cache",
+        [kind, meeting, wait] { return MeetAndRelease(kind, meeting.get(), wait); },
         [](Napi::Env env, ThreadRelease& result) -> Napi::Value {
           Napi::Object object = Napi::Object::New(env);
           object.Set("released", Napi::Boolean::New(env, result.released));
           object.Set("threadId", Napi::Number::New(env, result.thread_id));
           object.Set("waitedNs", SizeValue(env, result.waited_ns));
-          object.Set("cacheBytesBefore", result.cache_bytes_before < 0 ? env.Null() : Napi::Number::New(env, result.cache_bytes_before));
-          object.Set("cacheBytesAfter", result.cache_bytes_after < 0 ? env.Null() : Napi::Number::New(env, result.cache_bytes_after));
+          object.Set("cacheBytesBefore",
+                     result.cache_bytes_before < 0 ? env.Null() : Napi::Number::New(env, result.cache_bytes_before));
+          object.Set("cacheBytesAfter",
+                     result.cache_bytes_after < 0 ? env.Null() : Napi::Number::New(env, result.cache_bytes_after));
           return object;
         });
     // A terminating environment refuses new promises: the items queued so far stop waiting

@@ -165,8 +165,10 @@ void CountFree(uint64_t generation, size_t bytes) {
 void CountRealloc(uint64_t generation, bool old_tracked, size_t old_bytes, size_t new_bytes) {
   WithSlot(generation, [&](Slot* slot) {
     Add(slot->alloc_bytes, new_bytes);
-    if (old_tracked) Add(slot->freed_bytes, old_bytes);
-    else Add(slot->allocations, 1);  // a block from before the session becomes tracked
+    if (old_tracked)
+      Add(slot->freed_bytes, old_bytes);
+    else
+      Add(slot->allocations, 1);  // a block from before the session becomes tracked
     Add(slot->reallocs, 1);
     Track(slot, generation, static_cast<int64_t>(new_bytes) - static_cast<int64_t>(old_tracked ? old_bytes : 0));
   });

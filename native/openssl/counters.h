@@ -9,12 +9,12 @@
 namespace sockprobe {
 
 struct CounterTotals {
-  uint64_t alloc_bytes = 0;   // bytes that became tracked (malloc, realloc growth side)
-  uint64_t freed_bytes = 0;   // tracked bytes released (free, realloc shrink side)
-  uint64_t allocations = 0;   // blocks that became tracked
-  uint64_t frees = 0;         // tracked blocks released
-  uint64_t reallocs = 0;      // realloc calls that resized a block
-  int64_t peak_bytes = 0;     // highest live bytes seen (see FlushThreshold)
+  uint64_t alloc_bytes = 0;  // bytes that became tracked (malloc, realloc growth side)
+  uint64_t freed_bytes = 0;  // tracked bytes released (free, realloc shrink side)
+  uint64_t allocations = 0;  // blocks that became tracked
+  uint64_t frees = 0;        // tracked blocks released
+  uint64_t reallocs = 0;     // realloc calls that resized a block
+  int64_t peak_bytes = 0;    // highest live bytes seen (see FlushThreshold)
 };
 
 // Live bytes are also kept as one running total per session, fed in batches of at least

@@ -19,16 +19,24 @@ class MappedFile {
  public:
   explicit MappedFile(const std::string& path) {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) { error_ = errno; return; }
-    struct stat st{};
+    if (fd < 0) {
+      error_ = errno;
+      return;
+    }
+    struct stat st {};
     if (fstat(fd, &st) == 0 && st.st_size > 0) {
       void* data = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-      if (data != MAP_FAILED) { data_ = static_cast<const uint8_t*>(data); size_ = static_cast<size_t>(st.st_size); }
-      else error_ = errno;
+      if (data != MAP_FAILED) {
+        data_ = static_cast<const uint8_t*>(data);
+        size_ = static_cast<size_t>(st.st_size);
+      } else
+        error_ = errno;
     }
     close(fd);
   }
-  ~MappedFile() { if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_); }
+  ~MappedFile() {
+    if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+  }
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
@@ -89,7 +97,8 @@ bool ElfBuildId(const std::string& file_path, std::string* hex) {
       const uint64_t desc_size = (uint64_t{note.n_descsz} + 3) & ~uint64_t{3};
       const uint64_t body = at + sizeof note;
       if (name_size + desc_size > sections[i].sh_size - body) break;
-      if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4 && memcmp(notes + body, "GNU", 4) == 0 && note.n_descsz > 0) {
+      if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4 && memcmp(notes + body, "GNU", 4) == 0 &&
+          note.n_descsz > 0) {
         static const char kDigits[] = "0123456789abcdef";
         hex->clear();
         for (uint32_t b = 0; b < note.n_descsz; ++b) {
@@ -113,7 +122,10 @@ bool ForEachElfSymbol(const std::string& file_path, const std::string& path,
   if (sections == nullptr) return false;
   const Elf64_Shdr* symtab = nullptr;
   for (unsigned i = 0; i < header->e_shnum; ++i) {
-    if (sections[i].sh_type == SHT_SYMTAB) { symtab = &sections[i]; break; }
+    if (sections[i].sh_type == SHT_SYMTAB) {
+      symtab = &sections[i];
+      break;
+    }
   }
   if (symtab == nullptr || symtab->sh_link >= header->e_shnum || symtab->sh_entsize != sizeof(Elf64_Sym)) {
     *why = path + " has no symbol table (.symtab): it is stripped";

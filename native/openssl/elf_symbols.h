@@ -8,13 +8,13 @@
 namespace sockprobe {
 
 struct ElfSymbol {
-  const char* name;     // NUL-terminated, inside the mapped string table
-  const char* file;     // for a local symbol, the STT_FILE entry it follows ("mem.c"); else ""
-  uint64_t value;       // link-time address (run-time address minus the load bias)
+  const char* name;  // NUL-terminated, inside the mapped string table
+  const char* file;  // for a local symbol, the STT_FILE entry it follows ("mem.c"); else ""
+  uint64_t value;    // link-time address (run-time address minus the load bias)
   uint64_t size;
   bool local;
-  bool object;          // STT_OBJECT (data)
-  bool function;        // STT_FUNC
+  bool object;    // STT_OBJECT (data)
+  bool function;  // STT_FUNC
 };
 
 // Calls `visit` for every defined data or function symbol of `file_path`'s .symtab, in table

@@ -59,9 +59,7 @@ inline bool ReadTrailer(void* address, uint64_t generation, size_t* size, uint8_
   return true;
 }
 
-inline void ClearTrailer(uint8_t* where) {
-  memset(where, 0, kTrailerBytes);
-}
+inline void ClearTrailer(uint8_t* where) { memset(where, 0, kTrailerBytes); }
 
 // OpenSSL's own CRYPTO_malloc returns NULL for 0 bytes; so do we.
 inline void* PlainMalloc(size_t num) { return num == 0 ? nullptr : malloc(num); }
@@ -102,9 +100,7 @@ void PrepareHooks(UsableSizeFn usable_size) {
   g_usable_size = usable_size;
 }
 
-void SetCountingGeneration(uint64_t generation) {
-  g_generation.store(generation, std::memory_order_release);
-}
+void SetCountingGeneration(uint64_t generation) { g_generation.store(generation, std::memory_order_release); }
 
 void* TrackedMalloc(size_t num, const char* file, int line) {
   const uint64_t generation = g_generation.load(std::memory_order_acquire);
@@ -123,8 +119,10 @@ void* TrackedRealloc(void* address, size_t num, const char* file, int line) {
   const uint64_t generation = g_generation.load(std::memory_order_acquire);
   if (address == nullptr) return generation == 0 ? PlainMalloc(num) : CountedMalloc(num, generation);
   if (num == 0) {
-    if (generation == 0) free(address);
-    else CountedFree(address, generation);
+    if (generation == 0)
+      free(address);
+    else
+      CountedFree(address, generation);
     return nullptr;
   }
   if (generation == 0 || num > SIZE_MAX - kTrailerBytes) return realloc(address, num);

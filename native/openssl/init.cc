@@ -61,7 +61,8 @@ static Napi::Value OpensslStats(const Napi::CallbackInfo& info) {
 
 void InitOpenssl(Napi::Env env, Napi::Object exports) {
   exports.Set("opensslTrackingProblem", Napi::Function::New(env, OpensslTrackingProblem, "opensslTrackingProblem"));
-  exports.Set("opensslTrackingProblemAsync", Napi::Function::New(env, OpensslTrackingProblemAsync, "opensslTrackingProblemAsync"));
+  exports.Set("opensslTrackingProblemAsync",
+              Napi::Function::New(env, OpensslTrackingProblemAsync, "opensslTrackingProblemAsync"));
   EnvLeases* leases = EnvLeases::Attach(env, ReleaseTracking);
   exports.Set("opensslStart", Napi::Function::New(env, OpensslStart, "opensslStart", leases));
   exports.Set("opensslStop", Napi::Function::New(env, OpensslStop, "opensslStop", leases));

@@ -25,7 +25,6 @@ std::string Hex(uintptr_t value) {
   return text;
 }
 
-
 std::string ExecutablePath() {
   char path[4096];
   const ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
@@ -33,7 +32,7 @@ std::string ExecutablePath() {
 }
 
 struct LoadedObject {
-  std::string name;   // "" for the main program
+  std::string name;  // "" for the main program
   uintptr_t bias = 0;
   bool found = false;
   bool writable = false;  // the segment holding the address is writable data
@@ -78,15 +77,16 @@ bool InDataOf(const LoadedObject& object, uintptr_t address, size_t size) {
 // loaded). Names are read only where cheaper tests passed: the string table of a Node
 // binary is 7–19 MB, and touching all of it costs tens of milliseconds.
 struct SymbolFindings {
-  uint64_t getter = 0;             // where CRYPTO_get_mem_functions must be, link-time
+  uint64_t getter = 0;  // where CRYPTO_get_mem_functions must be, link-time
   bool getter_found = false;
   uint64_t impl[3] = {0, 0, 0};
-  int impl_count[3] = {0, 0, 0};   // more than one candidate: ambiguous, refused
+  int impl_count[3] = {0, 0, 0};  // more than one candidate: ambiguous, refused
 };
 
 void Collect(const ElfSymbol& symbol, SymbolFindings* found) {
   if (symbol.function) {
-    if (symbol.value == found->getter && !symbol.local && strcmp(symbol.name, "CRYPTO_get_mem_functions") == 0) found->getter_found = true;
+    if (symbol.value == found->getter && !symbol.local && strcmp(symbol.name, "CRYPTO_get_mem_functions") == 0)
+      found->getter_found = true;
     return;
   }
   if (!symbol.object || !symbol.local || symbol.size != sizeof(void*) || strcmp(symbol.file, kMemSource) != 0) return;
@@ -112,7 +112,9 @@ bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
   const auto version = GlobalFunction<VersionFn>("OpenSSL_version");
   if (site->get_mem_functions == nullptr || site->crypto_malloc == nullptr || site->crypto_realloc == nullptr ||
       site->crypto_free == nullptr || version == nullptr) {
-    *why = "this process exports no OpenSSL CRYPTO_get_mem_functions/CRYPTO_malloc (Node built with BoringSSL or without crypto)";
+    *why =
+        "this process exports no OpenSSL CRYPTO_get_mem_functions/CRYPTO_malloc (Node built with BoringSSL or without "
+        "crypto)";
     return false;
   }
   site->version = version(0);
@@ -125,7 +127,8 @@ bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
     *why = "cannot tell which object defines CRYPTO_get_mem_functions";
     return false;
   }
-  const uintptr_t functions[] = {reinterpret_cast<uintptr_t>(site->crypto_malloc), reinterpret_cast<uintptr_t>(site->crypto_realloc),
+  const uintptr_t functions[] = {reinterpret_cast<uintptr_t>(site->crypto_malloc),
+                                 reinterpret_cast<uintptr_t>(site->crypto_realloc),
                                  reinterpret_cast<uintptr_t>(site->crypto_free)};
   for (const uintptr_t function : functions) {
     if (!SameObject(ObjectAt(function), object)) {
@@ -143,7 +146,8 @@ bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
   // Source 1: the symbol table.
   SymbolFindings found;
   found.getter = reinterpret_cast<uintptr_t>(site->get_mem_functions) - bias;
-  if (!ForEachElfSymbol(file, site->object, [&found](const ElfSymbol& symbol) { Collect(symbol, &found); }, why)) {
+  if (!ForEachElfSymbol(
+          file, site->object, [&found](const ElfSymbol& symbol) { Collect(symbol, &found); }, why)) {
     *why = "OpenSSL's private allocator state cannot be confirmed: " + *why;
     return false;
   }
@@ -156,22 +160,25 @@ bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
   CryptoReallocFn current_realloc = nullptr;
   CryptoFreeFn current_free = nullptr;
   site->get_mem_functions(&current_malloc, &current_realloc, &current_free);
-  const uintptr_t current[3] = {reinterpret_cast<uintptr_t>(current_malloc), reinterpret_cast<uintptr_t>(current_realloc),
+  const uintptr_t current[3] = {reinterpret_cast<uintptr_t>(current_malloc),
+                                reinterpret_cast<uintptr_t>(current_realloc),
                                 reinterpret_cast<uintptr_t>(current_free)};
   uintptr_t at[3] = {0, 0, 0};
   for (int i = 0; i < 3; ++i) {
     if (found.impl_count[i] != 1) {
-      *why = site->object + "'s symbol table names " + (found.impl_count[i] == 0 ? "no" : "more than one") + " local 8-byte `" +
-             kImplNames[i] + "` of " + kMemSource + " (not OpenSSL's crypto/mem.c layout)";
+      *why = site->object + "'s symbol table names " + (found.impl_count[i] == 0 ? "no" : "more than one") +
+             " local 8-byte `" + kImplNames[i] + "` of " + kMemSource + " (not OpenSSL's crypto/mem.c layout)";
       return false;
     }
     at[i] = found.impl[i] + bias;
     if (!InDataOf(object, at[i], sizeof(void*))) {
-      *why = std::string("`") + kImplNames[i] + "` at " + Hex(at[i]) + " is not in " + site->object + "'s writable data";
+      *why =
+          std::string("`") + kImplNames[i] + "` at " + Hex(at[i]) + " is not in " + site->object + "'s writable data";
       return false;
     }
     if (__atomic_load_n(reinterpret_cast<const uintptr_t*>(at[i]), __ATOMIC_ACQUIRE) != current[i]) {
-      *why = std::string("`") + kImplNames[i] + "` at " + Hex(at[i]) + " does not hold what CRYPTO_get_mem_functions reports";
+      *why = std::string("`") + kImplNames[i] + "` at " + Hex(at[i]) +
+             " does not hold what CRYPTO_get_mem_functions reports";
       return false;
     }
   }

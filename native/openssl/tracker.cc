@@ -113,7 +113,9 @@ bool AcquireTracking(uint64_t* session, const char** code, std::string* why) {
   }
   if (!PinOwnCode()) {
     *code = "ERR_UNSUPPORTED";
-    *why = "OpenSSL allocation tracking is not available: the dynamic loader refused to keep sockprobe's code loaded for the life of the process (RTLD_NODELETE), which hooks into it need";
+    *why =
+        "OpenSSL allocation tracking is not available: the dynamic loader refused to keep sockprobe's code loaded for "
+        "the life of the process (RTLD_NODELETE), which hooks into it need";
     return false;
   }
   const uint64_t generation = ++g_last_generation;

@@ -9,15 +9,15 @@ namespace sockprobe {
 
 struct TrackerStats {
   bool tracking = false;
-  bool started = false;       // a session exists (running or stopped)
+  bool started = false;  // a session exists (running or stopped)
   int64_t live_bytes = 0;
   int64_t peak_bytes = 0;
   uint64_t allocations = 0;
   uint64_t frees = 0;
   uint64_t reallocs = 0;
-  double since_ms = 0;        // wall clock (ms since the epoch) when the session started
-  uint64_t session = 0;       // the session these figures are of (running or last); 0 before the first
-  uint64_t users = 0;         // references held to the running session, over every realm
+  double since_ms = 0;   // wall clock (ms since the epoch) when the session started
+  uint64_t session = 0;  // the session these figures are of (running or last); 0 before the first
+  uint64_t users = 0;    // references held to the running session, over every realm
 };
 
 // Empty when tracking can work in this process, else the reason it cannot. The first call

@@ -25,10 +25,10 @@ struct V8Calls {
 };
 
 static const V8Calls& Calls() {
-  static const V8Calls calls{
-      GlobalFunction<GetCurrentIsolate>("_ZN2v87Isolate10GetCurrentEv"),
-      GlobalFunction<LowMemoryNotification>("_ZN2v87Isolate21LowMemoryNotificationEv"),
-      GlobalFunction<MemoryPressureNotification>("_ZN2v87Isolate26MemoryPressureNotificationENS_19MemoryPressureLevelE")};
+  static const V8Calls calls{GlobalFunction<GetCurrentIsolate>("_ZN2v87Isolate10GetCurrentEv"),
+                             GlobalFunction<LowMemoryNotification>("_ZN2v87Isolate21LowMemoryNotificationEv"),
+                             GlobalFunction<MemoryPressureNotification>(
+                                 "_ZN2v87Isolate26MemoryPressureNotificationENS_19MemoryPressureLevelE")};
   return calls;
 }
 

@@ -18,8 +18,16 @@ export interface MallocOwnerInfo {
 }
 
 export interface NativeMallinfo2 {
-  arena: number; ordblks: number; smblks: number; hblks: number; hblkhd: number;
-  usmblks: number; fsmblks: number; uordblks: number; fordblks: number; keepcost: number;
+  arena: number;
+  ordblks: number;
+  smblks: number;
+  hblks: number;
+  hblkhd: number;
+  usmblks: number;
+  fsmblks: number;
+  uordblks: number;
+  fordblks: number;
+  keepcost: number;
 }
 
 export interface NativeReleaseOutcome {

@@ -32,7 +32,10 @@ interface PulseJson {
 function runVariant(variant: Variant, passThrough: string[]): Promise<PulseJson> {
   const env = { ...process.env, LD_PRELOAD: variant.allocator === 'glibc' ? '' : findAllocatorLibrary(variant.allocator) };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [process.argv[1], 'pulse', '--json', ...passThrough, ...variant.flags], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [process.argv[1], 'pulse', '--json', ...passThrough, ...variant.flags], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.on('close', (code) => {
@@ -51,8 +54,19 @@ export function renderComparison(rows: Array<{ label: string; result: PulseJson 
   const body = rows.map(({ label, result }) => {
     const perConnection = result.report.perConnection.find((e) => e.layer === 'rss' && e.kind === result.options.kind)?.bytesPerConnection ?? null;
     // The longest event-loop stall a release caused (releaseToOS()'s 1 ms loop monitor), not the trim's wall time.
-    const stall = result.release?.jsThread.longestStallMs ?? (result.autoReleases.length ? Math.max(...result.autoReleases.map((r) => r.result?.jsThread.longestStallMs ?? 0)) : null);
-    return [label, MiB(result.rss.baseline), MiB(result.rss.peak), MiB(result.rss.afterPulses), MiB(result.rss.afterRelease), perConnection === null ? '—' : (perConnection / 1024).toFixed(1), result.connectionsPerSecond.toFixed(0), stall === null ? '—' : stall.toFixed(2)];
+    const stall =
+      result.release?.jsThread.longestStallMs ??
+      (result.autoReleases.length ? Math.max(...result.autoReleases.map((r) => r.result?.jsThread.longestStallMs ?? 0)) : null);
+    return [
+      label,
+      MiB(result.rss.baseline),
+      MiB(result.rss.peak),
+      MiB(result.rss.afterPulses),
+      MiB(result.rss.afterRelease),
+      perConnection === null ? '—' : (perConnection / 1024).toFixed(1),
+      result.connectionsPerSecond.toFixed(0),
+      stall === null ? '—' : stall.toFixed(2),
+    ];
   });
   if (!markdown) return table([header, ...body]);
   return [header, header.map(() => '---'), ...body].map((row) => `| ${row.join(' | ')} |`).join('\n');

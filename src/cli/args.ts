@@ -10,11 +10,7 @@ export class EnvironmentError extends Error {
   readonly exitCode = 3;
 }
 
-export type FlagSpec =
-  | { type: 'boolean' }
-  | { type: 'integer'; min: number; max: number }
-  | { type: 'string' }
-  | { type: 'choice'; values: readonly string[] };
+export type FlagSpec = { type: 'boolean' } | { type: 'integer'; min: number; max: number } | { type: 'string' } | { type: 'choice'; values: readonly string[] };
 
 export type ParsedFlags = Record<string, string | number | boolean>;
 
@@ -34,7 +30,8 @@ export function parseFlags(args: string[], spec: Record<string, FlagSpec>): Pars
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     if (rule.type === 'integer') {
       const number = Number(value);
-      if (!Number.isInteger(number) || number < rule.min || number > rule.max) throw new UsageError(`--${name} takes a whole number from ${rule.min} to ${rule.max}, not ${value}`);
+      if (!Number.isInteger(number) || number < rule.min || number > rule.max)
+        throw new UsageError(`--${name} takes a whole number from ${rule.min} to ${rule.max}, not ${value}`);
       flags[name] = number;
     } else if (rule.type === 'choice') {
       if (!rule.values.includes(value)) throw new UsageError(`--${name} takes one of ${rule.values.join(', ')}, not ${value}`);

@@ -12,8 +12,14 @@ export function renderContainer(container: ContainerMemory, ledger: ContainerLed
   const limit = container.limitBytes === null ? `none (${container.missing.limitBytes})` : `${mib(container.limitBytes)} (${container.sources.limitBytes})`;
   lines.push(`  limit ${limit}`);
   if (container.highBytes !== null) lines.push(`  memory.high ${mib(container.highBytes)}`);
-  lines.push(`  usage ${mib(container.usageBytes)}; working set ${mib(container.workingSetBytes)}${container.limitBytes !== null ? ` = ${share(container.workingSetBytes, container.limitBytes)} of the limit (the kernel OOM-kills at 100%)` : ''}`);
-  const events = Object.entries(container.events).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v}`);
+  lines.push(
+    `  usage ${mib(container.usageBytes)}; working ` +
+      `set ${mib(container.workingSetBytes)}` +
+      (container.limitBytes !== null ? ` = ${share(container.workingSetBytes, container.limitBytes)} of the limit (the kernel OOM-kills at 100%)` : ''),
+  );
+  const events = Object.entries(container.events)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k} ${v}`);
   if (events.length) lines.push(`  events: ${events.join(', ')}`);
   if (container.pressure) lines.push(`  pressure: some ${container.pressure.some.avg10}% full ${container.pressure.full?.avg10 ?? '?'}% (avg10)`);
   if (!ledger) {
@@ -25,7 +31,13 @@ export function renderContainer(container: ContainerMemory, ledger: ContainerLed
   const row = (label: string, l: LedgerLine): string[] => [label, l.bytes === null ? 'n/a' : mib(l.bytes), share(l.bytes, ledger.usageBytes), l.source];
   const rows: string[][] = [['holder', 'bytes', 'of usage', 'source']];
   if (layered) {
-    rows.push(row(`process ${p.pid}: V8 heap`, p.jsHeap), row('  Buffers (external)', p.external), row('  native in use', p.nativeInUse), row('  native free (resident)', p.nativeFree), row('  stacks, code, other', p.stacksAndOther));
+    rows.push(
+      row(`process ${p.pid}: V8 heap`, p.jsHeap),
+      row('  Buffers (external)', p.external),
+      row('  native in use', p.nativeInUse),
+      row('  native free (resident)', p.nativeFree),
+      row('  stacks, code, other', p.stacksAndOther),
+    );
   } else {
     rows.push(row(`process ${p.pid} (RssAnon)`, p.anon));
   }
@@ -39,9 +51,14 @@ export function renderContainer(container: ContainerMemory, ledger: ContainerLed
     row('unexplained', ledger.unexplained),
   );
   // The table's last column is free text: left-aligned, not padded.
-  const text = table(rows.map((r) => r.slice(0, 3))).split('\n').map((line, i) => `  ${line}  ${rows[i][3]}`);
+  const text = table(rows.map((r) => r.slice(0, 3)))
+    .split('\n')
+    .map((line, i) => `  ${line}  ${rows[i][3]}`);
   lines.push(`  ledger of the usage (${mib(ledger.usageBytes)}):`, ...text);
   if (!layered) lines.push(`  (its layers are read from inside the process: ${p.jsHeap.source})`);
-  lines.push(`  this process's kernel socket memory: ${ledger.sockets.thisProcess.bytes === null ? ledger.sockets.thisProcess.source : mib(ledger.sockets.thisProcess.bytes)}`);
+  lines.push(
+    `  this process's kernel socket ` +
+      `memory: ${ledger.sockets.thisProcess.bytes === null ? ledger.sockets.thisProcess.source : mib(ledger.sockets.thisProcess.bytes)}`,
+  );
   return lines;
 }

@@ -8,7 +8,13 @@ export interface DemoOptions {
   kind: 'tls' | 'tcp';
 }
 
-const statsRow = (label: string, stats: AllocatorStats) => [label, mib(stats.allocatedBytes), mib(stats.freeBytes), mib(stats.residentBytes), mib(stats.mappedBytes)];
+const statsRow = (label: string, stats: AllocatorStats) => [
+  label,
+  mib(stats.allocatedBytes),
+  mib(stats.freeBytes),
+  mib(stats.residentBytes),
+  mib(stats.mappedBytes),
+];
 
 /**
  * The first thing to run: a spike of loopback TLS connections against an embedded server,
@@ -26,17 +32,34 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
   });
   const release = result.release!;
   out('');
-  out(table([['allocator figures', 'allocated', 'free', 'resident', 'mapped'], statsRow('at start', before), statsRow('spike closed, before release', release.before), statsRow('after releaseToOS()', release.after)]));
+  out(
+    table([
+      ['allocator figures', 'allocated', 'free', 'resident', 'mapped'],
+      statsRow('at start', before),
+      statsRow('spike closed, before release', release.before),
+      statsRow('after releaseToOS()', release.after),
+    ]),
+  );
   out('');
-  out(table([
-    ['RSS', 'bytes', 'vs baseline'],
-    ['baseline', mib(result.rss.baseline), ''],
-    [`${options.connections} open`, mib(result.rss.open), mib(result.rss.open - result.rss.baseline)],
-    ['all closed (after GC)', mib(result.rss.closed), mib(result.rss.closed - result.rss.baseline)],
-    ['after releaseToOS()', mib(release.rssAfterBytes), mib(release.rssAfterBytes - result.rss.baseline)],
-  ]));
+  out(
+    table([
+      ['RSS', 'bytes', 'vs baseline'],
+      ['baseline', mib(result.rss.baseline), ''],
+      [`${options.connections} open`, mib(result.rss.open), mib(result.rss.open - result.rss.baseline)],
+      ['all closed (after GC)', mib(result.rss.closed), mib(result.rss.closed - result.rss.baseline)],
+      ['after releaseToOS()', mib(release.rssAfterBytes), mib(release.rssAfterBytes - result.rss.baseline)],
+    ]),
+  );
   out('');
-  out(`releaseToOS(): ${release.method} returned ${mib(release.releasedBytes)} to the OS (${mib(release.trimReleasedBytes)} by the trim itself, the rest by a heap-shrinking GC of ${release.gc?.durationMs.toFixed(1)} ms).`);
-  out(`The trim took ${release.durationMs.toFixed(2)} ms on ${release.onThreadpool ? 'the threadpool' : 'the JS thread'}; while it runs, other threads' mallocs wait on the arena it holds.`);
+  out(
+    `releaseToOS(): ${release.method} returned ${mib(release.releasedBytes)} to the OS ` +
+      `(${mib(release.trimReleasedBytes)} by the trim itself, the rest by a heap-shrinking GC ` +
+      `of ${release.gc?.durationMs.toFixed(1)} ms).`,
+  );
+  out(
+    `The trim took ${release.durationMs.toFixed(2)} ms ` +
+      `on ${release.onThreadpool ? 'the threadpool' : 'the JS thread'}; while it runs, other threads' ` +
+      `mallocs wait on the arena it holds.`,
+  );
   out(`Per connection while open: ${((result.rss.open - result.rss.baseline) / options.connections / 1024).toFixed(1)} KiB of RSS.`);
 }

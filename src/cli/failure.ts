@@ -10,7 +10,12 @@ export const EXIT = { done: 0, failed: 1, usage: 2, environment: 3 } as const;
 
 /** SockprobeError codes that mean "this machine or target cannot", not "the run broke". */
 const ENVIRONMENT_CODES: ReadonlySet<SockprobeErrorCode> = new Set<SockprobeErrorCode>([
-  'ERR_NATIVE_UNAVAILABLE', 'ERR_UNSUPPORTED', 'ERR_ALLOCATOR_NOT_SERVING', 'ERR_NOT_GLIBC', 'ERR_NO_SUCH_PROCESS', 'ERR_PROCESS_NOT_OWNED',
+  'ERR_NATIVE_UNAVAILABLE',
+  'ERR_UNSUPPORTED',
+  'ERR_ALLOCATOR_NOT_SERVING',
+  'ERR_NOT_GLIBC',
+  'ERR_NO_SUCH_PROCESS',
+  'ERR_PROCESS_NOT_OWNED',
 ]);
 
 export interface Failure {
@@ -28,7 +33,11 @@ export function describeFailure(error: unknown, usage: string): Failure {
   }
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === 'EADDRINUSE') {
-    return { exitCode: EXIT.environment, code, text: `sockprobe: the port is in use (${(error as Error).message}); pick another with --port, or leave it out for any free port [${code}]` };
+    return {
+      exitCode: EXIT.environment,
+      code,
+      text: `sockprobe: the port is in use (${(error as Error).message}); pick another with --port, or leave it out for any free port [${code}]`,
+    };
   }
   if (code === 'ESRCH') return { exitCode: EXIT.environment, code, text: `sockprobe: ${(error as Error).message} [${code}]` };
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -93,7 +93,8 @@ export function renderFlameGraph(sites: FlameSite[], options: FlameGraphOptions)
     const label = room >= 3 ? (shown.length > room ? shown.slice(0, room - 1) + '…' : shown) : '';
     rects.push(
       `<g class="frame" data-level="${level}"><title>${escape(`${n.name} — ${options.format(n.value)} (${share}%)`)}</title>` +
-        `<rect x="${x.toFixed(2)}" y="LEVEL${level}" width="${w.toFixed(2)}" height="${rowHeight - 1}" rx="2" fill="${level === 0 ? '#cccccc' : CATEGORY_COLOURS[dominant(n)]}"></rect>` +
+        (`<rect x="${x.toFixed(2)}" y="LEVEL${level}" width="${w.toFixed(2)}" height="${rowHeight - 1}" ` +
+          `rx="2" fill="${level === 0 ? '#cccccc' : CATEGORY_COLOURS[dominant(n)]}"></rect>`) +
         (label ? `<text x="${(x + 3).toFixed(2)}" y="TEXT${level}" font-size="11" font-family="monospace">${escape(label)}</text>` : '') +
         '</g>',
     );
@@ -106,9 +107,22 @@ export function renderFlameGraph(sites: FlameSite[], options: FlameGraphOptions)
   draw(root, 0, 0);
   const height = depth * rowHeight;
   // Root at the bottom: a level's y is known only once the depth is.
-  const body = rects.map((r) => r.replace(/y="LEVEL(\d+)"/, (_, l) => `y="${height - (Number(l) + 1) * rowHeight}"`).replace(/y="TEXT(\d+)"/, (_, l) => `y="${height - (Number(l) + 1) * rowHeight + 12}"`));
+  const body = rects.map((r) =>
+    r
+      .replace(/y="LEVEL(\d+)"/, (_, l) => `y="${height - (Number(l) + 1) * rowHeight}"`)
+      .replace(/y="TEXT(\d+)"/, (_, l) => `y="${height - (Number(l) + 1) * rowHeight + 12}"`),
+  );
   const legend = (Object.keys(CATEGORY_COLOURS) as NativeHeapCategory[])
-    .map((c, i) => `<rect x="${i * 110}" y="${height + 8}" width="12" height="12" fill="${CATEGORY_COLOURS[c]}"></rect><text x="${i * 110 + 16}" y="${height + 18}" font-size="11">${c}</text>`)
+    .map(
+      (c, i) =>
+        `<rect x="${i * 110}" y="${height + 8}" width="12" height="12" ` +
+        `fill="${CATEGORY_COLOURS[c]}"></rect><text x="${i * 110 + 16}" y="${height + 18}" ` +
+        `font-size="11">${c}</text>`,
+    )
     .join('');
-  return `<svg class="flame-graph" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height + 26}" viewBox="0 0 ${width} ${height + 26}" role="img" aria-label="${escape(options.title ?? 'flame graph')}">${body.join('')}${legend}</svg>`;
+  return (
+    `<svg class="flame-graph" xmlns="http://www.w3.org/2000/svg" width="${width}" ` +
+    `height="${height + 26}" viewBox="0 0 ${width} ${height + 26}" role="img" ` +
+    `aria-label="${escape(options.title ?? 'flame graph')}">${body.join('')}${legend}</svg>`
+  );
 }

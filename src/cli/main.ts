@@ -86,4 +86,10 @@ function fail(error: unknown, usage = USAGE): number {
   return failure.exitCode;
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -16,9 +16,11 @@ export function findAllocatorLibrary(name: Exclude<AllocatorChoice, 'glibc'>): s
   const cache = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' }).stdout ?? '';
   for (const soname of SONAMES[name].sonames) {
     const match = new RegExp(`^\\s*${soname.replace(/\./g, '\\.')} \\(([^)]*)\\) => (\\S+)$`, 'm').exec(cache);
-    if (match && match[1].includes(process.arch === 'x64' ? 'x86-64' : process.arch) && fs.existsSync(match[2])) return match[2];
+    if (match?.[1].includes(process.arch === 'x64' ? 'x86-64' : process.arch) && fs.existsSync(match[2])) return match[2];
   }
-  throw new EnvironmentError(`${name} is not installed: none of ${SONAMES[name].sonames.join(', ')} is in the linker cache (on Debian/Ubuntu: apt-get install ${SONAMES[name].debian})`);
+  throw new EnvironmentError(
+    `${name} is not installed: none of ${SONAMES[name].sonames.join(', ')} is in the linker cache (on Debian/Ubuntu: apt-get install ${SONAMES[name].debian})`,
+  );
 }
 
 /** Runs this same command again with `library` preloaded, passing stdio through; resolves with its exit code. */

@@ -93,7 +93,11 @@ export async function pulseCommand(args: string[]): Promise<number> {
   const json = flags.json === true;
   const log = (line: string) => (json ? process.stderr : process.stdout).write(line + '\n');
   const who = allocator();
-  log(`sockprobe pulse: ${options.bigPulses}×${options.connections} then ${options.smallPulses}×${options.smallConnections} ${options.kind.toUpperCase()} connections, ${who.name} ${who.version ?? ''} serving malloc`);
+  log(
+    `sockprobe pulse: ${options.bigPulses}×${options.connections} ` +
+      `then ${options.smallPulses}×${options.smallConnections} ${options.kind.toUpperCase()} ` +
+      `connections, ${who.name} ${who.version ?? ''} serving malloc`,
+  );
   const result = await runPulse(options, ({ phase, open, rss }) => log(`  ${phase.padEnd(24)} ${String(open).padStart(5)} open   RSS ${mib(rss)}`));
   const out = typeof flags.out === 'string' ? path.resolve(flags.out) : undefined;
   if (out) fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -43,7 +43,18 @@ export async function snapshotCommand(args: string[]): Promise<number> {
     }
   }
   if (flags.json) {
-    console.log(JSON.stringify({ pid: pid ?? process.pid, summary, byLocalPort: snapshot.counts.byLocalPort, byRemotePort: snapshot.counts.byRemotePort, fds: snapshot.fds, peers, container, ledger }));
+    console.log(
+      JSON.stringify({
+        pid: pid ?? process.pid,
+        summary,
+        byLocalPort: snapshot.counts.byLocalPort,
+        byRemotePort: snapshot.counts.byRemotePort,
+        fds: snapshot.fds,
+        peers,
+        container,
+        ledger,
+      }),
+    );
     return 0;
   }
   const states = [...new Set(Object.values(snapshot.counts.byLocalPort).flatMap((s) => Object.keys(s)))].sort();
@@ -51,17 +62,34 @@ export async function snapshotCommand(args: string[]): Promise<number> {
   const rows = Object.entries(snapshot.counts.byLocalPort)
     .filter(([port]) => listening.has(Number(port)))
     .map(([port, counts]) => [`:${port} (listening)`, ...states.map((s) => String(counts[s as keyof typeof counts] ?? ''))]);
-  const clients = Object.entries(snapshot.counts.byRemotePort).map(([port, counts]) => [`→ :${port} (client)`, ...states.map((s) => String(counts[s as keyof typeof counts] ?? ''))]);
+  const clients = Object.entries(snapshot.counts.byRemotePort).map(([port, counts]) => [
+    `→ :${port} (client)`,
+    ...states.map((s) => String(counts[s as keyof typeof counts] ?? '')),
+  ]);
   console.log(`TCP sockets of process ${flags.pid ?? process.pid}: ${snapshot.counts.total}`);
   if (rows.length + clients.length) console.log(table([['port', ...states], ...rows, ...clients]));
-  console.log(`\nidle > ${idleMs / 1000} s: ${summary.idle.count} established sockets; CLOSE_WAIT: ${summary.byState.CLOSE_WAIT ?? 0}; kernel socket memory: ${mib(summary.kernelBytes)}`);
+  console.log(
+    `\nidle > ${idleMs / 1000} s: ${summary.idle.count} established sockets; ` +
+      `CLOSE_WAIT: ${summary.byState.CLOSE_WAIT ?? 0}; kernel socket ` +
+      `memory: ${mib(summary.kernelBytes)}`,
+  );
   console.log(`fds: ${snapshot.fds.open} open of ${snapshot.fds.limit} (headroom ${snapshot.fds.headroom})`);
   if (peers) {
     console.log(`\nidle longest (${peers.length}):`);
     if (peers.length) {
       const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
       const header = ['fd', 'side', 'state', 'local', 'remote', 'idle s', 'recv-q', 'send-q', 'kernel'];
-      const lines = peers.map((p) => [String(p.fd ?? '-'), p.side, p.state, p.local, p.remote, (p.idleMs / 1000).toFixed(1), String(p.inqBytes ?? '-'), String(p.outqBytes ?? '-'), kib(p.kernelBytes)]);
+      const lines = peers.map((p) => [
+        String(p.fd ?? '-'),
+        p.side,
+        p.state,
+        p.local,
+        p.remote,
+        (p.idleMs / 1000).toFixed(1),
+        String(p.inqBytes ?? '-'),
+        String(p.outqBytes ?? '-'),
+        kib(p.kernelBytes),
+      ]);
       console.log(table([header, ...lines]));
     }
   }

@@ -105,10 +105,20 @@ export function watchMemoryEvents(onEvent: (record: MemoryEventRecord) => void, 
   }
 }
 
-const idleWatch = (unavailable: string): MemoryEventsWatch => ({ method: null, unavailable, cost: () => ({ reads: 0, totalMs: 0, maxMs: 0 }), counters: () => null, stop() {} });
+const idleWatch = (unavailable: string): MemoryEventsWatch => ({
+  method: null,
+  unavailable,
+  cost: () => ({ reads: 0, totalMs: 0, maxMs: 0 }),
+  counters: () => null,
+  stop() {},
+});
 
 /** watchMemoryEvents() on a given group's directory. */
-export function watchMemoryEventsAt(location: CgroupLocation, onEvent: (record: MemoryEventRecord) => void, options: WatchMemoryEventsOptions = {}): MemoryEventsWatch {
+export function watchMemoryEventsAt(
+  location: CgroupLocation,
+  onEvent: (record: MemoryEventRecord) => void,
+  options: WatchMemoryEventsOptions = {},
+): MemoryEventsWatch {
   const intervalMs = options.intervalMs ?? 250;
   const cost = { reads: 0, totalMs: 0, maxMs: 0 };
   const idle = idleWatch;
@@ -140,7 +150,11 @@ export function watchMemoryEventsAt(location: CgroupLocation, onEvent: (record: 
     last = now;
     if (!moved.length) return;
     const time = Date.now();
-    let state: { limitBytes: number | null; usageBytes: number | null; workingSetBytes: number | null } = { limitBytes: null, usageBytes: null, workingSetBytes: null };
+    let state: { limitBytes: number | null; usageBytes: number | null; workingSetBytes: number | null } = {
+      limitBytes: null,
+      usageBytes: null,
+      workingSetBytes: null,
+    };
     try {
       state = interpretMemoryCgroup(readMemoryCgroup(location, HEADROOM_FILES));
     } catch {

@@ -78,31 +78,94 @@ export interface CgroupReading {
 }
 
 /** The files each version's reading needs, from the group's own directory. */
-export const V1_FILES = ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat', 'memory.kmem.usage_in_bytes', 'memory.failcnt', 'memory.oom_control'] as const;
+export const V1_FILES = [
+  'memory.limit_in_bytes',
+  'memory.usage_in_bytes',
+  'memory.stat',
+  'memory.kmem.usage_in_bytes',
+  'memory.failcnt',
+  'memory.oom_control',
+] as const;
 export const V2_FILES = ['memory.max', 'memory.high', 'memory.current', 'memory.stat', 'memory.events', 'memory.pressure'] as const;
 /** v2 limits are not hierarchical in the files: each ancestor's own is read. */
 export const V2_ANCESTOR_FILES = ['memory.max', 'memory.high'] as const;
 
-const STAT_KEYS: Array<keyof ContainerMemoryStat> = ['anon', 'file', 'activeFile', 'inactiveFile', 'activeAnon', 'inactiveAnon', 'shmem', 'fileMapped', 'unevictable', 'sock', 'kernel', 'kernelStack', 'pagetables', 'slab', 'percpu'];
+const STAT_KEYS: Array<keyof ContainerMemoryStat> = [
+  'anon',
+  'file',
+  'activeFile',
+  'inactiveFile',
+  'activeAnon',
+  'inactiveAnon',
+  'shmem',
+  'fileMapped',
+  'unevictable',
+  'sock',
+  'kernel',
+  'kernelStack',
+  'pagetables',
+  'slab',
+  'percpu',
+];
 const EVENT_KEYS: Array<keyof ContainerMemoryEvents> = ['low', 'high', 'max', 'oom', 'oomKill', 'oomGroupKill'];
 
 /** v2 memory.stat key of each stat figure (Documentation/admin-guide/cgroup-v2.rst). */
 const V2_STAT: Record<keyof ContainerMemoryStat, string> = {
-  anon: 'anon', file: 'file', activeFile: 'active_file', inactiveFile: 'inactive_file', activeAnon: 'active_anon', inactiveAnon: 'inactive_anon',
-  shmem: 'shmem', fileMapped: 'file_mapped', unevictable: 'unevictable', sock: 'sock', kernel: 'kernel', kernelStack: 'kernel_stack',
-  pagetables: 'pagetables', slab: 'slab', percpu: 'percpu',
+  anon: 'anon',
+  file: 'file',
+  activeFile: 'active_file',
+  inactiveFile: 'inactive_file',
+  activeAnon: 'active_anon',
+  inactiveAnon: 'inactive_anon',
+  shmem: 'shmem',
+  fileMapped: 'file_mapped',
+  unevictable: 'unevictable',
+  sock: 'sock',
+  kernel: 'kernel',
+  kernelStack: 'kernel_stack',
+  pagetables: 'pagetables',
+  slab: 'slab',
+  percpu: 'percpu',
 };
 /** v1 memory.stat key (Documentation/admin-guide/cgroup-v1/memory.rst); `total_` is the hierarchical form. */
 const V1_STAT: Partial<Record<keyof ContainerMemoryStat, string>> = {
-  anon: 'rss', file: 'cache', activeFile: 'active_file', inactiveFile: 'inactive_file', activeAnon: 'active_anon', inactiveAnon: 'inactive_anon',
-  shmem: 'shmem', fileMapped: 'mapped_file', unevictable: 'unevictable',
+  anon: 'rss',
+  file: 'cache',
+  activeFile: 'active_file',
+  inactiveFile: 'inactive_file',
+  activeAnon: 'active_anon',
+  inactiveAnon: 'inactive_anon',
+  shmem: 'shmem',
+  fileMapped: 'mapped_file',
+  unevictable: 'unevictable',
 };
-const V2_EVENTS: Record<keyof ContainerMemoryEvents, string> = { low: 'low', high: 'high', max: 'max', oom: 'oom', oomKill: 'oom_kill', oomGroupKill: 'oom_group_kill' };
+const V2_EVENTS: Record<keyof ContainerMemoryEvents, string> = {
+  low: 'low',
+  high: 'high',
+  max: 'max',
+  oom: 'oom',
+  oomKill: 'oom_kill',
+  oomGroupKill: 'oom_group_kill',
+};
 
 function emptyResult(readMs: number): ContainerMemory {
   const stat = Object.fromEntries(STAT_KEYS.map((k) => [k, null])) as unknown as ContainerMemoryStat;
   const events = Object.fromEntries(EVENT_KEYS.map((k) => [k, null])) as unknown as ContainerMemoryEvents;
-  return { version: null, path: null, directory: null, limitBytes: null, highBytes: null, usageBytes: null, workingSetBytes: null, stat, events, pressure: null, sources: {}, missing: {}, readMs };
+  return {
+    version: null,
+    path: null,
+    directory: null,
+    limitBytes: null,
+    highBytes: null,
+    usageBytes: null,
+    workingSetBytes: null,
+    stat,
+    events,
+    pressure: null,
+    sources: {},
+    missing: {},
+    readMs,
+  };
 }
 
 /** A result that says only why nothing could be read. */
@@ -172,7 +235,10 @@ export function interpretMemoryCgroup(reading: CgroupReading, readMs = 0): Conta
     result.usageBytes = typeof usage === 'number' ? usage : null;
     if (usage === 'unlimited') lack('usageBytes', 'memory.current reads "max"');
     limitsV2(reading, result);
-    const events = flat('memory.events', EVENT_KEYS.map((k) => `events.${k}`));
+    const events = flat(
+      'memory.events',
+      EVENT_KEYS.map((k) => `events.${k}`),
+    );
     if (events) {
       for (const key of EVENT_KEYS) {
         const value = events.get(V2_EVENTS[key]);
@@ -183,7 +249,13 @@ export function interpretMemoryCgroup(reading: CgroupReading, readMs = 0): Conta
       }
     }
     const psi = files['memory.pressure'];
-    if (psi === undefined || typeof psi !== 'string') lack('pressure', psi === undefined ? 'memory.pressure was not read' : `${readFailure('memory.pressure', psi)}: PSI is off (psi=0 on the kernel command line) or not built in`);
+    if (psi === undefined || typeof psi !== 'string')
+      lack(
+        'pressure',
+        psi === undefined
+          ? 'memory.pressure was not read'
+          : `${readFailure('memory.pressure', psi)}: PSI is off (psi=0 on the kernel command line) or not built in`,
+      );
     else {
       result.pressure = parsePressure(psi);
       if (result.pressure) note('pressure', 'memory.pressure');
@@ -205,8 +277,13 @@ export function interpretMemoryCgroup(reading: CgroupReading, readMs = 0): Conta
     }
     const kmem = bytes('memory.kmem.usage_in_bytes', 'stat.kernel');
     result.stat.kernel = typeof kmem === 'number' ? kmem : null;
-    lack('stat.sock', 'cgroup v1 charges socket buffers to memory.kmem.tcp.usage_in_bytes (only once a TCP limit is set), never to memory.usage_in_bytes: they do not count against the limit');
-    for (const key of ['kernelStack', 'pagetables', 'slab', 'percpu'] as const) lack(`stat.${key}`, 'cgroup v1 memory.stat has no per-kind kernel figures: memory.kmem.usage_in_bytes (stat.kernel) holds them together');
+    lack(
+      'stat.sock',
+      'cgroup v1 charges socket buffers to memory.kmem.tcp.usage_in_bytes (only once a TCP limit is ' +
+        'set), never to memory.usage_in_bytes: they do not count against the limit',
+    );
+    for (const key of ['kernelStack', 'pagetables', 'slab', 'percpu'] as const)
+      lack(`stat.${key}`, 'cgroup v1 memory.stat has no per-kind kernel figures: memory.kmem.usage_in_bytes (stat.kernel) holds them together');
     const usage = bytes('memory.usage_in_bytes', 'usageBytes');
     result.usageBytes = typeof usage === 'number' ? usage : null;
     limitV1(reading, result, stat);
@@ -219,7 +296,8 @@ export function interpretMemoryCgroup(reading: CgroupReading, readMs = 0): Conta
       result.events.oomKill = kills;
       note('events.oomKill', 'memory.oom_control oom_kill');
     } else if (oom) lack('events.oomKill', 'memory.oom_control has no oom_kill line (Linux before 4.13)');
-    for (const key of ['low', 'high', 'oom', 'oomGroupKill'] as const) lack(`events.${key}`, 'cgroup v1 keeps no such counter (only memory.failcnt and memory.oom_control oom_kill)');
+    for (const key of ['low', 'high', 'oom', 'oomGroupKill'] as const)
+      lack(`events.${key}`, 'cgroup v1 keeps no such counter (only memory.failcnt and memory.oom_control oom_kill)');
     lack('pressure', 'cgroup v1 has no per-group pressure stall file (memory.pressure_level is an eventfd notification, not a figure)');
   }
 
@@ -245,7 +323,10 @@ function settle(result: ContainerMemory): void {
 
 /** v2: memory.max and memory.high of the group and each ancestor; the lowest binds. */
 function limitsV2(reading: CgroupReading, result: ContainerMemory): void {
-  for (const [file, field] of [['memory.max', 'limitBytes'], ['memory.high', 'highBytes']] as const) {
+  for (const [file, field] of [
+    ['memory.max', 'limitBytes'],
+    ['memory.high', 'highBytes'],
+  ] as const) {
     let lowest: { bytes: number; where: string } | null = null;
     const unreadable: string[] = [];
     const levels = [{ directory: reading.location.directory, files: reading.files }, ...reading.ancestors];
@@ -268,7 +349,8 @@ function limitsV2(reading: CgroupReading, result: ContainerMemory): void {
       result.missing[field] =
         unreadable.length > 0
           ? `no limit could be read: ${unreadable.join('; ')}`
-          : `${file} reads "max" in ${reading.location.path} and every ancestor up to the mount: ${field === 'limitBytes' ? 'no limit, the kernel kills only on the host running out' : 'no throttle threshold'}`;
+          : `${file} reads "max" in ${reading.location.path} and every ancestor up to the ` +
+            `mount: ${field === 'limitBytes' ? 'no limit, the kernel kills only on the host running out' : 'no throttle threshold'}`;
     }
   }
 }
@@ -282,14 +364,20 @@ function limitV1(reading: CgroupReading, result: ContainerMemory, stat: Map<stri
     if (hierarchical < 2 ** 62) {
       result.limitBytes = hierarchical;
       const fromOwn = ownParsed !== null && 'bytes' in ownParsed && ownParsed.bytes === hierarchical;
-      result.sources.limitBytes = fromOwn ? 'memory.limit_in_bytes (= memory.stat hierarchical_memory_limit)' : 'memory.stat hierarchical_memory_limit (an ancestor\'s limit, lower than the group\'s own)';
-    } else result.missing.limitBytes = `memory.stat hierarchical_memory_limit reads the v1 "unlimited" figure (9223372036854771712 with 4 KiB pages): no limit on ${reading.location.path} or any ancestor`;
+      result.sources.limitBytes = fromOwn
+        ? 'memory.limit_in_bytes (= memory.stat hierarchical_memory_limit)'
+        : "memory.stat hierarchical_memory_limit (an ancestor's limit, lower than the group's own)";
+    } else
+      result.missing.limitBytes =
+        `memory.stat hierarchical_memory_limit reads the v1 "unlimited" figure (9223372036854771712 ` +
+        `with 4 KiB pages): no limit on ${reading.location.path} or any ancestor`;
     return;
   }
   if (ownParsed === null) {
     result.missing.limitBytes = own === undefined ? 'memory.limit_in_bytes was not read' : readFailure('memory.limit_in_bytes', own as { error: string });
   } else if ('invalid' in ownParsed) result.missing.limitBytes = `memory.limit_in_bytes ${ownParsed.invalid}`;
-  else if ('unlimited' in ownParsed) result.missing.limitBytes = 'memory.limit_in_bytes reads the v1 "unlimited" figure and memory.stat has no hierarchical_memory_limit to show an ancestor\'s';
+  else if ('unlimited' in ownParsed)
+    result.missing.limitBytes = 'memory.limit_in_bytes reads the v1 "unlimited" figure and memory.stat has no hierarchical_memory_limit to show an ancestor\'s';
   else {
     result.limitBytes = ownParsed.bytes;
     result.sources.limitBytes = 'memory.limit_in_bytes (memory.stat has no hierarchical_memory_limit: ancestors not checked)';

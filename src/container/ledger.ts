@@ -67,7 +67,12 @@ function ownReading(): ProcessReading {
     layers = { jsHeap: b.jsHeap, external: b.external, nativeInUse: b.nativeInUse, nativeFree: b.nativeFree };
   } catch (error) {
     const why = `memoryBreakdown() failed: ${(error as Error).message}`;
-    layers = { jsHeap: { bytes: null, source: why }, external: { bytes: null, source: why }, nativeInUse: { bytes: null, source: why }, nativeFree: { bytes: null, source: why } };
+    layers = {
+      jsHeap: { bytes: null, source: why },
+      external: { bytes: null, source: why },
+      nativeInUse: { bytes: null, source: why },
+      nativeFree: { bytes: null, source: why },
+    };
   }
   return { pid: process.pid, anonBytes: Number.isNaN(anonBytes) ? 0 : anonBytes, ...layers };
 }
@@ -128,7 +133,14 @@ export async function containerLedgerOf(pid: number): Promise<ContainerLedger & 
   const status = readSmall(`/proc/${pid}/status`);
   const anonBytes = typeof status === 'string' ? parseProcStatus(status).rssAnonBytes : NaN;
   const inside: LedgerLine = { bytes: null, source: `read from inside the process only (createProbe() or containerLedger() in process ${pid})` };
-  const reading: ProcessReading = { pid, anonBytes: Number.isNaN(anonBytes) ? 0 : anonBytes, jsHeap: inside, external: inside, nativeInUse: inside, nativeFree: inside };
+  const reading: ProcessReading = {
+    pid,
+    anonBytes: Number.isNaN(anonBytes) ? 0 : anonBytes,
+    jsHeap: inside,
+    external: inside,
+    nativeInUse: inside,
+    nativeFree: inside,
+  };
   const ledger = reconcileLedger(container, reading, otherProcesses(container.directory, pid), sockets)!;
   return { ...ledger, container };
 }

@@ -86,7 +86,8 @@ export function locateMemoryCgroup(procCgroup: string, mountinfo: string): Locat
   const v1 = lines.find((line) => line.controllers.includes('memory'));
   if (v1) {
     const candidates = mounts.filter((m) => m.fsType === 'cgroup' && m.superOptions.includes('memory'));
-    if (candidates.length === 0) return { reason: `/proc/self/cgroup names memory cgroup ${v1.path}, but /proc/self/mountinfo has no cgroup v1 mount with the memory controller` };
+    if (candidates.length === 0)
+      return { reason: `/proc/self/cgroup names memory cgroup ${v1.path}, but /proc/self/mountinfo has no cgroup v1 mount with the memory controller` };
     return pick(1, v1.path, candidates);
   }
   const unified = lines.find((line) => line.id === '0' && line.controllers.length === 0);
@@ -102,5 +103,9 @@ function pick(version: 1 | 2, path: string, mounts: MountInfo[]): Located {
     if (relative === null) continue;
     return { location: { version, path, directory: join(mount.mountPoint, relative), mountPoint: mount.mountPoint, readOnly: mount.options.includes('ro') } };
   }
-  return { reason: `cgroup ${path} lies outside every mounted cgroup${version === 2 ? '2' : ' v1 memory'} hierarchy (mounted roots: ${mounts.map((m) => m.root).join(', ')})` };
+  return {
+    reason:
+      `cgroup ${path} lies outside every mounted cgroup${version === 2 ? '2' : ' v1 memory'} ` +
+      `hierarchy (mounted roots: ${mounts.map((m) => m.root).join(', ')})`,
+  };
 }

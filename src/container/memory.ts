@@ -20,7 +20,7 @@ export function readSmall(file: string): FileRead {
   }
   try {
     let length = 0;
-    for (let n; length < buffer.length && (n = fs.readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    for (let n: number; length < buffer.length && (n = fs.readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
     return buffer.toString('latin1', 0, length);
   } catch (error) {
     return { error: (error as NodeJS.ErrnoException).code ?? String(error) };
@@ -52,7 +52,10 @@ export function locateMemoryCgroupOf(pid: number): Location {
   if (typeof mountinfo !== 'string') return { reason: `/proc/${pid}/mountinfo could not be read (${mountinfo.error})` };
   const located = locateMemoryCgroup(cgroup, mountinfo);
   // Its mount points are in its own namespace: readable from here only when they match ours.
-  if ('location' in located && !fs.existsSync(located.location.directory)) return { reason: `process ${pid}'s memory cgroup ${located.location.directory} is not visible from this mount namespace (a container: run sockprobe inside it)` };
+  if ('location' in located && !fs.existsSync(located.location.directory))
+    return {
+      reason: `process ${pid}'s memory cgroup ${located.location.directory} is not visible from this mount namespace (a container: run sockprobe inside it)`,
+    };
   return located;
 }
 
@@ -110,7 +113,10 @@ export function containerMemoryOf(pid: number): ContainerMemory {
 }
 
 /** The files behind limit, usage and working set: half of containerMemory()'s reads. */
-export const HEADROOM_FILES = { v1: ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat'], v2: ['memory.max', 'memory.current', 'memory.stat'] } as const;
+export const HEADROOM_FILES = {
+  v1: ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat'],
+  v2: ['memory.max', 'memory.current', 'memory.stat'],
+} as const;
 
 /**
  * The limit, usage and working set only (what the probe samples each time), with the same

@@ -74,14 +74,19 @@ const line = (bytes: number | null, source: string): LedgerLine => ({ bytes, sou
  * page cache, kernel and socket figures. Null when the group has no usage figure to explain
  * (the reason is then in `container.missing.usageBytes`).
  */
-export function reconcileLedger(container: ContainerMemory, own: ProcessReading, others: OtherProcessesReading, socketBytes: LedgerLine): ContainerLedger | null {
+export function reconcileLedger(
+  container: ContainerMemory,
+  own: ProcessReading,
+  others: OtherProcessesReading,
+  socketBytes: LedgerLine,
+): ContainerLedger | null {
   if (container.version === null || container.usageBytes === null || container.path === null) return null;
   const { stat, sources, missing } = container;
   const layered = [own.jsHeap, own.external, own.nativeInUse, own.nativeFree].reduce((sum, part) => sum + (part.bytes ?? 0), 0);
   const stacksAndOther = line(Math.max(0, own.anonBytes - layered), '/proc/self/status RssAnon − the layers above (at least 0)');
   const charged =
     container.version === 2
-      ? line(stat.sock, stat.sock === null ? missing['stat.sock'] ?? 'memory.stat has no sock line' : sources['stat.sock'] ?? 'memory.stat sock')
+      ? line(stat.sock, stat.sock === null ? (missing['stat.sock'] ?? 'memory.stat has no sock line') : (sources['stat.sock'] ?? 'memory.stat sock'))
       : line(0, 'cgroup v1 charges socket buffers to memory.kmem.tcp.usage_in_bytes, outside memory.usage_in_bytes (mm/memcontrol.c mem_cgroup_sk_charge)');
   const fileBytes = stat.file;
   const active = line(stat.activeFile, sources['stat.activeFile'] ?? missing['stat.activeFile'] ?? '');
@@ -89,14 +94,28 @@ export function reconcileLedger(container: ContainerMemory, own: ProcessReading,
   const otherFile =
     fileBytes === null || stat.activeFile === null || stat.inactiveFile === null
       ? line(null, 'needs file, active_file and inactive_file')
-      : line(Math.max(0, fileBytes - stat.activeFile - stat.inactiveFile), `${sources['stat.file']} − active − inactive (shmem ${stat.shmem ?? '?'} B, unevictable)`);
+      : line(
+          Math.max(0, fileBytes - stat.activeFile - stat.inactiveFile),
+          `${sources['stat.file']} − active − inactive (shmem ${stat.shmem ?? '?'} B, unevictable)`,
+        );
   const kernel = line(stat.kernel, sources['stat.kernel'] ?? missing['stat.kernel'] ?? '');
   const otherProcesses = {
-    ...line(others.reason ? null : others.anonBytes, others.reason ?? `/proc/<pid>/status RssAnon of the ${others.count} other processes in cgroup.procs (the group and its descendants)`),
+    ...line(
+      others.reason ? null : others.anonBytes,
+      others.reason ?? `/proc/<pid>/status RssAnon of the ${others.count} other processes in cgroup.procs (the group and its descendants)`,
+    ),
     count: others.count,
     unreadable: others.unreadable,
   };
-  const explained = [own.anonBytes > layered ? own.anonBytes : layered, charged.bytes, active.bytes, inactive.bytes, otherFile.bytes, kernel.bytes, otherProcesses.bytes].reduce<number>((sum, bytes) => sum + (bytes ?? 0), 0);
+  const explained = [
+    Math.max(own.anonBytes, layered),
+    charged.bytes,
+    active.bytes,
+    inactive.bytes,
+    otherFile.bytes,
+    kernel.bytes,
+    otherProcesses.bytes,
+  ].reduce<number>((sum, bytes) => sum + (bytes ?? 0), 0);
   const unexplainedBytes = container.usageBytes - explained;
   return {
     version: container.version,

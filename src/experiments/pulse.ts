@@ -116,7 +116,8 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
     nativeHeapProfile: options.nativeProfileSampleBytes === null ? false : { sampleBytes: options.nativeProfileSampleBytes, intervalMs: 3_600_000 },
     sources: { ...realSources(), connections: counts, ...options.sources },
   });
-  const heap: PulseNativeHeap | null = options.nativeProfileSampleBytes === null ? null : { unavailable: null, before: null, top: null, connections: 0, diff: null };
+  const heap: PulseNativeHeap | null =
+    options.nativeProfileSampleBytes === null ? null : { unavailable: null, before: null, top: null, connections: 0, diff: null };
   /** A profile now, or null (and the reason kept) where profiling is off. */
   const heapProfile = async (): Promise<NativeHeapProfile | null> => {
     if (!heap || heap.unavailable !== null) return null;

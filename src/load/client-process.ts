@@ -17,9 +17,7 @@ const send = (message: FromClient) => process.send?.(message);
 function connectOne(kind: 'tls' | 'tcp', port: number, chatty: boolean): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket =
-      kind === 'tls'
-        ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' })
-        : net.connect({ host: '127.0.0.1', port });
+      kind === 'tls' ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' }) : net.connect({ host: '127.0.0.1', port });
     const ready = kind === 'tls' ? 'secureConnect' : 'connect';
     socket.once(ready, () => {
       socket.off('error', reject);

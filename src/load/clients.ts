@@ -5,7 +5,12 @@ import type { ConnectionKind } from './server';
 
 export interface LoadClients {
   /** Opens `count` more connections to 127.0.0.1:port; resolves with how many the child holds. */
-  open(kind: ConnectionKind, port: number, count: number, options?: { concurrency?: number; chatty?: boolean }): Promise<{ open: number; failed: number; lastError?: string }>;
+  open(
+    kind: ConnectionKind,
+    port: number,
+    count: number,
+    options?: { concurrency?: number; chatty?: boolean },
+  ): Promise<{ open: number; failed: number; lastError?: string }>;
   /** Closes every connection the child holds. */
   closeAll(): Promise<void>;
   stop(): Promise<void>;

@@ -47,6 +47,7 @@ export function oid(dotted: string): Buffer {
 /** UTCTime (years 1950–2049), as X.509 requires for those years. */
 export function utcTime(date: Date): Buffer {
   const two = (n: number) => String(n).padStart(2, '0');
-  const text = `${two(date.getUTCFullYear() % 100)}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
+  const day = `${two(date.getUTCFullYear() % 100)}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}`;
+  const text = `${day}${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
   return tlv(0x17, Buffer.from(text, 'ascii'));
 }

@@ -6,7 +6,4 @@ export type ToClient =
   | { op: 'close' }
   | { op: 'exit' };
 
-export type FromClient =
-  | { op: 'ready' }
-  | { op: 'opened'; open: number; failed: number; lastError?: string }
-  | { op: 'closed'; open: number };
+export type FromClient = { op: 'ready' } | { op: 'opened'; open: number; failed: number; lastError?: string } | { op: 'closed'; open: number };

@@ -32,17 +32,14 @@ export function startServer(options: { kind?: ConnectionKind; port?: number; ech
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       sockets.delete(socket);
-      if (sockets.size === 0) closedWaiters.splice(0).forEach((resolve) => resolve());
+      if (sockets.size === 0) for (const resolve of closedWaiters.splice(0)) resolve();
     });
     if (options.echo) socket.on('data', (chunk) => socket.write(chunk));
     for (let i = waiters.length - 1; i >= 0; i--) {
       if (sockets.size >= waiters[i].count) waiters.splice(i, 1)[0].resolve();
     }
   };
-  const server =
-    kind === 'tls'
-      ? tls.createServer({ ...testCertificate() }, accept)
-      : net.createServer(accept);
+  const server = kind === 'tls' ? tls.createServer({ ...testCertificate() }, accept) : net.createServer(accept);
   server.on('tlsClientError', () => undefined);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -60,7 +57,13 @@ export function startServer(options: { kind?: ConnectionKind; port?: number; ech
           if (sockets.size >= count) return Promise.resolve();
           return new Promise<void>((done, fail) => {
             const timer = setTimeout(() => fail(new Error(`only ${sockets.size} of ${count} connections opened in ${timeoutMs} ms`)), timeoutMs);
-            waiters.push({ count, resolve: () => { clearTimeout(timer); done(); } });
+            waiters.push({
+              count,
+              resolve: () => {
+                clearTimeout(timer);
+                done();
+              },
+            });
           });
         },
         waitForClosed(timeoutMs = 60_000) {

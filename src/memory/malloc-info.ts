@@ -21,7 +21,16 @@ export interface ArenaInfo {
 export interface MallocInfo {
   arenas: ArenaInfo[];
   /** Totals as glibc writes them at the end of the XML. */
-  total: { freeBytes: number; freeChunks: number; fastFreeBytes: number; mmapCount: number; mmapBytes: number; systemBytes: number; systemMaxBytes: number; addressSpaceBytes: number };
+  total: {
+    freeBytes: number;
+    freeChunks: number;
+    fastFreeBytes: number;
+    mmapCount: number;
+    mmapBytes: number;
+    systemBytes: number;
+    systemMaxBytes: number;
+    addressSpaceBytes: number;
+  };
   xml: string;
 }
 

@@ -19,7 +19,10 @@ export interface ReleasedFigures {
 
 /** RSS readings around the release's steps (`afterGc`: null without a GC step). */
 export function releasedFigures(rss: { before: number; afterGc: number | null; beforeTrim: number; after: number }): ReleasedFigures {
-  const spans: Array<[string, number]> = [['the whole release', rss.before - rss.after], ['the trim', rss.beforeTrim - rss.after]];
+  const spans: Array<[string, number]> = [
+    ['the whole release', rss.before - rss.after],
+    ['the trim', rss.beforeTrim - rss.after],
+  ];
   if (rss.afterGc !== null) spans.push(['the GC step', rss.before - rss.afterGc]);
   const rose = spans.filter(([, delta]) => delta < 0).map(([name, delta]) => `${name} +${(-delta / MiB).toFixed(1)} MiB`);
   return {
@@ -27,7 +30,9 @@ export function releasedFigures(rss: { before: number; afterGc: number | null; b
     trimReleasedBytes: Math.max(0, rss.beforeTrim - rss.after),
     gcReleasedBytes: rss.afterGc === null ? null : Math.max(0, rss.before - rss.afterGc),
     note: rose.length
-      ? `RSS rose while the release ran (${rose.join(', ')}): other threads allocated meanwhile (or a tool such as valgrind grew its own memory), so nothing measurable came back there and those figures read 0; rssBeforeBytes and rssAfterBytes are the readings as taken`
+      ? `RSS rose while the release ran (${rose.join(', ')}): other threads allocated meanwhile (or a ` +
+        `tool such as valgrind grew its own memory), so nothing measurable came back there and those ` +
+        `figures read 0; rssBeforeBytes and rssAfterBytes are the readings as taken`
       : null,
   };
 }

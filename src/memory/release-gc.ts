@@ -75,7 +75,7 @@ export async function runGcStep(shrink: HeapShrink, meter: JsThreadMeter): Promi
 
 /** Resolves true at the first major GC pause reported after `sinceMs`, false after `timeoutMs`. */
 function waitForMajorGc(meter: JsThreadMeter, sinceMs: number, timeoutMs: number): { promise: Promise<boolean>; cancel: () => void } {
-  let cancel = () => undefined as void;
+  let cancel: () => void = () => undefined;
   const promise = new Promise<boolean>((resolve) => {
     const finish = (completed: boolean) => {
       clearTimeout(timer);

@@ -135,6 +135,6 @@ export class JsThreadMeter {
 }
 
 function gcKind(entry: PerformanceEntry): number {
-  const detail = (entry as PerformanceEntry & { detail?: { kind?: number }; kind?: number });
+  const detail = entry as PerformanceEntry & { detail?: { kind?: number }; kind?: number };
   return detail.detail?.kind ?? detail.kind ?? 0;
 }

@@ -46,7 +46,9 @@ export interface SlicedRelease {
  *  which it empties only when the thread exits; its arenas, the pool threads' included, are all
  *  trimmed by malloc_trim(0). */
 export const GLIBC_THREADPOOL_NOTE =
-  "glibc has no call that empties a thread's tcache (it empties when the thread exits): the threadpool threads' arenas are trimmed by malloc_trim(0) like every other, and only their tcaches stay (at most 7 free chunks per size class up to 1032 B, per thread)";
+  "glibc has no call that empties a thread's tcache (it empties when the thread exits): the " +
+  "threadpool threads' arenas are trimmed by malloc_trim(0) like every other, and only their " +
+  'tcaches stay (at most 7 free chunks per size class up to 1032 B, per thread)';
 
 /** At most this many slices (tcmalloc: 4 MiB × 65536 = 256 GiB), so a release always ends. */
 const MAX_SLICES = 65536;
@@ -72,7 +74,11 @@ export async function releaseInSlices(kind: ReleaseKind, onThreadpool: boolean, 
     const reached = await Promise.all(items);
     total.threadpoolThreads = new Set(reached.filter((item) => item.released).map((item) => item.threadId)).size;
     const size = threadpoolSize();
-    if (total.threadpoolThreads < size) total.threadpoolNote = `${total.threadpoolThreads} of the ${size} threadpool threads handed their cache back: the others stayed busy past the ${THREADPOOL_MEET_MS} ms meeting time, their caches stay until a later release`;
+    if (total.threadpoolThreads < size)
+      total.threadpoolNote =
+        `${total.threadpoolThreads} of the ${size} threadpool threads handed their cache back: the ` +
+        `others stayed busy past the ${THREADPOOL_MEET_MS} ms meeting time, their caches stay until a ` +
+        `later release`;
   } else {
     total.threadpoolNote = GLIBC_THREADPOOL_NOTE;
   }

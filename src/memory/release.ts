@@ -87,7 +87,8 @@ function validate(options: unknown): ReleaseOptions {
     if (typeof given.pace !== 'object' || given.pace === null) throw new SockprobeTypeError('options.pace', 'false or { bytesPerSecond }', given.pace);
     const rate = given.pace.bytesPerSecond;
     if (typeof rate !== 'number' || !Number.isFinite(rate)) throw new SockprobeTypeError('options.pace.bytesPerSecond', 'a finite number', rate);
-    if (rate < MIN_PACE_BYTES_PER_SECOND) throw new SockprobeTypeError('options.pace.bytesPerSecond', `at least ${MIN_PACE_BYTES_PER_SECOND} (1 MiB/s)`, rate, 'ERR_INVALID_ARG_VALUE');
+    if (rate < MIN_PACE_BYTES_PER_SECOND)
+      throw new SockprobeTypeError('options.pace.bytesPerSecond', `at least ${MIN_PACE_BYTES_PER_SECOND} (1 MiB/s)`, rate, 'ERR_INVALID_ARG_VALUE');
   }
   return given;
 }
@@ -109,7 +110,11 @@ export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResu
   }
 }
 
-async function releaseMeasured(kind: ReleaseKind, { gc, shrinkHeap, onThreadpool, pace }: { gc: boolean; shrinkHeap: HeapShrink; onThreadpool: boolean; pace: ReleasePace | null }, meter: JsThreadMeter): Promise<ReleaseResult> {
+async function releaseMeasured(
+  kind: ReleaseKind,
+  { gc, shrinkHeap, onThreadpool, pace }: { gc: boolean; shrinkHeap: HeapShrink; onThreadpool: boolean; pace: ReleasePace | null },
+  meter: JsThreadMeter,
+): Promise<ReleaseResult> {
   const startedAt = performance.now();
   const rssBeforeBytes = rssBytes();
   let gcStep: GcStepResult | null = null;

@@ -11,13 +11,16 @@ const ZLIB = /^(deflate|inflate|zlib_|Cr_z_|adler32|crc32|_tr_|zcalloc|zcfree|fi
 // Node's compression streams: zlib's zalloc callback (AllocForZlib, innermost under deflateInit2_
 // or inflate), Brotli's and zstd's, and the stream objects themselves. Their memory is the stream's
 // whoever called zlib.
-const NODE_COMPRESSION = /^node::(\(anonymous namespace\)::)?(CompressionStream\w*|ZlibContext|ZlibStream|Brotli\w*(Context|Stream)|Zstd\w*(Context|Stream))\b|::AllocFor(Zlib|Brotli|Zstd)\(/;
+const NODE_COMPRESSION =
+  /^node::(\(anonymous namespace\)::)?(CompressionStream\w*|ZlibContext|ZlibStream|Brotli\w*(Context|Stream)|Zstd\w*(Context|Stream))\b|::AllocFor(Zlib|Brotli|Zstd)\(/;
 // The TLS socket's own buffers: NodeBIO grows them for what OpenSSL writes and the socket reads.
 const NODE_TLS_BUFFERS = /^node::crypto::NodeBIO::/;
 // ArrayBuffer backing stores (Buffers, typed arrays): Node's ArrayBuffer::Allocator, and V8's
 // frames that allocate a backing store through it.
-const NODE_BUFFERS = /^node::(\w+::)*\w*ArrayBufferAllocator::|^v8::internal::BackingStore::|^v8::ArrayBuffer::NewBackingStore|^v8::internal::Heap::AllocateExternalBackingStore\b/;
-const RUNTIME_MODULE = /(^|\/)(libc\.so|libc-|libstdc\+\+|ld-linux|ld-2\.|libm\.so|libgcc_s|libpthread|libdl\.so|libjemalloc|libtcmalloc|libmimalloc|libasan|vgpreload|linux-vdso)/;
+const NODE_BUFFERS =
+  /^node::(\w+::)*\w*ArrayBufferAllocator::|^v8::internal::BackingStore::|^v8::ArrayBuffer::NewBackingStore|^v8::internal::Heap::AllocateExternalBackingStore\b/;
+const RUNTIME_MODULE =
+  /(^|\/)(libc\.so|libc-|libstdc\+\+|ld-linux|ld-2\.|libm\.so|libgcc_s|libpthread|libdl\.so|libjemalloc|libtcmalloc|libmimalloc|libasan|vgpreload|linux-vdso)/;
 
 /**
  * The category of one call site: who owns the memory, decided by the first frame, from the

@@ -71,7 +71,12 @@ function supported(): Promise<true | string> {
 }
 
 class HeapLease extends SessionLease implements NativeHeapSession {
-  constructor(session: number, sinceMs: number, readonly sampleBytes: number, onStop?: (lease: SessionLease) => void) {
+  constructor(
+    session: number,
+    sinceMs: number,
+    readonly sampleBytes: number,
+    onStop?: (lease: SessionLease) => void,
+  ) {
     super(session, sinceMs, seam, onStop);
   }
 }
@@ -120,7 +125,12 @@ async function profile(options: NativeHeapProfileReadOptions = {}): Promise<Nati
   if (options === null || typeof options !== 'object') throw new SockprobeTypeError('options', 'an object', options);
   const maxSites = options.maxSites ?? Infinity;
   if (maxSites !== Infinity && (typeof maxSites !== 'number' || !Number.isSafeInteger(maxSites) || maxSites < 1)) {
-    throw new SockprobeTypeError('options.maxSites', 'a positive integer', maxSites, typeof maxSites === 'number' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE');
+    throw new SockprobeTypeError(
+      'options.maxSites',
+      'a positive integer',
+      maxSites,
+      typeof maxSites === 'number' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE',
+    );
   }
   const why = problem();
   if (why) throw new SockprobeError('ERR_UNSUPPORTED', `native heap profiling is not available: ${why}`);

@@ -41,8 +41,21 @@ export const moduleName = (module: string) => module.slice(module.lastIndexOf('/
 export function checkProfile(name: string, value: unknown): asserts value is NativeHeapProfile {
   const p = value as NativeHeapProfile | null;
   const ok =
-    typeof p === 'object' && p !== null && Number.isFinite(p.sampleBytes) && Number.isFinite(p.takenAt) && Number.isFinite(p.startedAt) && Array.isArray(p.sites) &&
-    p.sites.every((s) => typeof s === 'object' && s !== null && Number.isFinite(s.bytes) && Number.isFinite(s.count) && Array.isArray(s.stack) && s.stack.every((f) => typeof f === 'object' && f !== null && typeof f.address === 'string'));
+    typeof p === 'object' &&
+    p !== null &&
+    Number.isFinite(p.sampleBytes) &&
+    Number.isFinite(p.takenAt) &&
+    Number.isFinite(p.startedAt) &&
+    Array.isArray(p.sites) &&
+    p.sites.every(
+      (s) =>
+        typeof s === 'object' &&
+        s !== null &&
+        Number.isFinite(s.bytes) &&
+        Number.isFinite(s.count) &&
+        Array.isArray(s.stack) &&
+        s.stack.every((f) => typeof f === 'object' && f !== null && typeof f.address === 'string'),
+    );
   if (!ok) throw new SockprobeTypeError(name, 'a native heap profile (from nativeHeap.profile())', value);
 }
 
@@ -97,7 +110,14 @@ export function toPprofProfile(profile: NativeHeapProfile): Profile {
   // so pprof does not look for the binaries to symbolize them again.
   const mapping = ordered.map((span) => {
     const start = span.base === lowestBase.get(span.file) ? span.base : span.low - ((span.low - span.base) % PAGE);
-    return new Mapping({ id: span.id, memoryStart: start, memoryLimit: span.limit, fileOffset: start - span.base, filename: strings.dedup(span.file), hasFunctions: true });
+    return new Mapping({
+      id: span.id,
+      memoryStart: start,
+      memoryLimit: span.limit,
+      fileOffset: start - span.base,
+      filename: strings.dedup(span.file),
+      hasFunctions: true,
+    });
   });
   const functions = new Map<string, PprofFunction>();
   const locations = new Map<string, Location>();
@@ -118,12 +138,22 @@ export function toPprofProfile(profile: NativeHeapProfile): Profile {
     if (!location) {
       let fn = functions.get(label);
       if (!fn) {
-        const file = frame.kind === 'javascript' ? JS_FILE : frame.module ?? '';
-        fn = new PprofFunction({ id: functions.size + 1, name: strings.dedup(label), systemName: strings.dedup(frame.name ?? label), filename: strings.dedup(file) });
+        const file = frame.kind === 'javascript' ? JS_FILE : (frame.module ?? '');
+        fn = new PprofFunction({
+          id: functions.size + 1,
+          name: strings.dedup(label),
+          systemName: strings.dedup(frame.name ?? label),
+          filename: strings.dedup(file),
+        });
         functions.set(label, fn);
       }
       const span = frame.module && frame.kind !== 'javascript' && frame.offset !== undefined ? modules.get(spanKey(frame)) : undefined;
-      location = new Location({ id: locations.size + 1, mappingId: span?.id ?? 0, address: frame.kind === 'javascript' ? 0 : BigInt(frame.address), line: [new Line({ functionId: fn.id })] });
+      location = new Location({
+        id: locations.size + 1,
+        mappingId: span?.id ?? 0,
+        address: frame.kind === 'javascript' ? 0 : BigInt(frame.address),
+        line: [new Line({ functionId: fn.id })],
+      });
       locations.set(key, location);
     }
     return location.id as number;
@@ -131,15 +161,30 @@ export function toPprofProfile(profile: NativeHeapProfile): Profile {
   const categoryKey = strings.dedup('category');
   const samples = profile.sites
     .filter((site) => site.bytes > 0 || site.count > 0)
-    .map((site) => new Sample({ locationId: site.stack.map(locationOf), value: [Math.round(site.count), Math.round(site.bytes)], label: [{ key: categoryKey, str: strings.dedup(siteCategory(site.stack)) }] }));
+    .map(
+      (site) =>
+        new Sample({
+          locationId: site.stack.map(locationOf),
+          value: [Math.round(site.count), Math.round(site.bytes)],
+          label: [{ key: categoryKey, str: strings.dedup(siteCategory(site.stack)) }],
+        }),
+    );
   const comment = [
     `sockprobe native heap profile: live allocations sampled since start(), ${profile.source}`,
     `sampleBytes ${profile.sampleBytes}; estimated live bytes ${Math.round(profile.totalBytes)}`,
     ...(profile.dropped > 0 ? [`${profile.dropped} sampled allocations found the table full and are not counted`] : []),
-    ...(profile.omitted ? [`${profile.omitted.sites} smaller sites (${Math.round(profile.omitted.bytes)} bytes) were left out by maxSites: in the estimated live bytes, not in the samples`] : []),
+    ...(profile.omitted
+      ? [
+          `${profile.omitted.sites} smaller sites (${Math.round(profile.omitted.bytes)} bytes) were left ` +
+            `out by maxSites: in the estimated live bytes, not in the samples`,
+        ]
+      : []),
   ].map((text) => strings.dedup(text));
   return new Profile({
-    sampleType: [new ValueType({ type: strings.dedup('inuse_objects'), unit: strings.dedup('count') }), new ValueType({ type: strings.dedup('inuse_space'), unit: strings.dedup('bytes') })],
+    sampleType: [
+      new ValueType({ type: strings.dedup('inuse_objects'), unit: strings.dedup('count') }),
+      new ValueType({ type: strings.dedup('inuse_space'), unit: strings.dedup('bytes') }),
+    ],
     sample: samples,
     mapping,
     location: [...locations.values()],

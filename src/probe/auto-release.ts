@@ -92,7 +92,11 @@ export interface AutoReleaseRecord {
 }
 
 /** The record of a release the policy asked for. */
-export function releaseRecord(time: number, decision: { reason: string; expectedBytes: number; trigger?: AutoReleaseRecord['trigger']; memoryLimit?: MemoryLimitTrigger }, result: ReleaseResult): AutoReleaseRecord {
+export function releaseRecord(
+  time: number,
+  decision: { reason: string; expectedBytes: number; trigger?: AutoReleaseRecord['trigger']; memoryLimit?: MemoryLimitTrigger },
+  result: ReleaseResult,
+): AutoReleaseRecord {
   const gc = result.gc ? { durationMs: result.gc.durationMs, releasedBytes: result.gc.releasedBytes } : null;
   return {
     time,
@@ -124,7 +128,8 @@ function paceFrom(pace: unknown): ReleaseOptions['pace'] {
   if (pace === true) return { bytesPerSecond: DEFAULT_PACE_BYTES_PER_SECOND };
   if (typeof pace !== 'object' || pace === null) throw new SockprobeTypeError('options.autoRelease.pace', 'a boolean or { bytesPerSecond }', pace);
   const rate = (pace as { bytesPerSecond?: unknown }).bytesPerSecond ?? DEFAULT_PACE_BYTES_PER_SECOND;
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 1 << 20) throw new SockprobeTypeError('options.autoRelease.pace.bytesPerSecond', 'a number of at least 1048576 (1 MiB/s)', rate, 'ERR_INVALID_ARG_VALUE');
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 1 << 20)
+    throw new SockprobeTypeError('options.autoRelease.pace.bytesPerSecond', 'a number of at least 1048576 (1 MiB/s)', rate, 'ERR_INVALID_ARG_VALUE');
   return { bytesPerSecond: rate };
 }
 
@@ -177,7 +182,8 @@ export class AutoReleasePolicy {
       return { release: false, reason: 'connections at their peak' };
     }
     const fallen = this.peak - now;
-    if (fallen < 50 || fallen < this.options.dropFraction * this.peak) return { release: false, reason: `connections ${now} have not fallen enough from their peak ${this.peak}` };
+    if (fallen < 50 || fallen < this.options.dropFraction * this.peak)
+      return { release: false, reason: `connections ${now} have not fallen enough from their peak ${this.peak}` };
     const before = previous ? totalConnections(previous.connections) : now;
     if (Math.abs(before - now) > Math.max(10, 0.05 * this.peak)) return { release: false, reason: 'connections still falling' };
     if (sample.eventLoopDelayMaxMs > this.options.maxEventLoopDelayMs) return { release: false, reason: 'the event loop is busy' };
@@ -188,8 +194,16 @@ export class AutoReleasePolicy {
     // allocator free count (mimalloc), RSS above the pre-spike level is all there is to go by.
     const releasable = sample.nativeFree === null ? aboveSpike : Math.min(aboveSpike, sample.nativeFree + heapGrown);
     if (releasable < this.options.minReleasableBytes) return { release: false, reason: `only ${MiB(releasable)} looks releasable` };
-    const parts = sample.nativeFree === null ? 'RSS above its pre-spike level (the allocator counts no free bytes)' : `resident free native ${MiB(sample.nativeFree)} + V8 heap grown ${MiB(heapGrown)}, at most RSS above its pre-spike level ${MiB(aboveSpike)}`;
-    return { release: true, trigger: 'spike-end', expectedBytes: releasable, reason: `connections fell from ${this.peak} to ${now}; ${MiB(releasable)} looks releasable (${parts})` };
+    const parts =
+      sample.nativeFree === null
+        ? 'RSS above its pre-spike level (the allocator counts no free bytes)'
+        : `resident free native ${MiB(sample.nativeFree)} + V8 heap grown ${MiB(heapGrown)}, at most RSS above its pre-spike level ${MiB(aboveSpike)}`;
+    return {
+      release: true,
+      trigger: 'spike-end',
+      expectedBytes: releasable,
+      reason: `connections fell from ${this.peak} to ${now}; ${MiB(releasable)} looks releasable (${parts})`,
+    };
   }
 
   /** Called after the probe released: the next spike starts from here. */
@@ -197,7 +211,9 @@ export class AutoReleasePolicy {
     // Near the limit, a release that gave back less than the minimum was chasing memory in use:
     // the next waits twice as long (up to minIntervalMs), so a service at its limit is not GC'd every 5 s.
     const given = sample.rss - rssAfter;
-    if (this.memoryLimit) this.limitIntervalMs = given < this.options.minReleasableBytes ? Math.min(this.options.minIntervalMs, this.limitIntervalMs * 2) : MEMORY_LIMIT_INTERVAL_MS;
+    if (this.memoryLimit)
+      this.limitIntervalMs =
+        given < this.options.minReleasableBytes ? Math.min(this.options.minIntervalMs, this.limitIntervalMs * 2) : MEMORY_LIMIT_INTERVAL_MS;
     this.lastReleaseAt = sample.time;
     this.peak = totalConnections(sample.connections);
     this.rssBeforeSpike = rssAfter;
@@ -206,7 +222,8 @@ export class AutoReleasePolicy {
 }
 
 function memoryLimitFrom(limit: unknown, share: unknown): { limit: 'cgroup' | number; share: number } | null {
-  if (share !== undefined && (typeof share !== 'number' || !(share > 0 && share <= 1))) throw new SockprobeTypeError('options.autoRelease.memoryLimitShare', 'a share of the limit above 0 and at most 1', share, 'ERR_INVALID_ARG_VALUE');
+  if (share !== undefined && (typeof share !== 'number' || !(share > 0 && share <= 1)))
+    throw new SockprobeTypeError('options.autoRelease.memoryLimitShare', 'a share of the limit above 0 and at most 1', share, 'ERR_INVALID_ARG_VALUE');
   if (limit === undefined) return null;
   if (limit !== 'cgroup' && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 << 20)) {
     throw new SockprobeTypeError('options.autoRelease.memoryLimit', "'cgroup' or a byte count of at least 1048576 (1 MiB)", limit, 'ERR_INVALID_ARG_VALUE');
@@ -244,13 +261,17 @@ export function considerMemoryLimit(
   const measure = inGroup ? ('working set' as const) : ('RSS' as const);
   const share = measuredBytes / limitBytes;
   if (!(share >= config.share)) return null;
-  const near = `${measure} ${MiB(measuredBytes)} is ${percent(share)} of the ${MiB(limitBytes)} limit (${limitSource}), past the ${percent(config.share)} release share`;
+  const near =
+    `${measure} ${MiB(measuredBytes)} is ${percent(share)} of the ${MiB(limitBytes)} limit ` +
+    `(${limitSource}), past the ${percent(config.share)} release share`;
   if (sample.eventLoopDelayMaxMs > policy.maxEventLoopDelayMs) return { release: false, reason: `${near}; the event loop is busy` };
   if (policy.sinceReleaseMs < policy.intervalMs) return { release: false, reason: `${near}; released ${(policy.sinceReleaseMs / 1000).toFixed(1)} s ago` };
   const heapUnused = Math.max(0, sample.heapPhysical - sample.heapUsed);
   const releasable = (sample.nativeFree ?? 0) + heapUnused;
-  const parts = `${sample.nativeFree === null ? 'the allocator counts no free bytes' : `resident free native ${MiB(sample.nativeFree)}`} + V8 heap resident but unused ${MiB(heapUnused)}`;
-  if (releasable < policy.minReleasableBytes) return { release: false, reason: `${near}; only ${MiB(releasable)} looks releasable (${parts}): what holds it is in use` };
+  const free = sample.nativeFree === null ? 'the allocator counts no free bytes' : `resident free native ${MiB(sample.nativeFree)}`;
+  const parts = `${free} + V8 heap resident but unused ${MiB(heapUnused)}`;
+  if (releasable < policy.minReleasableBytes)
+    return { release: false, reason: `${near}; only ${MiB(releasable)} looks releasable (${parts}): what holds it is in use` };
   return {
     release: true,
     trigger: 'memory-limit',

@@ -44,7 +44,13 @@ function atMost(kind: 'tls' | 'tcp', readings: Array<{ sample: Sample; value: nu
 }
 
 function inUseNote(layer: Layer, bytes: number, rss: number): string {
-  return `${LAYERS[layer].label} per connection (${kib(bytes)}) exceeds RSS per connection (${kib(rss)}): the allocator counts bytes handed out, RSS only pages touched. Buffers allocated per connection at their full size but filled only in part — Node's per-connection read buffers and TLS record buffers are the likely bulk — keep untouched pages out of RSS, so this is allocated-but-untouched memory, not a contradiction.`;
+  return (
+    `${LAYERS[layer].label} per connection (${kib(bytes)}) exceeds RSS per connection ` +
+    `(${kib(rss)}): the allocator counts bytes handed out, RSS only pages touched. Buffers allocated ` +
+    `per connection at their full size but filled only in part — Node's per-connection read buffers ` +
+    `and TLS record buffers are the likely bulk — keep untouched pages out of RSS, so this is ` +
+    `allocated-but-untouched memory, not a contradiction.`
+  );
 }
 
 /** How much a kind's connection count must vary before a per-connection figure means anything. */
@@ -74,34 +80,91 @@ function risingEdge(readings: Array<{ sample: Sample; value: number }>) {
 }
 
 /** The connection kinds a window has seen at all: a kind never open gets no row. */
-export const kindsPresent = (samples: Sample[]): Array<'tls' | 'tcp'> => (['tls', 'tcp'] as const).filter((kind) => samples.some((s) => totalConnections(s.connections, kind) > 0));
+export const kindsPresent = (samples: Sample[]): Array<'tls' | 'tcp'> =>
+  (['tls', 'tcp'] as const).filter((kind) => samples.some((s) => totalConnections(s.connections, kind) > 0));
 
 /**
  * Bytes per connection of one series of readings (each tied to the sample whose connection counts
  * it was read at), per kind, from a robust regression on both kinds' counts; declined with the reason
  * when counts did not vary enough, explain too little, or the series fell as connections rose.
  */
-export function estimateFromReadings(label: string, readings: Array<{ sample: Sample; value: number }>, present: Array<'tls' | 'tcp'>, method: PerConnectionEstimate['method'] = 'regression'): Array<Omit<PerConnectionEstimate, 'layer'>> {
+export function estimateFromReadings(
+  label: string,
+  readings: Array<{ sample: Sample; value: number }>,
+  present: Array<'tls' | 'tcp'>,
+  method: PerConnectionEstimate['method'] = 'regression',
+): Array<Omit<PerConnectionEstimate, 'layer'>> {
   const estimates: Array<Omit<PerConnectionEstimate, 'layer'>> = [];
-  const counts = { tls: readings.map((r) => totalConnections(r.sample.connections, 'tls')), tcp: readings.map((r) => totalConnections(r.sample.connections, 'tcp')) };
+  const counts = {
+    tls: readings.map((r) => totalConnections(r.sample.connections, 'tls')),
+    tcp: readings.map((r) => totalConnections(r.sample.connections, 'tcp')),
+  };
   const varying = (['tls', 'tcp'] as const).filter((kind) => {
     const v = variation(counts[kind].length ? counts[kind] : [0]);
     return v.range >= MIN_CONNECTION_RANGE && v.distinct >= MIN_DISTINCT;
   });
-  const fit = varying.length && readings.length >= varying.length + 3 ? robustFit(readings.map((_, i) => varying.map((k) => counts[k][i])), readings.map((r) => r.value)) : null;
+  const fit =
+    varying.length && readings.length >= varying.length + 3
+      ? robustFit(
+          readings.map((_, i) => varying.map((k) => counts[k][i])),
+          readings.map((r) => r.value),
+        )
+      : null;
   for (const kind of present) {
     const column = varying.indexOf(kind);
     if (readings.length < 4) {
-      estimates.push({ kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `only ${readings.length} readings of ${label}` });
+      estimates.push({
+        kind,
+        method,
+        bytesPerConnection: null,
+        quality: null,
+        samples: readings.length,
+        declined: `only ${readings.length} readings of ${label}`,
+      });
     } else if (column < 0) {
       const v = variation(counts[kind]);
-      estimates.push({ kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: `${kind} connections varied by ${v.range} over ${v.distinct} distinct counts (need ${MIN_CONNECTION_RANGE} over ${MIN_DISTINCT})` });
+      estimates.push({
+        kind,
+        method,
+        bytesPerConnection: null,
+        quality: null,
+        samples: readings.length,
+        declined: `${kind} connections varied by ${v.range} over ${v.distinct} distinct counts (need ${MIN_CONNECTION_RANGE} over ${MIN_DISTINCT})`,
+      });
     } else if (!fit) {
-      estimates.push({ kind, method, bytesPerConnection: null, quality: null, samples: readings.length, declined: 'the regression had no solution (tls and tcp counts moved together)' });
+      estimates.push({
+        kind,
+        method,
+        bytesPerConnection: null,
+        quality: null,
+        samples: readings.length,
+        declined: 'the regression had no solution (tls and tcp counts moved together)',
+      });
     } else if (fit.r2 < MIN_PER_CONNECTION_R2) {
-      estimates.push({ kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `connection counts explain only ${belowThreshold(fit.r2 * 100, MIN_PER_CONNECTION_R2 * 100, 0)}% of ${label}'s variation (R² ${belowThreshold(fit.r2, MIN_PER_CONNECTION_R2, 2)}, need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}` });
+      estimates.push({
+        kind,
+        method,
+        bytesPerConnection: null,
+        quality: fit.r2,
+        samples: readings.length,
+        declined:
+          `connection counts explain ` +
+          `only ${belowThreshold(fit.r2 * 100, MIN_PER_CONNECTION_R2 * 100, 0)}% of ${label}'s variation ` +
+          `(R² ${belowThreshold(fit.r2, MIN_PER_CONNECTION_R2, 2)}, ` +
+          `need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}`,
+      });
     } else if (fit.coefficients[column] < 0) {
-      estimates.push({ kind, method, bytesPerConnection: null, quality: fit.r2, samples: readings.length, declined: `${label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose (R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per connection${atMost(kind, readings)}` });
+      estimates.push({
+        kind,
+        method,
+        bytesPerConnection: null,
+        quality: fit.r2,
+        samples: readings.length,
+        declined:
+          `${label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose ` +
+          `(R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per ` +
+          `connection${atMost(kind, readings)}`,
+      });
     } else {
       estimates.push({ kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });
     }
@@ -166,13 +229,25 @@ function fitTrend(layer: Layer, readings: Array<{ sample: Sample; value: number 
   const conns = readings.map((r) => totalConnections(r.sample.connections));
   const hours = readings.map((r) => (r.sample.time - t0) / 3_600_000);
   const connsVary = variation(conns).range >= MIN_CONNECTION_RANGE;
-  const fit = robustFit(readings.map((_, i) => (connsVary ? [conns[i], hours[i]] : [hours[i]])), readings.map((r) => r.value));
+  const fit = robustFit(
+    readings.map((_, i) => (connsVary ? [conns[i], hours[i]] : [hours[i]])),
+    readings.map((r) => r.value),
+  );
   if (!fit) return null;
   const perHour = fit.coefficients[connsVary ? 1 : 0];
   const growth = perHour * (windowMs / 3_600_000);
   const mean = readings.reduce((a, r) => a + r.value, 0) / readings.length;
   if (growth < minGrowthBytes || growth < 0.05 * mean || fit.r2 < minR2) return null;
-  return { layer, bytesPerHour: perHour, growthBytes: growth, windowMs, quality: fit.r2, connectionsFirst: conns[0], connectionsLast: conns[conns.length - 1], exact };
+  return {
+    layer,
+    bytesPerHour: perHour,
+    growthBytes: growth,
+    windowMs,
+    quality: fit.r2,
+    connectionsFirst: conns[0],
+    connectionsLast: conns[conns.length - 1],
+    exact,
+  };
 }
 
 /**
@@ -251,7 +326,10 @@ export function retentionAfterSpike(samples: Sample[], minSpike = 100): Retentio
   const rise = conns[peakIndex] - base;
   if (rise < minSpike) return null;
   const low = (i: number) => conns[i] <= base + 0.1 * rise;
-  const preIndexes = before.map((_, i) => i).filter(low).slice(-3);
+  const preIndexes = before
+    .map((_, i) => i)
+    .filter(low)
+    .slice(-3);
   const postIndexes = samples.map((_, i) => i).filter((i) => i > peakIndex && low(i));
   if (!preIndexes.length || !postIndexes.length) return null;
   const recent = postIndexes.slice(-3);
@@ -274,7 +352,10 @@ export function retentionAfterSpike(samples: Sample[], minSpike = 100): Retentio
     rssAfter,
     retainedBytes: retained,
     split: { nativeFree, jsHeap, other: Math.max(0, room - (nativeFree ?? 0) - jsHeap) },
-    methods: { jsHeap: 'V8 heap resident after the spike (v8 total_physical_size) − V8 heap used before it', nativeFree: `${RESIDENT_FREE_METHOD}, after − before the spike` },
+    methods: {
+      jsHeap: 'V8 heap resident after the spike (v8 total_physical_size) − V8 heap used before it',
+      nativeFree: `${RESIDENT_FREE_METHOD}, after − before the spike`,
+    },
     spikeStartedAt: samples[preIndexes[preIndexes.length - 1]].time,
     spikeEndedAt: samples[postIndexes[0]].time,
   };

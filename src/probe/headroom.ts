@@ -39,18 +39,23 @@ const LABELS: Record<GrowthLayer, string> = {
 };
 
 const ADVICE: Record<GrowthLayer | 'none', string> = {
-  jsHeap: 'take two heap snapshots minutes apart and compare retained sizes, and keep --max-old-space-size below the limit so V8 collects before the kernel kills',
+  jsHeap:
+    'take two heap snapshots minutes apart and compare retained sizes, and keep --max-old-space-size below the limit so V8 collects before the kernel kills',
   external: 'cap what each connection buffers (stream highWaterMark, per-session Buffers, caches keyed by connection)',
-  otherNative: 'free native memory the allocator keeps returns with releaseToOS() or autoRelease; what is in use, createProbe({ nativeHeapProfile: true }) names by call site',
+  otherNative:
+    'free native memory the allocator keeps returns with releaseToOS() or autoRelease; what is in ' +
+    'use, createProbe({ nativeHeapProfile: true }) names by call site',
   openssl: 'TLS state per connection: close idle connections, reuse SecureContexts, and check openssl.stats() for live bytes that outlive their connections',
   kernelSockets: 'peers or the app are not reading: check inqBytes/outqBytes per socket (socketSnapshot()) and apply backpressure',
-  outsideProcess: 'containerLedger() names what lies outside this process: page cache from files read or written, kernel memory, or another process in the container',
+  outsideProcess:
+    'containerLedger() names what lies outside this process: page cache from files read or written, kernel memory, or another process in the container',
   none: 'containerLedger() splits the usage by holder',
 };
 
 const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 const KiB = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const span = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(0)} s` : ms < 2 * 3600_000 ? `${(ms / 60_000).toFixed(0)} min` : `${(ms / 3600_000).toFixed(1)} h`);
+const span = (ms: number) =>
+  ms < 120_000 ? `${(ms / 1000).toFixed(0)} s` : ms < 2 * 3600_000 ? `${(ms / 60_000).toFixed(0)} min` : `${(ms / 3600_000).toFixed(1)} h`;
 /** A sample with a working set and a limit to hold it against. */
 const limited = (s: Sample) => s.container != null && s.container.limitBytes !== null && s.container.workingSetBytes !== null;
 
@@ -134,20 +139,30 @@ export function headroomFindings(samples: Sample[], threshold: number): Finding[
     bytesPerHour: rate === null ? null : Math.round(rate * 3600_000),
     timeToLimitMs: rate === null ? null : Math.round(headroom / rate),
   };
-  const grew = grewMost === 'none' ? '' : ` Over ${span(windowMs)} it grew ${MiB(growth.workingSet ?? 0)}, most in ${LABELS[grewMost]} (+${MiB(growth[grewMost]!)}).`;
+  const grew =
+    grewMost === 'none' ? '' : ` Over ${span(windowMs)} it grew ${MiB(growth.workingSet ?? 0)}, most in ${LABELS[grewMost]} (+${MiB(growth[grewMost]!)}).`;
   const fits =
     'declined' in forecast
       ? ` No per-connection forecast: ${forecast.declined}.`
-      : ` At ${KiB(forecast.bytesPerConnection)} of working set per ${forecast.kind} connection (R² ${forecast.quality.toFixed(2)}), about ${forecast.connectionsThatFit} more fit beside the ${forecast.connectionsNow} open.`;
-  const when = evidence.timeToLimitMs === null ? '' : ` At this window's growth (${MiB(evidence.bytesPerHour!)}/hour) the limit is ${span(evidence.timeToLimitMs)} away.`;
+      : ` At ${KiB(forecast.bytesPerConnection)} of working set per ${forecast.kind} connection ` +
+        `(R² ${forecast.quality.toFixed(2)}), about ${forecast.connectionsThatFit} more fit beside ` +
+        `the ${forecast.connectionsNow} open.`;
+  const when =
+    evidence.timeToLimitMs === null ? '' : ` At this window's growth (${MiB(evidence.bytesPerHour!)}/hour) the limit is ${span(evidence.timeToLimitMs)} away.`;
   return [
     {
       kind: 'memory-headroom',
       severity: share >= (1 + threshold) / 2 ? 'critical' : 'warning',
       layer: 'container',
-      summary: `The container's working set is ${MiB(workingSetBytes)}, ${(share * 100).toFixed(0)}% of its ${MiB(limitBytes)} memory limit (${evidence.limitSource}): at the limit the kernel OOM-kills it.${grew}${fits}${when}`,
+      summary:
+        `The container's working set is ${MiB(workingSetBytes)}, ${(share * 100).toFixed(0)}% of ` +
+        `its ${MiB(limitBytes)} memory limit (${evidence.limitSource}): at the limit the kernel ` +
+        `OOM-kills it.${grew}${fits}${when}`,
       evidence,
-      advice: `Raise the container's memory limit or lower what grew: ${ADVICE[grewMost]}. Size the limit from the per-connection figure above times the connections you expect, plus the working set at zero connections.`,
+      advice:
+        `Raise the container's memory limit or lower what grew: ${ADVICE[grewMost]}. Size the limit ` +
+        `from the per-connection figure above times the connections you expect, plus the working set at ` +
+        `zero connections.`,
     },
   ];
 }

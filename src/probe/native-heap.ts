@@ -91,9 +91,14 @@ export interface NativeHeapReport {
   latest: { takenAt: number; totalBytes: number; categories: Record<NativeHeapCategory, number>; dropped: number } | null;
   /** What grew between the first profile kept and the newest: top sites and categories. */
   growth: {
-    fromTakenAt: number; toTakenAt: number; growthBytes: number; categories: NativeHeapDiff['categories']; topSites: GrowingSite[];
+    fromTakenAt: number;
+    toTakenAt: number;
+    growthBytes: number;
+    categories: NativeHeapDiff['categories'];
+    topSites: GrowingSite[];
     /** RSS at the samples the two profiles are tied to (null where the reading was not kept): how far RSS has moved since. */
-    fromRss: number | null; toRss: number | null;
+    fromRss: number | null;
+    toRss: number | null;
   } | null;
   perConnection: NativeCategoryEstimate[];
   /** Known holders (zlib contexts, TLS buffers, OpenSSL state, SecureContexts, JS Buffers) worth naming: cost per connection, error, fix; warnings first. */
@@ -117,7 +122,13 @@ interface Reading {
 }
 
 export function growingSites(diff: NativeHeapDiff, top = TOP_SITES): GrowingSite[] {
-  return diff.grown.slice(0, top).map((s) => ({ site: siteTitle(s.stack), category: s.category, growthBytes: Math.round(s.growthBytes), growthCount: Math.round(s.growthCount), new: s.change === 'new' }));
+  return diff.grown.slice(0, top).map((s) => ({
+    site: siteTitle(s.stack),
+    category: s.category,
+    growthBytes: Math.round(s.growthBytes),
+    growthCount: Math.round(s.growthCount),
+    new: s.change === 'new',
+  }));
 }
 
 export class NativeHeapProfiles {
@@ -131,7 +142,10 @@ export class NativeHeapProfiles {
   /** The share of maxHeldBytes each kept profile may take (the first and KEPT_PROFILES newest). */
   readonly profileBudget: number;
 
-  constructor(readonly intervalMs: number, readonly maxHeldBytes: number = defaultMaxHeldBytes()) {
+  constructor(
+    readonly intervalMs: number,
+    readonly maxHeldBytes: number = defaultMaxHeldBytes(),
+  ) {
     this.profileBudget = Math.floor(maxHeldBytes / (KEPT_PROFILES + 1));
   }
 
@@ -196,7 +210,10 @@ export class NativeHeapProfiles {
   /** Holders worth naming, from every matched reading; the fit is redone only when a profile was matched since. */
   holders(samples: Sample[]): HolderEstimate[] {
     if (this.holdersCache?.version !== this.holderVersion) {
-      const readings = this.readings.toArray().filter((r): r is Reading & { holders: HolderTotals } => r.holders !== null).sort((a, b) => a.takenAt - b.takenAt);
+      const readings = this.readings
+        .toArray()
+        .filter((r): r is Reading & { holders: HolderTotals } => r.holders !== null)
+        .sort((a, b) => a.takenAt - b.takenAt);
       this.holdersCache = { version: this.holderVersion, estimates: estimateHolders(readings as HolderReading[], this.holderSites, undefined) };
     }
     const now = samples[samples.length - 1];
@@ -257,7 +274,18 @@ export class NativeHeapProfiles {
     if (!pair) return null;
     if (this.grown?.of !== pair[1]) {
       const diff = diffProfiles(pair[0], pair[1]);
-      this.grown = { of: pair[1], growth: { fromTakenAt: diff.before.takenAt, toTakenAt: diff.after.takenAt, growthBytes: Math.round(diff.growthBytes), categories: diff.categories, topSites: growingSites(diff), fromRss: this.moment(pair[0]).rss, toRss: this.moment(pair[1]).rss } };
+      this.grown = {
+        of: pair[1],
+        growth: {
+          fromTakenAt: diff.before.takenAt,
+          toTakenAt: diff.after.takenAt,
+          growthBytes: Math.round(diff.growthBytes),
+          categories: diff.categories,
+          topSites: growingSites(diff),
+          fromRss: this.moment(pair[0]).rss,
+          toRss: this.moment(pair[1]).rss,
+        },
+      };
     }
     return this.grown.growth;
   }

@@ -51,7 +51,6 @@ export interface ProbeOptions {
   sources?: ProbeSources;
 }
 
-
 export interface Probe {
   start(): Probe;
   stop(): void;
@@ -74,12 +73,17 @@ export interface Probe {
   readonly running: boolean;
 }
 
-/** Heap bytes per sample: 10k samples measured ~300 B each (heapUsed after GC) before three number fields (rssAnon, heapPhysical, allocatorFreeRaw) were added; socket summaries are shared by the samples that carry them. */
+/**
+ * Heap bytes per sample: 10k samples measured ~300 B each (heapUsed after GC) before three number
+ * fields (rssAnon, heapPhysical, allocatorFreeRaw) were added; socket summaries are shared by the
+ * samples that carry them.
+ */
 const SAMPLE_BYTES = 350;
 
 function positiveInteger(name: string, value: unknown, fallback: number, max = 2 ** 31 - 1): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) throw new SockprobeTypeError(name, `an integer from 1 to ${max}`, value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max)
+    throw new SockprobeTypeError(name, `an integer from 1 to ${max}`, value);
   return value;
 }
 
@@ -93,10 +97,22 @@ function nativeHeapOptions(value: ProbeOptions['nativeHeapProfile']): (Required<
   const given = value === true ? {} : value;
   const intervalMs = positiveInteger('options.nativeHeapProfile.intervalMs', given.intervalMs, 60_000);
   // A profile walks the whole sample table and symbolizes it: not more than once a second.
-  if (intervalMs < 1000) throw new SockprobeTypeError('options.nativeHeapProfile.intervalMs', 'an integer of at least 1000 (ms)', given.intervalMs, 'ERR_INVALID_ARG_VALUE');
+  if (intervalMs < 1000)
+    throw new SockprobeTypeError('options.nativeHeapProfile.intervalMs', 'an integer of at least 1000 (ms)', given.intervalMs, 'ERR_INVALID_ARG_VALUE');
   const maxHeldBytes = positiveInteger('options.nativeHeapProfile.maxHeldBytes', given.maxHeldBytes, defaultMaxHeldBytes(), 2 ** 40);
-  if (maxHeldBytes < 256 * 1024) throw new SockprobeTypeError('options.nativeHeapProfile.maxHeldBytes', 'an integer of at least 262144 (256 KiB)', given.maxHeldBytes, 'ERR_INVALID_ARG_VALUE');
-  return { sampleBytes: positiveInteger('options.nativeHeapProfile.sampleBytes', given.sampleBytes, 512 * 1024, 2 ** 30), intervalMs, maxHeldBytes, rateGiven: given.sampleBytes !== undefined };
+  if (maxHeldBytes < 256 * 1024)
+    throw new SockprobeTypeError(
+      'options.nativeHeapProfile.maxHeldBytes',
+      'an integer of at least 262144 (256 KiB)',
+      given.maxHeldBytes,
+      'ERR_INVALID_ARG_VALUE',
+    );
+  return {
+    sampleBytes: positiveInteger('options.nativeHeapProfile.sampleBytes', given.sampleBytes, 512 * 1024, 2 ** 30),
+    intervalMs,
+    maxHeldBytes,
+    rateGiven: given.sampleBytes !== undefined,
+  };
 }
 
 function containerEventsOptions(value: ProbeOptions['containerEvents']): { intervalMs: number } | null {
@@ -117,12 +133,14 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   optionalObject('options.thresholds', options.thresholds);
   optionalObject('options.sources', options.sources);
   if (options.autoRelease !== undefined && typeof options.autoRelease !== 'boolean') optionalObject('options.autoRelease', options.autoRelease);
-  if (options.opensslTracking !== undefined && typeof options.opensslTracking !== 'boolean') throw new SockprobeTypeError('options.opensslTracking', 'a boolean', options.opensslTracking);
+  if (options.opensslTracking !== undefined && typeof options.opensslTracking !== 'boolean')
+    throw new SockprobeTypeError('options.opensslTracking', 'a boolean', options.opensslTracking);
   const heapOptions = nativeHeapOptions(options.nativeHeapProfile);
   const eventsOptions = containerEventsOptions(options.containerEvents);
   const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   const share = thresholds.memoryHeadroomShare;
-  if (typeof share !== 'number' || !(share > 0 && share <= 1)) throw new SockprobeTypeError('options.thresholds.memoryHeadroomShare', 'a share of the limit above 0 and at most 1', share, 'ERR_INVALID_ARG_VALUE');
+  if (typeof share !== 'number' || !(share > 0 && share <= 1))
+    throw new SockprobeTypeError('options.thresholds.memoryHeadroomShare', 'a share of the limit above 0 and at most 1', share, 'ERR_INVALID_ARG_VALUE');
   const sources = options.sources ?? realSources();
   const policy = options.autoRelease ? new AutoReleasePolicy(options.autoRelease === true ? {} : options.autoRelease) : null;
   const releases = new RingBuffer<AutoReleaseRecord>(64);
@@ -131,7 +149,8 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   const memoryKills = new RingBuffer<MemoryEventRecord>(32);
   const memoryBreaches = new RingBuffer<MemoryEventRecord>(32);
   const memoryEvents = {
-    push: (record: MemoryEventRecord) => (record.counter === 'oomKill' || record.counter === 'oomGroupKill' || record.counter === 'oom' ? memoryKills : memoryBreaches).push(record),
+    push: (record: MemoryEventRecord) =>
+      (record.counter === 'oomKill' || record.counter === 'oomGroupKill' || record.counter === 'oom' ? memoryKills : memoryBreaches).push(record),
     toArray: () => [...memoryKills.toArray(), ...memoryBreaches.toArray()].sort((a, b) => a.time - b.time),
     get size() {
       return memoryKills.size + memoryBreaches.size;
@@ -184,7 +203,15 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     // The OpenSSL row, with the reason, wherever the service's kinds have rows.
     const declined = `not tracked: ${opensslUnavailable}`;
     const kinds = [...new Set(report.perConnection.map((e) => e.kind))];
-    const rows: PerConnectionEstimate[] = kinds.map((kind) => ({ layer: 'openssl', kind, bytesPerConnection: null, quality: null, samples: 0, method: 'regression', declined }));
+    const rows: PerConnectionEstimate[] = kinds.map((kind) => ({
+      layer: 'openssl',
+      kind,
+      bytesPerConnection: null,
+      quality: null,
+      samples: 0,
+      method: 'regression',
+      declined,
+    }));
     const perConnection = [...report.perConnection.filter((e) => e.layer !== 'openssl'), ...rows];
     return { ...report, perConnection, openssl };
   }
@@ -276,7 +303,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     lastSocketsAt = now;
     connectionsAtSnapshot = connections;
     const pending = sources.sockets(idleThresholdMs);
-    if (pending) lastSockets = await pending.catch(() => lastSockets);
+    if (pending !== null) lastSockets = await pending.catch(() => lastSockets);
     return lastSockets;
   }
 
@@ -302,7 +329,13 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       rssAnon,
       heapPhysical,
       nativeAllocated: native.allocated,
-      nativeFree: residentFree(native.releasable === undefined ? native.free : native.releasable, { rssAnon, heapPhysical, external: memory.external, nativeAllocated: native.allocated, unreleasable: native.unreleasable }),
+      nativeFree: residentFree(native.releasable === undefined ? native.free : native.releasable, {
+        rssAnon,
+        heapPhysical,
+        external: memory.external,
+        nativeAllocated: native.allocated,
+        unreleasable: native.unreleasable,
+      }),
       allocatorFreeRaw: native.free,
       opensslLive: sources.opensslLive(),
       connections: connectionsNow,
@@ -324,16 +357,27 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     if (!decision.release) return;
     releasing = true;
     const started = Date.now();
-    sources.release(policy!.releaseOptions).then(
-      (result) => {
-        policy!.released(sample, result.rssAfterBytes);
-        releases.push(releaseRecord(started, decision, result));
-      },
-      (error: Error) => {
-        policy!.released(sample, sample.rss);
-        releases.push({ time: started, reason: decision.reason, trigger: decision.trigger, ...(decision.memoryLimit ? { memoryLimit: decision.memoryLimit } : {}), expectedBytes: decision.expectedBytes, result: null, error: error.message });
-      },
-    ).finally(() => (releasing = false));
+    sources
+      .release(policy!.releaseOptions)
+      .then(
+        (result) => {
+          policy!.released(sample, result.rssAfterBytes);
+          releases.push(releaseRecord(started, decision, result));
+        },
+        (error: Error) => {
+          policy!.released(sample, sample.rss);
+          releases.push({
+            time: started,
+            reason: decision.reason,
+            trigger: decision.trigger,
+            ...(decision.memoryLimit ? { memoryLimit: decision.memoryLimit } : {}),
+            expectedBytes: decision.expectedBytes,
+            result: null,
+            error: error.message,
+          });
+        },
+      )
+      .finally(() => (releasing = false));
   }
 
   const probe: Probe = {
@@ -364,7 +408,10 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       return sampling;
     },
     samples: () => ring.toArray(),
-    report: () => withContainerEvents(withNativeHeap(withOpensslStatus(buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds, releases.toArray())))),
+    report: () =>
+      withContainerEvents(
+        withNativeHeap(withOpensslStatus(buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds, releases.toArray()))),
+      ),
     renderReport: () => renderReport(probe.report()),
     releases: () => releases.toArray(),
     containerEvents: () => memoryEvents.toArray(),
@@ -373,7 +420,11 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     async profileNativeHeap() {
       if (!heapProfiles) throw new SockprobeError('ERR_UNSUPPORTED', 'this probe was created without nativeHeapProfile');
       await heapStarting; // the support check runs on the threadpool
-      if (!heapRunning()) throw new SockprobeError('ERR_UNSUPPORTED', heapUnavailable ? `native heap profiling is off: ${heapUnavailable}` : 'native heap profiling is not running (start() the probe first)');
+      if (!heapRunning())
+        throw new SockprobeError(
+          'ERR_UNSUPPORTED',
+          heapUnavailable ? `native heap profiling is off: ${heapUnavailable}` : 'native heap profiling is not running (start() the probe first)',
+        );
       return requestProfile(await probe.sample());
     },
     get running() {

@@ -73,7 +73,15 @@ export function realSources(): ProbeSources {
     // Its time is returned so the sample counts it in probeMs.
     async container() {
       const c = containerHeadroom();
-      return c.version === null ? null : { limitBytes: c.limitBytes, usageBytes: c.usageBytes, workingSetBytes: c.workingSetBytes, limitSource: c.sources.limitBytes ?? null, readMs: c.readMs };
+      return c.version === null
+        ? null
+        : {
+            limitBytes: c.limitBytes,
+            usageBytes: c.usageBytes,
+            workingSetBytes: c.workingSetBytes,
+            limitSource: c.sources.limitBytes ?? null,
+            readMs: c.readMs,
+          };
     },
     watchContainerEvents: (onEvent, options) => watchMemoryEvents(onEvent, options),
     // Support is asked on the threadpool (the first check reads every loaded object's relocations).

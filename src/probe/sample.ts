@@ -91,8 +91,8 @@ export function residentFree(
 }
 
 /** How `Sample.nativeFree` is bounded, named in reports and gauges. */
-export const RESIDENT_FREE_METHOD = "min(allocator's releasable free bytes, RssAnon − V8 heap resident − native in use − what the release keeps: caches, fragmentation, metadata)";
+export const RESIDENT_FREE_METHOD =
+  "min(allocator's releasable free bytes, RssAnon − V8 heap resident − native in use − what the release keeps: caches, fragmentation, metadata)";
 
 /** Native bytes in use that are neither ArrayBuffers/external nor OpenSSL's. */
-export const otherNative = (s: Sample): number | null =>
-  s.nativeAllocated === null ? null : s.nativeAllocated - s.external - (s.opensslLive ?? 0);
+export const otherNative = (s: Sample): number | null => (s.nativeAllocated === null ? null : s.nativeAllocated - s.external - (s.opensslLive ?? 0));

@@ -28,7 +28,8 @@ export function summariseSnapshot(snapshot: SocketSnapshot, idleThresholdMs: num
   const closeWaitByPort: Record<string, number> = {};
   for (const [port, states] of Object.entries(snapshot.counts.byRemotePort)) if (states[CLOSE_WAIT]) closeWaitByPort[`→${port}`] = states[CLOSE_WAIT]!;
   const listening = new Set(snapshot.listeners.map((l) => l.localPort));
-  for (const [port, states] of Object.entries(snapshot.counts.byLocalPort)) if (states[CLOSE_WAIT] && listening.has(Number(port))) closeWaitByPort[port] = states[CLOSE_WAIT]!;
+  for (const [port, states] of Object.entries(snapshot.counts.byLocalPort))
+    if (states[CLOSE_WAIT] && listening.has(Number(port))) closeWaitByPort[port] = states[CLOSE_WAIT]!;
   return {
     byState: { ...snapshot.counts.byState } as Record<string, number>,
     closeWaitByPort,

@@ -9,7 +9,10 @@ import * as path from 'node:path';
 export function ownV1MemoryGroup(): string {
   if (process.getuid?.() !== 0) throw new Error(`this test makes a memory cgroup and needs root (uid ${process.getuid?.()}); run it as root, as CI does`);
   const line = /^\d+:memory:(.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'utf8'));
-  if (!line) throw new Error('this test needs the cgroup v1 memory controller (no memory line in /proc/self/cgroup); on a v2-only host the v2 parsing is covered by the unit tier');
+  if (!line)
+    throw new Error(
+      'this test needs the cgroup v1 memory controller (no memory line in /proc/self/cgroup); on a v2-only host the v2 parsing is covered by the unit tier',
+    );
   const dir = path.join('/sys/fs/cgroup/memory', line[1]);
   try {
     fs.accessSync(dir, fs.constants.W_OK);
@@ -44,4 +47,3 @@ export async function removeGroup(group: string): Promise<void> {
   }
   throw new Error(`could not remove the test's cgroup ${group}`);
 }
-

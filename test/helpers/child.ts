@@ -42,7 +42,7 @@ export function runFixture<T = unknown>(
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const lines = stdout.trim().split('\n').reverse();
-      let json: unknown = undefined;
+      let json: unknown;
       for (const line of lines) {
         try {
           json = JSON.parse(line);

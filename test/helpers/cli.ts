@@ -18,5 +18,20 @@ export function runCli(args: string[], env: Record<string, string> = {}, cwd = r
 
 /** The DOM Debian's chromium builds from a local file, after its scripts ran (no network, a fresh profile). */
 export function dumpDom(file: string, profileDir: string): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profileDir}`, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(
+    'chromium',
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      `--user-data-dir=${profileDir}`,
+      '--dump-dom',
+      `file://${file}`,
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
 }

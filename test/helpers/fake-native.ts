@@ -20,8 +20,16 @@ export function nativeError(code: string, message: string, details: { errno?: nu
 
 const glibcOwner: MallocOwnerInfo = {
   path: '/lib/x86_64-linux-gnu/libc.so.6',
-  glibc: true, jemalloc: false, tcmalloc: false, mimalloc: false, mallinfo2: true, mallocTrim: true,
-  glibcVersion: '2.36', jemallocVersion: null, tcmallocVersion: null, mimallocVersion: null,
+  glibc: true,
+  jemalloc: false,
+  tcmalloc: false,
+  mimalloc: false,
+  mallinfo2: true,
+  mallocTrim: true,
+  glibcVersion: '2.36',
+  jemallocVersion: null,
+  tcmallocVersion: null,
+  mimallocVersion: null,
 };
 
 const emptySnapshot = (): NativeSnapshotRows => ({
@@ -51,13 +59,33 @@ export class FakeNative implements NativeBinding {
   snapshot: NativeSnapshotRows = emptySnapshot();
   snapshotError: Error | null = null;
   /** netLayout(): what src/net/layout.ts expects, unless a test says otherwise. */
-  layout: NativeNetLayout = { tcpInfo: {}, tcpInfoSize: TCP_INFO_KNOWN_BYTES, tcpInfoCapacity: TCP_INFO_CAPACITY, skmemSlots: SKMEM_SLOTS, probeBytes: PROBE.bytes, rowBytes: ROW.bytes, rowTcpInfo: ROW.tcpInfo, rowSkmem: ROW.skmem };
+  layout: NativeNetLayout = {
+    tcpInfo: {},
+    tcpInfoSize: TCP_INFO_KNOWN_BYTES,
+    tcpInfoCapacity: TCP_INFO_CAPACITY,
+    skmemSlots: SKMEM_SLOTS,
+    probeBytes: PROBE.bytes,
+    rowBytes: ROW.bytes,
+    rowTcpInfo: ROW.tcpInfo,
+    rowSkmem: ROW.skmem,
+  };
 
   /** '' where OpenSSL tracking can work, else why not. */
   opensslProblem = '';
   /** Thrown by opensslStart() when set (e.g. ERR_OPENSSL_SELF_CHECK). */
   opensslStartError: Error | null = null;
-  openssl: NativeOpensslStats = { tracking: false, started: false, liveBytes: 0, peakBytes: 0, allocations: 0, frees: 0, reallocs: 0, sinceMs: 0, session: 0, users: 0 };
+  openssl: NativeOpensslStats = {
+    tracking: false,
+    started: false,
+    liveBytes: 0,
+    peakBytes: 0,
+    allocations: 0,
+    frees: 0,
+    reallocs: 0,
+    sinceMs: 0,
+    session: 0,
+    users: 0,
+  };
 
   /** '' where native heap profiling can work, else why not. */
   heapProblemText = '';
@@ -157,7 +185,8 @@ export class FakeNative implements NativeBinding {
     this.log('opensslStart');
     if (this.opensslProblem) throw nativeError('ERR_UNSUPPORTED', this.opensslProblem);
     if (this.opensslStartError) throw this.opensslStartError;
-    if (!this.openssl.tracking) this.openssl = { ...this.openssl, tracking: true, started: true, liveBytes: 0, sinceMs: Date.now(), session: ++this.lastSession, users: 0 };
+    if (!this.openssl.tracking)
+      this.openssl = { ...this.openssl, tracking: true, started: true, liveBytes: 0, sinceMs: Date.now(), session: ++this.lastSession, users: 0 };
     this.openssl = { ...this.openssl, users: this.openssl.users + 1 };
     lease(this.opensslLeases, this.openssl.session, +1);
     return this.openssl.session;
@@ -183,7 +212,9 @@ export class FakeNative implements NativeBinding {
   releaseThreadpoolCaches(kind: ReleaseKind, count: number): Array<Promise<ThreadCacheRelease>> {
     this.log('releaseThreadpoolCaches');
     const released = kind !== 'glibc';
-    return Array.from({ length: count }, (_, i) => Promise.resolve({ released, threadId: 1000 + i, waitedNs: 0, cacheBytesBefore: null, cacheBytesAfter: null }));
+    return Array.from({ length: count }, (_, i) =>
+      Promise.resolve({ released, threadId: 1000 + i, waitedNs: 0, cacheBytesBefore: null, cacheBytesAfter: null }),
+    );
   }
 
   heapProblem(): string {
@@ -198,7 +229,10 @@ export class FakeNative implements NativeBinding {
     this.log('heapStart');
     if (this.heapProblemText) throw nativeError('ERR_UNSUPPORTED', `native heap profiling is not available: ${this.heapProblemText}`);
     if (this.heapState.active && this.heapState.sampleBytes !== sampleBytes) {
-      throw nativeError('ERR_SESSION_CONFLICT', `a native heap session already runs in this process sampling every ${this.heapState.sampleBytes} bytes; asked for ${sampleBytes}`);
+      throw nativeError(
+        'ERR_SESSION_CONFLICT',
+        `a native heap session already runs in this process sampling every ${this.heapState.sampleBytes} bytes; asked for ${sampleBytes}`,
+      );
     }
     if (!this.heapState.active) this.heapState = { ...this.heapState, active: true, sampleBytes, session: ++this.lastSession, users: 0, startedAt: Date.now() };
     this.heapState = { ...this.heapState, users: this.heapState.users + 1 };

@@ -18,9 +18,19 @@ export const jsFrame = (name: string, address: number): NativeHeapFrame => ({ na
 
 /** Stacks the tests reuse, innermost first (malloc first, as the profiler reports them). */
 export const STACKS = {
-  ssl: [frame('malloc', 0x100, 'libc'), frame('CRYPTO_malloc', 0x2000), frame('SSL_new', 0x3000), frame('node::crypto::TLSWrap::TLSWrap', 0x4000), frame('node::crypto::TLSWrap::Wrap', 0x4100)],
+  ssl: [
+    frame('malloc', 0x100, 'libc'),
+    frame('CRYPTO_malloc', 0x2000),
+    frame('SSL_new', 0x3000),
+    frame('node::crypto::TLSWrap::TLSWrap', 0x4000),
+    frame('node::crypto::TLSWrap::Wrap', 0x4100),
+  ],
   readBuffer: [frame('malloc', 0x100, 'libc'), frame('node::StreamBase::ReadStart', 0x5000), frame('uv__read', 0x6000), frame('uv_run', 0x6100)],
-  v8: [frame('operator new(unsigned long)', 0x200, 'exe'), frame('v8::internal::AccountingAllocator::AllocateSegment(unsigned long, bool)', 0x7000), jsFrame('onconnection', 0x3a00_0000_1000)],
+  v8: [
+    frame('operator new(unsigned long)', 0x200, 'exe'),
+    frame('v8::internal::AccountingAllocator::AllocateSegment(unsigned long, bool)', 0x7000),
+    jsFrame('onconnection', 0x3a00_0000_1000),
+  ],
   addon: [frame('malloc', 0x100, 'libc'), frame(null, 0x1234, 'addon'), frame('napi_call_function', 0x8000)],
   // As Node 26 reports a zlib.createDeflateRaw() stream's window (test/fixtures/native-heap-categories.js):
   // zlib's zalloc callback innermost, zlib's deflateInit2_ its caller.
@@ -33,12 +43,21 @@ export const STACKS = {
   ],
 } satisfies Record<string, NativeHeapFrame[]>;
 
-export function site(stack: NativeHeapFrame[], bytes: number, count = Math.max(1, Math.round(bytes / 4096)), samples = Math.max(1, Math.round(bytes / 65536))): NativeHeapSite {
+export function site(
+  stack: NativeHeapFrame[],
+  bytes: number,
+  count = Math.max(1, Math.round(bytes / 4096)),
+  samples = Math.max(1, Math.round(bytes / 65536)),
+): NativeHeapSite {
   return { stack, bytes, count, samples };
 }
 
 /** A profile from sites, with totals and categories made the way the contract says (categories from the stacks). */
-export function makeProfile(sites: NativeHeapSite[], fields: Partial<NativeHeapProfile> = {}, categoryOf?: (s: NativeHeapSite) => NativeHeapCategory): NativeHeapProfile {
+export function makeProfile(
+  sites: NativeHeapSite[],
+  fields: Partial<NativeHeapProfile> = {},
+  categoryOf?: (s: NativeHeapSite) => NativeHeapCategory,
+): NativeHeapProfile {
   const categories = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
   for (const s of sites) if (categoryOf) categories[categoryOf(s)] += s.bytes;
   return {

@@ -22,14 +22,25 @@ export interface SsSocket {
 
 /** ss's state labels as the kernel names them (what sockprobe reports). */
 export const SS_STATE: Record<string, string> = {
-  ESTAB: 'ESTABLISHED', 'SYN-SENT': 'SYN_SENT', 'SYN-RECV': 'SYN_RECV', 'FIN-WAIT-1': 'FIN_WAIT1',
-  'FIN-WAIT-2': 'FIN_WAIT2', 'TIME-WAIT': 'TIME_WAIT', UNCONN: 'CLOSE', 'CLOSE-WAIT': 'CLOSE_WAIT',
-  'LAST-ACK': 'LAST_ACK', LISTEN: 'LISTEN', CLOSING: 'CLOSING',
+  ESTAB: 'ESTABLISHED',
+  'SYN-SENT': 'SYN_SENT',
+  'SYN-RECV': 'SYN_RECV',
+  'FIN-WAIT-1': 'FIN_WAIT1',
+  'FIN-WAIT-2': 'FIN_WAIT2',
+  'TIME-WAIT': 'TIME_WAIT',
+  UNCONN: 'CLOSE',
+  'CLOSE-WAIT': 'CLOSE_WAIT',
+  'LAST-ACK': 'LAST_ACK',
+  LISTEN: 'LISTEN',
+  CLOSING: 'CLOSING',
 };
 
 function endpoint(text: string): { address: string; port: number } {
   const colon = text.lastIndexOf(':');
-  const address = text.slice(0, colon).replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const address = text
+    .slice(0, colon)
+    .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '');
   return { address, port: text.slice(colon + 1) === '*' ? 0 : Number(text.slice(colon + 1)) };
 }
 
@@ -88,7 +99,15 @@ export async function ss(flags: string, filter?: string): Promise<SsSocket[]> {
 
 /** ss's skmem keys under sockprobe's names. */
 export const SKMEM_KEYS: Record<string, string> = {
-  r: 'rmemAlloc', rb: 'rcvbuf', t: 'wmemAlloc', tb: 'sndbuf', f: 'fwdAlloc', w: 'wmemQueued', o: 'optmem', bl: 'backlog', d: 'drops',
+  r: 'rmemAlloc',
+  rb: 'rcvbuf',
+  t: 'wmemAlloc',
+  tb: 'sndbuf',
+  f: 'fwdAlloc',
+  w: 'wmemQueued',
+  o: 'optmem',
+  bl: 'backlog',
+  d: 'drops',
 };
 
 const WILDCARDS = new Set(['*', '0.0.0.0', '::']);
@@ -103,7 +122,10 @@ export function ssSocketsOf(rows: SsSocket[], pid: number): SsSocket[] {
   const owned = rows.filter((row) => row.pid === pid);
   const listeners = owned.filter((row) => row.state === 'LISTEN');
   const onListener = (row: SsSocket) =>
-    listeners.some((listener) => listener.local.port === row.local.port && (WILDCARDS.has(listener.local.address) || plain(listener.local.address) === plain(row.local.address)));
+    listeners.some(
+      (listener) =>
+        listener.local.port === row.local.port && (WILDCARDS.has(listener.local.address) || plain(listener.local.address) === plain(row.local.address)),
+    );
   return [...owned, ...rows.filter((row) => row.pid === null && row.state !== 'LISTEN' && onListener(row))];
 }
 

@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { LIBS, runFixture, type PreloadName } from '../helpers/child';
 
-interface Stats { allocator: string; allocatedBytes: number | null; freeBytes: number | null; mappedBytes: number | null; raw: Record<string, number> }
+interface Stats {
+  allocator: string;
+  allocatedBytes: number | null;
+  freeBytes: number | null;
+  mappedBytes: number | null;
+  raw: Record<string, number>;
+}
 interface ProbeResult {
   allocator: { name: string; library: string; version: string | null };
   capabilities: Record<string, true | string>;
-  before: Stats; held: Stats; after: Stats;
+  before: Stats;
+  held: Stats;
+  after: Stats;
   glibcOnly: Record<string, string | null>;
   blockBytes: number;
 }

@@ -3,19 +3,25 @@ import { runFixture } from '../helpers/child';
 
 interface Result {
   mallinfo: Record<string, number>;
-  mallocInfo: { arenas: Array<{ systemBytes: number; freeBytes: number; inUseBytes: number }>; total: { systemBytes: number; mmapBytes: number; mmapCount: number; freeBytes: number } };
+  mallocInfo: {
+    arenas: Array<{ systemBytes: number; freeBytes: number; inUseBytes: number }>;
+    total: { systemBytes: number; mmapBytes: number; mmapCount: number; freeBytes: number };
+  };
   stats: string;
 }
 
 /** glibc's malloc_stats() text: per arena and "Total (incl. mmap)" system / in use bytes. */
 function parseMallocStats(text: string) {
-  const arenas = [...text.matchAll(/Arena (\d+):\nsystem bytes\s+=\s+(\d+)\nin use bytes\s+=\s+(\d+)/g)].map((m) => ({ system: Number(m[2]), inUse: Number(m[3]) }));
+  const arenas = [...text.matchAll(/Arena (\d+):\nsystem bytes\s+=\s+(\d+)\nin use bytes\s+=\s+(\d+)/g)].map((m) => ({
+    system: Number(m[2]),
+    inUse: Number(m[3]),
+  }));
   const total = /Total \(incl\. mmap\):\nsystem bytes\s+=\s+(\d+)\nin use bytes\s+=\s+(\d+)/.exec(text);
   const mmap = /max mmap regions\s+=\s+(\d+)\nmax mmap bytes\s+=\s+(\d+)/.exec(text);
   return { arenas, system: Number(total?.[1]), inUse: Number(total?.[2]), maxMmapRegions: Number(mmap?.[1]) };
 }
 
-describe('glibc figures against glibc\'s own malloc_stats() text', () => {
+describe("glibc figures against glibc's own malloc_stats() text", () => {
   let result: Result;
   beforeAll(async () => {
     result = (await runFixture<Result>('glibc-reference.js')).json;

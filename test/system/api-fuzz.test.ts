@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
 
-interface FuzzResult { calls: number; targets: number; counts: Record<string, number>; undocumented: unknown[]; undocumentedCount: number }
+interface FuzzResult {
+  calls: number;
+  targets: number;
+  counts: Record<string, number>;
+  undocumented: unknown[];
+  undocumentedCount: number;
+}
 
 describe('fuzzing every export and the raw binding', () => {
   it('10,000 generated calls: no abort, nothing thrown but documented coded errors', async () => {

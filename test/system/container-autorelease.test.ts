@@ -20,8 +20,21 @@ const LIMIT = 256 * MiB;
 const FILL = 0.85;
 const SHARE = 0.8;
 
-interface Reading { dir: string; limit: number; usage: number; workingSet: number }
-interface Result { start: Reading; before: Reading; after: Reading; rssBefore: number; rssAfter: number; releases: AutoReleaseRecord[]; rendered: string }
+interface Reading {
+  dir: string;
+  limit: number;
+  usage: number;
+  workingSet: number;
+}
+interface Result {
+  start: Reading;
+  before: Reading;
+  after: Reading;
+  rssBefore: number;
+  rssAfter: number;
+  releases: AutoReleaseRecord[];
+  rendered: string;
+}
 
 describe('limit-aware autoRelease in a real 256 MiB cgroup v1 group', () => {
   let group = '';
@@ -31,7 +44,20 @@ describe('limit-aware autoRelease in a real 256 MiB cgroup v1 group', () => {
     group = path.join(ownV1MemoryGroup(), `sockprobe-limit-${process.pid}-${Date.now().toString(36)}`);
     fs.mkdirSync(group);
     fs.writeFileSync(path.join(group, 'memory.limit_in_bytes'), String(LIMIT));
-    const child = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, process.execPath, '--expose-gc', path.join(root, 'test', 'fixtures', 'container-limit-release.js'), String(FILL), String(SHARE)], { cwd: root, env: { ...process.env, LD_PRELOAD: '' } });
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        'echo $$ > "$0/cgroup.procs" && exec "$@"',
+        group,
+        process.execPath,
+        '--expose-gc',
+        path.join(root, 'test', 'fixtures', 'container-limit-release.js'),
+        String(FILL),
+        String(SHARE),
+      ],
+      { cwd: root, env: { ...process.env, LD_PRELOAD: '' } },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -62,14 +88,22 @@ describe('limit-aware autoRelease in a real 256 MiB cgroup v1 group', () => {
     expect(first.trigger).toBe('memory-limit');
     expect(first.memoryLimit).toMatchObject({ limitBytes: LIMIT, measure: 'working set', threshold: SHARE });
     expect(first.memoryLimit!.share).toBeGreaterThanOrEqual(SHARE);
-    expect(first.reason).toMatch(/of the 256\.0 MiB limit \(memory\.limit_in_bytes.*past the 80% release share: releasing before the kernel reclaims or OOM-kills/);
+    expect(first.reason).toMatch(
+      /of the 256\.0 MiB limit \(memory\.limit_in_bytes.*past the 80% release share: releasing before the kernel reclaims or OOM-kills/,
+    );
     expect(result.rendered).toMatch(/releasing before the kernel reclaims or OOM-kills.* → [\d.]+ MiB back/);
   });
 
   it("the group's working set fell by what the release gave back, and what looked releasable was released", () => {
     const [first] = result.releases;
     const fell = result.before.workingSet - result.after.workingSet;
-    console.log(`working set ${(result.before.workingSet / MiB).toFixed(1)} → ${(result.after.workingSet / MiB).toFixed(1)} MiB of ${LIMIT / MiB}; expected ${(first.expectedBytes / MiB).toFixed(1)} MiB, released ${(first.result!.releasedBytes / MiB).toFixed(1)} MiB in ${first.result!.wallMs.toFixed(0)} ms; Node ${process.versions.node}`);
+    console.log(
+      `working set ${(result.before.workingSet / MiB).toFixed(1)} ` +
+        `→ ${(result.after.workingSet / MiB).toFixed(1)} MiB of ${LIMIT / MiB}; ` +
+        `expected ${(first.expectedBytes / MiB).toFixed(1)} MiB, ` +
+        `released ${(first.result!.releasedBytes / MiB).toFixed(1)} MiB ` +
+        `in ${first.result!.wallMs.toFixed(0)} ms; Node ${process.versions.node}`,
+    );
     // The independent figure: the kernel's own count for the group, read by the fixture with fs.
     expect(fell).toBeGreaterThan(0.5 * first.expectedBytes);
     expect(result.after.workingSet).toBeLessThan(SHARE * LIMIT);

@@ -35,8 +35,12 @@ describe('sockprobe snapshot: the memory cgroup view', () => {
     fs.mkdirSync(group);
     fs.writeFileSync(path.join(group, 'memory.limit_in_bytes'), String(LIMIT));
     // A process in the group holding 48 MiB of written Buffers and a listener.
-    const code = "const k=[];for(let i=0;i<48;i++)k.push(Buffer.alloc(1<<20,1));require('net').createServer().listen(0,'127.0.0.1',()=>console.log('ready'));setTimeout(()=>{},60000)";
-    target = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, process.execPath, '-e', code], { env: { ...process.env, LD_PRELOAD: '' } });
+    const code =
+      'const k=[];for(let i=0;i<48;i++)k.push(Buffer.alloc(1<<20,1));' +
+      "require('net').createServer().listen(0,'127.0.0.1',()=>console.log('ready'));setTimeout(()=>{},60000)";
+    target = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, process.execPath, '-e', code], {
+      env: { ...process.env, LD_PRELOAD: '' },
+    });
     await new Promise((resolve, reject) => {
       target!.stdout.once('data', resolve);
       target!.once('exit', (exitCode) => reject(new Error(`the target exited (${exitCode})`)));

@@ -47,10 +47,24 @@ function nextLine<T>(child: ChildProcessWithoutNullStreams, key: string, ms: num
   });
 }
 
-interface Ready { pid: number; clientPid: number; connections: number; watch: ProbeReport['containerEvents'] }
-interface Final { events: NonNullable<ProbeReport['containerEvents']>; watchedMs: number; connections: number; held: number; rendered: string; metrics: string; otel: Record<string, { unit: string; values: number[] }>; readMs: { median: number; p99: number; max: number } }
+interface Ready {
+  pid: number;
+  clientPid: number;
+  connections: number;
+  watch: ProbeReport['containerEvents'];
+}
+interface Final {
+  events: NonNullable<ProbeReport['containerEvents']>;
+  watchedMs: number;
+  connections: number;
+  held: number;
+  rendered: string;
+  metrics: string;
+  otel: Record<string, { unit: string; values: number[] }>;
+  readMs: { median: number; p99: number; max: number };
+}
 
-describe('memory events: an OOM kill in the container, seen by the surviving service\'s probe', () => {
+describe("memory events: an OOM kill in the container, seen by the surviving service's probe", () => {
   let group = '';
   let service: ChildProcessWithoutNullStreams | undefined;
   let ready: Ready;
@@ -66,7 +80,12 @@ describe('memory events: an OOM kill in the container, seen by the surviving ser
     fs.mkdirSync(group);
     fs.writeFileSync(path.join(group, 'memory.limit_in_bytes'), String(LIMIT));
     let stderr = '';
-    service = spawnInGroup(group, [process.execPath, path.join(root, 'test', 'fixtures', 'container-oom-service.js'), String(CONNECTIONS), String(SESSION_BYTES)]);
+    service = spawnInGroup(group, [
+      process.execPath,
+      path.join(root, 'test', 'fixtures', 'container-oom-service.js'),
+      String(CONNECTIONS),
+      String(SESSION_BYTES),
+    ]);
     service.stderr.on('data', (chunk) => (stderr += chunk));
     ready = await nextLine<Ready>(service, 'ready', 60_000, () => stderr);
     killsBefore = oomKills(group);
@@ -116,7 +135,11 @@ describe('memory events: an OOM kill in the container, seen by the surviving ser
     expect(kill!.workingSetBytes!).toBeLessThanOrEqual(LIMIT);
     const latencyMs = kill!.time - killSeenAt;
     // Logged for docs/containers.md: the probe's delay after this test's 2 ms poll saw the counter move.
-    console.log(`oomKill seen by the probe ${latencyMs} ms after the test's 2 ms poll (hog pid ${hogPid}); watch cost ${JSON.stringify(final.events.cost)} over ${final.watchedMs} ms; Node ${process.versions.node}`);
+    console.log(
+      `oomKill seen by the probe ${latencyMs} ms after the test's 2 ms poll (hog pid ${hogPid}); ` +
+        `watch cost ${JSON.stringify(final.events.cost)} over ${final.watchedMs} ms; ` +
+        `Node ${process.versions.node}`,
+    );
     expect(latencyMs).toBeLessThan(1000);
     // The limit was reached before the kill: failcnt moved too.
     expect(final.events.records.some((r) => r.counter === 'max' && r.source === 'memory.failcnt')).toBe(true);
@@ -147,7 +170,12 @@ describe('memory events: an OOM kill in the container, seen by the surviving ser
     const cost = final.events.cost!;
     // At 250 ms: about 4 reads a second for the time watched.
     expect(cost.reads).toBeGreaterThan((final.watchedMs / 250) * 0.5);
-    console.log(`one read of the counters, idle service: median ${final.readMs.median.toFixed(3)} ms, p99 ${final.readMs.p99.toFixed(3)} ms; the watch's own ${cost.reads} reads took ${cost.totalMs.toFixed(1)} ms (max ${cost.maxMs.toFixed(2)}); Node ${process.versions.node}`);
+    console.log(
+      `one read of the counters, idle service: median ${final.readMs.median.toFixed(3)} ms, ` +
+        `p99 ${final.readMs.p99.toFixed(3)} ms; the watch's own ${cost.reads} reads ` +
+        `took ${cost.totalMs.toFixed(1)} ms (max ${cost.maxMs.toFixed(2)}); ` +
+        `Node ${process.versions.node}`,
+    );
     // The median of 200 idle reads: single reads stretch when a loaded machine deschedules the loop.
     expect(final.readMs.median).toBeLessThan(0.5);
   });

@@ -19,7 +19,15 @@ const SESSION_BYTES = 96 * 1024;
 /** The share of the limit filled after the headroom finding, to check its forecast (short of the OOM kill). */
 const FILL_SHARE = 0.93;
 
-interface RawGroup { dir: string; limit: number; usage: number; kmem: number; failcnt: number; oomKill: number; stat: Record<string, number> }
+interface RawGroup {
+  dir: string;
+  limit: number;
+  usage: number;
+  kmem: number;
+  failcnt: number;
+  oomKill: number;
+  stat: Record<string, number>;
+}
 interface ServiceResult {
   pid: number;
   clientPid: number;
@@ -41,10 +49,14 @@ interface ServiceResult {
 
 function runInGroup(group: string, fixture: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // The shell joins the group first, then becomes node: every page node touches is charged there.
-  const child = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, process.execPath, path.join(root, 'test', 'fixtures', fixture), ...args], {
-    cwd: root,
-    env: { ...process.env, LD_PRELOAD: '' },
-  });
+  const child = spawn(
+    '/bin/sh',
+    ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, process.execPath, path.join(root, 'test', 'fixtures', fixture), ...args],
+    {
+      cwd: root,
+      env: { ...process.env, LD_PRELOAD: '' },
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -77,7 +89,8 @@ describe('containerMemory() and containerLedger() in a real 512 MiB cgroup v1 gr
     fs.writeFileSync(path.join(group, 'memory.limit_in_bytes'), String(LIMIT));
     const run = await runInGroup(group, 'container-service.js', [String(SESSION_BYTES), String(FILL_SHARE), '5000']);
     const line = run.stdout.trim().split('\n').pop() ?? '';
-    if (run.code !== 0 || !line.startsWith('{')) throw new Error(`the service in ${group} exited ${run.code}\nstdout:\n${run.stdout.slice(-2000)}\nstderr:\n${run.stderr.slice(-4000)}`);
+    if (run.code !== 0 || !line.startsWith('{'))
+      throw new Error(`the service in ${group} exited ${run.code}\nstdout:\n${run.stdout.slice(-2000)}\nstderr:\n${run.stderr.slice(-4000)}`);
     service = JSON.parse(line);
     // SOCKPROBE_CONTAINER_DUMP=file keeps the service's figures (docs/containers.md quotes them).
     if (process.env.SOCKPROBE_CONTAINER_DUMP) fs.writeFileSync(process.env.SOCKPROBE_CONTAINER_DUMP, line);
@@ -96,7 +109,7 @@ describe('containerMemory() and containerLedger() in a real 512 MiB cgroup v1 gr
     expect(service.result.usageBytes!).toBeLessThan(LIMIT);
   });
 
-  it('containerMemory() equals the group\'s own files', () => {
+  it("containerMemory() equals the group's own files", () => {
     const { result, before, after } = service;
     expect(result.version).toBe(1);
     expect(result.directory).toBe(group);
@@ -117,11 +130,23 @@ describe('containerMemory() and containerLedger() in a real 512 MiB cgroup v1 gr
     expect(result.missing['stat.sock']).toMatch(/kmem\.tcp/);
   });
 
-  it('the ledger explains the group\'s usage to within 5%, the load clients as other processes', () => {
+  it("the ledger explains the group's usage to within 5%, the load clients as other processes", () => {
     const { ledger, ledgerBefore, ledgerAfter } = service;
     expectBetween(ledger.usageBytes, ledgerBefore.usage, ledgerAfter.usage, 1 * MiB, 'ledger usage');
     const p = ledger.process;
-    const lines = [p.jsHeap, p.external, p.nativeInUse, p.nativeFree, p.stacksAndOther, ledger.sockets.charged, ledger.pageCache.active, ledger.pageCache.inactive, ledger.pageCache.other, ledger.kernel, ledger.otherProcesses];
+    const lines = [
+      p.jsHeap,
+      p.external,
+      p.nativeInUse,
+      p.nativeFree,
+      p.stacksAndOther,
+      ledger.sockets.charged,
+      ledger.pageCache.active,
+      ledger.pageCache.inactive,
+      ledger.pageCache.other,
+      ledger.kernel,
+      ledger.otherProcesses,
+    ];
     for (const l of lines) expect(l.bytes, l.source).not.toBeNull();
     const sum = lines.reduce((s, l) => s + l.bytes!, 0);
     expect(sum + ledger.unexplained.bytes).toBe(ledger.usageBytes);

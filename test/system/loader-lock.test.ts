@@ -13,7 +13,11 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root, runFixture } from '../helpers/child';
 
-interface Outcome { allocator: string; openssl: unknown[]; nativeHeap: unknown[] }
+interface Outcome {
+  allocator: string;
+  openssl: unknown[];
+  nativeHeap: unknown[];
+}
 
 const RUNS = 50;
 const ROUNDS = 3;

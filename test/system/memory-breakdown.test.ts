@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture, type PreloadName } from '../helpers/child';
 
-interface Part { bytes: number | null; source: string }
+interface Part {
+  bytes: number | null;
+  source: string;
+}
 type Breakdown = Record<'rss' | 'jsHeap' | 'external' | 'nativeInUse' | 'nativeFree' | 'codeAndLibraries' | 'other', Part> & { allocator: string };
-interface Result { idle: Breakdown; withBuffer: Breakdown; smapsRss: number }
+interface Result {
+  idle: Breakdown;
+  withBuffer: Breakdown;
+  smapsRss: number;
+}
 
 const MiB = 1024 * 1024;
 

@@ -43,7 +43,9 @@ const share = (route: Route, category: NativeHeapCategory) => (route.byCategory[
 
 describe('native heap categories, allocated for real through each path', () => {
   it('puts zlib streams in zlib, NodeBIO in node:tls-buffers, Buffers in node:buffers and SSL objects in openssl', async () => {
-    const { json } = await runFixture<Result>('native-heap-categories.js', { env: { STREAMS: String(STREAMS), CONNECTIONS: '16', BUFFERS: String(BUFFERS), SAMPLE_BYTES: '8192' } });
+    const { json } = await runFixture<Result>('native-heap-categories.js', {
+      env: { STREAMS: String(STREAMS), CONNECTIONS: '16', BUFFERS: String(BUFFERS), SAMPLE_BYTES: '8192' },
+    });
     const { paths, categories } = json;
     // Every site under Node's zalloc callback is zlib's, and the category holds what zlib says
     // the streams take (±20%: the estimate is sampled).
@@ -88,7 +90,7 @@ describe('native heap categories, allocated for real through each path', () => {
     expect(json.libcNames).not.toContain(null);
   }, 120_000);
 
-  it('names an addon\'s local function from its .symtab, and never from a file renamed over it since it was loaded', async () => {
+  it("names an addon's local function from its .symtab, and never from a file renamed over it since it was loaded", async () => {
     const { json } = await runFixture<{ asLoaded: AddonFrame | null; afterReplace: AddonFrame | null }>('native-heap-addon-symbols.js');
     // Hold is in an anonymous namespace: .dynsym does not have it, .symtab does.
     expect(json.asLoaded?.name).toMatch(/^\(anonymous namespace\)::Hold\(/);

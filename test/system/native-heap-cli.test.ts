@@ -2,14 +2,29 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpDom, runCli } from '../helpers/cli';
 
 const CONNECTIONS = 400;
-const SMALL = ['--connections', String(CONNECTIONS), '--small', '40', '--big-pulses', '1', '--small-pulses', '1', '--linger', '500', '--gap', '300', '--interval', '100', '--no-release'];
+const SMALL = [
+  '--connections',
+  String(CONNECTIONS),
+  '--small',
+  '40',
+  '--big-pulses',
+  '1',
+  '--small-pulses',
+  '1',
+  '--linger',
+  '500',
+  '--gap',
+  '300',
+  '--interval',
+  '100',
+  '--no-release',
+];
 
 /** Every sample's bytes and innermost function, read with pprof-format's decoder. */
 function decode(file: string) {
@@ -22,7 +37,11 @@ function decode(file: string) {
 
 /** `go tool pprof -traces -unit=B`: Go's own reader of the file, every trace with its bytes. */
 function goPprof(file: string) {
-  const run = spawnSync('go', ['tool', 'pprof', '-traces', '-unit=B', '-sample_index=inuse_space', file], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, HOME: os.tmpdir(), GOCACHE: path.join(os.tmpdir(), 'sockprobe-gocache') } });
+  const run = spawnSync('go', ['tool', 'pprof', '-traces', '-unit=B', '-sample_index=inuse_space', file], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, HOME: os.tmpdir(), GOCACHE: path.join(os.tmpdir(), 'sockprobe-gocache') },
+  });
   expect(run.status, run.stderr).toBe(0);
   const total = Number(/Total samples = (\d+)B/.exec(run.stdout)?.[1]);
   const traces = [...run.stdout.matchAll(/^\s+(\d+)B\s+(\S.*)$/gm)].map((m) => ({ bytes: Number(m[1]), innermost: m[2].trim() }));
@@ -32,7 +51,7 @@ function goPprof(file: string) {
 describe('sockprobe pulse --native-profile', () => {
   let dir: string;
   let result: { code: number | null; stdout: string; stderr: string };
-  let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let json: any;
   const html = () => path.join(dir, 'report.html');
 
   beforeAll(async () => {
@@ -104,7 +123,9 @@ describe('sockprobe pulse --native-profile', () => {
     const table = page.indexOf('<table id="holders">');
     expect(table).toBeGreaterThan(0);
     expect(table).toBeLessThan(page.indexOf('<h2>RSS</h2>'));
-    expect(page).toMatch(/<tr class="holder info"><td>info<\/td><td><b>Node&#39;s TLS input buffers \(NodeBIO\)<\/b><\/td><td>[\d.]+ KiB ±\d+%<\/td><td>nothing to change/);
+    expect(page).toMatch(
+      /<tr class="holder info"><td>info<\/td><td><b>Node&#39;s TLS input buffers \(NodeBIO\)<\/b><\/td><td>[\d.]+ KiB ±\d+%<\/td><td>nothing to change/,
+    );
   });
 
   it('puts a flame graph of one connection in the HTML report, drawn by a real browser with nothing fetched', () => {

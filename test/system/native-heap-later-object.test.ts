@@ -24,7 +24,9 @@ describe('native heap profiler and objects loaded after start()', () => {
     expect(json.before).toBeGreaterThan(0);
     expect(json.after).toBeGreaterThan(json.before);
     expect(json.startError).toBe('ERR_UNSUPPORTED');
-    expect(json.problem).toMatch(/^another copy of sockprobe \(.*\/build\/Release\/sockprobe\.node\) holds the malloc slots: \d+ of the executable's GOT slots/);
+    expect(json.problem).toMatch(
+      /^another copy of sockprobe \(.*\/build\/Release\/sockprobe\.node\) holds the malloc slots: \d+ of the executable's GOT slots/,
+    );
     expect(json.problemAgain).toBe('');
     expect(json.sampleBytes).toBe(65536);
     expect(json.afterStop).toBe(0);

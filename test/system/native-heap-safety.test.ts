@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
 
-interface Phase { allocated: number; openssl: number }
+interface Phase {
+  allocated: number;
+  openssl: number;
+}
 interface Result {
   cycles: number;
   profiles: number;

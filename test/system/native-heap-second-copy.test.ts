@@ -11,12 +11,23 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root, runFixture } from '../helpers/child';
 
-interface Failure { code: string; message: string }
+interface Failure {
+  code: string;
+  message: string;
+}
 interface TwoCopies {
-  pathA: string; pathB: string;
-  bBefore: true | string; aWhileA: true | string; bWhileA: true | string; bStartWhileA: Failure | null;
-  bAfterA: true | string; bStartAfterA: Failure | null; bProfileSites: number;
-  aWhileB: true | string; aStartWhileB: Failure | null; aAfterB: true | string;
+  pathA: string;
+  pathB: string;
+  bBefore: true | string;
+  aWhileA: true | string;
+  bWhileA: true | string;
+  bStartWhileA: Failure | null;
+  bAfterA: true | string;
+  bStartAfterA: Failure | null;
+  bProfileSites: number;
+  aWhileB: true | string;
+  aStartWhileB: Failure | null;
+  aAfterB: true | string;
   error?: string;
 }
 
@@ -52,8 +63,11 @@ describe(`whoever holds the malloc slots is named, Node ${process.versions.node}
     expect(json.aAfterB).toBe(true);
   });
 
-  it('another tool that rewrote the executable\'s malloc slot is named as a tool, not as sockprobe', async () => {
-    const { json } = await runFixture<{ reason: true | string; startError: Failure | null }>('native-heap-second-copy.js', { args: ['tool'], preloadPath: tool });
+  it("another tool that rewrote the executable's malloc slot is named as a tool, not as sockprobe", async () => {
+    const { json } = await runFixture<{ reason: true | string; startError: Failure | null }>('native-heap-second-copy.js', {
+      args: ['tool'],
+      preloadPath: tool,
+    });
     expect(json.reason).toMatch(heldBy('another tool', tool));
     expect(json.startError).toEqual({ code: 'ERR_UNSUPPORTED', message: `native heap profiling is not available: ${json.reason}` });
   });

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
 
-interface Step { label: string; liveBytes: number; connections: number }
+interface Step {
+  label: string;
+  liveBytes: number;
+  connections: number;
+}
 
 const K = 300;
 

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
 
-interface Stats { tracking: boolean; liveBytes: number; liveAllocations: number; allocations: number }
+interface Stats {
+  tracking: boolean;
+  liveBytes: number;
+  liveAllocations: number;
+  allocations: number;
+}
 interface Result {
   cycles: number;
   busySessions: number;

@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
 
-interface Stats { liveBytes: number; liveAllocations: number }
-interface Result { role: string; n: number; baseline: Stats; atN: Stats; at2N: Stats; closed: Stats; error?: string }
+interface Stats {
+  liveBytes: number;
+  liveAllocations: number;
+}
+interface Result {
+  role: string;
+  n: number;
+  baseline: Stats;
+  atN: Stats;
+  at2N: Stats;
+  closed: Stats;
+  error?: string;
+}
 
 const N = 40;
 

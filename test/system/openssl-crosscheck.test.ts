@@ -80,7 +80,10 @@ print('ARMED', flush=True)
 
 const K = 2;
 
-interface Stats { liveBytes: number; liveAllocations: number }
+interface Stats {
+  liveBytes: number;
+  liveAllocations: number;
+}
 
 function crossCheck(dir: string): Promise<{ gdb: { bytes: number; blocks: number; calls: number }; sockprobe: Stats; log: string }> {
   const script = path.join(dir, 'count.py');
@@ -102,7 +105,11 @@ function crossCheck(dir: string): Promise<{ gdb: { bytes: number; blocks: number
       if (!ready || gdbStarted) return;
       gdbStarted = true;
       const report = 'python print("RESULT " + json.dumps({"bytes": sum(live.values()), "blocks": len(live), "calls": state["calls"]}), flush=True)';
-      const gdb = spawn('gdb', ['-q', '-nx', '-batch', '-p', ready[1], '-ex', `source ${script}`, '-ex', 'continue', '-ex', report, '-ex', 'detach', '-ex', 'quit'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const gdb = spawn(
+        'gdb',
+        ['-q', '-nx', '-batch', '-p', ready[1], '-ex', `source ${script}`, '-ex', 'continue', '-ex', report, '-ex', 'detach', '-ex', 'quit'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       const onGdb = (chunk: Buffer) => {
         gdbOut += chunk;
         // Breakpoints are in: let the target run its window.
@@ -115,7 +122,16 @@ function crossCheck(dir: string): Promise<{ gdb: { bytes: number; blocks: number
     target.on('close', () => {
       clearTimeout(timer);
       const lines = targetOut.trim().split('\n');
-      const result = lines.map((line) => { try { return JSON.parse(line); } catch { return undefined; } }).filter((value) => value?.op === 'result').pop();
+      const result = lines
+        .map((line) => {
+          try {
+            return JSON.parse(line);
+          } catch {
+            return undefined;
+          }
+        })
+        .filter((value) => value?.op === 'result')
+        .pop();
       const counted = /RESULT (\{.*\})/.exec(gdbOut);
       if (!result || !counted) return reject(new Error(`no result\ntarget:\n${targetOut}\ngdb:\n${gdbOut}`));
       resolve({ gdb: JSON.parse(counted[1]), sockprobe: result.stats, log: gdbOut });

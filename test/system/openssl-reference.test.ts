@@ -9,8 +9,18 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root, runFixture } from '../helpers/child';
 
-interface Stats { liveBytes: number; liveAllocations: number }
-interface Result { source: string; baseline: Stats; atN: Stats; at2N: Stats; closed: Stats; error?: string }
+interface Stats {
+  liveBytes: number;
+  liveAllocations: number;
+}
+interface Result {
+  source: string;
+  baseline: Stats;
+  atN: Stats;
+  at2N: Stats;
+  closed: Stats;
+  error?: string;
+}
 
 const N = 40;
 let dir = '';
@@ -58,7 +68,7 @@ describe.each(['server', 'client'])(`OpenSSL bytes per idle TLS connection, %s s
   });
 });
 
-describe('when something else already replaced OpenSSL\'s memory functions', () => {
+describe("when something else already replaced OpenSSL's memory functions", () => {
   it('refuses to start with ERR_OPENSSL_SELF_CHECK and leaves them in place', () => {
     const script = `
       const { openssl } = require(${JSON.stringify(path.join(root, 'dist', 'cjs'))});

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
 
-interface Stats { liveBytes: number; allocations: number; frees: number; liveAllocations: number }
+interface Stats {
+  liveBytes: number;
+  allocations: number;
+  frees: number;
+  liveAllocations: number;
+}
 
 describe('OpenSSL tracking across worker threads that come and go', () => {
   it('counts what exiting threads free, so live bytes return to baseline', async () => {

@@ -4,14 +4,9 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
-import type { Meter } from '@opentelemetry/api';
 import { DataPointType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MeterLike } from '../../src/opentelemetry';
 import { ss, ssSocketsOf } from '../helpers/ss';
-
-// Type-level check: a real Meter from @opentelemetry/api fits what the module asks for.
-export const meterFits = (meter: Meter): MeterLike => meter;
 
 const require = createRequire(import.meta.url);
 const sp = require('../../dist/cjs/index.js');
@@ -37,7 +32,11 @@ function pointsOf(metrics: ResourceMetrics): Map<string, { unit: string; type: s
   const out = new Map<string, { unit: string; type: string; points: Point[] }>();
   for (const scope of metrics.scopeMetrics) {
     for (const m of scope.metrics) {
-      out.set(m.descriptor.name, { unit: m.descriptor.unit, type: `${DataPointType[m.dataPointType]}/${m.descriptor.type}`, points: m.dataPoints.map((p) => ({ value: p.value as number, attributes: p.attributes as Record<string, unknown> })) });
+      out.set(m.descriptor.name, {
+        unit: m.descriptor.unit,
+        type: `${DataPointType[m.dataPointType]}/${m.descriptor.type}`,
+        points: m.dataPoints.map((p) => ({ value: p.value as number, attributes: p.attributes as Record<string, unknown> })),
+      });
     }
   }
   return out;
@@ -50,9 +49,19 @@ function ownMemoryGroup(): { usage: number; limit: number | null; oomKills: numb
   const v1 = /^\d+:memory:(.*)$/m.exec(cgroup);
   const dir = v1 ? `/sys/fs/cgroup/memory${v1[1]}` : `/sys/fs/cgroup${/^0::(.*)$/m.exec(cgroup)![1]}`;
   const read = (name: string) => fs.readFileSync(`${dir}/${name}`, 'utf8');
-  const keyed = (text: string, key: string) => Number(text.split('\n').find((l) => l.split(' ')[0] === key)?.split(' ')[1]);
+  const keyed = (text: string, key: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.split(' ')[0] === key)
+        ?.split(' ')[1],
+    );
   const limit = v1 ? keyed(read('memory.stat'), 'hierarchical_memory_limit') : read('memory.max').trim() === 'max' ? Infinity : Number(read('memory.max'));
-  return { usage: Number(read(v1 ? 'memory.usage_in_bytes' : 'memory.current')), limit: limit >= 2 ** 62 ? null : limit, oomKills: keyed(read(v1 ? 'memory.oom_control' : 'memory.events'), 'oom_kill') };
+  return {
+    usage: Number(read(v1 ? 'memory.usage_in_bytes' : 'memory.current')),
+    limit: limit >= 2 ** 62 ? null : limit,
+    oomKills: keyed(read(v1 ? 'memory.oom_control' : 'memory.events'), 'oom_kill'),
+  };
 }
 
 const TLS_STEPS = [0, 10, 20, 30, 40];
@@ -192,7 +201,8 @@ describe('sockprobe/opentelemetry', () => {
     // Bytes per TLS connection, per layer, as probe.report() fits them.
     const fitted = probe.report().perConnection.filter((e: any) => e.bytesPerConnection !== null);
     expect(fitted.length).toBeGreaterThan(0);
-    for (const e of fitted) expect(one('sockprobe.connection.memory', { 'sockprobe.connection.kind': e.kind, 'sockprobe.memory.layer': e.layer })).toBe(e.bytesPerConnection);
+    for (const e of fitted)
+      expect(one('sockprobe.connection.memory', { 'sockprobe.connection.kind': e.kind, 'sockprobe.memory.layer': e.layer })).toBe(e.bytesPerConnection);
     expect(byName.get('sockprobe.connection.memory')!.points).toHaveLength(fitted.length);
 
     // No autoRelease ran: the counters are true zeros.
@@ -235,10 +245,44 @@ describe('sockprobe/opentelemetry', () => {
     const provider = new MeterProvider({ readers: [reader] });
     // A probe whose samples carry no allocator, OpenSSL, connection or socket figures.
     let reads = 0;
-    const bare = { samples: () => (reads++, [{ time: 1, rss: 1e6, heapUsed: 2e5, heapTotal: 3e5, external: 1e4, arrayBuffers: 0, nativeAllocated: null, nativeFree: null, opensslLive: null, connections: null, sockets: null, eventLoopDelayMaxMs: 3, probeMs: 0 }]), releases: () => [], sample: () => Promise.reject(new Error('not called')) };
+    const bare = {
+      samples: () => {
+        reads++;
+        return [
+          {
+            time: 1,
+            rss: 1e6,
+            heapUsed: 2e5,
+            heapTotal: 3e5,
+            external: 1e4,
+            arrayBuffers: 0,
+            nativeAllocated: null,
+            nativeFree: null,
+            opensslLive: null,
+            connections: null,
+            sockets: null,
+            eventLoopDelayMaxMs: 3,
+            probeMs: 0,
+          },
+        ];
+      },
+      releases: () => [],
+      sample: () => Promise.reject(new Error('not called')),
+    };
     const instruments = otel.registerSockprobeInstruments({ probe: bare, meter: provider.getMeter('bare') });
-    const names = [...pointsOf((await reader.collect()).resourceMetrics)].filter(([, m]) => m.points.length > 0).map(([name]) => name).sort();
-    expect(names).toEqual(['nodejs.eventloop.delay.max', 'process.memory.usage', 'sockprobe.autorelease.released', 'sockprobe.autorelease.releases', 'sockprobe.memory.used', 'v8js.memory.heap.space.size', 'v8js.memory.heap.used']);
+    const names = [...pointsOf((await reader.collect()).resourceMetrics)]
+      .filter(([, m]) => m.points.length > 0)
+      .map(([name]) => name)
+      .sort();
+    expect(names).toEqual([
+      'nodejs.eventloop.delay.max',
+      'process.memory.usage',
+      'sockprobe.autorelease.released',
+      'sockprobe.autorelease.releases',
+      'sockprobe.memory.used',
+      'v8js.memory.heap.space.size',
+      'v8js.memory.heap.used',
+    ]);
     const used = pointsOf((await reader.collect()).resourceMetrics).get('sockprobe.memory.used')!.points;
     expect(used.map((p) => p.attributes['sockprobe.memory.layer'])).toEqual(['external']);
     // Unregistered: a collection no longer calls back into the probe.
@@ -251,6 +295,8 @@ describe('sockprobe/opentelemetry', () => {
 
   it('rejects a missing probe or meter with typed errors', () => {
     expect(() => otel.registerSockprobeInstruments({} as never)).toThrow(/Expected a probe from createProbe\(\) for options.probe/);
-    expect(() => otel.registerSockprobeInstruments({ probe } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/a Meter from @opentelemetry\/api for options.meter/) }));
+    expect(() => otel.registerSockprobeInstruments({ probe } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/a Meter from @opentelemetry\/api for options.meter/) }),
+    );
   });
 });

@@ -53,12 +53,40 @@ describe('the npm tarball', () => {
   it('installs into an empty project and loads its prebuild with PREBUILDS_ONLY=1, from require and import', () => {
     run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], dir, { PREBUILDS_ONLY: '1' });
     expect(fs.existsSync(path.join(dir, 'node_modules', 'sockprobe', 'build'))).toBe(false); // nothing compiled
-    const cjs = run(process.execPath, ['-e', 'const s = require("sockprobe"); console.log(JSON.stringify([s.allocator().name, s.capabilities().nativeAddon]))'], dir, { PREBUILDS_ONLY: '1' });
+    const cjs = run(
+      process.execPath,
+      ['-e', 'const s = require("sockprobe"); console.log(JSON.stringify([s.allocator().name, s.capabilities().nativeAddon]))'],
+      dir,
+      { PREBUILDS_ONLY: '1' },
+    );
     expect(JSON.parse(cjs)).toEqual(['glibc', true]);
-    const esm = run(process.execPath, ['--input-type=module', '-e', 'import { allocatorStats } from "sockprobe"; import s from "sockprobe"; console.log(JSON.stringify([allocatorStats().allocator, typeof s.releaseToOS]))'], dir, { PREBUILDS_ONLY: '1' });
+    const esm = run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        'import { allocatorStats } from "sockprobe"; import s from "sockprobe"; ' +
+          'console.log(JSON.stringify([allocatorStats().allocator, typeof s.releaseToOS]))',
+      ],
+      dir,
+      { PREBUILDS_ONLY: '1' },
+    );
     expect(JSON.parse(esm)).toEqual(['glibc', 'function']);
     // The OpenTelemetry entry loads without @opentelemetry/api installed: the Meter is passed in.
-    const otel = run(process.execPath, ['--input-type=module', '-e', 'import { registerSockprobeInstruments } from "sockprobe/opentelemetry"; const { registerSockprobeInstruments: r } = await import("node:module").then((m) => m.createRequire(process.cwd() + "/")("sockprobe/opentelemetry")); console.log(JSON.stringify([typeof registerSockprobeInstruments, r === registerSockprobeInstruments]))'], dir, { PREBUILDS_ONLY: '1' });
+    const otel = run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        'import { registerSockprobeInstruments } from "sockprobe/opentelemetry"; const { ' +
+          'registerSockprobeInstruments: r } = await import("node:module").then((m) => ' +
+          'm.createRequire(process.cwd() + "/")("sockprobe/opentelemetry")); ' +
+          'console.log(JSON.stringify([typeof registerSockprobeInstruments, r === ' +
+          'registerSockprobeInstruments]))',
+      ],
+      dir,
+      { PREBUILDS_ONLY: '1' },
+    );
     expect(JSON.parse(otel)).toEqual(['function', true]);
   }, 120_000);
 
@@ -69,16 +97,18 @@ describe('the npm tarball', () => {
   it.each([
     ['TypeScript 7', '7.'],
     ['TypeScript 5', '5.'],
-  ])('type-checks strict ESM and CJS consumers with %s', (name, major) => {
-    const consumer = path.join(dir, 'typed');
-    fs.mkdirSync(consumer, { recursive: true });
-    let tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    if (major === '7.') {
-      const prefix = path.join(dir, 'typescript-7');
-      run('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', 'typescript@7.0.2'], dir);
-      tsc = path.join(prefix, 'node_modules', 'typescript', 'bin', 'tsc');
-    }
-    const body = `const stats = allocatorStats();
+  ])(
+    'type-checks strict ESM and CJS consumers with %s',
+    (_name, major) => {
+      const consumer = path.join(dir, 'typed');
+      fs.mkdirSync(consumer, { recursive: true });
+      let tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+      if (major === '7.') {
+        const prefix = path.join(dir, 'typescript-7');
+        run('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', 'typescript@7.0.2'], dir);
+        tsc = path.join(prefix, 'node_modules', 'typescript', 'bin', 'tsc');
+      }
+      const body = `const stats = allocatorStats();
 const bytes: number | null = stats.allocatedBytes;
 const report = createProbe().report();
 const kinds: string[] = report.findings.map((finding) => finding.kind);
@@ -93,14 +123,28 @@ for (const finding of report.findings) {
 tcpInfo('3');
 console.log(bytes, kinds, running, tcpInfo(0).state);
 `;
-    fs.writeFileSync(path.join(consumer, 'esm.mts'), `import { allocatorStats, createProbe, tcpInfo } from 'sockprobe';\nimport { probe } from 'sockprobe/register';\n${body}`);
-    fs.writeFileSync(path.join(consumer, 'cjs.cts'), `import { allocatorStats, createProbe, tcpInfo } from 'sockprobe';\nimport { probe } from 'sockprobe/register';\n${body}`);
-    fs.writeFileSync(path.join(consumer, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true }, files: ['esm.mts', 'cjs.cts'] }));
-    const version = run(process.execPath, [tsc, '--version'], consumer);
-    expect(version).toContain(`Version ${major}`);
-    // Resolves sockprobe from the project above, where the tarball was installed.
-    expect(() => run(process.execPath, [tsc, '-p', consumer], consumer)).not.toThrow();
-  }, 120_000);
+      fs.writeFileSync(
+        path.join(consumer, 'esm.mts'),
+        `import { allocatorStats, createProbe, tcpInfo } from 'sockprobe';\nimport { probe } from 'sockprobe/register';\n${body}`,
+      );
+      fs.writeFileSync(
+        path.join(consumer, 'cjs.cts'),
+        `import { allocatorStats, createProbe, tcpInfo } from 'sockprobe';\nimport { probe } from 'sockprobe/register';\n${body}`,
+      );
+      fs.writeFileSync(
+        path.join(consumer, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true },
+          files: ['esm.mts', 'cjs.cts'],
+        }),
+      );
+      const version = run(process.execPath, [tsc, '--version'], consumer);
+      expect(version).toContain(`Version ${major}`);
+      // Resolves sockprobe from the project above, where the tarball was installed.
+      expect(() => run(process.execPath, [tsc, '-p', consumer], consumer)).not.toThrow();
+    },
+    120_000,
+  );
 
   it('passes publint and arethetypeswrong for node16 CJS and ESM', () => {
     const lint = run(path.join(root, 'node_modules', '.bin', 'publint'), ['run', path.join(dir, 'source'), '--strict'], root);

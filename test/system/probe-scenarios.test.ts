@@ -1,10 +1,36 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFixture, type PreloadName } from '../helpers/child';
 
-interface Finding { kind: string; layer: string; severity: string; summary: string; evidence: Record<string, number | string> }
-interface Estimate { layer: string; kind: string; bytesPerConnection: number | null; method: string; declined?: string; note?: string }
-interface Retention { retainedBytes: number; split: { jsHeap: number; nativeFree: number | null; other: number } }
-interface ReleaseRecord { time: number; expectedBytes: number; result: { releasedBytes: number; trimReleasedBytes: number; trimMs: number; jsThreadMs: number; gc: { durationMs: number; releasedBytes: number } | null } | null }
+interface Finding {
+  kind: string;
+  layer: string;
+  severity: string;
+  summary: string;
+  evidence: Record<string, number | string>;
+}
+interface Estimate {
+  layer: string;
+  kind: string;
+  bytesPerConnection: number | null;
+  method: string;
+  declined?: string;
+  note?: string;
+}
+interface Retention {
+  retainedBytes: number;
+  split: { jsHeap: number; nativeFree: number | null; other: number };
+}
+interface ReleaseRecord {
+  time: number;
+  expectedBytes: number;
+  result: {
+    releasedBytes: number;
+    trimReleasedBytes: number;
+    trimMs: number;
+    jsThreadMs: number;
+    gc: { durationMs: number; releasedBytes: number } | null;
+  } | null;
+}
 interface ScenarioResult {
   allocator: { name: string };
   rss: { baseline: number; peak: number; afterPulses: number };
@@ -58,21 +84,25 @@ describe('the probe on real loopback TLS pulses', () => {
     expect(result.report.versions.openssl).toBe(process.versions.openssl);
   });
 
-  it('gives per-connection figures a user can act on: none negative, no tcp rows for a TLS-only service, kernel read from snapshots, in-use over RSS explained', () => {
-    const estimates = spike.report.perConnection;
-    for (const e of estimates) expect(e.bytesPerConnection ?? 0).toBeGreaterThanOrEqual(0);
-    expect(estimates.filter((e) => e.kind === 'tcp')).toEqual([]);
-    expect(spike.text).not.toMatch(/, tcp /);
-    // Snapshots are taken as connections move: the kernel layer has readings at many counts, and either a figure or a bound.
-    const kernel = estimates.find((e) => e.layer === 'kernel')!;
-    expect(kernel.declined ?? '').not.toMatch(/only \d+ readings|varied by/);
-    if (kernel.bytesPerConnection === null) expect(kernel.declined).toMatch(/at most [\d.]+ (B|KiB) per connection/);
-    const rss = estimates.find((e) => e.layer === 'rss')!.bytesPerConnection!;
-    for (const e of estimates.filter((x) => ['otherNative', 'openssl', 'jsHeap'].includes(x.layer) && x.bytesPerConnection !== null)) {
-      if (e.bytesPerConnection! > rss) expect(e.note).toMatch(/exceeds RSS per connection .*allocated-but-untouched/);
-      else expect(e.note).toBeUndefined();
-    }
-  });
+  it(
+    'gives per-connection figures a user can act on: none negative, no tcp rows for a TLS-only ' +
+      'service, kernel read from snapshots, in-use over RSS explained',
+    () => {
+      const estimates = spike.report.perConnection;
+      for (const e of estimates) expect(e.bytesPerConnection ?? 0).toBeGreaterThanOrEqual(0);
+      expect(estimates.filter((e) => e.kind === 'tcp')).toEqual([]);
+      expect(spike.text).not.toMatch(/, tcp /);
+      // Snapshots are taken as connections move: the kernel layer has readings at many counts, and either a figure or a bound.
+      const kernel = estimates.find((e) => e.layer === 'kernel')!;
+      expect(kernel.declined ?? '').not.toMatch(/only \d+ readings|varied by/);
+      if (kernel.bytesPerConnection === null) expect(kernel.declined).toMatch(/at most [\d.]+ (B|KiB) per connection/);
+      const rss = estimates.find((e) => e.layer === 'rss')!.bytesPerConnection!;
+      for (const e of estimates.filter((x) => ['otherNative', 'openssl', 'jsHeap'].includes(x.layer) && x.bytesPerConnection !== null)) {
+        if (e.bytesPerConnection! > rss) expect(e.note).toMatch(/exceeds RSS per connection .*allocated-but-untouched/);
+        else expect(e.note).toBeUndefined();
+      }
+    },
+  );
 
   // OpenSSL tracking works on Node 20 only for now (capabilities().opensslTracking says why elsewhere):
   // there the estimate is checked; elsewhere the layer must be left out, not shown as zero.
@@ -111,7 +141,9 @@ describe('the probe on real loopback TLS pulses', () => {
     // What it expected was resident memory: no more than came back, give or take what the GC freed besides.
     expect(release.expectedBytes).toBeLessThanOrEqual(release.result!.releasedBytes + 8 * MiB);
     expect(result.report.releases).toHaveLength(1);
-    expect(result.text).toMatch(/autoRelease \(1, [\d.]+ MiB back in all\):\n  \S+ connections fell from \d+ to \d+; .* MiB back \(.* by malloc_trim\(0\) in [\d.]+ ms on the threadpool; heap-shrinking GC [\d.]+ ms on the JS thread/);
+    expect(result.text).toMatch(
+      /autoRelease \(1, [\d.]+ MiB back in all\):\n {2}\S+ connections fell from \d+ to \d+; .* MiB back \(.* by malloc_trim\(0\) in [\d.]+ ms on the threadpool; heap-shrinking GC [\d.]+ ms on the JS thread/,
+    );
   });
 });
 
@@ -124,7 +156,15 @@ describe('the retention split against what releaseToOS() then returns (2000 TLS 
       expect(result.allocator.name).toBe(preload);
       const { split } = result.report.retention!;
       const release = result.release!;
-      console.log(`${preload}: retained ${(result.report.retention!.retainedBytes / MiB).toFixed(1)} MiB = V8 ${(split.jsHeap / MiB).toFixed(1)} + free ${(split.nativeFree! / MiB).toFixed(1)} + other ${(split.other / MiB).toFixed(1)}; GC gave back ${(release.gc!.releasedBytes / MiB).toFixed(1)}, trim ${(release.trimReleasedBytes / MiB).toFixed(1)}; raw free count up to ${(result.maxFreeRaw / MiB).toFixed(1)} MiB at RSS up to ${(result.maxRss / MiB).toFixed(1)} MiB`);
+      console.log(
+        `${preload}: retained ${(result.report.retention!.retainedBytes / MiB).toFixed(1)} MiB = ` +
+          `V8 ${(split.jsHeap / MiB).toFixed(1)} + free ${(split.nativeFree! / MiB).toFixed(1)} + ` +
+          `other ${(split.other / MiB).toFixed(1)}; GC gave ` +
+          `back ${(release.gc!.releasedBytes / MiB).toFixed(1)}, ` +
+          `trim ${(release.trimReleasedBytes / MiB).toFixed(1)}; raw free count up ` +
+          `to ${(result.maxFreeRaw / MiB).toFixed(1)} MiB at RSS up to ${(result.maxRss / MiB).toFixed(1)} ` +
+          `MiB`,
+      );
       expect(release.gc!.releasedBytes).toBeGreaterThan(8 * MiB);
       expect(split.jsHeap).toBeGreaterThanOrEqual(0.5 * release.gc!.releasedBytes);
       expect(split.jsHeap).toBeLessThanOrEqual(1.5 * release.gc!.releasedBytes);

@@ -4,7 +4,12 @@ import { runFixture } from '../helpers/child';
 interface Soak {
   cycles: number;
   connections: number;
-  ownMemory: { first: { bytes: number; samples: number }; firstFull?: { bytes: number; samples: number }; last: { bytes: number; samples: number }; capacity: number };
+  ownMemory: {
+    first: { bytes: number; samples: number };
+    firstFull?: { bytes: number; samples: number };
+    last: { bytes: number; samples: number };
+    capacity: number;
+  };
   probeCost: { meanMs: number; medianMs: number; maxMs: number };
   samples: number;
   snapshots: number;

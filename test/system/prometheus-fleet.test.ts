@@ -24,7 +24,10 @@ const vmRssBytes = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFil
 function startService(job: Job): Promise<{ child: ChildProcess; port: number; pid: number }> {
   const { tls, closeWait } = SERVICES[job];
   // An IPC channel, so the service exits when this process goes away.
-  const child = spawn(process.execPath, [path.join(root, 'test', 'fixtures', 'fleet-service.js'), String(tls), String(closeWait)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, LD_PRELOAD: '' } });
+  const child = spawn(process.execPath, [path.join(root, 'test', 'fixtures', 'fleet-service.js'), String(tls), String(closeWait)], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, LD_PRELOAD: '' },
+  });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
@@ -68,12 +71,14 @@ describe('a fleet in a real Prometheus', () => {
     return body.data;
   };
   /** One instant query; all of a test's queries use one evaluation time so they see the same scrape. */
-  const query = async (promql: string, time: number): Promise<VectorSample[]> => (await get(`/api/v1/query?query=${encodeURIComponent(promql)}&time=${time}`)).result;
+  const query = async (promql: string, time: number): Promise<VectorSample[]> =>
+    (await get(`/api/v1/query?query=${encodeURIComponent(promql)}&time=${time}`)).result;
   const byJob = (samples: VectorSample[]) => Object.fromEntries(samples.map((s) => [s.metric.job, Number(s.value[1])]));
 
   beforeAll(async () => {
     // The suite installs nothing: Debian's package brings the server and promtool.
-    if (!fs.existsSync(PROMETHEUS) || !fs.existsSync(PROMTOOL)) throw new Error(`${PROMETHEUS} and ${PROMTOOL} are missing: install Debian's \`prometheus\` package (apt-get install prometheus)`);
+    if (!fs.existsSync(PROMETHEUS) || !fs.existsSync(PROMTOOL))
+      throw new Error(`${PROMETHEUS} and ${PROMTOOL} are missing: install Debian's \`prometheus\` package (apt-get install prometheus)`);
     const [gateway, push] = await Promise.all([startService('gateway'), startService('push')]);
     services.set('gateway', gateway).set('push', push);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-prometheus-'));
@@ -84,13 +89,26 @@ describe('a fleet in a real Prometheus', () => {
       'rule_files:',
       `  - ${JSON.stringify(ALERTS)}`,
       'scrape_configs:',
-      ...(['gateway', 'push'] as const).flatMap((job) => [`  - job_name: ${job}`, '    static_configs:', `      - targets: ['127.0.0.1:${services.get(job)!.port}']`]),
+      ...(['gateway', 'push'] as const).flatMap((job) => [
+        `  - job_name: ${job}`,
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${services.get(job)!.port}']`,
+      ]),
       '',
     ].join('\n');
     fs.writeFileSync(path.join(dir, 'prometheus.yml'), config);
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
-    prometheus = spawn(PROMETHEUS, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    prometheus = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     prometheus.stderr!.on('data', (chunk) => (prometheusLog += chunk));
     // Ready once both targets have been scraped at least three times (rate windows need two
     // points), per-connection figures come from both, and every rule has been evaluated.
@@ -102,7 +120,14 @@ describe('a fleet in a real Prometheus', () => {
         const scrapes = await query('min(count_over_time(sockprobe_rss_bytes[10s]))', now);
         const fitted = await query('count(sockprobe_connection_bytes{kind="tls", layer="rss"})', now);
         const rules = (await get('/api/v1/rules')).groups.flatMap((g: any) => g.rules);
-        if (Number(up[0]?.value[1]) === 2 && Number(scrapes[0]?.value[1]) >= 3 && Number(fitted[0]?.value[1]) === 2 && rules.length > 0 && rules.every((r: any) => r.health !== 'unknown')) break;
+        if (
+          Number(up[0]?.value[1]) === 2 &&
+          Number(scrapes[0]?.value[1]) >= 3 &&
+          Number(fitted[0]?.value[1]) === 2 &&
+          rules.length > 0 &&
+          rules.every((r: any) => r.health !== 'unknown')
+        )
+          break;
       } catch {
         /* not listening yet */
       }
@@ -127,7 +152,10 @@ describe('a fleet in a real Prometheus', () => {
     expect(byJob(await query('sockprobe_connections{kind="tls", side="server"}', t))).toEqual({ gateway: SERVICES.gateway.tls, push: SERVICES.push.tls });
     expect(Number((await query('sum(sockprobe_connections{kind="tls", side="server"})', t))[0].value[1])).toBe(SERVICES.gateway.tls + SERVICES.push.tls);
     // CLOSE_WAIT sum by job.
-    expect(byJob(await query('sum by (job) (sockprobe_tcp_sockets{state="CLOSE_WAIT"})', t))).toEqual({ gateway: SERVICES.gateway.closeWait, push: SERVICES.push.closeWait });
+    expect(byJob(await query('sum by (job) (sockprobe_tcp_sockets{state="CLOSE_WAIT"})', t))).toEqual({
+      gateway: SERVICES.gateway.closeWait,
+      push: SERVICES.push.closeWait,
+    });
     // RSS by job against each service's /proc/<pid>/status.
     const rss = byJob(await query('sockprobe_rss_bytes', t));
     for (const [job, { pid }] of services) expect(Math.abs(rss[job] - vmRssBytes(pid)), job).toBeLessThan(16 * 1024 * 1024);
@@ -140,7 +168,13 @@ describe('a fleet in a real Prometheus', () => {
       expect(perTls[job], job).toBeLessThan(4 * 1024 * 1024);
     }
     const fleetMean = Number(
-      (await query('sum(sockprobe_connection_bytes{kind="tls", layer="rss"} * on (job, instance) group_left sum by (job, instance) (sockprobe_connections{kind="tls"})) / sum(sockprobe_connections{kind="tls"})', t))[0].value[1],
+      (
+        await query(
+          'sum(sockprobe_connection_bytes{kind="tls", layer="rss"} * on (job, instance) group_left sum by ' +
+            '(job, instance) (sockprobe_connections{kind="tls"})) / sum(sockprobe_connections{kind="tls"})',
+          t,
+        )
+      )[0].value[1],
     );
     const expected = (perTls.gateway * SERVICES.gateway.tls + perTls.push * SERVICES.push.tls) / (SERVICES.gateway.tls + SERVICES.push.tls);
     expect(fleetMean).toBeCloseTo(expected, 3);
@@ -157,7 +191,13 @@ describe('a fleet in a real Prometheus', () => {
 
   it('loads and evaluates the shipped alert rules, and promtool rejects a broken copy', async () => {
     const rules = (await get('/api/v1/rules')).groups.flatMap((g: any) => g.rules);
-    expect(rules.map((r: any) => r.name).sort()).toEqual(['SockprobeCloseWaitPileUp', 'SockprobeFdHeadroomLow', 'SockprobeMemoryHeadroomLow', 'SockprobeNativeGrowthUnexplained', 'SockprobeRetentionAfterSpike']);
+    expect(rules.map((r: any) => r.name).sort()).toEqual([
+      'SockprobeCloseWaitPileUp',
+      'SockprobeFdHeadroomLow',
+      'SockprobeMemoryHeadroomLow',
+      'SockprobeNativeGrowthUnexplained',
+      'SockprobeRetentionAfterSpike',
+    ]);
     for (const rule of rules) {
       expect(rule.health, `${rule.name}: ${rule.lastError}`).toBe('ok');
       expect(rule.type).toBe('alerting');
@@ -165,7 +205,10 @@ describe('a fleet in a real Prometheus', () => {
     const check = promisify(execFile);
     await expect(check(PROMTOOL, ['check', 'rules', ALERTS])).resolves.toMatchObject({ stdout: expect.stringMatching(/SUCCESS: 5 rules found/) });
     const broken = path.join(dir, 'broken-alerts.yml');
-    fs.writeFileSync(broken, fs.readFileSync(ALERTS, 'utf8').replace('sum by (job, instance) (sockprobe_tcp_sockets', 'sum by (job, instance (sockprobe_tcp_sockets'));
+    fs.writeFileSync(
+      broken,
+      fs.readFileSync(ALERTS, 'utf8').replace('sum by (job, instance) (sockprobe_tcp_sockets', 'sum by (job, instance (sockprobe_tcp_sockets'),
+    );
     await expect(check(PROMTOOL, ['check', 'rules', broken])).rejects.toMatchObject({ code: 1 });
   });
 
@@ -208,7 +251,10 @@ describe('a fleet in a real Prometheus', () => {
     await expect(run(PROMTOOL, ['test', 'rules', file])).resolves.toMatchObject({ stdout: expect.stringMatching(/SUCCESS/) });
     // The same test against a rule that ignores the limit fails: the test can fail.
     const loose = path.join(dir, 'loose-alerts.yml');
-    fs.writeFileSync(loose, fs.readFileSync(ALERTS, 'utf8').replace('sockprobe_container_memory_limit_bytes > 0.8', 'sockprobe_container_memory_limit_bytes > 0.5'));
+    fs.writeFileSync(
+      loose,
+      fs.readFileSync(ALERTS, 'utf8').replace('sockprobe_container_memory_limit_bytes > 0.8', 'sockprobe_container_memory_limit_bytes > 0.5'),
+    );
     fs.writeFileSync(file, test.replace(JSON.stringify(ALERTS), JSON.stringify(loose)));
     await expect(run(PROMTOOL, ['test', 'rules', file])).rejects.toMatchObject({ code: 1 });
   });
@@ -218,7 +264,9 @@ describe('a fleet in a real Prometheus', () => {
     const dashboard = JSON.parse(fs.readFileSync(DASHBOARD, 'utf8'));
     const expressions: string[] = dashboard.panels.flatMap((p: any) => (p.targets ?? []).map((target: any) => target.expr));
     expect(expressions.length).toBeGreaterThanOrEqual(10);
-    const named = new Set([...fs.readFileSync(ALERTS, 'utf8').matchAll(/sockprobe_[a-z_]+/g), ...expressions.join('\n').matchAll(/sockprobe_[a-z_]+/g)].map((m) => m[0]));
+    const named = new Set(
+      [...fs.readFileSync(ALERTS, 'utf8').matchAll(/sockprobe_[a-z_]+/g), ...expressions.join('\n').matchAll(/sockprobe_[a-z_]+/g)].map((m) => m[0]),
+    );
     for (const name of named) expect(exported.has(name), name).toBe(true);
     // Grafana's variables as "All" would set them; a 1 s scrape makes a short rate window enough.
     const t = Date.now() / 1000;

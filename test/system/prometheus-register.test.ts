@@ -15,7 +15,13 @@ function ownMemoryGroupFiles() {
   const v1 = /^\d+:memory:(.*)$/m.exec(cgroup);
   const dir = v1 ? path.join('/sys/fs/cgroup/memory', v1[1]) : path.join('/sys/fs/cgroup', /^0::(.*)$/m.exec(cgroup)![1]);
   const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8');
-  const keyed = (text: string, key: string) => Number(text.split('\n').find((l) => l.split(' ')[0] === key)?.split(' ')[1]);
+  const keyed = (text: string, key: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.split(' ')[0] === key)
+        ?.split(' ')[1],
+    );
   return {
     read() {
       const stat = read('memory.stat');
@@ -70,8 +76,27 @@ describe('sockprobe/prometheus', () => {
 
   it('exports per-connection figures only where they are non-negative, and autoRelease totals as counters', async () => {
     // Recorded samples: OpenSSL grows 14 KB per connection, the JS heap falls as connections rise.
-    const samples = Array.from({ length: 40 }, (_, i) => makeSample(i, { tls: i * 50, opensslLive: 1e6 + 14_000 * i * 50, heapUsed: 40e6 - 1049 * i * 50 + 1000 * noise(i) }));
-    const record = { time: 1, reason: 'test', expectedBytes: 50e6, result: { allocator: 'glibc' as const, method: 'malloc_trim(0)', releasedBytes: 141.6e6, trimReleasedBytes: 100e6, trimMs: 4.4, onThreadpool: true, gc: { durationMs: 35, releasedBytes: 41.6e6 }, jsThreadMs: 35, durationMs: 4.4, rssBeforeBytes: 250e6, rssAfterBytes: 108.4e6 } };
+    const samples = Array.from({ length: 40 }, (_, i) =>
+      makeSample(i, { tls: i * 50, opensslLive: 1e6 + 14_000 * i * 50, heapUsed: 40e6 - 1049 * i * 50 + 1000 * noise(i) }),
+    );
+    const record = {
+      time: 1,
+      reason: 'test',
+      expectedBytes: 50e6,
+      result: {
+        allocator: 'glibc' as const,
+        method: 'malloc_trim(0)',
+        releasedBytes: 141.6e6,
+        trimReleasedBytes: 100e6,
+        trimMs: 4.4,
+        onThreadpool: true,
+        gc: { durationMs: 35, releasedBytes: 41.6e6 },
+        jsThreadMs: 35,
+        durationMs: 4.4,
+        rssBeforeBytes: 250e6,
+        rssAfterBytes: 108.4e6,
+      },
+    };
     const probe = { samples: () => samples, sample: async () => samples[samples.length - 1], releases: () => [record] } as unknown as Probe;
     const register = new Registry();
     registerSockprobeMetrics({ probe, register });

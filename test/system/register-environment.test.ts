@@ -38,7 +38,7 @@ describe('sockprobe/register', () => {
     expect(JSON.parse(stdout.trim())).toEqual({ same: true, running: true, report: 'function' });
   });
 
-  it('SOCKPROBE_NATIVE_HEAP=1 turns on the probe\'s native heap profile, split by category', async () => {
+  it("SOCKPROBE_NATIVE_HEAP=1 turns on the probe's native heap profile, split by category", async () => {
     const code = `const { probe } = require(${JSON.stringify(path.join(root, 'dist', 'cjs', 'register.js'))});
       const kept = [];
       setTimeout(async () => {
@@ -61,7 +61,10 @@ describe('sockprobe/register', () => {
 
   it('names each value it cannot read, with what it expected, and still starts on defaults', async () => {
     const code = `import { probe } from '${esm}'; console.log(JSON.stringify({ running: probe.running })); process.exit(0);`;
-    const { stdout, stderr } = await runWith({ SOCKPROBE_INTERVAL_MS: 'abc', SOCKPROBE_AUTO_RELEASE: 'sometimes', SOCKPROBE_OPENSSL: 'maybe', SOCKPROBE_NATIVE_HEAP: 'perhaps' }, ['--input-type=module', '-e', code]);
+    const { stdout, stderr } = await runWith(
+      { SOCKPROBE_INTERVAL_MS: 'abc', SOCKPROBE_AUTO_RELEASE: 'sometimes', SOCKPROBE_OPENSSL: 'maybe', SOCKPROBE_NATIVE_HEAP: 'perhaps' },
+      ['--input-type=module', '-e', code],
+    );
     expect(JSON.parse(stdout.trim())).toEqual({ running: true });
     expect(stderr).toContain('SOCKPROBE_INTERVAL_MS="abc" is not a whole number of milliseconds from 10; sampling every 1000 ms');
     expect(stderr).toContain('SOCKPROBE_AUTO_RELEASE="sometimes" is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>');
@@ -80,7 +83,9 @@ describe('sockprobe/register', () => {
       const written = fs.readdirSync(dir).filter((name) => /^report\.\d+\.txt$/.test(name));
       expect(written).toHaveLength(1);
       const pid = written[0].split('.')[1];
-      expect(fs.readFileSync(path.join(dir, written[0]), 'utf8')).toMatch(new RegExp(`^sockprobe report — pid ${pid}, written .*\nsockprobe report — \\d+ samples`));
+      expect(fs.readFileSync(path.join(dir, written[0]), 'utf8')).toMatch(
+        new RegExp(`^sockprobe report — pid ${pid}, written .*\nsockprobe report — \\d+ samples`),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

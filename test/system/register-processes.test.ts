@@ -33,9 +33,27 @@ describe('sockprobe/register across processes and threads', () => {
   });
 
   it('starts a probe on the main thread only; worker threads get a dormant one unless SOCKPROBE_WORKERS=1', async () => {
-    const plain = await runFixture<{ main: boolean; workers: Array<{ running: boolean; started: boolean }> }>('register-cluster.js', { nodeArgs: ['-r', register], env: { SOCKPROBE_CASE: 'threads' } });
-    expect(plain.json).toEqual({ main: true, workers: [{ running: false, started: true }, { running: false, started: true }] });
-    const asked = await runFixture<{ main: boolean; workers: Array<{ running: boolean; started: boolean }> }>('register-cluster.js', { nodeArgs: ['-r', register], env: { SOCKPROBE_CASE: 'threads', SOCKPROBE_WORKERS: '1' } });
-    expect(asked.json).toEqual({ main: true, workers: [{ running: true, started: true }, { running: true, started: true }] });
+    const plain = await runFixture<{ main: boolean; workers: Array<{ running: boolean; started: boolean }> }>('register-cluster.js', {
+      nodeArgs: ['-r', register],
+      env: { SOCKPROBE_CASE: 'threads' },
+    });
+    expect(plain.json).toEqual({
+      main: true,
+      workers: [
+        { running: false, started: true },
+        { running: false, started: true },
+      ],
+    });
+    const asked = await runFixture<{ main: boolean; workers: Array<{ running: boolean; started: boolean }> }>('register-cluster.js', {
+      nodeArgs: ['-r', register],
+      env: { SOCKPROBE_CASE: 'threads', SOCKPROBE_WORKERS: '1' },
+    });
+    expect(asked.json).toEqual({
+      main: true,
+      workers: [
+        { running: true, started: true },
+        { running: true, started: true },
+      ],
+    });
   });
 });

@@ -5,10 +5,20 @@ import { runFixture, type PreloadName } from '../helpers/child';
 interface SpikeResult {
   rss: { baseline: number; open: number; closed: number; released: number };
   release: {
-    allocator: string; method: string; durationMs: number; cpuMs: number; slices: number; onThreadpool: boolean; threadpoolThreads: number;
-    wallMs: number; paced: { bytesPerSecond: number; waitedMs: number } | null;
-    allocatorSaysReleased: boolean | null; rssBeforeBytes: number; rssAfterBytes: number;
-    releasedBytes: number; trimReleasedBytes: number;
+    allocator: string;
+    method: string;
+    durationMs: number;
+    cpuMs: number;
+    slices: number;
+    onThreadpool: boolean;
+    threadpoolThreads: number;
+    wallMs: number;
+    paced: { bytesPerSecond: number; waitedMs: number } | null;
+    allocatorSaysReleased: boolean | null;
+    rssBeforeBytes: number;
+    rssAfterBytes: number;
+    releasedBytes: number;
+    trimReleasedBytes: number;
     gc: { method: string; fallbackReason: string | null; durationMs: number; wallMs: number; shrunkHeap: boolean; completed: boolean; releasedBytes: number };
     jsThread: { longestStallMs: number; totalMs: number; longestStallMsByStep: Record<string, number>; longestGcPauseMs: number };
     before: { raw: Record<string, number> };
@@ -49,7 +59,14 @@ describe.each(cases)('releaseToOS() under %s after 2000 TLS connections closed',
     expect(release.jsThread.longestGcPauseMs).toBeGreaterThan(0);
     expect(release.wallMs).toBeGreaterThanOrEqual(release.gc.wallMs);
     expect(release.paced).toBeNull();
-    console.info(`${name}: ${((rss.released - rss.baseline) / MiB).toFixed(1)} MiB above baseline; longest stall ${release.jsThread.longestStallMs.toFixed(1)} ms (gc ${release.jsThread.longestStallMsByStep.gc.toFixed(1)}, trim ${release.jsThread.longestStallMsByStep.trim.toFixed(1)}; V8's longest pause ${release.jsThread.longestGcPauseMs.toFixed(1)}), JS thread ${release.jsThread.totalMs.toFixed(1)} ms, wall ${release.wallMs.toFixed(0)} ms`);
+    console.info(
+      `${name}: ${((rss.released - rss.baseline) / MiB).toFixed(1)} MiB above baseline; longest ` +
+        `stall ${release.jsThread.longestStallMs.toFixed(1)} ms ` +
+        `(gc ${release.jsThread.longestStallMsByStep.gc.toFixed(1)}, ` +
+        `trim ${release.jsThread.longestStallMsByStep.trim.toFixed(1)}; V8's longest ` +
+        `pause ${release.jsThread.longestGcPauseMs.toFixed(1)}), JS ` +
+        `thread ${release.jsThread.totalMs.toFixed(1)} ms, wall ${release.wallMs.toFixed(0)} ms`,
+    );
     // Pool threads' caches were handed back first, except under glibc (no per-thread call).
     if (name === 'glibc') expect(release.threadpoolThreads).toBe(0);
     else expect(release.threadpoolThreads).toBeGreaterThanOrEqual(1);
@@ -80,7 +97,10 @@ describe.each(cases)('releaseToOS() under %s after 2000 TLS connections closed',
 describe('releaseThreadpoolCaches', () => {
   it("empties the pool threads' tcmalloc caches, by tcmalloc's own count, one work item per pool thread", async () => {
     type Item = { released: boolean; cacheBytesBefore: number; cacheBytesAfter: number };
-    const { json } = await runFixture<{ size: number; threads: number; items: Item[] }>('release-threadpool-caches.js', { preload: 'tcmalloc', args: ['tcmalloc'] });
+    const { json } = await runFixture<{ size: number; threads: number; items: Item[] }>('release-threadpool-caches.js', {
+      preload: 'tcmalloc',
+      args: ['tcmalloc'],
+    });
     expect(json.items.every((item) => item.released)).toBe(true);
     expect(json.threads).toBe(json.size); // an idle pool: the rendezvous put one item on each thread
     // The key generation left caches on the pool threads; each is empty after the call.
@@ -89,7 +109,9 @@ describe('releaseThreadpoolCaches', () => {
   });
 
   it('says nothing was released under glibc, which has no per-thread cache call', async () => {
-    const { json } = await runFixture<{ items: Array<{ released: boolean; cacheBytesBefore: number | null }> }>('release-threadpool-caches.js', { args: ['glibc'] });
+    const { json } = await runFixture<{ items: Array<{ released: boolean; cacheBytesBefore: number | null }> }>('release-threadpool-caches.js', {
+      args: ['glibc'],
+    });
     expect(json.items.length).toBeGreaterThan(0);
     expect(json.items.every((item) => !item.released && item.cacheBytesBefore === null)).toBe(true);
   });
@@ -106,7 +128,12 @@ describe.each([['jemalloc'], ['tcmalloc']] as Array<[PreloadName]>)('paced relea
     // It waited after slices that returned more than a few ms' worth of its budget.
     expect(release.paced!.waitedMs).toBeGreaterThan(0);
     expect(release.wallMs).toBeGreaterThanOrEqual(release.paced!.waitedMs);
-    console.info(`${name} paced: ${(release.trimReleasedBytes / MiB).toFixed(1)} MiB back in ${release.slices} slices over ${release.wallMs.toFixed(0)} ms; longest stall ${release.jsThread.longestStallMs.toFixed(1)} ms, JS thread ${release.jsThread.totalMs.toFixed(1)} ms`);
+    console.info(
+      `${name} paced: ${(release.trimReleasedBytes / MiB).toFixed(1)} MiB back in ${release.slices} ` +
+        `slices over ${release.wallMs.toFixed(0)} ms; longest ` +
+        `stall ${release.jsThread.longestStallMs.toFixed(1)} ms, JS ` +
+        `thread ${release.jsThread.totalMs.toFixed(1)} ms`,
+    );
   });
 });
 

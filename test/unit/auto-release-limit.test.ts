@@ -14,9 +14,23 @@ import { makeSample } from '../helpers/samples';
 
 const MiB = 1024 * 1024;
 const LIMIT = 512 * MiB;
-const group = (workingSet: number, limit: number | null = LIMIT): ContainerReading => ({ limitBytes: limit, usageBytes: workingSet + 8 * MiB, workingSetBytes: workingSet, limitSource: limit === null ? null : 'memory.limit_in_bytes' });
+const group = (workingSet: number, limit: number | null = LIMIT): ContainerReading => ({
+  limitBytes: limit,
+  usageBytes: workingSet + 8 * MiB,
+  workingSetBytes: workingSet,
+  limitSource: limit === null ? null : 'memory.limit_in_bytes',
+});
 /** Steady connections (no spike): only the limit can call for a release. */
-const at = (i: number, workingSet: number, fields: Partial<Sample> = {}) => makeSample(i, { tls: 1000, rss: workingSet - 20 * MiB, container: group(workingSet), heapUsed: 40 * MiB, heapPhysical: 50 * MiB, nativeFree: 30 * MiB, ...fields });
+const at = (i: number, workingSet: number, fields: Partial<Sample> = {}) =>
+  makeSample(i, {
+    tls: 1000,
+    rss: workingSet - 20 * MiB,
+    container: group(workingSet),
+    heapUsed: 40 * MiB,
+    heapPhysical: 50 * MiB,
+    nativeFree: 30 * MiB,
+    ...fields,
+  });
 const policyFor = { minReleasableBytes: 16 * MiB, maxEventLoopDelayMs: 100, sinceReleaseMs: Infinity, intervalMs: MEMORY_LIMIT_INTERVAL_MS };
 
 describe('considerMemoryLimit', () => {
@@ -28,7 +42,9 @@ describe('considerMemoryLimit', () => {
       expectedBytes: 40 * MiB,
       memoryLimit: { limitBytes: LIMIT, limitSource: 'memory.limit_in_bytes', measuredBytes: 470 * MiB, measure: 'working set', threshold: 0.9 },
     });
-    expect(decision!.reason).toMatch(/^working set 470\.0 MiB is 92% of the 512\.0 MiB limit \(memory\.limit_in_bytes\), past the 90% release share: releasing before the kernel reclaims or OOM-kills; 40\.0 MiB looks releasable \(resident free native 30\.0 MiB \+ V8 heap resident but unused 10\.0 MiB\)$/);
+    expect(decision!.reason).toMatch(
+      /^working set 470\.0 MiB is 92% of the 512\.0 MiB limit \(memory\.limit_in_bytes\), past the 90% release share: releasing before the kernel reclaims or OOM-kills; 40\.0 MiB looks releasable \(resident free native 30\.0 MiB \+ V8 heap resident but unused 10\.0 MiB\)$/,
+    );
   });
 
   it('says nothing below the share, so the spike policy speaks', () => {
@@ -38,16 +54,28 @@ describe('considerMemoryLimit', () => {
 
   it('declines, saying why: nothing releasable, a busy loop, a recent release, no limit, no cgroup', () => {
     const near = { limit: 'cgroup' as const, share: 0.9 };
-    expect(considerMemoryLimit(at(0, 480 * MiB, { nativeFree: 2 * MiB, heapPhysical: 41 * MiB }), near, policyFor)).toEqual({ release: false, reason: expect.stringMatching(/only 3\.0 MiB looks releasable .*: what holds it is in use$/) });
+    expect(considerMemoryLimit(at(0, 480 * MiB, { nativeFree: 2 * MiB, heapPhysical: 41 * MiB }), near, policyFor)).toEqual({
+      release: false,
+      reason: expect.stringMatching(/only 3\.0 MiB looks releasable .*: what holds it is in use$/),
+    });
     expect(considerMemoryLimit(at(0, 480 * MiB, { eventLoopDelayMaxMs: 300 }), near, policyFor)?.reason).toMatch(/the event loop is busy$/);
     expect(considerMemoryLimit(at(0, 480 * MiB), near, { ...policyFor, sinceReleaseMs: 2000 })?.reason).toMatch(/released 2\.0 s ago$/);
-    expect(considerMemoryLimit(at(0, 480 * MiB, { container: group(480 * MiB, null) }), near, policyFor)).toEqual({ release: false, reason: 'memoryLimit "cgroup": the memory cgroup sets no limit' });
-    expect(considerMemoryLimit(at(0, 480 * MiB, { container: null }), near, policyFor)).toEqual({ release: false, reason: 'memoryLimit "cgroup": this process is in no readable memory cgroup' });
+    expect(considerMemoryLimit(at(0, 480 * MiB, { container: group(480 * MiB, null) }), near, policyFor)).toEqual({
+      release: false,
+      reason: 'memoryLimit "cgroup": the memory cgroup sets no limit',
+    });
+    expect(considerMemoryLimit(at(0, 480 * MiB, { container: null }), near, policyFor)).toEqual({
+      release: false,
+      reason: 'memoryLimit "cgroup": this process is in no readable memory cgroup',
+    });
   });
 
   it('a byte limit: held against the working set in a cgroup, against RSS outside one', () => {
     const inGroup = considerMemoryLimit(at(0, 300 * MiB), { limit: 320 * MiB, share: 0.9 }, policyFor);
-    expect(inGroup).toMatchObject({ release: true, memoryLimit: { limitBytes: 320 * MiB, limitSource: 'autoRelease.memoryLimit', measure: 'working set', measuredBytes: 300 * MiB } });
+    expect(inGroup).toMatchObject({
+      release: true,
+      memoryLimit: { limitBytes: 320 * MiB, limitSource: 'autoRelease.memoryLimit', measure: 'working set', measuredBytes: 300 * MiB },
+    });
     const outside = considerMemoryLimit(at(0, 300 * MiB, { container: null, rss: 310 * MiB }), { limit: 320 * MiB, share: 0.9 }, policyFor);
     expect(outside).toMatchObject({ release: true, memoryLimit: { measure: 'RSS', measuredBytes: 310 * MiB } });
     expect(outside!.reason).toMatch(/^RSS 310\.0 MiB is 97% of the 320\.0 MiB limit \(autoRelease\.memoryLimit\)/);
@@ -102,18 +130,41 @@ describe('AutoReleasePolicy with memoryLimit', () => {
 
 describe('the probe records a limit-driven release as such', () => {
   it('record and text report name the trigger, the limit and the working set', async () => {
-    const result = { allocator: 'glibc', method: 'malloc_trim(0)', releasedBytes: 36 * MiB, trimReleasedBytes: 30 * MiB, durationMs: 3, onThreadpool: true, gc: { durationMs: 12, releasedBytes: 6 * MiB }, jsThread: { totalMs: 12, longestStallMs: 12 }, wallMs: 600, paced: { bytesPerSecond: DEFAULT_PACE_BYTES_PER_SECOND, waitedMs: 500 }, rssBeforeBytes: 450 * MiB, rssAfterBytes: 414 * MiB } as unknown as ReleaseResult;
+    const result = {
+      allocator: 'glibc',
+      method: 'malloc_trim(0)',
+      releasedBytes: 36 * MiB,
+      trimReleasedBytes: 30 * MiB,
+      durationMs: 3,
+      onThreadpool: true,
+      gc: { durationMs: 12, releasedBytes: 6 * MiB },
+      jsThread: { totalMs: 12, longestStallMs: 12 },
+      wallMs: 600,
+      paced: { bytesPerSecond: DEFAULT_PACE_BYTES_PER_SECOND, waitedMs: 500 },
+      rssBeforeBytes: 450 * MiB,
+      rssAfterBytes: 414 * MiB,
+    } as unknown as ReleaseResult;
     let reading = group(470 * MiB);
     const base = at(0, 470 * MiB);
     let asked: unknown;
     const sources: ProbeSources = {
-      memory: () => ({ rss: base.rss, heapUsed: base.heapUsed, heapTotal: base.heapTotal, heapPhysical: base.heapPhysical, external: base.external, arrayBuffers: base.arrayBuffers }),
+      memory: () => ({
+        rss: base.rss,
+        heapUsed: base.heapUsed,
+        heapTotal: base.heapTotal,
+        heapPhysical: base.heapPhysical,
+        external: base.external,
+        arrayBuffers: base.arrayBuffers,
+      }),
       allocator: async () => ({ allocated: 100 * MiB, free: 30 * MiB }),
       rssAnon: async () => base.rss - 10 * MiB,
       opensslLive: () => null,
       connections: () => base.connections,
       sockets: () => null,
-      release: async (options) => ((asked = options), result),
+      release: async (options) => {
+        asked = options;
+        return result;
+      },
       allocatorName: () => 'glibc',
       container: async () => reading,
     };
@@ -122,7 +173,11 @@ describe('the probe records a limit-driven release as such', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     const [record] = probe.releases();
     expect(asked).toEqual({ pace: { bytesPerSecond: DEFAULT_PACE_BYTES_PER_SECOND } });
-    expect(record).toMatchObject({ trigger: 'memory-limit', memoryLimit: { limitBytes: LIMIT, measure: 'working set', measuredBytes: 470 * MiB }, result: { releasedBytes: 36 * MiB } });
+    expect(record).toMatchObject({
+      trigger: 'memory-limit',
+      memoryLimit: { limitBytes: LIMIT, measure: 'working set', measuredBytes: 470 * MiB },
+      result: { releasedBytes: 36 * MiB },
+    });
     expect(renderReport(probe.report())).toMatch(/working set 470\.0 MiB is 92% of the 512\.0 MiB limit \(memory\.limit_in_bytes\).* → 36\.0 MiB back/);
     reading = group(300 * MiB);
     expect(releaseRecord(1, { reason: 'x', expectedBytes: 1 }, result)).not.toHaveProperty('trigger');

@@ -19,7 +19,12 @@ const usage = (args: string[]) => {
 
 describe('parseFlags', () => {
   it('reads booleans, integers, strings and choices', () => {
-    expect(parseFlags(['--json', '--pid', '4242', '--out', 'r.html', '--format', 'markdown'], spec)).toEqual({ json: true, pid: 4242, out: 'r.html', format: 'markdown' });
+    expect(parseFlags(['--json', '--pid', '4242', '--out', 'r.html', '--format', 'markdown'], spec)).toEqual({
+      json: true,
+      pid: 4242,
+      out: 'r.html',
+      format: 'markdown',
+    });
     expect(parseFlags([], spec)).toEqual({});
   });
 

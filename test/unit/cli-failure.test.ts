@@ -5,7 +5,11 @@ import { SockprobeError } from '../../src/errors';
 
 describe('what the CLI prints and exits with when a command fails', () => {
   it('a bad command line: exit 2, the code, and the usage', () => {
-    expect(describeFailure(new UsageError('unknown option --x'), 'USAGE')).toEqual({ exitCode: 2, code: 'ERR_CLI_USAGE', text: 'sockprobe: unknown option --x [ERR_CLI_USAGE]\n\nUSAGE' });
+    expect(describeFailure(new UsageError('unknown option --x'), 'USAGE')).toEqual({
+      exitCode: 2,
+      code: 'ERR_CLI_USAGE',
+      text: 'sockprobe: unknown option --x [ERR_CLI_USAGE]\n\nUSAGE',
+    });
   });
 
   it('this machine cannot: exit 3, with the CLI code or the library code', () => {

@@ -16,7 +16,10 @@ import { makeSample } from '../helpers/samples';
 
 const MiB = 1024 * 1024;
 const none: ContainerMemoryEvents = { low: null, high: null, max: null, oom: null, oomKill: null, oomGroupKill: null };
-const events = (text: Record<string, number>) => Object.entries(text).map(([k, v]) => `${k} ${v}`).join('\n') + '\n';
+const events = (text: Record<string, number>) =>
+  Object.entries(text)
+    .map(([k, v]) => `${k} ${v}`)
+    .join('\n') + '\n';
 
 const dirs: string[] = [];
 const watches: MemoryEventsWatch[] = [];
@@ -59,7 +62,12 @@ describe('movedCounters', () => {
 
 describe('watchMemoryEventsAt', () => {
   const v2Events = { low: 0, high: 3, max: 0, oom: 0, oom_kill: 0, oom_group_kill: 0 };
-  const v2Files = { 'memory.events': events(v2Events), 'memory.max': `${512 * MiB}\n`, 'memory.current': `${300 * MiB}\n`, 'memory.stat': events({ anon: 250 * MiB, file: 40 * MiB, inactive_file: 30 * MiB, active_file: 10 * MiB }) };
+  const v2Files = {
+    'memory.events': events(v2Events),
+    'memory.max': `${512 * MiB}\n`,
+    'memory.current': `${300 * MiB}\n`,
+    'memory.stat': events({ anon: 250 * MiB, file: 40 * MiB, inactive_file: 30 * MiB, active_file: 10 * MiB }),
+  };
 
   it('v2: a modify event on memory.events reports the counter that moved, with the limit and working set then', async () => {
     const location = group(2, v2Files);
@@ -74,7 +82,15 @@ describe('watchMemoryEventsAt', () => {
     await until(() => (seen.length >= 3 ? true : undefined), 2000);
     expect(seen.map((r) => r.counter).sort()).toEqual(['high', 'oom', 'oomKill']);
     const kill = seen.find((r) => r.counter === 'oomKill')!;
-    expect(kill).toMatchObject({ from: 0, to: 1, source: 'memory.events oom_kill', method: 'inotify', limitBytes: 512 * MiB, usageBytes: 300 * MiB, workingSetBytes: 270 * MiB });
+    expect(kill).toMatchObject({
+      from: 0,
+      to: 1,
+      source: 'memory.events oom_kill',
+      method: 'inotify',
+      limitBytes: 512 * MiB,
+      usageBytes: 300 * MiB,
+      workingSetBytes: 270 * MiB,
+    });
     expect(kill.time - wrote).toBeLessThan(1000);
     expect(watch.cost().reads).toBeGreaterThanOrEqual(2);
   });
@@ -99,7 +115,13 @@ describe('watchMemoryEventsAt', () => {
 
   it('v1: memory.oom_control oom_kill and memory.failcnt polled', async () => {
     const oomControl = (kills: number) => `oom_kill_disable 0\nunder_oom 0\noom_kill ${kills}\n`;
-    const location = group(1, { 'memory.oom_control': oomControl(2), 'memory.failcnt': '7\n', 'memory.limit_in_bytes': `${256 * MiB}\n`, 'memory.usage_in_bytes': `${200 * MiB}\n`, 'memory.stat': events({ total_inactive_file: 8 * MiB }) });
+    const location = group(1, {
+      'memory.oom_control': oomControl(2),
+      'memory.failcnt': '7\n',
+      'memory.limit_in_bytes': `${256 * MiB}\n`,
+      'memory.usage_in_bytes': `${200 * MiB}\n`,
+      'memory.stat': events({ total_inactive_file: 8 * MiB }),
+    });
     const seen: MemoryEventRecord[] = [];
     const watch = watchMemoryEventsAt(location, (r) => seen.push(r), { intervalMs: 50 });
     watches.push(watch);
@@ -107,7 +129,13 @@ describe('watchMemoryEventsAt', () => {
     fs.writeFileSync(path.join(location.directory, 'memory.oom_control'), oomControl(3));
     fs.writeFileSync(path.join(location.directory, 'memory.failcnt'), '9\n');
     await until(() => (seen.length >= 2 ? true : undefined), 2000);
-    expect(seen.find((r) => r.counter === 'oomKill')).toMatchObject({ from: 2, to: 3, source: 'memory.oom_control oom_kill', limitBytes: 256 * MiB, workingSetBytes: 192 * MiB });
+    expect(seen.find((r) => r.counter === 'oomKill')).toMatchObject({
+      from: 2,
+      to: 3,
+      source: 'memory.oom_control oom_kill',
+      limitBytes: 256 * MiB,
+      workingSetBytes: 192 * MiB,
+    });
     expect(seen.find((r) => r.counter === 'max')).toMatchObject({ from: 7, to: 9, source: 'memory.failcnt' });
     // Stopped: nothing more is read or reported.
     watch.stop();
@@ -127,10 +155,14 @@ describe('watchMemoryEventsAt', () => {
   it('a listener that throws does not stop the watch', async () => {
     const location = group(2, v2Files);
     let calls = 0;
-    const watch = watchMemoryEventsAt(location, () => {
-      calls++;
-      throw new Error('listener');
-    }, { intervalMs: 30, forcePoll: true });
+    const watch = watchMemoryEventsAt(
+      location,
+      () => {
+        calls++;
+        throw new Error('listener');
+      },
+      { intervalMs: 30, forcePoll: true },
+    );
     watches.push(watch);
     fs.writeFileSync(path.join(location.directory, 'memory.events'), events({ ...v2Events, high: 4 }));
     await until(() => (calls >= 1 ? true : undefined), 2000);
@@ -162,7 +194,13 @@ describe('the probe keeps the events its watch reports', () => {
       watchContainerEvents(onEvent, options) {
         expect(options.intervalMs).toBe(100);
         watch.fire = onEvent;
-        return { method: 'poll 100 ms', unavailable: null, cost: () => ({ reads: 1, totalMs: 0.05, maxMs: 0.05 }), counters: () => ({ ...none, max: 9, oomKill: 3 }), stop: () => void watch.stopped++ };
+        return {
+          method: 'poll 100 ms',
+          unavailable: null,
+          cost: () => ({ reads: 1, totalMs: 0.05, maxMs: 0.05 }),
+          counters: () => ({ ...none, max: 9, oomKill: 3 }),
+          stop: () => void watch.stopped++,
+        };
       },
     };
   }
@@ -170,11 +208,23 @@ describe('the probe keeps the events its watch reports', () => {
   it('records, reports and renders them; samples carry the OOM kill count; stop() ends the watch', async () => {
     const watch: { fire?: (r: MemoryEventRecord) => void; stopped: number } = { stopped: 0 };
     const probe = createProbe({ sources: sources(watch), containerEvents: { intervalMs: 100 } }).start();
-    watch.fire!({ time: Date.UTC(2026, 11, 3, 15), counter: 'oomKill', from: 0, to: 1, source: 'memory.oom_control oom_kill', method: 'poll 100 ms', limitBytes: 512 * MiB, usageBytes: 510 * MiB, workingSetBytes: 505 * MiB });
+    watch.fire!({
+      time: Date.UTC(2026, 11, 3, 15),
+      counter: 'oomKill',
+      from: 0,
+      to: 1,
+      source: 'memory.oom_control oom_kill',
+      method: 'poll 100 ms',
+      limitBytes: 512 * MiB,
+      usageBytes: 510 * MiB,
+      workingSetBytes: 505 * MiB,
+    });
     expect(probe.containerEvents().map((r) => r.counter)).toEqual(['oomKill']);
     const report = probe.report();
     expect(report.containerEvents).toMatchObject({ method: 'poll 100 ms', unavailable: null, records: [{ counter: 'oomKill', to: 1 }] });
-    expect(renderReport(report)).toMatch(/memory\.oom_control oom_kill 0 → 1: the kernel OOM-killed a process in this container; working set 505\.0 MiB of a 512\.0 MiB limit/);
+    expect(renderReport(report)).toMatch(
+      /memory\.oom_control oom_kill 0 → 1: the kernel OOM-killed a process in this container; working set 505\.0 MiB of a 512\.0 MiB limit/,
+    );
     expect((await probe.sample()).container).toMatchObject({ limitBytes: 512 * MiB, oomKills: 3 });
     probe.stop();
     expect(watch.stopped).toBe(1);
@@ -183,7 +233,17 @@ describe('the probe keeps the events its watch reports', () => {
   it('keeps kills apart from breaches: 100 high breaches do not push out an OOM kill', () => {
     const watch: { fire?: (r: MemoryEventRecord) => void; stopped: number } = { stopped: 0 };
     const probe = createProbe({ sources: sources(watch), containerEvents: { intervalMs: 100 } }).start();
-    const record = (i: number, counter: MemoryEventRecord['counter']): MemoryEventRecord => ({ time: 1000 + i, counter, from: i, to: i + 1, source: 'memory.events', method: 'inotify', limitBytes: null, usageBytes: null, workingSetBytes: null });
+    const record = (i: number, counter: MemoryEventRecord['counter']): MemoryEventRecord => ({
+      time: 1000 + i,
+      counter,
+      from: i,
+      to: i + 1,
+      source: 'memory.events',
+      method: 'inotify',
+      limitBytes: null,
+      usageBytes: null,
+      workingSetBytes: null,
+    });
     watch.fire!(record(0, 'oomKill'));
     for (let i = 1; i <= 100; i++) watch.fire!(record(i, 'high'));
     const kept = probe.containerEvents();

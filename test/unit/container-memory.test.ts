@@ -19,7 +19,13 @@ function sections(name: string): Map<string, string> {
 }
 
 /** A key's value in a flat-keyed section, read by splitting on whitespace (not the parser's regex). */
-const keyed = (text: string, key: string) => Number(text.split('\n').find((line) => line.split(' ')[0] === key)!.split(' ')[1]);
+const keyed = (text: string, key: string) =>
+  Number(
+    text
+      .split('\n')
+      .find((line) => line.split(' ')[0] === key)!
+      .split(' ')[1],
+  );
 
 function reading(name: string): { files: Map<string, string>; location: CgroupLocation; reading: CgroupReading } {
   const files = sections(name);
@@ -33,7 +39,11 @@ function reading(name: string): { files: Map<string, string>; location: CgroupLo
 /** Each figure has either a source (read) or a reason (null), never both or neither. */
 function expectAccounted(result: ContainerMemory) {
   const figures: Array<[string, unknown]> = [
-    ['limitBytes', result.limitBytes], ['highBytes', result.highBytes], ['usageBytes', result.usageBytes], ['workingSetBytes', result.workingSetBytes], ['pressure', result.pressure],
+    ['limitBytes', result.limitBytes],
+    ['highBytes', result.highBytes],
+    ['usageBytes', result.usageBytes],
+    ['workingSetBytes', result.workingSetBytes],
+    ['pressure', result.pressure],
     ...Object.entries(result.stat).map(([k, v]): [string, unknown] => [`stat.${k}`, v]),
     ...Object.entries(result.events).map(([k, v]): [string, unknown] => [`events.${k}`, v]),
   ];
@@ -58,7 +68,7 @@ describe('cgroup v1, recorded on this machine (a child group limited to 512 MiB,
     expect(location).toMatchObject({ version: 1, path, directory: `/sys/fs/cgroup/memory${path}`, readOnly: false });
   });
 
-  it('reads each figure as the group\'s own file has it, under the same names as v2', () => {
+  it("reads each figure as the group's own file has it, under the same names as v2", () => {
     expect(result.version).toBe(1);
     expect(result.limitBytes).toBe(Number(files.get('memory.limit_in_bytes')));
     expect(result.limitBytes).toBe(512 * 1024 * 1024);
@@ -94,15 +104,19 @@ describe('cgroup v1, recorded on this machine (a child group limited to 512 MiB,
     expectAccounted(unlimited);
   });
 
-  it('takes an ancestor\'s lower limit from hierarchical_memory_limit, and says so', () => {
-    const files2 = { ...r.files, 'memory.limit_in_bytes': '9223372036854771712\n', 'memory.stat': stat.replace(/^hierarchical_memory_limit .*$/m, 'hierarchical_memory_limit 268435456') };
+  it("takes an ancestor's lower limit from hierarchical_memory_limit, and says so", () => {
+    const files2 = {
+      ...r.files,
+      'memory.limit_in_bytes': '9223372036854771712\n',
+      'memory.stat': stat.replace(/^hierarchical_memory_limit .*$/m, 'hierarchical_memory_limit 268435456'),
+    };
     const ancestor = interpretMemoryCgroup({ ...r, files: files2 });
     expect(ancestor.limitBytes).toBe(268435456);
     expect(ancestor.sources.limitBytes).toMatch(/ancestor/);
   });
 });
 
-describe('cgroup v2, written from the kernel documentation\'s format', () => {
+describe("cgroup v2, written from the kernel documentation's format", () => {
   const { files, location, reading: r } = reading('cgroup-v2-written.txt');
   const stat = files.get('memory.stat')!;
   const result = interpretMemoryCgroup(r);
@@ -116,12 +130,24 @@ describe('cgroup v2, written from the kernel documentation\'s format', () => {
     expect(result.highBytes).toBeNull();
     expect(result.missing.highBytes).toMatch(/"max"/);
     expect(result.usageBytes).toBe(Number(files.get('memory.current')));
-    for (const [field, key] of [['anon', 'anon'], ['file', 'file'], ['activeFile', 'active_file'], ['inactiveFile', 'inactive_file'], ['sock', 'sock'], ['kernel', 'kernel'], ['shmem', 'shmem'], ['slab', 'slab']] as const) {
+    for (const [field, key] of [
+      ['anon', 'anon'],
+      ['file', 'file'],
+      ['activeFile', 'active_file'],
+      ['inactiveFile', 'inactive_file'],
+      ['sock', 'sock'],
+      ['kernel', 'kernel'],
+      ['shmem', 'shmem'],
+      ['slab', 'slab'],
+    ] as const) {
       expect(result.stat[field], field).toBe(keyed(stat, key));
     }
     expect(result.workingSetBytes).toBe(result.usageBytes! - keyed(stat, 'inactive_file'));
     expect(result.events).toEqual({ low: 0, high: 0, max: 12, oom: 1, oomKill: 1, oomGroupKill: 0 });
-    expect(result.pressure).toEqual({ some: { avg10: 0.12, avg60: 0.05, avg300: 0.01, totalMicros: 123456 }, full: { avg10: 0, avg60: 0, avg300: 0, totalMicros: 4567 } });
+    expect(result.pressure).toEqual({
+      some: { avg10: 0.12, avg60: 0.05, avg300: 0.01, totalMicros: 123456 },
+      full: { avg10: 0, avg60: 0, avg300: 0, totalMicros: 4567 },
+    });
     expect(result.sources['events.oomKill']).toBe('memory.events oom_kill');
     expectAccounted(result);
   });
@@ -157,7 +183,9 @@ describe('bad input and absence: a reason, never a throw', () => {
 
   it('no cgroup mount, no memory line, an empty /proc/self/cgroup, a path outside the mount', () => {
     expect(locateMemoryCgroup('0::/app\n', '22 1 0:5 / /proc rw - proc proc rw\n')).toEqual({ reason: expect.stringMatching(/no cgroup2 mount/) });
-    expect(locateMemoryCgroup('4:memory:/a\n', '22 1 0:5 / /proc rw - proc proc rw\n')).toEqual({ reason: expect.stringMatching(/no cgroup v1 mount with the memory controller/) });
+    expect(locateMemoryCgroup('4:memory:/a\n', '22 1 0:5 / /proc rw - proc proc rw\n')).toEqual({
+      reason: expect.stringMatching(/no cgroup v1 mount with the memory controller/),
+    });
     expect(locateMemoryCgroup('', '')).toEqual({ reason: expect.stringMatching(/lists no cgroup/) });
     expect(locateMemoryCgroup('3:cpu:/x\n', '')).toEqual({ reason: expect.stringMatching(/neither/) });
     const outside = locateMemoryCgroup('0::/other/app\n', '30 1 0:30 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n');
@@ -174,7 +202,10 @@ describe('bad input and absence: a reason, never a throw', () => {
   });
 
   it('garbage in a limit file, a missing PSI file, a truncated stat', () => {
-    const result = interpretMemoryCgroup({ ...r, files: { ...r.files, 'memory.max': 'lots\n', 'memory.pressure': { error: 'EOPNOTSUPP' }, 'memory.stat': 'anon 5\nfile' } });
+    const result = interpretMemoryCgroup({
+      ...r,
+      files: { ...r.files, 'memory.max': 'lots\n', 'memory.pressure': { error: 'EOPNOTSUPP' }, 'memory.stat': 'anon 5\nfile' },
+    });
     expect(result.limitBytes).toBeNull();
     expect(result.missing.limitBytes).toMatch(/"lots", not a byte count/);
     expect(result.pressure).toBeNull();
@@ -190,26 +221,47 @@ describe('bad input and absence: a reason, never a throw', () => {
     expect(parseBytes('9223372036854710272')).toEqual({ unlimited: true }); // 64 KiB pages
     expect(parseBytes('4096')).toEqual({ bytes: 4096 });
     expect(parseBytes('-1')).toHaveProperty('invalid');
-    expect(parsePressure('some avg10=1.50 avg60=0.00 avg300=0.00 total=9\n')).toEqual({ some: { avg10: 1.5, avg60: 0, avg300: 0, totalMicros: 9 }, full: null });
+    expect(parsePressure('some avg10=1.50 avg60=0.00 avg300=0.00 total=9\n')).toEqual({
+      some: { avg10: 1.5, avg60: 0, avg300: 0, totalMicros: 9 },
+      full: null,
+    });
     expect(parsePressure('')).toBeNull();
-    expect(parseMountinfo('36 25 0:31 / /sys/fs/cgroup/my\\040dir rw shared:9 - cgroup2 cgroup2 rw\n')[0]).toMatchObject({ mountPoint: '/sys/fs/cgroup/my dir', fsType: 'cgroup2' });
+    expect(parseMountinfo('36 25 0:31 / /sys/fs/cgroup/my\\040dir rw shared:9 - cgroup2 cgroup2 rw\n')[0]).toMatchObject({
+      mountPoint: '/sys/fs/cgroup/my dir',
+      fsType: 'cgroup2',
+    });
   });
 });
 
-describe('the ledger reconciles the group\'s usage', () => {
+describe("the ledger reconciles the group's usage", () => {
   const line = (bytes: number | null) => ({ bytes, source: 'test' });
   const MiB = 1024 * 1024;
-  const own: ProcessReading = { pid: 7, anonBytes: 250 * MiB, jsHeap: line(120 * MiB), external: line(40 * MiB), nativeInUse: line(60 * MiB), nativeFree: line(20 * MiB) };
+  const own: ProcessReading = {
+    pid: 7,
+    anonBytes: 250 * MiB,
+    jsHeap: line(120 * MiB),
+    external: line(40 * MiB),
+    nativeInUse: line(60 * MiB),
+    nativeFree: line(20 * MiB),
+  };
   const v2 = interpretMemoryCgroup(reading('cgroup-v2-written.txt').reading);
 
-  it('v2: the lines and the unexplained rest add up to usage; sock is the group\'s own figure', () => {
+  it("v2: the lines and the unexplained rest add up to usage; sock is the group's own figure", () => {
     const othersAnon = v2.stat.anon! - own.anonBytes;
     const ledger = reconcileLedger(v2, own, { count: 2, anonBytes: othersAnon, unreadable: 0 }, line(20 * MiB))!;
     expect(ledger.process.stacksAndOther.bytes).toBe(10 * MiB);
     expect(ledger.sockets.charged.bytes).toBe(v2.stat.sock);
     expect(ledger.sockets.thisProcess.bytes).toBe(20 * MiB);
     expect(ledger.pageCache.other.bytes).toBe(v2.stat.shmem);
-    const lines = [ledger.process.anon, ledger.sockets.charged, ledger.pageCache.active, ledger.pageCache.inactive, ledger.pageCache.other, ledger.kernel, ledger.otherProcesses].reduce((s, l) => s + l.bytes!, 0);
+    const lines = [
+      ledger.process.anon,
+      ledger.sockets.charged,
+      ledger.pageCache.active,
+      ledger.pageCache.inactive,
+      ledger.pageCache.other,
+      ledger.kernel,
+      ledger.otherProcesses,
+    ].reduce((s, l) => s + l.bytes!, 0);
     expect(lines + ledger.unexplained.bytes).toBe(ledger.usageBytes);
     // The written files leave 256 KiB of per-CPU charge batched ahead.
     expect(ledger.unexplained.bytes).toBe(256 * 1024);
@@ -232,12 +284,19 @@ describe('the ledger reconciles the group\'s usage', () => {
   });
 
   it('no usage figure: no ledger', () => {
-    expect(reconcileLedger(interpretMemoryCgroup({ ...reading('cgroup-v2-written.txt').reading, files: {} }), own, { count: 0, anonBytes: 0, unreadable: 0 }, line(null))).toBeNull();
+    expect(
+      reconcileLedger(
+        interpretMemoryCgroup({ ...reading('cgroup-v2-written.txt').reading, files: {} }),
+        own,
+        { count: 0, anonBytes: 0, unreadable: 0 },
+        line(null),
+      ),
+    ).toBeNull();
   });
 });
 
 describe('on this machine', () => {
-  it('containerMemory() and the probe\'s containerHeadroom() find the same group; what is not read says so', () => {
+  it("containerMemory() and the probe's containerHeadroom() find the same group; what is not read says so", () => {
     const full = containerMemory();
     const light = containerHeadroom();
     expect(light.version).toBe(full.version);

@@ -40,7 +40,10 @@ function exportedNames(file: string, seen = new Set<string>()): Set<string> {
   // export { a, b as c, type T } [from '...'];  export type { T } [from '...']
   for (const match of source.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
     for (const item of match[1].split(',')) {
-      const words = item.trim().replace(/^type\s+/, '').split(/\s+as\s+/);
+      const words = item
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/);
       const name = words[words.length - 1].trim();
       if (name) names.add(name);
     }
@@ -114,8 +117,15 @@ function anchorsOf(markdown: string): Set<string> {
   for (const { line } of proseLines(markdown)) {
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!heading) continue;
-    const text = heading[1].replace(/`/g, '').replace(/<[^>]+>/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
-    const slug = text.toLowerCase().trim().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const text = heading[1]
+      .replace(/`/g, '')
+      .replace(/<[^>]+>/g, '')
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
+    const slug = text
+      .toLowerCase()
+      .trim()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const seen = counts.get(slug) ?? 0;
     counts.set(slug, seen + 1);
     anchors.add(seen === 0 ? slug : `${slug}-${seen}`);
@@ -154,7 +164,14 @@ function brokenLinks(page: string, markdown: string, exists: (file: string) => b
   return broken;
 }
 
-const docPages = () => ['README.md', 'CHANGELOG.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const docPages = () => [
+  'README.md',
+  'CHANGELOG.md',
+  ...fs
+    .readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 // ---------------------------------------------------------------- tests
 
@@ -188,7 +205,12 @@ describe('docs/api.md covers every export', () => {
   it('reads every kind of export statement', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-docs-'));
     try {
-      fs.writeFileSync(path.join(dir, 'index.ts'), "export { a, b as c, type T } from './x';\nexport type { U } from './x';\nexport * from './more';\nexport * as ns from './more';\n// export const hidden = 1;\nexport async function f() {}\nexport const K = 1;\n");
+      fs.writeFileSync(
+        path.join(dir, 'index.ts'),
+        "export { a, b as c, type T } from './x';\nexport type { U } from './x';\nexport * from " +
+          "'./more';\nexport * as ns from './more';\n// export const hidden = 1;\nexport async function " +
+          'f() {}\nexport const K = 1;\n',
+      );
       fs.mkdirSync(path.join(dir, 'more'));
       fs.writeFileSync(path.join(dir, 'more/index.ts'), 'export class Deep {}\nexport interface Shape {}\n');
       expect([...exportedNames(path.join(dir, 'index.ts'))].sort()).toEqual(['Deep', 'K', 'Shape', 'T', 'U', 'a', 'c', 'f', 'ns']);
@@ -207,7 +229,10 @@ describe('relative links resolve', () => {
 
   it('and the check fails on a missing file or anchor', () => {
     const page = '[ok](docs/api.md) [gone](docs/nope.md) [bad anchor](docs/api.md#no-such-heading) [pending](docs/holders.md) `[code](x.md)`';
-    expect(brokenLinks('README.md', page, exists, read)).toEqual(['README.md:1: docs/nope.md (no such file)', 'README.md:1: docs/api.md#no-such-heading (no heading #no-such-heading in docs/api.md)']);
+    expect(brokenLinks('README.md', page, exists, read)).toEqual([
+      'README.md:1: docs/nope.md (no such file)',
+      'README.md:1: docs/api.md#no-such-heading (no heading #no-such-heading in docs/api.md)',
+    ]);
   });
 
   it('pending pages are listed only until they exist', () => {
@@ -215,7 +240,11 @@ describe('relative links resolve', () => {
   });
 
   it('anchors follow GitHub: code marks and punctuation dropped, repeats numbered', () => {
-    expect([...anchorsOf('## `releaseToOS(options?)`\n## Node lines\n## Node lines\n```\n# not a heading\n```\n')]).toEqual(['releasetoosoptions', 'node-lines', 'node-lines-1']);
+    expect([...anchorsOf('## `releaseToOS(options?)`\n## Node lines\n## Node lines\n```\n# not a heading\n```\n')]).toEqual([
+      'releasetoosoptions',
+      'node-lines',
+      'node-lines-1',
+    ]);
   });
 });
 

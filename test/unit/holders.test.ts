@@ -94,14 +94,23 @@ describe('holder signatures matched on real stacks', () => {
   });
 
   it('decides by the innermost decisive frame: a context made in an SNICallback under SSL_read is a context', () => {
-    const sni = [frame('CRYPTO_zalloc', 0x10), frame('SSL_CTX_new_ex', 0x20), frame('node::crypto::SecureContext::Init(v8::FunctionCallbackInfo<v8::Value> const&)', 0x30), frame('ssl3_read_bytes', 0x40), frame('SSL_read', 0x50), frame('node::crypto::TLSWrap::ClearOut()', 0x60)];
+    const sni = [
+      frame('CRYPTO_zalloc', 0x10),
+      frame('SSL_CTX_new_ex', 0x20),
+      frame('node::crypto::SecureContext::Init(v8::FunctionCallbackInfo<v8::Value> const&)', 0x30),
+      frame('ssl3_read_bytes', 0x40),
+      frame('SSL_read', 0x50),
+      frame('node::crypto::TLSWrap::ClearOut()', 0x60),
+    ];
     expect(holderOf(sni)).toBe('secure-contexts');
     expect(holderOf(STACKS.ssl)).toBe('openssl-connections');
     expect(holderOf(STACKS.zlib)).toBe('zlib');
     // A stack cut short of SSL_read: libssl's internals still name the connection's state.
     expect(holderOf([frame('CRYPTO_zalloc', 0x10), frame('tls13_change_cipher_state', 0x70)])).toBe('openssl-connections');
     // A session cache filled per handshake is not a context made per connection.
-    expect(holderOf([frame('CRYPTO_zalloc', 0x10), frame('SSL_CTX_add_session', 0x80), frame('ssl_update_cache', 0x90), frame('SSL_read', 0x50)])).toBe('openssl-connections');
+    expect(holderOf([frame('CRYPTO_zalloc', 0x10), frame('SSL_CTX_add_session', 0x80), frame('ssl_update_cache', 0x90), frame('SSL_read', 0x50)])).toBe(
+      'openssl-connections',
+    );
     expect(holderOf(STACKS.addon)).toBeNull();
   });
 
@@ -115,7 +124,8 @@ describe('holder signatures matched on real stacks', () => {
   it('has a fix naming real options for every holder', () => {
     for (const s of HOLDER_SIGNATURES) expect(s.fix.length).toBeGreaterThan(40);
     const zlibFix = HOLDER_SIGNATURES.find((s) => s.id === 'zlib')!.fix;
-    for (const option of ['perMessageDeflate: false', 'memLevel', 'serverMaxWindowBits', 'threshold', 'serverNoContextTakeover', 'clientNoContextTakeover']) expect(zlibFix).toContain(option);
+    for (const option of ['perMessageDeflate: false', 'memLevel', 'serverMaxWindowBits', 'threshold', 'serverNoContextTakeover', 'clientNoContextTakeover'])
+      expect(zlibFix).toContain(option);
   });
 });
 
@@ -126,7 +136,9 @@ describe('holder figures and their errors', () => {
     expect(plusMinus(relativeError(0))).toBe('±?');
     const zlibHolder = estimatesOf(recording('deflate-20')).find((h) => h.holder === 'zlib')!;
     expect(zlibHolder.relativeError).toBeCloseTo(1 / Math.sqrt(zlibHolder.samples));
-    expect(holderLine(zlibHolder)).toMatch(/^\[warning\] permessage-deflate \/ zlib compression contexts: [\d.]+ KiB per TLS connection ±\d+% — fix: perMessageDeflate: false/);
+    expect(holderLine(zlibHolder)).toMatch(
+      /^\[warning\] permessage-deflate \/ zlib compression contexts: [\d.]+ KiB per TLS connection ±\d+% — fix: perMessageDeflate: false/,
+    );
   });
 
   it('divides by the connections open, and says so, when counts did not vary enough for a fit', () => {
@@ -146,7 +158,10 @@ describe('holder figures and their errors', () => {
       takenAt: minute * 60_000,
       totalBytes: 64e6,
       sampleBytes: 32768,
-      holders: { 'tls-buffers': { bytes: 300 * 65536, samples: 600, count: 300 }, 'js-buffers': { bytes: 8e6 + minute * 2e6, samples: 300 + minute * 60, count: 100 } },
+      holders: {
+        'tls-buffers': { bytes: 300 * 65536, samples: 600, count: 300 },
+        'js-buffers': { bytes: 8e6 + minute * 2e6, samples: 300 + minute * 60, count: 100 },
+      },
     }));
     const holders = estimateHolders(readings, null, undefined);
     const buffers = holders.find((h) => h.holder === 'js-buffers')!;
@@ -156,11 +171,19 @@ describe('holder figures and their errors', () => {
   });
 
   it('leaves out what is too small to name (fewer than 8 samples or under 1 MiB)', () => {
-    const readings: HolderReading[] = [{ sample: makeSample(0, { tls: 100 }), takenAt: 0, totalBytes: 10e6, sampleBytes: 524288, holders: { zlib: { bytes: 3e6, samples: 6, count: 10 }, 'tls-buffers': { bytes: 0.5e6, samples: 50, count: 10 } } }];
+    const readings: HolderReading[] = [
+      {
+        sample: makeSample(0, { tls: 100 }),
+        takenAt: 0,
+        totalBytes: 10e6,
+        sampleBytes: 524288,
+        holders: { zlib: { bytes: 3e6, samples: 6, count: 10 }, 'tls-buffers': { bytes: 0.5e6, samples: 50, count: 10 } },
+      },
+    ];
     expect(estimateHolders(readings, null, undefined)).toEqual([]);
   });
 
-  it('from a pulse\'s pair of profiles: what grew ÷ connections opened', () => {
+  it("from a pulse's pair of profiles: what grew ÷ connections opened", () => {
     const before = makeProfile([site(STACKS.zlib, 1e6, 10, 30)], { takenAt: 1000 });
     const top = makeProfile([site(STACKS.zlib, 1e6 + 300 * 300 * KiB, 3000, 2700), site(STACKS.ssl, 300 * 20 * KiB, 300, 200)], { takenAt: 5000 });
     const holders = holdersFromPair(before, top, 300, 'tls', { atTop: 500e6, now: 30e6 });
@@ -174,12 +197,14 @@ describe('holder figures and their errors', () => {
 
 describe('holders in words', () => {
   it('says when the profile was taken and how RSS moved since', () => {
-    expect(profileAge(Date.UTC(2026, 11, 3, 14, 5, 0), Date.UTC(2026, 11, 3, 14, 5, 18), 1000e6, 1000e6 - 470 * 1048576)).toBe('profile of 14:05:00 UTC, 18 s ago, RSS has since fallen 470.0 MiB');
+    expect(profileAge(Date.UTC(2026, 11, 3, 14, 5, 0), Date.UTC(2026, 11, 3, 14, 5, 18), 1000e6, 1000e6 - 470 * 1048576)).toBe(
+      'profile of 14:05:00 UTC, 18 s ago, RSS has since fallen 470.0 MiB',
+    );
   });
 
   it('puts one line per holder, warnings first, before the detail; a finding carries evidence and the whole fix', () => {
     const holders = estimatesOf(recording('deflate-20'));
-    const lines = renderHolders(holders, null);
+    const lines = renderHolders(holders);
     expect(lines[0]).toMatch(/^Holders/);
     expect(lines[1]).toMatch(/^ {2}\[warning\] permessage-deflate/);
     expect(lines.slice(1).every((l) => / per TLS connection ±\d+% — fix: /.test(l))).toBe(true);
@@ -202,6 +227,8 @@ describe('a holder that grows with flat connections', () => {
     }));
     const [contexts] = estimateHolders(readings, null, undefined);
     expect(contexts).toMatchObject({ holder: 'secure-contexts', severity: 'warning', method: 'division' });
-    expect(holderLine(contexts)).toMatch(/^\[warning\] TLS SecureContexts created per connection or per request: [\d.]+ MiB ±\d+%, growing 2746\.6 MiB\/hour with 50 TLS connections open — fix: create each SecureContext once and reuse it$/);
+    expect(holderLine(contexts)).toMatch(
+      /^\[warning\] TLS SecureContexts created per connection or per request: [\d.]+ MiB ±\d+%, growing 2746\.6 MiB\/hour with 50 TLS connections open — fix: create each SecureContext once and reuse it$/,
+    );
   });
 });

@@ -55,7 +55,14 @@ describe('normalize(tcmalloc) against MallocExtension::GetStats', () => {
   });
 
   it('counts free as page heap + central + transfer + thread caches, and releasable as the page heap alone', () => {
-    const printedFree = ['Bytes in page heap freelist', 'Bytes in central cache freelist', 'Bytes in transfer cache freelist', 'Bytes in thread cache freelists'].map(figure).reduce((a, b) => a + b);
+    const printedFree = [
+      'Bytes in page heap freelist',
+      'Bytes in central cache freelist',
+      'Bytes in transfer cache freelist',
+      'Bytes in thread cache freelists',
+    ]
+      .map(figure)
+      .reduce((a, b) => a + b);
     // The addon's 16 KiB GetStats buffer moves from a thread cache to in use between the figures and the text.
     expect(Math.abs(stats.freeBytes! - printedFree)).toBeLessThan(32 * KiB);
     expect(Math.abs(stats.allocatedBytes! - figure('Bytes in use by application'))).toBeLessThan(32 * KiB);
@@ -99,7 +106,7 @@ describe('normalize(glibc) against malloc_info', () => {
 });
 
 describe('allocatorStats() through the native seam', () => {
-  it('normalises the serving allocator\'s figures, sync and on the threadpool', async () => {
+  it("normalises the serving allocator's figures, sync and on the threadpool", async () => {
     const { numbers } = recordedMeta<Figures>('tcmalloc-stats');
     vi.resetModules(); // the allocator is resolved once per process
     const fake = (await import('../helpers/fake-native')).installFakeNative((f) => {

@@ -15,7 +15,7 @@ const sumOfParts = (b: Awaited<ReturnType<typeof breakdown>>) =>
 afterEach(async () => (await import('../../src/native')).setNativeForTesting(undefined));
 
 describe('memoryBreakdown()', () => {
-  it('caps native parts at the anonymous RSS left unexplained, however large the allocator\'s counts', async () => {
+  it("caps native parts at the anonymous RSS left unexplained, however large the allocator's counts", async () => {
     // glibc keeps trimmed pages in its free lists: its free count can exceed RSS many times over.
     const b = await breakdown((f) => (f.mallinfo = { ...f.mallinfo, uordblks: 4 * GiB, hblkhd: 0, fordblks: 10 * GiB, arena: 14 * GiB }));
     expect(b.allocator).toBe('glibc');

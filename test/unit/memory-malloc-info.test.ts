@@ -71,8 +71,12 @@ describe('mallocInfo() through the native seam', () => {
   });
 
   it('refuses with ERR_NOT_GLIBC when another allocator serves malloc', async () => {
-    const { fake, mallocInfo } = await load((f) => (f.owner = { ...f.owner, glibc: false, path: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', jemalloc: true, jemallocVersion: '5.3.0' }));
-    expect(() => mallocInfo()).toThrow(expect.objectContaining({ code: 'ERR_NOT_GLIBC', message: expect.stringMatching(/jemalloc \(\/usr\/lib.*libjemalloc\.so\.2\)/) }));
+    const { fake, mallocInfo } = await load(
+      (f) => (f.owner = { ...f.owner, glibc: false, path: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', jemalloc: true, jemallocVersion: '5.3.0' }),
+    );
+    expect(() => mallocInfo()).toThrow(
+      expect.objectContaining({ code: 'ERR_NOT_GLIBC', message: expect.stringMatching(/jemalloc \(\/usr\/lib.*libjemalloc\.so\.2\)/) }),
+    );
     expect(fake.count('mallocInfoXml')).toBe(0);
   });
 });

@@ -5,7 +5,13 @@ import { recordedMeta, recordedText } from '../helpers/recorded';
 const text = recordedText('proc-status.txt');
 const meta = recordedMeta<{ pageSize: number; statm: { sizePages: number; residentPages: number; sharedPages: number } }>('proc-status');
 /** A `Name:\t  123 kB` line read by splitting on whitespace, not by the parser's regex. */
-const kBLine = (name: string) => Number(text.split('\n').find((line) => line.startsWith(`${name}:`))!.split(/\s+/)[1]) * 1024;
+const kBLine = (name: string) =>
+  Number(
+    text
+      .split('\n')
+      .find((line) => line.startsWith(`${name}:`))!
+      .split(/\s+/)[1],
+  ) * 1024;
 
 describe('parseProcStatus on a recorded /proc/self/status of node', () => {
   const status = parseProcStatus(text);
@@ -15,7 +21,7 @@ describe('parseProcStatus on a recorded /proc/self/status of node', () => {
     expect(status.rssBytes).toBeGreaterThan(10 * 1024 * 1024);
   });
 
-  it('reads RssFile and RssShmem, which sum to statm\'s shared pages', () => {
+  it("reads RssFile and RssShmem, which sum to statm's shared pages", () => {
     expect(status.rssFileBytes + status.rssShmemBytes).toBe(meta.statm.sharedPages * meta.pageSize);
   });
 

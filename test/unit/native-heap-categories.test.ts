@@ -7,7 +7,9 @@ import { frame, jsFrame } from '../helpers/native-heap';
 
 // Stacks recorded from real runs of test/fixtures/native-heap-categories.js on each Node line
 // (the two largest sites per path, innermost first, the first 12 frames).
-const recorded: { stacks: Record<string, Record<string, string[][]>> } = JSON.parse(fs.readFileSync(path.join(__dirname, 'recorded', 'native-heap-stacks.json'), 'utf8'));
+const recorded: { stacks: Record<string, Record<string, string[][]>> } = JSON.parse(
+  fs.readFileSync(path.join(__dirname, 'recorded', 'native-heap-stacks.json'), 'utf8'),
+);
 
 /** A recorded frame back as a NativeHeapFrame: a name is a frame of the executable; `kind:module+0x…` an unnamed one. */
 function toFrame(text: string, i: number): NativeHeapFrame {
@@ -39,11 +41,15 @@ describe('categorize (who owns a site, on stacks recorded from real allocations)
     }
   }
 
-  it('puts zlib streams in zlib with AllocForZlib innermost, whichever class owns it (CompressionStream<…> on 20/22, CompressionStreamMemoryOwner on 24/26)', () => {
-    const owners = new Set(lines.map((line) => recorded.stacks[line].zlib[0][0].replace(/::AllocForZlib.*/, '')));
-    expect(owners.size).toBe(2);
-    for (const line of lines) expect(recorded.stacks[line].zlib[0][1]).toBe('deflateInit2_');
-  });
+  it(
+    'puts zlib streams in zlib with AllocForZlib innermost, whichever class owns it ' +
+      '(CompressionStream<…> on 20/22, CompressionStreamMemoryOwner on 24/26)',
+    () => {
+      const owners = new Set(lines.map((line) => recorded.stacks[line].zlib[0][0].replace(/::AllocForZlib.*/, '')));
+      expect(owners.size).toBe(2);
+      for (const line of lines) expect(recorded.stacks[line].zlib[0][1]).toBe('deflateInit2_');
+    },
+  );
 
   it('gives NodeBIO its own category even under OpenSSL’s BIO_write, and OpenSSL what OpenSSL allocates under NodeBIO', () => {
     const underBioWrite = lines.flatMap((line) => recorded.stacks[line].tlsBuffers).find((s) => s.includes('BIO_write'));

@@ -15,11 +15,30 @@ async function decode(buffer: Buffer) {
   const fnName = new Map(profile.function.map((f) => [Number(f.id), str(f.name)]));
   const locs = new Map(profile.location.map((l) => [Number(l.id), l]));
   const stackOf = (ids: Array<number | bigint>) => ids.map((id) => fnName.get(Number(locs.get(Number(id))!.line[0].functionId))!);
-  return { profile, str, samples: profile.sample.map((s) => ({ stack: stackOf(s.locationId), objects: Number(s.value[0]), bytes: Number(s.value[1]), labels: Object.fromEntries(s.label.map((l) => [str(l.key), str(l.str)])) })) };
+  return {
+    profile,
+    str,
+    samples: profile.sample.map((s) => ({
+      stack: stackOf(s.locationId),
+      objects: Number(s.value[0]),
+      bytes: Number(s.value[1]),
+      labels: Object.fromEntries(s.label.map((l) => [str(l.key), str(l.str)])),
+    })),
+  };
 }
 
 describe('nativeHeap.toPprof (pprof-format encoding)', () => {
-  const profile = makeProfile([site(STACKS.ssl, 14_000_000, 2000), site(STACKS.readBuffer, 33_554_432, 512), site(STACKS.v8, 3_000_000, 90), site(STACKS.addon, 1_000_000, 7), site(STACKS.zlib, 500_000, 4)], {}, (s) => siteCategory(s.stack));
+  const profile = makeProfile(
+    [
+      site(STACKS.ssl, 14_000_000, 2000),
+      site(STACKS.readBuffer, 33_554_432, 512),
+      site(STACKS.v8, 3_000_000, 90),
+      site(STACKS.addon, 1_000_000, 7),
+      site(STACKS.zlib, 500_000, 4),
+    ],
+    {},
+    (s) => siteCategory(s.stack),
+  );
 
   it('is gzip (magic 1f 8b) and decodes back to every site with its bytes, objects and stack', async () => {
     const buffer = await encodePprof(profile);
@@ -64,7 +83,13 @@ describe('nativeHeap.toPprof (pprof-format encoding)', () => {
     // offset 0x1625000), with the offset the loader's copy has.
     const exe = STACKS.ssl[1].module!;
     const remapStart = 0x7f50d3580000n;
-    const builtin = { name: 'Builtins_CEntry_Return1_ArgvOnStack_BuiltinExit', module: exe, address: '0x7f50d363e9b6', offset: 0x16e39b6, kind: 'native' as const };
+    const builtin = {
+      name: 'Builtins_CEntry_Return1_ArgvOnStack_BuiltinExit',
+      module: exe,
+      address: '0x7f50d363e9b6',
+      offset: 0x16e39b6,
+      kind: 'native' as const,
+    };
     const withBuiltin = makeProfile([site([...STACKS.readBuffer.slice(0, 2), builtin], 1_000_000)]);
     const { profile: decoded, str } = await decode(await encodePprof(withBuiltin));
     const ofExe = decoded.mapping.filter((m) => str(m.filename) === exe);

@@ -38,7 +38,7 @@ describe('OpenSSL tracking through the real sources', () => {
     expect((await probe.sample()).opensslLive).toBeNull(); // tracking off: no figure, not a stale one
   });
 
-  it('leaves tracking the service started itself running at stop(), and the service\'s stop() leaves the probe\'s', async () => {
+  it("leaves tracking the service started itself running at stop(), and the service's stop() leaves the probe's", async () => {
     const { fake, createProbe, openssl } = await load(() => {});
     openssl.start();
     fake.openssl = { ...fake.openssl, liveBytes: 1000 };
@@ -60,7 +60,7 @@ describe('OpenSSL tracking through the real sources', () => {
     expect(openssl.stats().tracking).toBe(false);
   });
 
-  it('says when and why the probe\'s data stopped when its session ended from outside', async () => {
+  it("says when and why the probe's data stopped when its session ended from outside", async () => {
     const { fake, createProbe } = await load(() => {});
     const probe = createProbe({ opensslTracking: true, intervalMs: 60_000 }).start();
     await settle();
@@ -104,17 +104,41 @@ describe('openssl module over the seam', () => {
   it('maps the native figures, and gives null for a session never started', async () => {
     const { fake, openssl } = await load(() => {});
     expect(openssl.stats()).toMatchObject({ tracking: false, method: null, sinceMs: null, liveBytes: 0 });
-    fake.openssl = { tracking: true, started: true, liveBytes: 5000, peakBytes: 9000, allocations: 40, frees: 15, reallocs: 3, sinceMs: 1_700_000_000_000, session: 3, users: 2 };
-    expect(openssl.stats()).toEqual({ tracking: true, method: 'impl-pointers', liveBytes: 5000, peakBytes: 9000, allocations: 40, frees: 15, reallocs: 3, liveAllocations: 25, sinceMs: 1_700_000_000_000, users: 2 });
+    fake.openssl = {
+      tracking: true,
+      started: true,
+      liveBytes: 5000,
+      peakBytes: 9000,
+      allocations: 40,
+      frees: 15,
+      reallocs: 3,
+      sinceMs: 1_700_000_000_000,
+      session: 3,
+      users: 2,
+    };
+    expect(openssl.stats()).toEqual({
+      tracking: true,
+      method: 'impl-pointers',
+      liveBytes: 5000,
+      peakBytes: 9000,
+      allocations: 40,
+      frees: 15,
+      reallocs: 3,
+      liveAllocations: 25,
+      sinceMs: 1_700_000_000_000,
+      users: 2,
+    });
     expect(await openssl.supported()).toBe(true);
   });
 
   it('rebuilds native refusals as coded SockprobeErrors', async () => {
     const { fake, openssl } = await load(() => {});
     const { nativeError } = await import('../helpers/fake-native');
-    fake.opensslStartError = nativeError('ERR_OPENSSL_SELF_CHECK', 'malloc_impl does not hold OpenSSL\'s default');
+    fake.opensslStartError = nativeError('ERR_OPENSSL_SELF_CHECK', "malloc_impl does not hold OpenSSL's default");
     expect(() => openssl.start()).toThrow(expect.objectContaining({ name: 'SockprobeError', code: 'ERR_OPENSSL_SELF_CHECK' }));
     fake.opensslProblem = 'BoringSSL';
-    expect(() => openssl.stats()).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED', message: 'OpenSSL allocation tracking is not available: BoringSSL' }));
+    expect(() => openssl.stats()).toThrow(
+      expect.objectContaining({ code: 'ERR_UNSUPPORTED', message: 'OpenSSL allocation tracking is not available: BoringSSL' }),
+    );
   });
 });

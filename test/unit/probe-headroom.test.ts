@@ -55,7 +55,11 @@ describe('memory-headroom finding', () => {
   it('an allocator count that grew past what RssAnon shows is capped to resident growth, so Buffers still lead', () => {
     const perConnection = 150 * 1024;
     // The allocator hands out 1.5× the session bytes again, untouched: RssAnon grows by the sessions only.
-    const samples = climbing(14, perConnection).map((s, i) => ({ ...s, nativeAllocated: 5e6 + s.external + i * 200 * 1.5 * perConnection, rssAnon: 20e6 + i * 200 * perConnection * 1.1 }));
+    const samples = climbing(14, perConnection).map((s, i) => ({
+      ...s,
+      nativeAllocated: 5e6 + s.external + i * 200 * 1.5 * perConnection,
+      rssAnon: 20e6 + i * 200 * perConnection * 1.1,
+    }));
     const [finding] = headroomFindings(samples, 0.8);
     if (finding?.kind !== 'memory-headroom') throw new Error('no finding');
     const g = finding.evidence.growth;
@@ -68,12 +72,19 @@ describe('memory-headroom finding', () => {
     expect(headroomFindings(samples, 0.9)).toEqual([]);
     const unlimited = samples.map((s) => ({ ...s, container: { ...s.container!, limitBytes: null } }));
     expect(headroomFindings(unlimited, 0.8)).toEqual([]);
-    expect(headroomFindings(samples.map(({ container: _, ...s }) => s as Sample), 0.8)).toEqual([]);
+    expect(
+      headroomFindings(
+        samples.map(({ container: _, ...s }) => s as Sample),
+        0.8,
+      ),
+    ).toEqual([]);
     expect(headroomFindings([], 0.8)).toEqual([]);
   });
 
   it('is critical past the midpoint between threshold and limit; declines a forecast with flat connections', () => {
-    const flat = Array.from({ length: 8 }, (_, i) => makeSample(i, { tls: 100, container: { limitBytes: LIMIT, usageBytes: 0.95 * LIMIT, workingSetBytes: 0.95 * LIMIT, limitSource: 'memory.max' } }));
+    const flat = Array.from({ length: 8 }, (_, i) =>
+      makeSample(i, { tls: 100, container: { limitBytes: LIMIT, usageBytes: 0.95 * LIMIT, workingSetBytes: 0.95 * LIMIT, limitSource: 'memory.max' } }),
+    );
     const [finding] = headroomFindings(flat, 0.8);
     expect(finding.severity).toBe('critical');
     if (finding.kind !== 'memory-headroom') throw new Error('narrowing');
@@ -81,7 +92,7 @@ describe('memory-headroom finding', () => {
     expect(finding.summary).toMatch(/No per-connection forecast/);
   });
 
-  it('the share is configurable through the probe\'s thresholds, and checked', () => {
+  it("the share is configurable through the probe's thresholds, and checked", () => {
     expect(() => createProbe({ thresholds: { memoryHeadroomShare: 1.5 } })).toThrow(/memoryHeadroomShare/);
     expect(() => createProbe({ thresholds: { memoryHeadroomShare: 0 } })).toThrow(/above 0 and at most 1/);
     const samples = climbing(14, 150 * 1024);
@@ -101,7 +112,7 @@ describe('the probe samples the container', () => {
     container,
   });
 
-  it('keeps the source\'s reading in each sample; a failing read leaves null, never a thrown sample', async () => {
+  it("keeps the source's reading in each sample; a failing read leaves null, never a thrown sample", async () => {
     const reading: ContainerReading = { limitBytes: LIMIT, usageBytes: 300 * MiB, workingSetBytes: 290 * MiB, limitSource: 'memory.max' };
     expect((await createProbe({ sources: sources(async () => reading) }).sample()).container).toEqual(reading);
     expect((await createProbe({ sources: sources(() => Promise.reject(new Error('EACCES'))) }).sample()).container).toBeNull();

@@ -141,7 +141,8 @@ describe('leakTrends', () => {
   it('names a steady climb of an exact layer (OpenSSL live bytes) within 30 s at a flat connection count', () => {
     // 10 flat minutes, then OpenSSL live bytes climb 1 MiB/s with 500 connections open, sampled every second.
     const flat = Array.from({ length: 600 }, (_, i) => makeSample(i, { tls: 500 + (i % 3), opensslLive: 8e6 + 20_000 * noise(i) }));
-    const climb = (seconds: number) => Array.from({ length: seconds }, (_, i) => makeSample(600 + i, { tls: 500 + (i % 3), opensslLive: 8e6 + MiB * (i + 1) + 20_000 * noise(i) }));
+    const climb = (seconds: number) =>
+      Array.from({ length: seconds }, (_, i) => makeSample(600 + i, { tls: 500 + (i % 3), opensslLive: 8e6 + MiB * (i + 1) + 20_000 * noise(i) }));
     const firstAt = [5, 10, 15, 20, 25, 30].find((seconds) => leakTrends([...flat, ...climb(seconds)]).some((t) => t.layer === 'openssl'));
     expect(firstAt).toBeDefined();
     expect(firstAt!).toBeLessThanOrEqual(30);
@@ -156,7 +157,10 @@ describe('leakTrends', () => {
 
   it('raises the severity as an exact-layer climb goes on', () => {
     const run = (seconds: number, bytesPerSecond: number) =>
-      buildReport(Array.from({ length: seconds }, (_, i) => makeSample(i, { tls: 200, opensslLive: 4e6 + bytesPerSecond * i + 5_000 * noise(i) })), versions).findings.find((f) => f.kind === 'leak')?.severity;
+      buildReport(
+        Array.from({ length: seconds }, (_, i) => makeSample(i, { tls: 200, opensslLive: 4e6 + bytesPerSecond * i + 5_000 * noise(i) })),
+        versions,
+      ).findings.find((f) => f.kind === 'leak')?.severity;
     expect(run(25, 300_000)).toBe('info'); // ~7 MiB in 25 s
     expect(run(60, 400_000)).toBe('warning'); // ~23 MiB in a minute
     expect(run(200, 500_000)).toBe('critical'); // ~95 MiB
@@ -198,7 +202,9 @@ describe('retentionAfterSpike', () => {
     expect(retention.methods.nativeFree).toMatch(/RssAnon/);
     const report = buildReport(samples, versions);
     expect(report.findings.map((f) => [f.kind, f.layer])).toEqual([['retention', 'nativeFree']]);
-    expect(renderReport(report)).toMatch(/retention \(nativeFree\): After a spike to 5000 connections.*22\.0 MiB V8 heap.*89\.0 MiB free native.*9\.0 MiB other/);
+    expect(renderReport(report)).toMatch(
+      /retention \(nativeFree\): After a spike to 5000 connections.*22\.0 MiB V8 heap.*89\.0 MiB free native.*9\.0 MiB other/,
+    );
   });
 
   it('takes the V8 part first, so a free count larger than what is left cannot crowd it out (the issue-11 case)', () => {
@@ -206,7 +212,9 @@ describe('retentionAfterSpike', () => {
     const samples = [
       ...Array.from({ length: 4 }, (_, i) => makeSample(i, { tls: 0, rss: 70 * MiB, nativeFree: 2 * MiB, heapUsed: 11 * MiB, heapPhysical: 13.3 * MiB })),
       ...Array.from({ length: 4 }, (_, i) => makeSample(4 + i, { tls: 5000, rss: 330 * MiB, nativeFree: 5 * MiB, heapUsed: 50 * MiB, heapPhysical: 61 * MiB })),
-      ...Array.from({ length: 4 }, (_, i) => makeSample(8 + i, { tls: 0, rss: 200 * MiB, nativeFree: 128 * MiB, heapUsed: 30 * MiB, heapPhysical: 59.5 * MiB })),
+      ...Array.from({ length: 4 }, (_, i) =>
+        makeSample(8 + i, { tls: 0, rss: 200 * MiB, nativeFree: 128 * MiB, heapUsed: 30 * MiB, heapPhysical: 59.5 * MiB }),
+      ),
     ];
     const { split, retainedBytes } = retentionAfterSpike(samples)!;
     expect(split.jsHeap).toBeCloseTo(48.5 * MiB, -3);
@@ -270,7 +278,9 @@ describe('AutoReleasePolicy', () => {
     const decision = policy.consider(makeSample(3, { tls: 0, rss: 140 * MiB, nativeFree: 500 * MiB }), makeSample(2, { tls: 0 }));
     expect(decision.release).toBe(true);
     expect(decision.release && decision.expectedBytes).toBe(80 * MiB);
-    expect(decision.reason).toMatch(/80\.0 MiB looks releasable \(resident free native 500\.0 MiB \+ V8 heap grown 0\.0 MiB, at most RSS above its pre-spike level 80\.0 MiB\)/);
+    expect(decision.reason).toMatch(
+      /80\.0 MiB looks releasable \(resident free native 500\.0 MiB \+ V8 heap grown 0\.0 MiB, at most RSS above its pre-spike level 80\.0 MiB\)/,
+    );
   });
 
   it('waits while the event loop is busy', () => {
@@ -319,7 +329,15 @@ describe('createProbe with a fake native seam', () => {
     let snapshots = 0;
     const releaseOptions: unknown[] = [];
     const sources: ProbeSources = {
-      memory: () => ({ rss: state.rss, rssAnon: state.rss - 40 * MiB, heapUsed: 8 * MiB, heapTotal: 20 * MiB, heapPhysical: state.heapPhysical, external: 2 * MiB, arrayBuffers: MiB }),
+      memory: () => ({
+        rss: state.rss,
+        rssAnon: state.rss - 40 * MiB,
+        heapUsed: 8 * MiB,
+        heapTotal: 20 * MiB,
+        heapPhysical: state.heapPhysical,
+        external: 2 * MiB,
+        arrayBuffers: MiB,
+      }),
       allocator: async () => ({ allocated: 10 * MiB, free: state.freeRaw, releasable: state.freeRaw }),
       opensslLive: () => null,
       connections: () => ({ tls: { server: state.connections, client: 0 }, tcp: { server: 0, client: 0 } }),
@@ -332,13 +350,44 @@ describe('createProbe with a fake native seam', () => {
         const rssBeforeBytes = state.rss;
         state.rss -= 60 * MiB;
         state.heapPhysical = 10 * MiB;
-        const stats = { allocator: 'glibc' as const, allocatedBytes: 10 * MiB, freeBytes: state.freeRaw, residentBytes: null, mappedBytes: null, metadataBytes: null, raw: {} };
+        const stats = {
+          allocator: 'glibc' as const,
+          allocatedBytes: 10 * MiB,
+          freeBytes: state.freeRaw,
+          residentBytes: null,
+          mappedBytes: null,
+          metadataBytes: null,
+          raw: {},
+        };
         return {
-          allocator: 'glibc', method: 'malloc_trim(0)', durationMs: 4.4, cpuMs: 4, slices: 1, onThreadpool: true, allocatorSaysReleased: true,
-          gc: { method: 'MemoryPressureNotification(kModerate)', fallbackReason: null, durationMs: 31.5, wallMs: 60, shrunkHeap: true, completed: true, releasedBytes: 20 * MiB }, rssBeforeBytes, rssAfterBytes: state.rss,
-          releasedBytes: 60 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
+          allocator: 'glibc',
+          method: 'malloc_trim(0)',
+          durationMs: 4.4,
+          cpuMs: 4,
+          slices: 1,
+          onThreadpool: true,
+          allocatorSaysReleased: true,
+          gc: {
+            method: 'MemoryPressureNotification(kModerate)',
+            fallbackReason: null,
+            durationMs: 31.5,
+            wallMs: 60,
+            shrunkHeap: true,
+            completed: true,
+            releasedBytes: 20 * MiB,
+          },
+          rssBeforeBytes,
+          rssAfterBytes: state.rss,
+          releasedBytes: 60 * MiB,
+          trimReleasedBytes: 40 * MiB,
+          before: stats,
+          after: stats,
           jsThread: { longestStallMs: 33.2, totalMs: 36.1, longestStallMsByStep: { gc: 33.2, trim: 1.1 }, longestGcPauseMs: 30.2 },
-          paced: null, threadpoolThreads: 4, threadpoolNote: null, note: null, wallMs: 70,
+          paced: null,
+          threadpoolThreads: 4,
+          threadpoolNote: null,
+          note: null,
+          wallMs: 70,
         };
       },
       allocatorName: () => 'glibc',
@@ -368,11 +417,21 @@ describe('createProbe with a fake native seam', () => {
     await probe.sample();
     await new Promise((resolve) => setTimeout(resolve, 10));
     const [record] = probe.report().releases;
-    expect(record.result).toMatchObject({ releasedBytes: 60 * MiB, trimReleasedBytes: 40 * MiB, trimMs: 4.4, onThreadpool: true, gc: { durationMs: 31.5, releasedBytes: 20 * MiB }, jsThreadMs: 36.1, jsThread: { longestStallMs: 33.2, totalMs: 36.1 } });
+    expect(record.result).toMatchObject({
+      releasedBytes: 60 * MiB,
+      trimReleasedBytes: 40 * MiB,
+      trimMs: 4.4,
+      onThreadpool: true,
+      gc: { durationMs: 31.5, releasedBytes: 20 * MiB },
+      jsThreadMs: 36.1,
+      jsThread: { longestStallMs: 33.2, totalMs: 36.1 },
+    });
     expect(record.expectedBytes).toBeLessThanOrEqual(130 * MiB);
     expect(record.reason).toMatch(/connections fell from 3000 to 0/);
     const text = probe.renderReport();
-    expect(text).toMatch(/autoRelease \(1, 60\.0 MiB back in all\):\n  \d{4}-\d\d-\d\dT[\d:.]+Z connections fell from 3000 to 0; .* → 60\.0 MiB back \(40\.0 MiB by malloc_trim\(0\) in 4\.4 ms on the threadpool; heap-shrinking GC 31\.5 ms on the JS thread \(gave back 20\.0 MiB\)\); JS thread held 36\.1 ms in all, longest event-loop stall 33\.2 ms/);
+    expect(text).toMatch(
+      /autoRelease \(1, 60\.0 MiB back in all\):\n {2}\d{4}-\d\d-\d\dT[\d:.]+Z connections fell from 3000 to 0; .* → 60\.0 MiB back \(40\.0 MiB by malloc_trim\(0\) in 4\.4 ms on the threadpool; heap-shrinking GC 31\.5 ms on the JS thread \(gave back 20\.0 MiB\)\); JS thread held 36\.1 ms in all, longest event-loop stall 33\.2 ms/,
+    );
   });
 
   it('a paced autoRelease hands its pace to the release', async () => {

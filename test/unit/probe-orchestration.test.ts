@@ -21,20 +21,61 @@ function fakeSources() {
     finishRelease: () => {},
   };
   const result = (): ReleaseResult => {
-    const stats = { allocator: 'glibc' as const, allocatedBytes: 10 * MiB, freeBytes: state.free, residentBytes: null, mappedBytes: null, metadataBytes: null, raw: {} };
+    const stats = {
+      allocator: 'glibc' as const,
+      allocatedBytes: 10 * MiB,
+      freeBytes: state.free,
+      residentBytes: null,
+      mappedBytes: null,
+      metadataBytes: null,
+      raw: {},
+    };
     const before = state.rss;
     state.rss -= 50 * MiB;
     state.free = MiB;
     return {
-      allocator: 'glibc', method: 'malloc_trim(0)', durationMs: 3, cpuMs: 3, slices: 1, onThreadpool: true, allocatorSaysReleased: true,
-      gc: { method: 'MemoryPressureNotification(kModerate)', fallbackReason: null, durationMs: 2, wallMs: 40, shrunkHeap: true, completed: true, releasedBytes: 10 * MiB },
-      jsThread: { longestStallMs: 4, totalMs: 5, longestStallMsByStep: { gc: 4, trim: 1 }, longestGcPauseMs: 2 }, paced: null, threadpoolThreads: 4, threadpoolNote: null, note: null, wallMs: 45, rssBeforeBytes: before, rssAfterBytes: state.rss, releasedBytes: 50 * MiB, trimReleasedBytes: 40 * MiB, before: stats, after: stats,
+      allocator: 'glibc',
+      method: 'malloc_trim(0)',
+      durationMs: 3,
+      cpuMs: 3,
+      slices: 1,
+      onThreadpool: true,
+      allocatorSaysReleased: true,
+      gc: {
+        method: 'MemoryPressureNotification(kModerate)',
+        fallbackReason: null,
+        durationMs: 2,
+        wallMs: 40,
+        shrunkHeap: true,
+        completed: true,
+        releasedBytes: 10 * MiB,
+      },
+      jsThread: { longestStallMs: 4, totalMs: 5, longestStallMsByStep: { gc: 4, trim: 1 }, longestGcPauseMs: 2 },
+      paced: null,
+      threadpoolThreads: 4,
+      threadpoolNote: null,
+      note: null,
+      wallMs: 45,
+      rssBeforeBytes: before,
+      rssAfterBytes: state.rss,
+      releasedBytes: 50 * MiB,
+      trimReleasedBytes: 40 * MiB,
+      before: stats,
+      after: stats,
     };
   };
   const sources: ProbeSources = {
     memory: () => {
       calls.memory++;
-      return { rss: state.rss, rssAnon: state.rss - 30 * MiB, heapUsed: 10 * MiB, heapTotal: 30 * MiB, heapPhysical: state.heapPhysical, external: 1 * MiB, arrayBuffers: MiB };
+      return {
+        rss: state.rss,
+        rssAnon: state.rss - 30 * MiB,
+        heapUsed: 10 * MiB,
+        heapTotal: 30 * MiB,
+        heapPhysical: state.heapPhysical,
+        external: 1 * MiB,
+        arrayBuffers: MiB,
+      };
     },
     allocator: async () => ({ allocated: 10 * MiB, free: state.free }),
     opensslLive: () => state.opensslLive,
@@ -59,8 +100,12 @@ function fakeSources() {
       return {
         session: 1,
         sinceMs: 1_700_000_000_000,
-        get active() { return stopped === null; },
-        get ended() { return stopped; },
+        get active() {
+          return stopped === null;
+        },
+        get ended() {
+          return stopped;
+        },
         stop(reason = 'stop() was called on this session') {
           if (stopped) return;
           stopped = { atMs: Date.now(), reason };
@@ -122,7 +167,9 @@ describe('sampling cadence', () => {
 
   it('refuses bad options with coded errors', () => {
     const sources = fakeSources().sources;
-    expect(() => createProbe({ sources, intervalMs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('options.intervalMs') }));
+    expect(() => createProbe({ sources, intervalMs: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('options.intervalMs') }),
+    );
     expect(() => createProbe({ sources, capacity: 100_001 })).toThrow(/options\.capacity/);
     expect(() => createProbe({ sources, opensslTracking: 'yes' as never })).toThrow(/options\.opensslTracking/);
     expect(() => createProbe({ sources, autoRelease: 5 as never })).toThrow(/options\.autoRelease/);
@@ -196,7 +243,12 @@ describe('autoRelease', () => {
     expect(fake.calls.release).toBe(1);
     const [record] = probe.releases();
     expect(record.reason).toMatch(/^connections fell from 2000 to 0; /);
-    expect(record.result).toMatchObject({ releasedBytes: 50 * MiB, trimReleasedBytes: 40 * MiB, jsThreadMs: 5, gc: { durationMs: 2, releasedBytes: 10 * MiB } });
+    expect(record.result).toMatchObject({
+      releasedBytes: 50 * MiB,
+      trimReleasedBytes: 40 * MiB,
+      jsThreadMs: 5,
+      gc: { durationMs: 2, releasedBytes: 10 * MiB },
+    });
     expect(record.time).toBe(1_700_000_000_000 + 7_000); // the first quiet sample after the fall
     // A second spike 10 s later: the policy holds off until a minute has passed since the release.
     await vi.advanceTimersByTimeAsync(4_000);
@@ -228,7 +280,7 @@ describe('autoRelease', () => {
     probe.stop();
   });
 
-  it('does nothing when off, and nothing for a fall too small to be a spike\'s end', async () => {
+  it("does nothing when off, and nothing for a fall too small to be a spike's end", async () => {
     const off = fakeSources();
     const quiet = createProbe({ sources: off.sources, intervalMs: 1_000 }).start();
     await spike(off, 2_000);
@@ -264,13 +316,21 @@ describe('OpenSSL tracking', () => {
     expect(probe.report().openssl).toEqual({ requested: true, unavailable: null, sinceMs: 1_700_000_000_000, stopped: null });
     probe.stop();
     expect(fake.calls.trackOff).toBe(1);
-    expect(probe.report().openssl).toEqual({ requested: true, unavailable: null, sinceMs: 1_700_000_000_000, stopped: { atMs: Date.now(), reason: 'probe.stop() was called' } });
+    expect(probe.report().openssl).toEqual({
+      requested: true,
+      unavailable: null,
+      sinceMs: 1_700_000_000_000,
+      stopped: { atMs: Date.now(), reason: 'probe.stop() was called' },
+    });
   });
 
   it('never asks when the option is off', async () => {
     const fake = fakeSources();
     let asked = 0;
-    fake.sources.opensslSupport = async () => (asked++, true);
+    fake.sources.opensslSupport = async () => {
+      asked++;
+      return true;
+    };
     const probe = createProbe({ sources: fake.sources, intervalMs: 1_000 }).start();
     await vi.advanceTimersByTimeAsync(2_000);
     probe.stop();

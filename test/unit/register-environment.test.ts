@@ -23,7 +23,10 @@ async function register(given: Partial<Record<(typeof VARIABLES)[number], string
   vi.resetModules();
   (await import('../helpers/fake-native')).installFakeNative();
   const stderr: string[] = [];
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr.push(String(chunk));
+    return true;
+  });
   const setInterval = vi.spyOn(globalThis, 'setInterval');
   const listenersBefore = process.listeners('SIGUSR2');
   const { probe } = await import('../../src/register');
@@ -61,13 +64,14 @@ describe('sockprobe/register settings from the environment', () => {
     expect(lines()).toEqual([]);
   });
 
-  it('names each value it cannot read, with what it expected, and starts on that setting\'s default', async () => {
+  it("names each value it cannot read, with what it expected, and starts on that setting's default", async () => {
     const { probe, lines, intervalMs } = await register({ SOCKPROBE_INTERVAL_MS: 'abc', SOCKPROBE_AUTO_RELEASE: 'yes please', SOCKPROBE_OPENSSL: '2' });
     expect(probe.running).toBe(true);
     expect(intervalMs).toBe(1000);
     expect(lines()).toEqual([
       'sockprobe/register: SOCKPROBE_INTERVAL_MS="abc" is not a whole number of milliseconds from 10; sampling every 1000 ms',
-      'sockprobe/register: SOCKPROBE_AUTO_RELEASE="yes please" is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off',
+      'sockprobe/register: SOCKPROBE_AUTO_RELEASE="yes please" is not one of 1/true/yes/on, ' +
+        '0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off',
       'sockprobe/register: SOCKPROBE_OPENSSL="2" is not one of 1/true/yes/on or 0/false/no/off; leaving it off',
     ]);
   });
@@ -95,10 +99,12 @@ describe('report files, one per process', () => {
   it('names the process in the first line: pid, cluster role, when', async () => {
     const { reportHeader } = await import('../../src/register-report');
     expect(reportHeader({ pid: 12, role: null }, Date.UTC(2026, 11, 3, 14, 0, 0))).toBe('sockprobe report — pid 12, written 2026-12-03T14:00:00.000Z');
-    expect(reportHeader({ pid: 13, role: 'cluster worker 2, primary pid 12' }, 0)).toMatch(/^sockprobe report — pid 13 \(cluster worker 2, primary pid 12\), written 1970/);
+    expect(reportHeader({ pid: 13, role: 'cluster worker 2, primary pid 12' }, 0)).toMatch(
+      /^sockprobe report — pid 13 \(cluster worker 2, primary pid 12\), written 1970/,
+    );
   });
 
-  it('writes a file whole: a reader never sees another writer\'s truncation, and no temporary file stays', async () => {
+  it("writes a file whole: a reader never sees another writer's truncation, and no temporary file stays", async () => {
     const { writeWhole } = await import('../../src/register-report');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-whole-'));
     const file = path.join(dir, 'r.txt');
@@ -118,7 +124,7 @@ describe('report files, one per process', () => {
 });
 
 describe('SOCKPROBE_WORKERS', () => {
-  it('leaves a worker thread\'s probe dormant unless set: no timer, no listener, made on first use', async () => {
+  it("leaves a worker thread's probe dormant unless set: no timer, no listener, made on first use", async () => {
     expect((await import('node:worker_threads')).isMainThread).toBe(false);
     const { probe, intervalMs, lines } = await register({ SOCKPROBE_WORKERS: undefined });
     expect([probe.running, intervalMs, lines(), probe.samples(), probe.ownMemoryBytes()]).toEqual([false, undefined, [], [], 0]);
@@ -156,7 +162,10 @@ describe('SOCKPROBE_AUTO_RELEASE', () => {
     for (const value of ['paced:0.5', 'paced:', 'paced:fast', 'paced:-4', 'slow']) {
       const { autoRelease, said } = read(value);
       expect(autoRelease).toBe(false);
-      expect(said).toEqual([`SOCKPROBE_AUTO_RELEASE=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off`]);
+      expect(said).toEqual([
+        `SOCKPROBE_AUTO_RELEASE=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off, ` +
+          `paced or paced:<MiB per second, at least 1>; leaving it off`,
+      ]);
     }
   });
 
@@ -166,12 +175,21 @@ describe('SOCKPROBE_AUTO_RELEASE', () => {
       return { autoRelease: settingsFromEnvironment(env, (line) => said.push(line)).autoRelease, said };
     };
     expect(limit({ SOCKPROBE_MEMORY_LIMIT: 'cgroup' })).toEqual({ autoRelease: { memoryLimit: 'cgroup' }, said: [] });
-    expect(limit({ SOCKPROBE_MEMORY_LIMIT: '512MiB', SOCKPROBE_AUTO_RELEASE: 'paced:8' })).toEqual({ autoRelease: { memoryLimit: 512 * 1024 * 1024, pace: { bytesPerSecond: 8 * 1024 * 1024 } }, said: [] });
+    expect(limit({ SOCKPROBE_MEMORY_LIMIT: '512MiB', SOCKPROBE_AUTO_RELEASE: 'paced:8' })).toEqual({
+      autoRelease: { memoryLimit: 512 * 1024 * 1024, pace: { bytesPerSecond: 8 * 1024 * 1024 } },
+      said: [],
+    });
     expect(limit({ SOCKPROBE_MEMORY_LIMIT: '1.5GiB' }).autoRelease).toEqual({ memoryLimit: 1.5 * 1024 ** 3 });
     expect(limit({ SOCKPROBE_MEMORY_LIMIT: '2097152' }).autoRelease).toEqual({ memoryLimit: 2097152 });
-    expect(limit({ SOCKPROBE_MEMORY_LIMIT: 'cgroup', SOCKPROBE_AUTO_RELEASE: 'off' })).toEqual({ autoRelease: false, said: ['SOCKPROBE_MEMORY_LIMIT="cgroup" is not used: SOCKPROBE_AUTO_RELEASE turns autoRelease off'] });
+    expect(limit({ SOCKPROBE_MEMORY_LIMIT: 'cgroup', SOCKPROBE_AUTO_RELEASE: 'off' })).toEqual({
+      autoRelease: false,
+      said: ['SOCKPROBE_MEMORY_LIMIT="cgroup" is not used: SOCKPROBE_AUTO_RELEASE turns autoRelease off'],
+    });
     for (const value of ['host', '512', '0.5MiB', '12KB', '-1GiB']) {
-      expect(limit({ SOCKPROBE_MEMORY_LIMIT: value })).toEqual({ autoRelease: false, said: [`SOCKPROBE_MEMORY_LIMIT=${JSON.stringify(value)} is not cgroup or a size of at least 1 MiB (bytes, or <n>MiB, <n>GiB); no limit-aware release`] });
+      expect(limit({ SOCKPROBE_MEMORY_LIMIT: value })).toEqual({
+        autoRelease: false,
+        said: [`SOCKPROBE_MEMORY_LIMIT=${JSON.stringify(value)} is not cgroup or a size of at least 1 MiB (bytes, or <n>MiB, <n>GiB); no limit-aware release`],
+      });
     }
   });
 
@@ -190,7 +208,7 @@ describe('the report on SIGUSR2', () => {
     expect(stderr.join('')).toMatch(new RegExp(`^sockprobe report — pid ${process.pid}, written \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\nsockprobe report — 0 samples`));
   });
 
-  it('goes to SOCKPROBE_REPORT when it names a file: this process\'s own, the pid before the extension', async () => {
+  it("goes to SOCKPROBE_REPORT when it names a file: this process's own, the pid before the extension", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-unit-'));
     await register({ SOCKPROBE_REPORT: path.join(dir, 'report.txt') });
     process.emit('SIGUSR2', 'SIGUSR2');
@@ -203,7 +221,12 @@ describe('the report on SIGUSR2', () => {
   it('says so on stderr when the report path cannot be written', async () => {
     const { lines } = await register({ SOCKPROBE_REPORT: '/no/such/dir/r.txt' });
     process.emit('SIGUSR2', 'SIGUSR2');
-    await vi.waitFor(() => expect(lines()).toEqual([`sockprobe/register: cannot write the report to /no/such/dir/r.${process.pid}.txt (SOCKPROBE_REPORT=/no/such/dir/r.txt): ${lines()[0]?.split(': ').slice(2).join(': ')}`]));
+    await vi.waitFor(() =>
+      expect(lines()).toEqual([
+        `sockprobe/register: cannot write the report to /no/such/dir/r.${process.pid}.txt ` +
+          `(SOCKPROBE_REPORT=/no/such/dir/r.txt): ${lines()[0]?.split(': ').slice(2).join(': ')}`,
+      ]),
+    );
     expect(lines()[0]).toMatch(/ENOENT/);
   });
 });
@@ -211,10 +234,16 @@ describe('the report on SIGUSR2', () => {
 describe('SOCKPROBE_NATIVE_HEAP', () => {
   const read = (value: string | undefined, interval?: string) => {
     const said: string[] = [];
-    return { nativeHeapProfile: settingsFromEnvironment({ SOCKPROBE_NATIVE_HEAP: value, SOCKPROBE_NATIVE_HEAP_INTERVAL_MS: interval }, (line) => said.push(line)).nativeHeapProfile, said };
+    return {
+      nativeHeapProfile: settingsFromEnvironment({ SOCKPROBE_NATIVE_HEAP: value, SOCKPROBE_NATIVE_HEAP_INTERVAL_MS: interval }, (line) => said.push(line))
+        .nativeHeapProfile,
+      said,
+    };
   };
   const refused = (value: string) =>
-    `SOCKPROBE_NATIVE_HEAP=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off or a mean sample size in bytes from 4096 to 1073741824 (a number, or with k/KiB or m/MiB: 64k, 1MiB); leaving it off`;
+    `SOCKPROBE_NATIVE_HEAP=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off or ` +
+    `a mean sample size in bytes from 4096 to 1073741824 (a number, or with k/KiB or m/MiB: 64k, ` +
+    `1MiB); leaving it off`;
 
   it('takes the switch words: on is the profiler default sample size', () => {
     expect(read(undefined)).toEqual({ nativeHeapProfile: false, said: [] });
@@ -246,9 +275,18 @@ describe('SOCKPROBE_NATIVE_HEAP', () => {
   });
 
   it('refuses an interval under 1000 ms or not whole, and ignores one with profiling off, saying which', () => {
-    expect(read('on', '500')).toEqual({ nativeHeapProfile: true, said: ['SOCKPROBE_NATIVE_HEAP_INTERVAL_MS="500" is not a whole number of milliseconds from 1000; profiling every 60000 ms'] });
-    expect(read('on', '1.5e3')).toEqual({ nativeHeapProfile: true, said: ['SOCKPROBE_NATIVE_HEAP_INTERVAL_MS="1.5e3" is not a whole number of milliseconds from 1000; profiling every 60000 ms'] });
-    expect(read('off', '5000')).toEqual({ nativeHeapProfile: false, said: ['SOCKPROBE_NATIVE_HEAP_INTERVAL_MS="5000" is ignored: SOCKPROBE_NATIVE_HEAP is off'] });
+    expect(read('on', '500')).toEqual({
+      nativeHeapProfile: true,
+      said: ['SOCKPROBE_NATIVE_HEAP_INTERVAL_MS="500" is not a whole number of milliseconds from 1000; profiling every 60000 ms'],
+    });
+    expect(read('on', '1.5e3')).toEqual({
+      nativeHeapProfile: true,
+      said: ['SOCKPROBE_NATIVE_HEAP_INTERVAL_MS="1.5e3" is not a whole number of milliseconds from 1000; profiling every 60000 ms'],
+    });
+    expect(read('off', '5000')).toEqual({
+      nativeHeapProfile: false,
+      said: ['SOCKPROBE_NATIVE_HEAP_INTERVAL_MS="5000" is ignored: SOCKPROBE_NATIVE_HEAP is off'],
+    });
   });
 
   it('starts the registered probe with that sample size', async () => {

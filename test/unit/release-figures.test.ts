@@ -10,7 +10,10 @@ const MiB = 1024 * 1024;
 describe('releasedFigures', () => {
   it('gives before − after for each span when RSS fell, and no note', () => {
     expect(releasedFigures({ before: 300 * MiB, afterGc: 280 * MiB, beforeTrim: 281 * MiB, after: 200 * MiB })).toEqual({
-      releasedBytes: 100 * MiB, trimReleasedBytes: 81 * MiB, gcReleasedBytes: 20 * MiB, note: null,
+      releasedBytes: 100 * MiB,
+      trimReleasedBytes: 81 * MiB,
+      gcReleasedBytes: 20 * MiB,
+      note: null,
     });
   });
 
@@ -18,7 +21,10 @@ describe('releasedFigures', () => {
     const figures = releasedFigures({ before: 200 * MiB, afterGc: 201 * MiB, beforeTrim: 201 * MiB, after: 203 * MiB });
     expect(figures).toMatchObject({ releasedBytes: 0, trimReleasedBytes: 0, gcReleasedBytes: 0 });
     expect(figures.note).toBe(
-      'RSS rose while the release ran (the whole release +3.0 MiB, the trim +2.0 MiB, the GC step +1.0 MiB): other threads allocated meanwhile (or a tool such as valgrind grew its own memory), so nothing measurable came back there and those figures read 0; rssBeforeBytes and rssAfterBytes are the readings as taken',
+      'RSS rose while the release ran (the whole release +3.0 MiB, the trim +2.0 MiB, the GC step ' +
+        '+1.0 MiB): other threads allocated meanwhile (or a tool such as valgrind grew its own memory), ' +
+        'so nothing measurable came back there and those figures read 0; rssBeforeBytes and ' +
+        'rssAfterBytes are the readings as taken',
     );
   });
 
@@ -51,7 +57,10 @@ describe('threadpool caches in a release', () => {
     try {
       const all = await releaseInSlices('jemalloc', true, meter);
       expect([all.threadpoolThreads, all.threadpoolNote]).toEqual([4, null]);
-      fake.releaseThreadpoolCaches = (_kind, count) => Array.from({ length: count }, (_, i) => Promise.resolve({ released: true, threadId: 1000 + (i % 3), waitedNs: 0, cacheBytesBefore: null, cacheBytesAfter: null }));
+      fake.releaseThreadpoolCaches = (_kind, count) =>
+        Array.from({ length: count }, (_, i) =>
+          Promise.resolve({ released: true, threadId: 1000 + (i % 3), waitedNs: 0, cacheBytesBefore: null, cacheBytesAfter: null }),
+        );
       const some = await releaseInSlices('jemalloc', true, meter);
       expect(some.threadpoolThreads).toBe(3);
       expect(some.threadpoolNote).toMatch(/^3 of the 4 threadpool threads handed their cache back: the others stayed busy past the 20 ms meeting time/);

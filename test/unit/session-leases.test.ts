@@ -19,7 +19,9 @@ describe('nativeHeap sessions', () => {
   it('refuses a different sampleBytes with ERR_SESSION_CONFLICT naming the running rate, nothing changed', async () => {
     const { fake, nativeHeap } = await load();
     const probe = nativeHeap.session({ sampleBytes: 512 * 1024 });
-    expect(() => nativeHeap.start({ sampleBytes: 4096 })).toThrow(expect.objectContaining({ name: 'SockprobeError', code: 'ERR_SESSION_CONFLICT', message: expect.stringContaining('524288') }));
+    expect(() => nativeHeap.start({ sampleBytes: 4096 })).toThrow(
+      expect.objectContaining({ name: 'SockprobeError', code: 'ERR_SESSION_CONFLICT', message: expect.stringContaining('524288') }),
+    );
     expect(fake.heapState).toMatchObject({ active: true, sampleBytes: 512 * 1024, users: 1 });
     expect(nativeHeap.runningSampleBytes()).toBe(512 * 1024);
     probe.stop();
@@ -42,7 +44,7 @@ describe('nativeHeap sessions', () => {
     expect([fake.heapState.active, fake.count('heapStop')]).toEqual([false, 3]);
   });
 
-  it('a handle\'s stop() gives back its own reference; the last one ends the session', async () => {
+  it("a handle's stop() gives back its own reference; the last one ends the session", async () => {
     const { fake, nativeHeap } = await load();
     const a = nativeHeap.start({ sampleBytes: 8192 });
     const b = nativeHeap.start({ sampleBytes: 8192 });
@@ -68,7 +70,7 @@ describe('nativeHeap sessions', () => {
 });
 
 describe('openssl sessions', () => {
-  it('module stop() leaves another user\'s session() running; the figures count from the session\'s start', async () => {
+  it("module stop() leaves another user's session() running; the figures count from the session's start", async () => {
     const { fake, openssl } = await load();
     const own = openssl.session();
     const app = openssl.start();

@@ -11,7 +11,11 @@ export function holderFinding(h: HolderEstimate, now: number | null): Finding {
     kind: 'holder',
     severity,
     layer: 'nativeHeap',
-    summary: `${h.name}: ${perConnectionText(h)}, ${mib(h.bytes)} ${plusMinus(h.relativeError)} in all (${(h.share * 100).toFixed(0)}% of the sampled native heap; ${h.judgement}; ${profileAge(h.takenAt, now, h.rssAtProfile, h.rssNow)}). It is ${what}.${h.sites.length ? ` Sites: ${h.sites.map((s) => s.site).join('; ')}.` : ''}`,
+    summary:
+      `${h.name}: ${perConnectionText(h)}, ${mib(h.bytes)} ${plusMinus(h.relativeError)} in all ` +
+      `(${(h.share * 100).toFixed(0)}% of the sampled native ` +
+      `heap; ${h.judgement}; ${profileAge(h.takenAt, now, h.rssAtProfile, h.rssNow)}). It ` +
+      `is ${what}.${h.sites.length ? ` Sites: ${h.sites.map((s) => s.site).join('; ')}.` : ''}`,
     evidence,
     advice: fix + '.',
   };

@@ -80,7 +80,11 @@ export function holderTotals(profile: NativeHeapProfile): HolderTotals {
  * holderTotals() in slices of the event loop's turns (a profile of many thousand sites is never one
  * long block of the JS thread), with each holder's largest sites collected on the way.
  */
-export async function holderTotalsSliced(profile: NativeHeapProfile, slicer = new TurnSlicer(), top = 3): Promise<{ totals: HolderTotals; sites: Partial<Record<HolderId, HolderSite[]>> }> {
+export async function holderTotalsSliced(
+  profile: NativeHeapProfile,
+  slicer = new TurnSlicer(),
+  top = 3,
+): Promise<{ totals: HolderTotals; sites: Partial<Record<HolderId, HolderSite[]>> }> {
   const totals: HolderTotals = {};
   const largest: Partial<Record<HolderId, HolderSite[]>> = {};
   const sites = profile.sites;
