@@ -67,7 +67,16 @@ function parseSsTmin(text) {
     if (line === '' || line.startsWith('State')) continue;
     if (line[0] !== ' ' && line[0] !== '\t') {
       const [state, recvQ, sendQ, local, peer] = line.trim().split(/\s+/);
-      current = { state, recvQ: Number(recvQ), sendQ: Number(sendQ), local, peer, localPort: Number(local.slice(local.lastIndexOf(':') + 1)), skmem: null, info: {} };
+      current = {
+        state,
+        recvQ: Number(recvQ),
+        sendQ: Number(sendQ),
+        local,
+        peer,
+        localPort: Number(local.slice(local.lastIndexOf(':') + 1)),
+        skmem: null,
+        info: {},
+      };
       sockets.push(current);
       continue;
     }
@@ -75,7 +84,12 @@ function parseSsTmin(text) {
     for (const token of line.trim().split(/\s+/)) {
       const skmem = /^skmem:\((.*)\)$/.exec(token);
       if (skmem) {
-        current.skmem = Object.fromEntries(skmem[1].split(',').map((part) => { const m = /^([a-z]+)(\d+)$/.exec(part); return [m[1], Number(m[2])]; }));
+        current.skmem = Object.fromEntries(
+          skmem[1].split(',').map((part) => {
+            const m = /^([a-z]+)(\d+)$/.exec(part);
+            return [m[1], Number(m[2])];
+          }),
+        );
         continue;
       }
       const pair = /^([a-z_]+):([\d.]+)$/.exec(token);
@@ -134,7 +148,15 @@ async function main() {
       const t0 = nowMs();
       const { result, stallMs } = await withStallMeter(() => sp.socketSnapshot());
       if (process.env.BENCH_VERBOSE) console.log(`round ${round}: main thread ${result.timings.mainThreadMs.toFixed(2)} ms, loop gap ${stallMs.toFixed(2)} ms`);
-      snapshots.push({ totalMs: nowMs() - t0, stallMs, mainThreadMs: result.timings.mainThreadMs, scanMs: result.timings.scanMs, dumpMs: result.timings.dumpMs, rows: result.sockets.length, hostSockets: result.hostSockets });
+      snapshots.push({
+        totalMs: nowMs() - t0,
+        stallMs,
+        mainThreadMs: result.timings.mainThreadMs,
+        scanMs: result.timings.scanMs,
+        dumpMs: result.timings.dumpMs,
+        rows: result.sockets.length,
+        hostSockets: result.hostSockets,
+      });
       last = result; // only the last one is kept: retained snapshots would only add GC work
     }
     last.sockets.toArray(); // warm-up: the first build pays for compiling the row code
@@ -161,7 +183,13 @@ async function main() {
     const snapshotMs = median(snapshots.map((s) => s.totalMs));
     const ssMs = median(ssRuns.map((s) => s.totalMs));
     const report = {
-      connections: { requested: CONNECTIONS, tcp: tcpOpened.open, tls: tlsOpened.open - tcpOpened.open, failed: tcpOpened.failed + tlsOpened.failed, setupMs: Math.round(setupMs) },
+      connections: {
+        requested: CONNECTIONS,
+        tcp: tcpOpened.open,
+        tls: tlsOpened.open - tcpOpened.open,
+        failed: tcpOpened.failed + tlsOpened.failed,
+        setupMs: Math.round(setupMs),
+      },
       agreement: {
         sockprobeEstablished: ours(tcpServer.port) + ours(tlsServer.port),
         ssEstablished: theirs(tcpServer.port) + theirs(tlsServer.port),
@@ -189,11 +217,31 @@ async function main() {
       speedup: ssMs / snapshotMs,
     };
     const r2 = (x) => (typeof x === 'number' ? Math.round(x * 100) / 100 : x);
-    console.log(`connections held: ${report.connections.tcp} tcp + ${report.connections.tls} tls (failed ${report.connections.failed}, setup ${report.connections.setupMs} ms)`);
+    console.log(
+      `connections held: ${report.connections.tcp} tcp + ${report.connections.tls} tls ` +
+        `(failed ${report.connections.failed}, setup ${report.connections.setupMs} ms)`,
+    );
     console.log(`ESTABLISHED on the servers' ports: sockprobe ${report.agreement.sockprobeEstablished}, ss ${report.agreement.ssEstablished}`);
-    console.log(`tcpInfo per call (${fds.length} sockets, ${ROUNDS} rounds, median/best round): by fd ${r2(perCall.full.medianUs)}/${r2(perCall.full.minUs)} µs; from socket objects ${r2(perCall.fromSocketObjects.medianUs)}/${r2(perCall.fromSocketObjects.minUs)} µs; tcp_info only (queues, skmem off) ${r2(perCall.tcpInfoOnly.medianUs)}/${r2(perCall.tcpInfoOnly.minUs)} µs`);
-    console.log(`socketSnapshot: ${r2(snapshotMs)} ms median (fd scan ${r2(report.socketSnapshot.medianScanMs)} ms, sock_diag dump ${r2(report.socketSnapshot.medianDumpMs)} ms, ${report.socketSnapshot.rows} rows of ${report.socketSnapshot.hostSockets} sockets the kernel sent after its port filter); on the event loop at most ${r2(report.socketSnapshot.longestMainThreadMs)} ms of its own work; longest loop gap seen ${r2(report.socketSnapshot.longestStallMs)} ms (idle baseline gap ${r2(baseline.stallMs)} ms: other load on the host); building all ${rows.length} row objects: ${r2(allRowsMs)} ms`);
-    console.log(`ss -tmin + parse: ${r2(ssMs)} ms median (ss ${r2(report.ssTmin.medianSsMs)} ms, parse ${r2(report.ssTmin.medianParseMs)} ms, ${report.ssTmin.sockets} sockets)`);
+    console.log(
+      `tcpInfo per call (${fds.length} sockets, ${ROUNDS} rounds, median/best round): by ` +
+        `fd ${r2(perCall.full.medianUs)}/${r2(perCall.full.minUs)} µs; from socket ` +
+        `objects ${r2(perCall.fromSocketObjects.medianUs)}/${r2(perCall.fromSocketObjects.minUs)} µs; ` +
+        `tcp_info only (queues, skmem ` +
+        `off) ${r2(perCall.tcpInfoOnly.medianUs)}/${r2(perCall.tcpInfoOnly.minUs)} µs`,
+    );
+    console.log(
+      `socketSnapshot: ${r2(snapshotMs)} ms median (fd scan ${r2(report.socketSnapshot.medianScanMs)} ` +
+        `ms, sock_diag dump ${r2(report.socketSnapshot.medianDumpMs)} ms, ${report.socketSnapshot.rows} ` +
+        `rows of ${report.socketSnapshot.hostSockets} sockets the kernel sent after its port filter); on ` +
+        `the event loop at most ${r2(report.socketSnapshot.longestMainThreadMs)} ms of its own work; ` +
+        `longest loop gap seen ${r2(report.socketSnapshot.longestStallMs)} ms (idle baseline ` +
+        `gap ${r2(baseline.stallMs)} ms: other load on the host); building all ${rows.length} row ` +
+        `objects: ${r2(allRowsMs)} ms`,
+    );
+    console.log(
+      `ss -tmin + parse: ${r2(ssMs)} ms median (ss ${r2(report.ssTmin.medianSsMs)} ms, ` +
+        `parse ${r2(report.ssTmin.medianParseMs)} ms, ${report.ssTmin.sockets} sockets)`,
+    );
     console.log(`snapshot vs ss -tmin + parse: ${r2(report.speedup)}x faster`);
     console.log(JSON.stringify(report, (key, value) => (key === 'parsed' || key === 'snapshot' ? undefined : value)));
   } finally {
@@ -214,7 +262,15 @@ async function measurePoint(label, own, hostFactor) {
   for (let round = 0; round < ROUNDS; round++) {
     const t0 = nowMs();
     const { result, stallMs } = await withStallMeter(() => sp.socketSnapshot());
-    snapshots.push({ totalMs: nowMs() - t0, stallMs, mainThreadMs: result.timings.mainThreadMs, scanMs: result.timings.scanMs, dumpMs: result.timings.dumpMs, rows: result.sockets.length, sent: result.hostSockets });
+    snapshots.push({
+      totalMs: nowMs() - t0,
+      stallMs,
+      mainThreadMs: result.timings.mainThreadMs,
+      scanMs: result.timings.scanMs,
+      dumpMs: result.timings.dumpMs,
+      rows: result.sockets.length,
+      sent: result.hostSockets,
+    });
     dump = result.dump;
     const t1 = nowMs();
     const { stdout } = await run('ss', ['-tmin'], { maxBuffer: 1 << 30 });
@@ -224,15 +280,30 @@ async function measurePoint(label, own, hostFactor) {
   }
   const total = snapshots.map((s) => s.totalMs);
   const point = {
-    label, own, hostFactor, hostSockets, rows: snapshots[0].rows, sent: snapshots[0].sent, dump,
-    snapshotMs: median(total), snapshotRange: range(total),
-    scanMs: median(snapshots.map((s) => s.scanMs)), dumpMs: median(snapshots.map((s) => s.dumpMs)),
-    mainThreadMs: median(snapshots.map((s) => s.mainThreadMs)), mainThreadMaxMs: Math.max(...snapshots.map((s) => s.mainThreadMs)),
-    ssMs: median(ssRuns), ssRange: range(ssRuns),
+    label,
+    own,
+    hostFactor,
+    hostSockets,
+    rows: snapshots[0].rows,
+    sent: snapshots[0].sent,
+    dump,
+    snapshotMs: median(total),
+    snapshotRange: range(total),
+    scanMs: median(snapshots.map((s) => s.scanMs)),
+    dumpMs: median(snapshots.map((s) => s.dumpMs)),
+    mainThreadMs: median(snapshots.map((s) => s.mainThreadMs)),
+    mainThreadMaxMs: Math.max(...snapshots.map((s) => s.mainThreadMs)),
+    ssMs: median(ssRuns),
+    ssRange: range(ssRuns),
   };
   point.speedup = point.ssMs / point.snapshotMs;
   const r1 = (x) => Math.round(x * 10) / 10;
-  console.log(`| ${label} | ${point.rows} | ${hostSockets} | ${point.sent} | ${r1(point.snapshotMs)} (${r1(point.snapshotRange[0])}–${r1(point.snapshotRange[1])}) | ${r1(point.scanMs)} | ${r1(point.dumpMs)} | ${r1(point.mainThreadMs)} (max ${r1(point.mainThreadMaxMs)}) | ${r1(point.ssMs)} (${r1(point.ssRange[0])}–${r1(point.ssRange[1])}) | ${r1(point.speedup)}× |`);
+  console.log(
+    `| ${label} | ${point.rows} | ${hostSockets} | ${point.sent} | ${r1(point.snapshotMs)} ` +
+      `(${r1(point.snapshotRange[0])}–${r1(point.snapshotRange[1])}) | ${r1(point.scanMs)} ` +
+      `| ${r1(point.dumpMs)} | ${r1(point.mainThreadMs)} (max ${r1(point.mainThreadMaxMs)}) ` +
+      `| ${r1(point.ssMs)} (${r1(point.ssRange[0])}–${r1(point.ssRange[1])}) | ${r1(point.speedup)}× |`,
+  );
   return point;
 }
 
@@ -243,14 +314,25 @@ async function holdHostSockets(sockets) {
   while (left > 0) {
     const connections = Math.min(left, 9_000);
     left -= connections;
-    const child = fork(new URL('./host-sockets-child.cjs', import.meta.url).pathname, [String(connections)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(new URL('./host-sockets-child.cjs', import.meta.url).pathname, [String(connections)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     await new Promise((resolve, reject) => {
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`host-sockets child exited (${code})`)));
     });
     children.push(child);
   }
-  return () => Promise.all(children.map((child) => new Promise((resolve) => { child.once('exit', resolve); child.disconnect(); })));
+  return () =>
+    Promise.all(
+      children.map(
+        (child) =>
+          new Promise((resolve) => {
+            child.once('exit', resolve);
+            child.disconnect();
+          }),
+      ),
+    );
 }
 
 async function scaling() {
@@ -260,8 +342,16 @@ async function scaling() {
   const points = [];
   let tcpHeld = 0;
   let tlsHeld = 0;
-  console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}; ${ROUNDS} rounds per point`);
-  console.log('| point | rows | host TCP sockets (ss) | sent by the kernel | snapshot ms median (range) | fd scan ms | dump ms | on the loop ms | ss -tmin + parse ms (range) | ratio |');
+  console.log(
+    `load average ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; node ${process.version}; ${ROUNDS} rounds per point`,
+  );
+  console.log(
+    '| point | rows | host TCP sockets (ss) | sent by the kernel | snapshot ms median (range) | fd ' +
+      'scan ms | dump ms | on the loop ms | ss -tmin + parse ms (range) | ratio |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   try {
     for (const own of POINTS) {
@@ -286,7 +376,8 @@ async function scaling() {
       const at5 = points.find((p) => p.own === own && p.hostFactor === 5);
       return at2 && at5 ? { own, snapshotGrowth: at5.snapshotMs / at2.snapshotMs, ssGrowth: at5.ssMs / at2.ssMs } : null;
     }).filter(Boolean);
-    for (const g of growth) console.log(`host 2x -> 5x at ${g.own} own sockets: snapshot x${g.snapshotGrowth.toFixed(2)}, ss -tmin + parse x${g.ssGrowth.toFixed(2)}`);
+    for (const g of growth)
+      console.log(`host 2x -> 5x at ${g.own} own sockets: snapshot x${g.snapshotGrowth.toFixed(2)}, ss -tmin + parse x${g.ssGrowth.toFixed(2)}`);
     console.log(JSON.stringify({ points, growth }));
   } finally {
     await clients.stop();

@@ -181,7 +181,8 @@ class Dumper {
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
     for (;;) {
-      if (sendto(sock_, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) >= 0) return true;
+      if (sendto(sock_, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) >= 0)
+        return true;
       if (errno != EINTR) return Fail("sendto", errno);
     }
   }
@@ -202,7 +203,8 @@ class Dumper {
           const nlmsgerr* error = static_cast<const nlmsgerr*>(NLMSG_DATA(header));
           return Fail("recv", error->error < 0 ? -error->error : EPROTO);
         }
-        if (header->nlmsg_type == SOCK_DIAG_BY_FAMILY && header->nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) Take(family, header);
+        if (header->nlmsg_type == SOCK_DIAG_BY_FAMILY && header->nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg)))
+          Take(family, header);
       }
     }
   }
@@ -210,7 +212,8 @@ class Dumper {
   // Whether an inode-less socket (TIME_WAIT, SYN_RECV) sits on one of our listeners.
   bool OnOurListener(const uint8_t address[16], uint16_t port) const {
     for (const Listener& listener : listeners_) {
-      if (listener.port == port && (IsWildcard(listener.address) || std::memcmp(listener.address, address, 16) == 0)) return true;
+      if (listener.port == port && (IsWildcard(listener.address) || std::memcmp(listener.address, address, 16) == 0))
+        return true;
     }
     return false;
   }
@@ -290,7 +293,7 @@ class Dumper {
   std::vector<Listener> listeners_;
   int sock_ = -1;
   uint32_t sequence_ = 0;
-  std::unordered_set<uint32_t> seen_;      // inodes of ours already taken
+  std::unordered_set<uint32_t> seen_;                                // inodes of ours already taken
   std::vector<bool> taken_ports_ = std::vector<bool>(65536, false);  // local ports a filtered dump covered
   bool skip_taken_ports_ = false;
 };

@@ -27,15 +27,20 @@ static Napi::Value TcpProbe(const Napi::CallbackInfo& info) {
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
-  if (napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array ||
-      length < probe::kBytes || data == nullptr) {
-    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "Expected a Uint8Array of at least " + std::to_string(probe::kBytes) + " bytes", 0, nullptr, true);
+  if (napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array || length < probe::kBytes || data == nullptr) {
+    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE",
+                      "Expected a Uint8Array of at least " + std::to_string(probe::kBytes) + " bytes", 0, nullptr,
+                      true);
   }
   const int fd = info[0].As<Napi::Number>().Int32Value();
-  const int what = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : (kProbeQueues | kProbeSkmem);
+  const int what =
+      info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : (kProbeQueues | kProbeSkmem);
   ProbeFailure failure;
   const int filled = ProbeTcpSocket(fd, what, static_cast<uint8_t*>(data), &failure);
-  if (filled < 0) return ThrowCoded(env, "ERR_SYSCALL", std::string(failure.syscall) + ": " + strerror(failure.err), failure.err, failure.syscall);
+  if (filled < 0)
+    return ThrowCoded(env, "ERR_SYSCALL", std::string(failure.syscall) + ": " + strerror(failure.err), failure.err,
+                      failure.syscall);
   return Napi::Number::New(env, filled);
 }
 
@@ -45,7 +50,8 @@ static Napi::Value SocketSnapshotRows(const Napi::CallbackInfo& info) {
   int pid = 0;
   if (info.Length() > 0 && !info[0].IsUndefined()) {
     const double value = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
-    if (!(value >= 0 && value <= 2147483647 && value == static_cast<int>(value))) return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a pid (a non-negative int32) for pid", 0, nullptr, true);
+    if (!(value >= 0 && value <= 2147483647 && value == static_cast<int>(value)))
+      return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected a pid (a non-negative int32) for pid", 0, nullptr, true);
     pid = static_cast<int>(value);
   }
   return QueueSnapshot(env, pid);
@@ -56,7 +62,7 @@ static Napi::Value NetLayout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
   Napi::Object tcp = Napi::Object::New(env);
-// Every field as [offset, size]; bitfields as the byte that holds them.
+  // Every field as [offset, size]; bitfields as the byte that holds them.
   auto field = [&](const char* name, size_t offset, size_t size) {
     Napi::Array entry = Napi::Array::New(env, 2);
     entry.Set(0u, Napi::Number::New(env, static_cast<double>(offset)));

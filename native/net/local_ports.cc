@@ -19,8 +19,10 @@ LocalPorts LocalPortsOf(const std::vector<int>& fds) {
       return result;
     }
     uint16_t port = 0;
-    if (address.ss_family == AF_INET) port = ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
-    else if (address.ss_family == AF_INET6) port = ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+    if (address.ss_family == AF_INET)
+      port = ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+    else if (address.ss_family == AF_INET6)
+      port = ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
     if (port == 0) continue;
     result.ports.push_back(port);
     (address.ss_family == AF_INET ? result.inet : result.inet6) = true;

@@ -38,7 +38,8 @@ bool Fail(FdScan* scan, const char* syscall, int err) {
 bool ParseSocketLink(const char* link, ssize_t length, uint32_t* inode) {
   static const char kPrefix[] = "socket:[";
   constexpr ssize_t kPrefixLength = sizeof(kPrefix) - 1;
-  if (length <= kPrefixLength + 1 || std::memcmp(link, kPrefix, kPrefixLength) != 0 || link[length - 1] != ']') return false;
+  if (length <= kPrefixLength + 1 || std::memcmp(link, kPrefix, kPrefixLength) != 0 || link[length - 1] != ']')
+    return false;
   uint64_t value = 0;
   for (ssize_t i = kPrefixLength; i < length - 1; i++) {
     if (link[i] < '0' || link[i] > '9') return false;
@@ -74,7 +75,8 @@ bool ScanOwnFds(FdScan* scan) {
   if (!FdTableSize(scan, &size)) return false;
   // poll() refuses more entries than RLIMIT_NOFILE; no fd sits at or above the soft limit
   // unless the limit was lowered after it was opened, which this scan then does not see.
-  if (scan->limit_soft != 0 && static_cast<uint64_t>(size) > scan->limit_soft) size = static_cast<long>(scan->limit_soft);
+  if (scan->limit_soft != 0 && static_cast<uint64_t>(size) > scan->limit_soft)
+    size = static_cast<long>(scan->limit_soft);
   scan->socket_fds.reserve(1024);
   std::vector<pollfd> chunk;
   for (long first = 0; first < size; first += kPollChunk) {
@@ -139,8 +141,10 @@ FdScan ScanProcessFds(int pid) {
     scan.limit_hard = limit.rlim_max == RLIM_INFINITY ? UINT64_MAX : limit.rlim_max;
   }
   scan.own = pid == 0;
-  if (pid == 0) ScanOwnFds(&scan);
-  else ScanOtherFds(pid, &scan);
+  if (pid == 0)
+    ScanOwnFds(&scan);
+  else
+    ScanOtherFds(pid, &scan);
   return scan;
 }
 

@@ -7,10 +7,10 @@ namespace sockprobe {
 
 struct FdScan {
   std::unordered_map<uint32_t, int> socket_fds;  // socket inode -> lowest fd holding it
-  uint32_t open = 0;                              // fds open, not counting the scan's own
-  uint64_t limit_soft = 0;                        // RLIMIT_NOFILE; UINT64_MAX when unlimited
+  uint32_t open = 0;                             // fds open, not counting the scan's own
+  uint64_t limit_soft = 0;                       // RLIMIT_NOFILE; UINT64_MAX when unlimited
   uint64_t limit_hard = 0;
-  bool own = true;                                // this process's fds (getsockname works on them)
+  bool own = true;  // this process's fds (getsockname works on them)
   int err = 0;
   const char* syscall = nullptr;
 };

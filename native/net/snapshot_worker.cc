@@ -1,9 +1,8 @@
 #include "net/snapshot_worker.h"
 
 #include <cmath>
-#include <cstring>
-
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "common/clock.h"
@@ -76,7 +75,8 @@ Napi::Value SettleSnapshot(Napi::Env env, SnapshotResult& snapshot) {
   const int err = scan.err != 0 ? scan.err : diag.err;
   if (err != 0) {
     const char* syscall = scan.err != 0 ? scan.syscall : diag.syscall;
-    return ThrowCoded(env, "ERR_SYSCALL", std::string("socket snapshot failed in ") + syscall + ": " + strerror(err), err, syscall);
+    return ThrowCoded(env, "ERR_SYSCALL", std::string("socket snapshot failed in ") + syscall + ": " + strerror(err),
+                      err, syscall);
   }
   Napi::Value buffer = RowsBuffer(env, std::move(diag.rows));
   if (buffer.IsEmpty()) return ThrowCoded(env, "ERR_SYSCALL", "socket snapshot: could not allocate the rows buffer");
@@ -101,7 +101,8 @@ Napi::Value SettleSnapshot(Napi::Env env, SnapshotResult& snapshot) {
 }  // namespace
 
 Napi::Value QueueSnapshot(Napi::Env env, int pid) {
-  return PromiseWorker<SnapshotResult>::Queue(env, "sockprobe:socketSnapshot", [pid] { return TakeSnapshot(pid); }, SettleSnapshot);
+  return PromiseWorker<SnapshotResult>::Queue(
+      env, "sockprobe:socketSnapshot", [pid] { return TakeSnapshot(pid); }, SettleSnapshot);
 }
 
 }  // namespace sockprobe

@@ -16,8 +16,8 @@ struct TcpInfo {
   uint8_t probes;
   uint8_t backoff;
   uint8_t options;
-  uint8_t wscale;         // snd_wscale:4 (low nibble), rcv_wscale:4 (high nibble)
-  uint8_t app_limited;    // delivery_rate_app_limited:1, fastopen_client_fail:2
+  uint8_t wscale;       // snd_wscale:4 (low nibble), rcv_wscale:4 (high nibble)
+  uint8_t app_limited;  // delivery_rate_app_limited:1, fastopen_client_fail:2
   uint32_t rto;
   uint32_t ato;
   uint32_t snd_mss;
@@ -63,13 +63,13 @@ struct TcpInfo {
   uint32_t dsack_dups;
   uint32_t reord_seen;
   uint32_t rcv_ooopack;
-  uint32_t snd_wnd;          // 232: end of Debian 12's linux/tcp.h
-  uint32_t rcv_wnd;          // Linux 6.2
-  uint32_t rehash;           // Linux 6.2
-  uint16_t total_rto;        // Linux 6.7
+  uint32_t snd_wnd;    // 232: end of Debian 12's linux/tcp.h
+  uint32_t rcv_wnd;    // Linux 6.2
+  uint32_t rehash;     // Linux 6.2
+  uint16_t total_rto;  // Linux 6.7
   uint16_t total_rto_recoveries;
   uint32_t total_rto_time;
-  uint32_t received_ce;      // Linux 6.18 (AccECN)
+  uint32_t received_ce;  // Linux 6.18 (AccECN)
   uint32_t delivered_e1_bytes;
   uint32_t delivered_e0_bytes;
   uint32_t delivered_ce_bytes;
@@ -80,76 +80,75 @@ struct TcpInfo {
   uint16_t accecn_opt_seen;
 };
 
-
 // Every whole-byte member, for the addon to export each one's offset and size
 // (netLayout()), so the TypeScript table is checked field by field against this struct.
 // The two bitfield bytes (wscale, app_limited) are exported by hand beside it.
 #define SOCKPROBE_TCP_INFO_FIELDS(X) \
-  X(state) \
-  X(ca_state) \
-  X(retransmits) \
-  X(probes) \
-  X(backoff) \
-  X(options) \
-  X(rto) \
-  X(ato) \
-  X(snd_mss) \
-  X(rcv_mss) \
-  X(unacked) \
-  X(sacked) \
-  X(lost) \
-  X(retrans) \
-  X(fackets) \
-  X(last_data_sent) \
-  X(last_ack_sent) \
-  X(last_data_recv) \
-  X(last_ack_recv) \
-  X(pmtu) \
-  X(rcv_ssthresh) \
-  X(rtt) \
-  X(rttvar) \
-  X(snd_ssthresh) \
-  X(snd_cwnd) \
-  X(advmss) \
-  X(reordering) \
-  X(rcv_rtt) \
-  X(rcv_space) \
-  X(total_retrans) \
-  X(pacing_rate) \
-  X(max_pacing_rate) \
-  X(bytes_acked) \
-  X(bytes_received) \
-  X(segs_out) \
-  X(segs_in) \
-  X(notsent_bytes) \
-  X(min_rtt) \
-  X(data_segs_in) \
-  X(data_segs_out) \
-  X(delivery_rate) \
-  X(busy_time) \
-  X(rwnd_limited) \
-  X(sndbuf_limited) \
-  X(delivered) \
-  X(delivered_ce) \
-  X(bytes_sent) \
-  X(bytes_retrans) \
-  X(dsack_dups) \
-  X(reord_seen) \
-  X(rcv_ooopack) \
-  X(snd_wnd) \
-  X(rcv_wnd) \
-  X(rehash) \
-  X(total_rto) \
-  X(total_rto_recoveries) \
-  X(total_rto_time) \
-  X(received_ce) \
-  X(delivered_e1_bytes) \
-  X(delivered_e0_bytes) \
-  X(delivered_ce_bytes) \
-  X(received_e1_bytes) \
-  X(received_e0_bytes) \
-  X(received_ce_bytes) \
-  X(accecn_fail_mode) \
+  X(state)                           \
+  X(ca_state)                        \
+  X(retransmits)                     \
+  X(probes)                          \
+  X(backoff)                         \
+  X(options)                         \
+  X(rto)                             \
+  X(ato)                             \
+  X(snd_mss)                         \
+  X(rcv_mss)                         \
+  X(unacked)                         \
+  X(sacked)                          \
+  X(lost)                            \
+  X(retrans)                         \
+  X(fackets)                         \
+  X(last_data_sent)                  \
+  X(last_ack_sent)                   \
+  X(last_data_recv)                  \
+  X(last_ack_recv)                   \
+  X(pmtu)                            \
+  X(rcv_ssthresh)                    \
+  X(rtt)                             \
+  X(rttvar)                          \
+  X(snd_ssthresh)                    \
+  X(snd_cwnd)                        \
+  X(advmss)                          \
+  X(reordering)                      \
+  X(rcv_rtt)                         \
+  X(rcv_space)                       \
+  X(total_retrans)                   \
+  X(pacing_rate)                     \
+  X(max_pacing_rate)                 \
+  X(bytes_acked)                     \
+  X(bytes_received)                  \
+  X(segs_out)                        \
+  X(segs_in)                         \
+  X(notsent_bytes)                   \
+  X(min_rtt)                         \
+  X(data_segs_in)                    \
+  X(data_segs_out)                   \
+  X(delivery_rate)                   \
+  X(busy_time)                       \
+  X(rwnd_limited)                    \
+  X(sndbuf_limited)                  \
+  X(delivered)                       \
+  X(delivered_ce)                    \
+  X(bytes_sent)                      \
+  X(bytes_retrans)                   \
+  X(dsack_dups)                      \
+  X(reord_seen)                      \
+  X(rcv_ooopack)                     \
+  X(snd_wnd)                         \
+  X(rcv_wnd)                         \
+  X(rehash)                          \
+  X(total_rto)                       \
+  X(total_rto_recoveries)            \
+  X(total_rto_time)                  \
+  X(received_ce)                     \
+  X(delivered_e1_bytes)              \
+  X(delivered_e0_bytes)              \
+  X(delivered_ce_bytes)              \
+  X(received_e1_bytes)               \
+  X(received_e0_bytes)               \
+  X(received_ce_bytes)               \
+  X(accecn_fail_mode)                \
   X(accecn_opt_seen)
 
 static_assert(offsetof(TcpInfo, pacing_rate) == 104, "tcp_info layout");

@@ -24,7 +24,11 @@ export function ipv6Text(bytes: Uint8Array, offset: number): string {
     }
     i = end;
   }
-  const hex = (from: number, to: number) => groups.slice(from, to).map((group) => group.toString(16)).join(':');
+  const hex = (from: number, to: number) =>
+    groups
+      .slice(from, to)
+      .map((group) => group.toString(16))
+      .join(':');
   if (bestStart < 0) return hex(0, 8);
   return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
 }

@@ -22,21 +22,39 @@ function u64big(view: DataView, offset: number): bigint {
 function expression(field: TcpInfoField, bigint: boolean): string {
   const at = `b + ${field.offset}`;
   switch (field.kind) {
-    case 'u8': return `v.getUint8(${at})`;
-    case 'u16': return `v.getUint16(${at}, true)`;
-    case 'u32': return `v.getUint32(${at}, true)`;
-    case 'u64': return bigint ? `B(v, ${at})` : `U(v, ${at})`;
-    case 'state': return `S(v.getUint8(${at}))`;
-    case 'caState': return `C(v.getUint8(${at}))`;
-    case 'lowNibble': return `(v.getUint8(${at}) & 15)`;
-    case 'highNibble': return `(v.getUint8(${at}) >> 4)`;
-    case 'bit0': return `((v.getUint8(${at}) & 1) === 1)`;
-    case 'bits1to2': return `((v.getUint8(${at}) >> 1) & 3)`;
+    case 'u8':
+      return `v.getUint8(${at})`;
+    case 'u16':
+      return `v.getUint16(${at}, true)`;
+    case 'u32':
+      return `v.getUint32(${at}, true)`;
+    case 'u64':
+      return bigint ? `B(v, ${at})` : `U(v, ${at})`;
+    case 'state':
+      return `S(v.getUint8(${at}))`;
+    case 'caState':
+      return `C(v.getUint8(${at}))`;
+    case 'lowNibble':
+      return `(v.getUint8(${at}) & 15)`;
+    case 'highNibble':
+      return `(v.getUint8(${at}) >> 4)`;
+    case 'bit0':
+      return `((v.getUint8(${at}) & 1) === 1)`;
+    case 'bits1to2':
+      return `((v.getUint8(${at}) >> 1) & 3)`;
   }
 }
 
 type FieldsDecoder = (view: DataView, base: number, length: number) => TcpInfoFields<unknown>;
-type ProbeDecoder = (view: DataView, base: number, length: number, fd: number, inq: number | null, outq: number | null, skmem: SocketMemory | null) => TcpSocketInfo<unknown>;
+type ProbeDecoder = (
+  view: DataView,
+  base: number,
+  length: number,
+  fd: number,
+  inq: number | null,
+  outq: number | null,
+  skmem: SocketMemory | null,
+) => TcpSocketInfo<unknown>;
 
 function generate(length: number, bigint: boolean, withProbe: boolean): FieldsDecoder | ProbeDecoder {
   const present = TCP_INFO_FIELDS.filter((field) => field.offset + fieldSize(field) <= length);
@@ -45,7 +63,7 @@ function generate(length: number, bigint: boolean, withProbe: boolean): FieldsDe
   lines.push('    tcpInfoLength: length,');
   if (withProbe) lines.push('    inqBytes: inq,', '    outqBytes: outq,', '    skmem: skmem,');
   const source = `"use strict";\nreturn function decodeTcpInfo(v, b, length, fd, inq, outq, skmem) {\n  return {\n${lines.join('\n')}\n  };\n};`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  // The source is built from the fixed field table above, never from input: a generated decoder is one property store per field.
   return new Function('S', 'C', 'U', 'B', source)(tcpStateName, tcpCaStateName, u64, u64big);
 }
 
@@ -67,7 +85,16 @@ export function decodeTcpInfoFields(view: DataView, base: number, length: number
 }
 
 /** tcpInfo()'s whole result in one literal. */
-export function decodeProbe(view: DataView, base: number, length: number, bigint: boolean, fd: number, inq: number | null, outq: number | null, skmem: SocketMemory | null): TcpSocketInfo<unknown> {
+export function decodeProbe(
+  view: DataView,
+  base: number,
+  length: number,
+  bigint: boolean,
+  fd: number,
+  inq: number | null,
+  outq: number | null,
+  skmem: SocketMemory | null,
+): TcpSocketInfo<unknown> {
   return (decoder(length, bigint, true) as ProbeDecoder)(view, base, length, fd, inq, outq, skmem);
 }
 

@@ -26,7 +26,8 @@ const endpoint = (address: string, port: number) => (address.includes(':') ? `[$
  * only for the ones kept: one pass, O(rows × count) at worst, with count ≤ 1000.
  */
 export function oldestIdlePeers(snapshot: Pick<SocketSnapshot, 'sockets'>, count = 20, minIdleMs = 0): IdlePeer[] {
-  if (typeof snapshot !== 'object' || snapshot === null || !(snapshot.sockets instanceof SocketRows)) throw new SockprobeTypeError('snapshot', 'a result of socketSnapshot()', snapshot);
+  if (typeof snapshot !== 'object' || snapshot === null || !(snapshot.sockets instanceof SocketRows))
+    throw new SockprobeTypeError('snapshot', 'a result of socketSnapshot()', snapshot);
   if (!Number.isInteger(count) || count < 1 || count > 1000) throw new SockprobeTypeError('count', 'a whole number from 1 to 1000', count);
   if (typeof minIdleMs !== 'number' || !(minIdleMs >= 0)) throw new SockprobeTypeError('minIdleMs', 'a number of milliseconds ≥ 0', minIdleMs);
   const rows: SocketRows<unknown> = snapshot.sockets;

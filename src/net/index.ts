@@ -8,7 +8,17 @@ export { tcpStateName, tcpOptionNames, type TcpStateName, type TcpCaStateName } 
 export { socketSnapshot, type SocketSnapshot, type SocketSnapshotOptions, type StateCounts } from './snapshot';
 export { SocketRows, type SocketRow, type SocketSide } from './snapshot-rows';
 export { oldestIdlePeers, type IdlePeer } from './idle-peers';
-export { ConnectionTracker, trackConnections, track, connectionCounts, type ConnectionCounts, type ConnectionKind, type ConnectionSide, type KindCounts, type SideCounts } from './tracking';
+export {
+  ConnectionTracker,
+  trackConnections,
+  track,
+  connectionCounts,
+  type ConnectionCounts,
+  type ConnectionKind,
+  type ConnectionSide,
+  type KindCounts,
+  type SideCounts,
+} from './tracking';
 export type { TcpInfoFields, TcpSocketInfo, TcpInfoOptions, SocketMemory } from './types';
 
 /**

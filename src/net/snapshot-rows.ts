@@ -54,10 +54,20 @@ export class SocketRows<U64 = number | null> implements Iterable<SocketRow<U64>>
   private readonly view: DataView;
   private readonly bytes: Uint8Array;
 
-  constructor(buffer: ArrayBuffer, count: number, private readonly bigint: boolean) {
+  constructor(
+    buffer: ArrayBuffer,
+    count: number,
+    private readonly bigint: boolean,
+  ) {
     if (!(buffer instanceof ArrayBuffer)) throw new SockprobeTypeError('buffer', 'an ArrayBuffer of packed socket rows', buffer);
-    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) throw new SockprobeTypeError('count', 'a non-negative integer', count, typeof count === 'number' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE');
-    if (count * ROW.bytes > buffer.byteLength) throw new SockprobeRangeError('count', `at most ${Math.floor(buffer.byteLength / ROW.bytes)} (the buffer holds ${buffer.byteLength} bytes, ${ROW.bytes} per row)`, count);
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0)
+      throw new SockprobeTypeError('count', 'a non-negative integer', count, typeof count === 'number' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE');
+    if (count * ROW.bytes > buffer.byteLength)
+      throw new SockprobeRangeError(
+        'count',
+        `at most ${Math.floor(buffer.byteLength / ROW.bytes)} (the buffer holds ${buffer.byteLength} bytes, ${ROW.bytes} per row)`,
+        count,
+      );
     if (typeof bigint !== 'boolean') throw new SockprobeTypeError('bigint', 'a boolean', bigint);
     this.length = count;
     this.view = new DataView(buffer);
@@ -99,7 +109,8 @@ export class SocketRows<U64 = number | null> implements Iterable<SocketRow<U64>>
   }
 
   at(i: number): SocketRow<U64> {
-    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new SockprobeRangeError('i', this.length === 0 ? 'no index (the snapshot has no rows)' : `an integer from 0 to ${this.length - 1}`, i);
+    if (!Number.isInteger(i) || i < 0 || i >= this.length)
+      throw new SockprobeRangeError('i', this.length === 0 ? 'no index (the snapshot has no rows)' : `an integer from 0 to ${this.length - 1}`, i);
     const v = this.view;
     const base = i * ROW.bytes;
     const family = v.getUint8(base + ROW.family);

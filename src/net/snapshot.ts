@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { SockprobeError, SockprobeTypeError } from '../errors';
 import { native } from '../native';
+import type { NativeSnapshotRows } from '../binding/net';
 import { SocketRows, type SocketRow } from './snapshot-rows';
 import { socketError } from './syscall-error';
 import { tcpStateName, type TcpStateName } from './tcp-states';
@@ -35,7 +36,8 @@ export interface SocketSnapshot<U64 = number | null> {
    * processes' sockets are not sent unless they share one of those ports.
    */
   hostSockets: number;
-  /** How the dumps were narrowed: distinct local ports filtered on, whether one dump walked the host unfiltered (too many ports for a filter), requests sent. */
+  /** How the dumps were narrowed: distinct local ports filtered on, whether one dump walked the host
+   *  unfiltered (too many ports for a filter), requests sent. */
   dump: { filterPorts: number; unfiltered: boolean; requests: number };
   /**
    * scanMs, dumpMs: the threadpool parts. totalMs: call to result. mainThreadMs: the part that
@@ -54,7 +56,8 @@ export interface SocketSnapshotOptions {
 /** The pid to scan (0: this process), after checking it exists and belongs to this user. */
 function targetPid(pid: unknown): number {
   if (pid === undefined || pid === process.pid) return 0;
-  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 1 || pid > 2 ** 31 - 1) throw new SockprobeTypeError('options.pid', 'a process id (a positive integer)', pid);
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 1 || pid > 2 ** 31 - 1)
+    throw new SockprobeTypeError('options.pid', 'a process id (a positive integer)', pid);
   let status: string;
   try {
     status = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
@@ -63,7 +66,8 @@ function targetPid(pid: unknown): number {
   }
   // Only processes of the same real user: the snapshot shows their peers and ports.
   const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-  if (uid !== process.getuid?.()) throw new SockprobeError('ERR_PROCESS_NOT_OWNED', `process ${pid} belongs to uid ${uid}, not to this user (uid ${process.getuid?.()})`);
+  if (uid !== process.getuid?.())
+    throw new SockprobeError('ERR_PROCESS_NOT_OWNED', `process ${pid} belongs to uid ${uid}, not to this user (uid ${process.getuid?.()})`);
   return pid;
 }
 
@@ -89,7 +93,7 @@ export async function socketSnapshot(options: SocketSnapshotOptions = {}): Promi
   if (options.bigint !== undefined && typeof options.bigint !== 'boolean') throw new SockprobeTypeError('options.bigint', 'a boolean', options.bigint);
   const pid = targetPid(options.pid);
   const started = performance.now();
-  let raw;
+  let raw: NativeSnapshotRows;
   let queuedMs = 0;
   try {
     const pending = native().socketSnapshotRows(pid);

@@ -22,8 +22,19 @@ export type TcpStateName =
   | 'BOUND_INACTIVE';
 
 const NAMES: readonly TcpStateName[] = [
-  'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE',
-  'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV', 'BOUND_INACTIVE',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+  'NEW_SYN_RECV',
+  'BOUND_INACTIVE',
 ];
 
 export const TCP_ESTABLISHED = 1;
@@ -46,7 +57,14 @@ export function tcpCaStateName(state: number): TcpCaStateName {
 
 /** tcpi_options bits (TCPI_OPT_*), as ss prints them. */
 const OPTION_BITS: ReadonlyArray<[number, string]> = [
-  [1, 'ts'], [2, 'sack'], [4, 'wscale'], [8, 'ecn'], [16, 'ecnseen'], [32, 'syn_data'], [64, 'usec_ts'], [128, 'tfo_child'],
+  [1, 'ts'],
+  [2, 'sack'],
+  [4, 'wscale'],
+  [8, 'ecn'],
+  [16, 'ecnseen'],
+  [32, 'syn_data'],
+  [64, 'usec_ts'],
+  [128, 'tfo_child'],
 ];
 
 /** Names of the TCP options negotiated on a connection, from `tcpInfo().options`. */

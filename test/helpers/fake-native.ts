@@ -33,8 +33,20 @@ const glibcOwner: MallocOwnerInfo = {
 };
 
 const emptySnapshot = (): NativeSnapshotRows => ({
-  rows: new ArrayBuffer(0), count: 0, listeners: 0, byLocalPort: [], byRemotePort: [],
-  hostSockets: 0, filterPorts: 0, unfiltered: false, dumps: 2, fdsOpen: 10, fdLimit: 1024, fdHardLimit: 4096, scanNs: 0, dumpNs: 0,
+  rows: new ArrayBuffer(0),
+  count: 0,
+  listeners: 0,
+  byLocalPort: [],
+  byRemotePort: [],
+  hostSockets: 0,
+  filterPorts: 0,
+  unfiltered: false,
+  dumps: 2,
+  fdsOpen: 10,
+  fdLimit: 1024,
+  fdHardLimit: 4096,
+  scanNs: 0,
+  dumpNs: 0,
 });
 
 export class FakeNative implements NativeBinding {

@@ -31,7 +31,9 @@ function expectSyscallError(error: any, code: string, errno: number): void {
 
 describe('tcpInfo bad input', () => {
   const cleanup: Array<() => void> = [];
-  afterAll(() => cleanup.forEach((fn) => fn()));
+  afterAll(() => {
+    for (const fn of cleanup) fn();
+  });
 
   it('EBADF: destroyed socket, socket not yet connected, server not listening, closed fd', async () => {
     const server = net.createServer(() => undefined);
@@ -41,18 +43,38 @@ describe('tcpInfo bad input', () => {
     const destroyed = net.connect(port, '127.0.0.1');
     await once(destroyed, 'connect');
     destroyed.destroy();
-    expectSyscallError(thrown(() => sp.tcpInfo(destroyed)), 'ERR_SOCKET_CLOSED', EBADF);
+    expectSyscallError(
+      thrown(() => sp.tcpInfo(destroyed)),
+      'ERR_SOCKET_CLOSED',
+      EBADF,
+    );
 
     const connecting = net.connect(port, '127.0.0.1');
-    expectSyscallError(thrown(() => sp.tcpInfo(connecting)), 'ERR_SOCKET_CLOSED', EBADF);
+    expectSyscallError(
+      thrown(() => sp.tcpInfo(connecting)),
+      'ERR_SOCKET_CLOSED',
+      EBADF,
+    );
     await once(connecting, 'connect');
     connecting.destroy();
-    expectSyscallError(thrown(() => sp.tcpInfo(new net.Socket())), 'ERR_SOCKET_CLOSED', EBADF);
-    expectSyscallError(thrown(() => sp.tcpInfo(net.createServer())), 'ERR_SOCKET_CLOSED', EBADF);
+    expectSyscallError(
+      thrown(() => sp.tcpInfo(new net.Socket())),
+      'ERR_SOCKET_CLOSED',
+      EBADF,
+    );
+    expectSyscallError(
+      thrown(() => sp.tcpInfo(net.createServer())),
+      'ERR_SOCKET_CLOSED',
+      EBADF,
+    );
 
     // A number past every open fd (and below the limit) is a closed fd.
     const highest = Math.max(...fs.readdirSync('/proc/self/fd').map(Number));
-    expectSyscallError(thrown(() => sp.tcpInfo(highest + 500)), 'ERR_SOCKET_CLOSED', EBADF);
+    expectSyscallError(
+      thrown(() => sp.tcpInfo(highest + 500)),
+      'ERR_SOCKET_CLOSED',
+      EBADF,
+    );
   });
 
   it('ENOTSOCK: a file, and a kernel FIFO', () => {
@@ -62,8 +84,16 @@ describe('tcpInfo bad input', () => {
     // O_RDWR on a FIFO does not block on Linux.
     const fifo = fs.openSync(fifoPath, fs.constants.O_RDWR);
     try {
-      expectSyscallError(thrown(() => sp.tcpInfo(file)), 'ERR_NOT_A_SOCKET', ENOTSOCK);
-      expectSyscallError(thrown(() => sp.tcpInfo(fifo)), 'ERR_NOT_A_SOCKET', ENOTSOCK);
+      expectSyscallError(
+        thrown(() => sp.tcpInfo(file)),
+        'ERR_NOT_A_SOCKET',
+        ENOTSOCK,
+      );
+      expectSyscallError(
+        thrown(() => sp.tcpInfo(fifo)),
+        'ERR_NOT_A_SOCKET',
+        ENOTSOCK,
+      );
     } finally {
       fs.closeSync(file);
       fs.closeSync(fifo);
@@ -81,12 +111,21 @@ describe('tcpInfo bad input', () => {
     const client = net.connect(socketPath);
     await Promise.all([once(client, 'connect'), accepting]);
     cleanup.push(() => client.destroy());
-    for (const target of [server, client, accepted]) expectSyscallError(thrown(() => sp.tcpInfo(target)), 'ERR_SOCKET_TYPE', EOPNOTSUPP);
+    for (const target of [server, client, accepted])
+      expectSyscallError(
+        thrown(() => sp.tcpInfo(target)),
+        'ERR_SOCKET_TYPE',
+        EOPNOTSUPP,
+      );
 
     const udp = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
     cleanup.push(() => udp.close());
-    expectSyscallError(thrown(() => sp.tcpInfo(udp)), 'ERR_SOCKET_TYPE', EOPNOTSUPP);
+    expectSyscallError(
+      thrown(() => sp.tcpInfo(udp)),
+      'ERR_SOCKET_TYPE',
+      EOPNOTSUPP,
+    );
   });
 
   it('rejects numbers that are not fds, and other values, before they reach the addon', () => {

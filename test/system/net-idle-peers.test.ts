@@ -24,7 +24,11 @@ describe('the connections idle longest', () => {
   it('are the ones nothing moved on, oldest first, with addresses, queues and kernel bytes', async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
-    const connect = () => new Promise<net.Socket>((resolve) => { const c = net.connect(port, '127.0.0.1', () => resolve(c)); sockets.push(c); });
+    const connect = () =>
+      new Promise<net.Socket>((resolve) => {
+        const c = net.connect(port, '127.0.0.1', () => resolve(c));
+        sockets.push(c);
+      });
     const quiet = [await connect(), await connect()];
     await pause(300);
     const busy = [await connect(), await connect()];
@@ -59,11 +63,26 @@ describe('the connections idle longest', () => {
   });
 
   it('are listed by `sockprobe snapshot --pid --peers`', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'dist/cjs/cli/main.js'), 'snapshot', '--pid', String(process.pid), '--peers', '2', '--json']);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      path.join(root, 'dist/cjs/cli/main.js'),
+      'snapshot',
+      '--pid',
+      String(process.pid),
+      '--peers',
+      '2',
+      '--json',
+    ]);
     const result = JSON.parse(stdout);
     expect(result.peers).toHaveLength(2);
     expect(result.peers[0].idleMs).toBeGreaterThanOrEqual(result.peers[1].idleMs);
-    const text = await promisify(execFile)(process.execPath, [path.join(root, 'dist/cjs/cli/main.js'), 'snapshot', '--pid', String(process.pid), '--peers', '2']);
+    const text = await promisify(execFile)(process.execPath, [
+      path.join(root, 'dist/cjs/cli/main.js'),
+      'snapshot',
+      '--pid',
+      String(process.pid),
+      '--peers',
+      '2',
+    ]);
     expect(text.stdout).toMatch(/idle longest \(2\):[\s\S]*ESTABLISHED/);
   });
 });

@@ -52,7 +52,7 @@ function stalledGet(port: number): Promise<net.Socket> {
  */
 async function run(serverKeepAlive: boolean, reading: Reading, bodyBytes: number) {
   const body = Buffer.alloc(bodyBytes, 'x');
-  const server = http.createServer((request, response) => {
+  const server = http.createServer((_request, response) => {
     if (!serverKeepAlive) response.setHeader('Connection', 'close');
     response.end(body);
   });
@@ -61,25 +61,35 @@ async function run(serverKeepAlive: boolean, reading: Reading, bodyBytes: number
   const port = (server.address() as net.AddressInfo).port;
   // TIME_WAIT toward this port number left by an earlier listener on it (another test file's,
   // minutes ago: ports are reused) is not this run's; while ours listens, no other can.
-  const timeWaitToward = (rows: Awaited<ReturnType<typeof ss>>) => rows.filter((row) => row.peer.port === port && row.state === 'TIME_WAIT' && row.pid === null).length;
+  const timeWaitToward = (rows: Awaited<ReturnType<typeof ss>>) =>
+    rows.filter((row) => row.peer.port === port && row.state === 'TIME_WAIT' && row.pid === null).length;
   const earlierTimeWait = timeWaitToward(await ss('tan'));
   const agent = new http.Agent({ keepAlive: true });
   const responses: Array<http.IncomingMessage | net.Socket> = [];
   for (let i = 0; i < REQUESTS; i++) {
     if (reading === 'stalled') {
-      const answered = new Promise((resolve) => server.once('request', (request, response) => response.once('finish', resolve)));
+      const answered = new Promise((resolve) => server.once('request', (_request, response) => response.once('finish', resolve)));
       responses.push(await stalledGet(port));
       await answered;
       continue;
     }
     await new Promise<void>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: '/hello', agent }, (response) => {
-        responses.push(response);
-        if (reading === 'none') resolve();
-        else if (reading === 'partial') response.once('data', () => (response.pause(), resolve()));
-        else if (reading === 'all') response.resume().on('end', () => resolve());
-        else (response.destroy(), resolve());
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port, path: '/hello', agent }, (response) => {
+          responses.push(response);
+          if (reading === 'none') resolve();
+          else if (reading === 'partial')
+            response.once('data', () => {
+              response.pause();
+              resolve();
+            });
+          else if (reading === 'all') response.resume().on('end', () => resolve());
+          else {
+            response.destroy();
+            resolve();
+          }
+        })
+        .on('error', reject);
     });
   }
   await settle();
@@ -115,16 +125,48 @@ describe('seed 003: connection reuse pile-ups seen by socketSnapshot', () => {
   const cases: Array<[string, boolean, Reading, number, Record<string, number>, Record<string, number>, number]> = [
     // name, server keep-alive, client reading, body bytes, server-side states, client-side states, client TIME_WAIT (ss only)
     ['keep-alive on, body unread: ESTABLISHED piles up', true, 'none', UNREAD_BODY, { LISTEN: 1, ESTABLISHED: REQUESTS }, { ESTABLISHED: REQUESTS }, 0],
-    ['keep-alive on, body partly read: ESTABLISHED piles up', true, 'partial', PARTLY_READ_BODY, { LISTEN: 1, ESTABLISHED: REQUESTS }, { ESTABLISHED: REQUESTS }, 0],
+    [
+      'keep-alive on, body partly read: ESTABLISHED piles up',
+      true,
+      'partial',
+      PARTLY_READ_BODY,
+      { LISTEN: 1, ESTABLISHED: REQUESTS },
+      { ESTABLISHED: REQUESTS },
+      0,
+    ],
     ['keep-alive on, body read to the end: one reused connection', true, 'all', UNREAD_BODY, { LISTEN: 1, ESTABLISHED: 1 }, { ESTABLISHED: 1 }, 0],
     ['keep-alive on, closed unread: no pile-up, client-side TIME_WAIT', true, 'close', SEED_BODY, { LISTEN: 1 }, {}, REQUESTS],
-    ['keep-alive off, client stops reading and never closes: CLOSE_WAIT piles up (server FIN_WAIT2)', false, 'stalled', SEED_BODY, { LISTEN: 1, FIN_WAIT2: REQUESTS }, { CLOSE_WAIT: REQUESTS }, 0],
-    [`keep-alive off, 100 KB body unread by the http client: ${NODE_MAJOR >= 22 ? 'buffered whole, closed (server TIME_WAIT)' : 'CLOSE_WAIT piles up (server FIN_WAIT2)'}`, false, 'none', UNREAD_BODY, ...unreadKeepAliveOff, 0],
-    ['keep-alive off, body partly read: CLOSE_WAIT piles up', false, 'partial', PARTLY_READ_BODY, { LISTEN: 1, FIN_WAIT2: REQUESTS }, { CLOSE_WAIT: REQUESTS }, 0],
+    [
+      'keep-alive off, client stops reading and never closes: CLOSE_WAIT piles up (server FIN_WAIT2)',
+      false,
+      'stalled',
+      SEED_BODY,
+      { LISTEN: 1, FIN_WAIT2: REQUESTS },
+      { CLOSE_WAIT: REQUESTS },
+      0,
+    ],
+    [
+      `keep-alive off, 100 KB body unread by the http ` +
+        `client: ${NODE_MAJOR >= 22 ? 'buffered whole, closed (server TIME_WAIT)' : 'CLOSE_WAIT piles up (server FIN_WAIT2)'}`,
+      false,
+      'none',
+      UNREAD_BODY,
+      ...unreadKeepAliveOff,
+      0,
+    ],
+    [
+      'keep-alive off, body partly read: CLOSE_WAIT piles up',
+      false,
+      'partial',
+      PARTLY_READ_BODY,
+      { LISTEN: 1, FIN_WAIT2: REQUESTS },
+      { CLOSE_WAIT: REQUESTS },
+      0,
+    ],
     ['keep-alive off, body read to the end: server-side TIME_WAIT, no pile-up', false, 'all', UNREAD_BODY, { LISTEN: 1, TIME_WAIT: REQUESTS }, {}, 0],
   ];
 
-  it.each(cases)('%s', async (name, keepAlive, reading, bodyBytes, serverSide, clientSide, clientTimeWait) => {
+  it.each(cases)('%s', async (_name, keepAlive, reading, bodyBytes, serverSide, clientSide, clientTimeWait) => {
     const result = await run(keepAlive, reading, bodyBytes);
     // sockprobe agrees with ss for this process...
     expect(result.server).toEqual(result.ssServer);

@@ -32,12 +32,14 @@ describe('socketSnapshot filtered on this process ports', () => {
     });
     for (let i = 0; i < CONNECTIONS; i += 50) {
       await Promise.all(
-        Array.from({ length: Math.min(50, CONNECTIONS - i) }, () =>
-          new Promise<void>((resolve, reject) => {
-            const socket = net.connect(port, '127.0.0.1', () => resolve());
-            socket.once('error', reject);
-            sockets.push(socket);
-          }),
+        Array.from(
+          { length: Math.min(50, CONNECTIONS - i) },
+          () =>
+            new Promise<void>((resolve, reject) => {
+              const socket = net.connect(port, '127.0.0.1', () => resolve());
+              socket.once('error', reject);
+              sockets.push(socket);
+            }),
         ),
       );
     }

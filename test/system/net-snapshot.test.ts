@@ -54,7 +54,11 @@ describe('socketSnapshot against ss -tan', () => {
     }
     // TIME_WAIT on the server side: the server closes first, the client follows. Two on the
     // IPv4 listener, one on the dual-stack one (an IPv6 TIME_WAIT with a mapped address).
-    for (const [server, port] of [[v4, v4Port], [v4, v4Port], [dual, dualPort]] as const) {
+    for (const [server, port] of [
+      [v4, v4Port],
+      [v4, v4Port],
+      [dual, dualPort],
+    ] as const) {
       const { client, accepted } = await connectPair(server, port);
       const closed = Promise.all([once(client, 'close'), once(accepted, 'close')]);
       accepted.on('end', () => accepted.end());
@@ -92,7 +96,15 @@ describe('socketSnapshot against ss -tan', () => {
       `${state} ${plain(local)}:${localPort} ${plain(peer)}:${peerPort} fd=${fd}`;
     const ours = snapshot.sockets.toArray().map((row: any) => key(row.state, row.localAddress, row.localPort, row.remoteAddress, row.remotePort, row.fd));
     const theirs = reference.map((row: SsSocket) =>
-      key(row.state, row.local.address === '*' ? '::' : row.local.address, row.local.port, row.peer.address === '*' ? '::' : row.peer.address, row.peer.port, row.fd));
+      key(
+        row.state,
+        row.local.address === '*' ? '::' : row.local.address,
+        row.local.port,
+        row.peer.address === '*' ? '::' : row.peer.address,
+        row.peer.port,
+        row.fd,
+      ),
+    );
     expect(ours.sort()).toEqual(theirs.sort());
     const mapped = snapshot.sockets.toArray().filter((row: any) => row.localPort === dualPort && row.state === 'ESTABLISHED');
     expect(mapped).toHaveLength(2);
@@ -110,7 +122,12 @@ describe('socketSnapshot against ss -tan', () => {
     for (const row of established) {
       const direct = sp.tcpInfo(row.fd, { bigint: true });
       expect([row.tcpInfo.sndCwnd, row.tcpInfo.sndMss, row.tcpInfo.bytesReceived, row.tcpInfo.bytesAcked, row.skmem.rcvbuf, row.skmem.sndbuf]).toEqual([
-        direct.sndCwnd, direct.sndMss, direct.bytesReceived, direct.bytesAcked, direct.skmem.rcvbuf, direct.skmem.sndbuf,
+        direct.sndCwnd,
+        direct.sndMss,
+        direct.bytesReceived,
+        direct.bytesAcked,
+        direct.skmem.rcvbuf,
+        direct.skmem.sndbuf,
       ]);
       expect(typeof row.tcpInfo.bytesAcked).toBe('bigint');
       expect(row.inqBytes).toBe(direct.inqBytes);

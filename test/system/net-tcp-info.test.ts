@@ -6,7 +6,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SKMEM_KEYS, ss, type SsSocket } from '../helpers/ss';
 
 const require = createRequire(import.meta.url);
@@ -69,11 +69,24 @@ function expectAgreement(info: any, row: SsSocket): void {
   expect(info.outqBytes).toBe(row.sendQ);
   // ss omits zero counters.
   const pairs: Array<[string, string]> = [
-    ['sndCwnd', 'cwnd'], ['sndMss', 'mss'], ['rcvMss', 'rcvmss'], ['advmss', 'advmss'], ['pmtu', 'pmtu'],
-    ['bytesAcked', 'bytes_acked'], ['bytesReceived', 'bytes_received'], ['bytesSent', 'bytes_sent'],
-    ['segsOut', 'segs_out'], ['segsIn', 'segs_in'], ['dataSegsOut', 'data_segs_out'], ['dataSegsIn', 'data_segs_in'],
-    ['sndWscale', 'snd_wscale'], ['rcvWscale', 'rcv_wscale'], ['rcvSpace', 'rcv_space'], ['rcvSsthresh', 'rcv_ssthresh'],
-    ['sndWndBytes', 'snd_wnd'], ['delivered', 'delivered'],
+    ['sndCwnd', 'cwnd'],
+    ['sndMss', 'mss'],
+    ['rcvMss', 'rcvmss'],
+    ['advmss', 'advmss'],
+    ['pmtu', 'pmtu'],
+    ['bytesAcked', 'bytes_acked'],
+    ['bytesReceived', 'bytes_received'],
+    ['bytesSent', 'bytes_sent'],
+    ['segsOut', 'segs_out'],
+    ['segsIn', 'segs_in'],
+    ['dataSegsOut', 'data_segs_out'],
+    ['dataSegsIn', 'data_segs_in'],
+    ['sndWscale', 'snd_wscale'],
+    ['rcvWscale', 'rcv_wscale'],
+    ['rcvSpace', 'rcv_space'],
+    ['rcvSsthresh', 'rcv_ssthresh'],
+    ['sndWndBytes', 'snd_wnd'],
+    ['delivered', 'delivered'],
   ];
   for (const [ours, theirs] of pairs) expect([ours, info[ours]]).toEqual([ours, row.info[theirs] ?? 0]);
   expect(info.rtoUs / 1000).toBe(row.info.rto);
@@ -81,7 +94,9 @@ function expectAgreement(info: any, row: SsSocket): void {
 
 describe('tcpInfo against ss -tinm', () => {
   const cleanup: Array<() => void> = [];
-  afterAll(() => cleanup.forEach((fn) => fn()));
+  afterAll(() => {
+    for (const fn of cleanup) fn();
+  });
 
   it('the TypeScript layout mirrors the built addon', () => {
     const layout = native().netLayout();
@@ -92,7 +107,12 @@ describe('tcpInfo against ss -tinm', () => {
     const last = TCP_INFO_FIELDS[TCP_INFO_FIELDS.length - 1];
     expect(last.offset + fieldSize(last)).toBe(layout.tcpInfoSize);
     expect([PROBE.bytes, ROW.bytes, ROW.tcpInfo, ROW.skmem, TCP_INFO_CAPACITY, SKMEM_SLOTS]).toEqual([
-      layout.probeBytes, layout.rowBytes, layout.rowTcpInfo, layout.rowSkmem, layout.tcpInfoCapacity, layout.skmemSlots,
+      layout.probeBytes,
+      layout.rowBytes,
+      layout.rowTcpInfo,
+      layout.rowSkmem,
+      layout.tcpInfoCapacity,
+      layout.skmemSlots,
     ]);
   });
 
@@ -120,7 +140,11 @@ describe('tcpInfo against ss -tinm', () => {
     expect(serverSide.bytesReceived).toBe(3000);
     expect(clientSide.bytesReceived).toBe(70_000);
     expect(listener.state).toBe('LISTEN');
-    for (const [socket, fd] of [[accepted, serverSide.fd], [client, clientSide.fd], [server, listener.fd]] as const) {
+    for (const [socket, fd] of [
+      [accepted, serverSide.fd],
+      [client, clientSide.fd],
+      [server, listener.fd],
+    ] as const) {
       const { info, row } = await quiescentPair(() => sp.tcpInfo(socket), port, fd);
       expectAgreement(info, row);
     }
@@ -129,7 +153,7 @@ describe('tcpInfo against ss -tinm', () => {
 
   it('TLS: server-side and client-side TLSSockets and an https agent socket resolve to their TCP fds', async () => {
     const secure: tls.TLSSocket[] = [];
-    const server = https.createServer({ ...testCertificate() }, (request, response) => response.end('hello'));
+    const server = https.createServer({ ...testCertificate() }, (_request, response) => response.end('hello'));
     server.on('secureConnection', (socket: tls.TLSSocket) => secure.push(socket));
     // The server closes an idle keep-alive connection after keepAliveTimeout (5 s): on a loaded
     // machine the ss calls below can take that long, and the agent's socket would close mid-test.
@@ -170,7 +194,7 @@ describe('tcpInfo against ss -tinm', () => {
   });
 
   it('HTTP/2: session.socket of client and server sessions (proxies over TLSSockets)', async () => {
-    const server = http2.createSecureServer({ ...testCertificate() }, (request, response) => response.end('ok'));
+    const server = http2.createSecureServer({ ...testCertificate() }, (_request, response) => response.end('ok'));
     const sessions: http2.ServerHttp2Session[] = [];
     server.on('session', (session) => sessions.push(session));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -23,9 +23,11 @@ async function listen<T extends net.Server>(server: T): Promise<number> {
 
 function get(module: typeof http | typeof https, port: number, agent: http.Agent): Promise<void> {
   return new Promise((resolve, reject) => {
-    module.get({ host: '127.0.0.1', port, agent, rejectUnauthorized: false } as https.RequestOptions, (response) => {
-      response.resume().on('end', () => resolve());
-    }).on('error', reject);
+    module
+      .get({ host: '127.0.0.1', port, agent, rejectUnauthorized: false } as https.RequestOptions, (response) => {
+        response.resume().on('end', () => resolve());
+      })
+      .on('error', reject);
   });
 }
 
@@ -46,9 +48,9 @@ describe('connection tracking', () => {
     const certificate = testCertificate();
     const tcpServer = net.createServer(() => undefined);
     const tlsServer = tls.createServer(certificate, () => undefined);
-    const httpServer = http.createServer((request, response) => response.end('ok'));
-    const httpsServer = https.createServer(certificate, (request, response) => response.end('ok'));
-    const h2Server = http2.createSecureServer(certificate, (request, response) => response.end('ok'));
+    const httpServer = http.createServer((_request, response) => response.end('ok'));
+    const httpsServer = https.createServer(certificate, (_request, response) => response.end('ok'));
+    const h2Server = http2.createSecureServer(certificate, (_request, response) => response.end('ok'));
     const servers = [tcpServer, tlsServer, httpServer, httpsServer, h2Server];
     const [tcpPort, tlsPort, httpPort, httpsPort, h2Port] = await Promise.all(servers.map(listen));
     const httpAgent = new http.Agent({ keepAlive: true });
@@ -64,7 +66,10 @@ describe('connection tracking', () => {
     const h2Client = http2.connect(`https://127.0.0.1:${h2Port}`, { rejectUnauthorized: false });
     await new Promise<void>((resolve, reject) => {
       const stream = h2Client.request({ ':path': '/' });
-      stream.resume().on('end', () => resolve()).on('error', reject);
+      stream
+        .resume()
+        .on('end', () => resolve())
+        .on('error', reject);
       stream.end();
     });
     await settle();

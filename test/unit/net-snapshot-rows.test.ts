@@ -12,7 +12,13 @@ import { countByLocalPort, parseSs, SKMEM_KEYS, type SsSocket } from '../helpers
 
 // Packed rows of a real snapshot of node holding an IPv4 and an IPv6 listener, idle clients,
 // a peer with 5000 unread bytes and a CLOSE_WAIT; `ss -tanieHOpm` ran 42 ms later.
-type Meta = { pid: number; ssAfterMs: number; unreadBytes: number; ports: { ipv4Listener: number; ipv6Listener: number; unreadBytesClient: number; closedClient: number }; figures: Omit<NativeSnapshotRows, 'rows'> };
+type Meta = {
+  pid: number;
+  ssAfterMs: number;
+  unreadBytes: number;
+  ports: { ipv4Listener: number; ipv6Listener: number; unreadBytesClient: number; closedClient: number };
+  figures: Omit<NativeSnapshotRows, 'rows'>;
+};
 const meta = recordedMeta<Meta>('socket-rows');
 const rowsBuffer = recordedBytes('socket-rows.bin');
 const ss = parseSs(recordedText('socket-rows.ss.txt')).filter((s) => s.pid === meta.pid);
@@ -24,13 +30,24 @@ describe('SocketRows on recorded packed rows, against ss', () => {
   it('holds every socket ss attributes to the process, listeners first', () => {
     expect(rows.length).toBe(ss.length);
     expect(new Set(rows.toArray().map((r) => r.inode))).toEqual(new Set(ss.map((s) => s.info.ino)));
-    expect(rows.toArray().slice(0, meta.figures.listeners).map((r) => r.state)).toEqual(['LISTEN', 'LISTEN']);
+    expect(
+      rows
+        .toArray()
+        .slice(0, meta.figures.listeners)
+        .map((r) => r.state),
+    ).toEqual(['LISTEN', 'LISTEN']);
   });
 
   it('decodes state, family, addresses, ports, fd and queues as ss prints them', () => {
     for (const row of rows) {
       const s = byInode(row);
-      expect({ state: row.state, local: row.localAddress, localPort: row.localPort, remotePort: row.remotePort, fd: row.fd }).toEqual({ state: s.state, local: s.local.address, localPort: s.local.port, remotePort: s.peer.port, fd: s.fd });
+      expect({ state: row.state, local: row.localAddress, localPort: row.localPort, remotePort: row.remotePort, fd: row.fd }).toEqual({
+        state: s.state,
+        local: s.local.address,
+        localPort: s.local.port,
+        remotePort: s.peer.port,
+        fd: s.fd,
+      });
       expect(row.family).toBe(s.local.address.includes(':') ? 'IPv6' : 'IPv4');
       if (row.state === 'LISTEN') {
         // ss prints a listener's accept queue and its backlog in the queue columns.
@@ -65,9 +82,22 @@ describe('SocketRows on recorded packed rows, against ss', () => {
         expect(row.idleMs).toBeNull();
         continue;
       }
-      expect({ mss: info.sndMss, rcvmss: info.rcvMss, advmss: info.advmss, sndWscale: info.sndWscale, rcvWscale: info.rcvWscale }).toEqual({ mss: s.info.mss, rcvmss: s.info.rcvmss, advmss: s.info.advmss, sndWscale: s.info.snd_wscale, rcvWscale: s.info.rcv_wscale });
+      expect({ mss: info.sndMss, rcvmss: info.rcvMss, advmss: info.advmss, sndWscale: info.sndWscale, rcvWscale: info.rcvWscale }).toEqual({
+        mss: s.info.mss,
+        rcvmss: s.info.rcvmss,
+        advmss: s.info.advmss,
+        sndWscale: s.info.snd_wscale,
+        rcvWscale: s.info.rcv_wscale,
+      });
       // ss leaves out counters that are zero.
-      for (const [name, key] of [['bytesAcked', 'bytes_acked'], ['bytesReceived', 'bytes_received'], ['segsOut', 'segs_out'], ['segsIn', 'segs_in'], ['dataSegsIn', 'data_segs_in'], ['dataSegsOut', 'data_segs_out']] as const) {
+      for (const [name, key] of [
+        ['bytesAcked', 'bytes_acked'],
+        ['bytesReceived', 'bytes_received'],
+        ['segsOut', 'segs_out'],
+        ['segsIn', 'segs_in'],
+        ['dataSegsIn', 'data_segs_in'],
+        ['dataSegsOut', 'data_segs_out'],
+      ] as const) {
         expect(info[name]).toBe(s.info[key] ?? 0);
       }
       const ssIdle = Math.min(s.info.lastsnd, s.info.lastrcv);
@@ -79,7 +109,14 @@ describe('SocketRows on recorded packed rows, against ss', () => {
 
   it('reads the same through its cheap per-row accessors as through at()', () => {
     rows.toArray().forEach((row, i) => {
-      expect([rows.stateCode(i) === 10, rows.localPort(i), rows.remotePort(i), rows.fd(i), rows.idleMs(i), rows.side(i)]).toEqual([row.state === 'LISTEN', row.localPort, row.remotePort, row.fd, row.idleMs, row.side]);
+      expect([rows.stateCode(i) === 10, rows.localPort(i), rows.remotePort(i), rows.fd(i), rows.idleMs(i), rows.side(i)]).toEqual([
+        row.state === 'LISTEN',
+        row.localPort,
+        row.remotePort,
+        row.fd,
+        row.idleMs,
+        row.side,
+      ]);
     });
   });
 
@@ -145,7 +182,12 @@ describe('socketSnapshot() through the native seam, on the recorded rows', () =>
 
   it('lists the listeners and the fd headroom', () => {
     expect(snapshot.listeners.map((l) => l.localPort).sort()).toEqual([meta.ports.ipv4Listener, meta.ports.ipv6Listener].sort());
-    expect(snapshot.fds).toEqual({ open: meta.figures.fdsOpen, limit: meta.figures.fdLimit, hardLimit: meta.figures.fdHardLimit, headroom: meta.figures.fdLimit - meta.figures.fdsOpen });
+    expect(snapshot.fds).toEqual({
+      open: meta.figures.fdsOpen,
+      limit: meta.figures.fdLimit,
+      hardLimit: meta.figures.fdHardLimit,
+      headroom: meta.figures.fdLimit - meta.figures.fdsOpen,
+    });
     expect(snapshot.timings.dumpMs).toBe(meta.figures.dumpNs / 1e6);
   });
 
@@ -155,7 +197,10 @@ describe('socketSnapshot() through the native seam, on the recorded rows', () =>
     const idle = peers.map((p) => p.idleMs);
     expect(idle).toEqual([...idle].sort((a, b) => b - a));
     // None idle longer than the longest kept, among all connections.
-    const all = rows.toArray().filter((r) => r.side !== 'listener').map((r) => r.idleMs!);
+    const all = rows
+      .toArray()
+      .filter((r) => r.side !== 'listener')
+      .map((r) => r.idleMs!);
     expect(idle[0]).toBe(Math.max(...all));
     expect(idle[2]).toBeGreaterThanOrEqual([...all].sort((a, b) => b - a)[2]);
     for (const peer of peers) {
@@ -189,7 +234,10 @@ describe('socketSnapshot() through the native seam, on the recorded rows', () =>
   });
 
   it('names CLOSE_WAIT of client sockets by the remote port, not by their ephemeral local port', () => {
-    const clientSide = { ...snapshot, counts: { ...snapshot.counts, byLocalPort: { ...snapshot.counts.byLocalPort, 41000: { CLOSE_WAIT: 2 } }, byRemotePort: { 9000: { CLOSE_WAIT: 2 } } } };
+    const clientSide = {
+      ...snapshot,
+      counts: { ...snapshot.counts, byLocalPort: { ...snapshot.counts.byLocalPort, 41000: { CLOSE_WAIT: 2 } }, byRemotePort: { 9000: { CLOSE_WAIT: 2 } } },
+    };
     expect(summariseSnapshot(clientSide, 1000).closeWaitByPort).toEqual({ [meta.ports.ipv4Listener]: 1, '→9000': 2 });
   });
 

@@ -8,7 +8,11 @@ describe('SocketRows.at', () => {
     const rows = new SocketRows(new ArrayBuffer(ROW.bytes * 2), 2, false);
     for (const index of [-1, 2, 1.5, Number.NaN]) {
       let thrown: unknown;
-      try { rows.at(index); } catch (error) { thrown = error; }
+      try {
+        rows.at(index);
+      } catch (error) {
+        thrown = error;
+      }
       expect(thrown).toBeInstanceOf(SockprobeRangeError);
       expect(thrown).toBeInstanceOf(RangeError);
       expect(thrown).toMatchObject({ code: 'ERR_OUT_OF_RANGE', message: `Expected an integer from 0 to 1 for i but received number ${index}` });

@@ -31,9 +31,44 @@ describe('tcpInfo() on a recorded probe buffer, against ss', () => {
     expect(info.fd).toBe(meta.fd);
     expect(info.state).toBe(ss.state);
     expect(info.tcpInfoLength).toBe(meta.tcpInfoLength);
-    expect({ rto: info.rtoUs / 1000, ato: info.atoUs / 1000, mss: info.sndMss, rcvmss: info.rcvMss, advmss: info.advmss, cwnd: info.sndCwnd, pmtu: info.pmtu }).toEqual({ rto: ss.info.rto, ato: ss.info.ato, mss: ss.info.mss, rcvmss: ss.info.rcvmss, advmss: ss.info.advmss, cwnd: ss.info.cwnd, pmtu: ss.info.pmtu });
-    expect({ received: info.bytesReceived, segsOut: info.segsOut, segsIn: info.segsIn, dataSegsIn: info.dataSegsIn, delivered: info.delivered, reordering: info.reordering }).toEqual({ received: ss.info.bytes_received, segsOut: ss.info.segs_out, segsIn: ss.info.segs_in, dataSegsIn: ss.info.data_segs_in, delivered: ss.info.delivered, reordering: ss.info.reordering });
-    expect({ rcvSpace: info.rcvSpace, rcvSsthresh: info.rcvSsthresh, sndWnd: info.sndWndBytes, minRtt: info.minRttUs! / 1000 }).toEqual({ rcvSpace: ss.info.rcv_space, rcvSsthresh: ss.info.rcv_ssthresh, sndWnd: ss.info.snd_wnd, minRtt: ss.info.minrtt });
+    expect({
+      rto: info.rtoUs / 1000,
+      ato: info.atoUs / 1000,
+      mss: info.sndMss,
+      rcvmss: info.rcvMss,
+      advmss: info.advmss,
+      cwnd: info.sndCwnd,
+      pmtu: info.pmtu,
+    }).toEqual({
+      rto: ss.info.rto,
+      ato: ss.info.ato,
+      mss: ss.info.mss,
+      rcvmss: ss.info.rcvmss,
+      advmss: ss.info.advmss,
+      cwnd: ss.info.cwnd,
+      pmtu: ss.info.pmtu,
+    });
+    expect({
+      received: info.bytesReceived,
+      segsOut: info.segsOut,
+      segsIn: info.segsIn,
+      dataSegsIn: info.dataSegsIn,
+      delivered: info.delivered,
+      reordering: info.reordering,
+    }).toEqual({
+      received: ss.info.bytes_received,
+      segsOut: ss.info.segs_out,
+      segsIn: ss.info.segs_in,
+      dataSegsIn: ss.info.data_segs_in,
+      delivered: ss.info.delivered,
+      reordering: ss.info.reordering,
+    });
+    expect({ rcvSpace: info.rcvSpace, rcvSsthresh: info.rcvSsthresh, sndWnd: info.sndWndBytes, minRtt: info.minRttUs! / 1000 }).toEqual({
+      rcvSpace: ss.info.rcv_space,
+      rcvSsthresh: ss.info.rcv_ssthresh,
+      sndWnd: ss.info.snd_wnd,
+      minRtt: ss.info.minrtt,
+    });
     // ss prints rtt as "rtt:<srtt ms>/<rttvar ms>".
     const [rtt, rttvar] = /rtt:([\d.]+)\/([\d.]+)/.exec(rawLine)!.slice(1).map(Number);
     expect([info.rttUs / 1000, info.rttvarUs / 1000]).toEqual([rtt, rttvar]);
@@ -44,7 +79,11 @@ describe('tcpInfo() on a recorded probe buffer, against ss', () => {
 
   it('gives idle times no older than ss saw them 37 ms later', () => {
     const info = tcpInfo(meta.fd);
-    for (const [ours, theirs] of [[info.lastDataRecvMs, ss.info.lastrcv], [info.lastDataSentMs, ss.info.lastsnd], [info.lastAckRecvMs, ss.info.lastack]]) {
+    for (const [ours, theirs] of [
+      [info.lastDataRecvMs, ss.info.lastrcv],
+      [info.lastDataSentMs, ss.info.lastsnd],
+      [info.lastAckRecvMs, ss.info.lastack],
+    ]) {
       expect(ours).toBeLessThanOrEqual(theirs);
       expect(ours).toBeGreaterThanOrEqual(theirs - meta.ssAfterMs - 10);
     }
@@ -94,7 +133,9 @@ describe('tcpInfo() on a recorded probe buffer, against ss', () => {
 
 describe('tcpInfo() errors', () => {
   it('rejects what is not a socket or an fd before the addon is called', () => {
-    expect(() => tcpInfo('7' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/^Expected a net\.Socket.* but received string "7"$/) }));
+    expect(() => tcpInfo('7' as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/^Expected a net\.Socket.* but received string "7"$/) }),
+    );
     expect(() => tcpInfo(-1)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => tcpInfo(2 ** 31)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => tcpInfo(3, { bigint: 'yes' } as never)).toThrow(/options\.bigint/);
@@ -103,7 +144,14 @@ describe('tcpInfo() errors', () => {
 
   it('probes fd -1 for a socket that has none, and names the error by errno', () => {
     fake.probeError = nativeError('ERR_SYSCALL', 'getsockopt(TCP_INFO): Bad file descriptor', { errno: 9, syscall: 'getsockopt' });
-    expect(() => tcpInfo(new net.Socket())).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_CLOSED', errno: 9, syscall: 'getsockopt', message: expect.stringMatching(/^tcpInfo: the socket: no open socket/) }));
+    expect(() => tcpInfo(new net.Socket())).toThrow(
+      expect.objectContaining({
+        code: 'ERR_SOCKET_CLOSED',
+        errno: 9,
+        syscall: 'getsockopt',
+        message: expect.stringMatching(/^tcpInfo: the socket: no open socket/),
+      }),
+    );
     expect(fake.lastProbe!.fd).toBe(-1);
     fake.probeError = nativeError('ERR_SYSCALL', 'not a socket', { errno: 88, syscall: 'getsockopt' });
     expect(() => tcpInfo(0)).toThrow(expect.objectContaining({ code: 'ERR_NOT_A_SOCKET', message: expect.stringContaining('fd 0') }));
