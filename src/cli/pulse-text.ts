@@ -2,6 +2,7 @@ import type { PulseResult } from '../experiments/pulse';
 import { LAYERS } from '../probe/layers';
 import { renderRelease } from '../probe/report';
 import { mib, table } from './format';
+import { plusMinus } from '../native-heap/sampling-error';
 import { renderHoldersText, renderNativeHeapText } from './pulse-native-heap';
 
 /** The end-of-run summary a person reads: per-connection cost, retention, release, findings. */
@@ -20,7 +21,7 @@ export function renderPulseText(result: PulseResult): string {
   for (const e of estimates) if (e.declined) out.push(`  ${LAYERS[e.layer].label} declined: ${e.declined}`);
   for (const e of estimates) if (e.note) out.push(`  note: ${e.note}`);
   const categories = (report.nativeHeap?.perConnection ?? []).filter((e) => e.kind === kind && e.bytesPerConnection !== null);
-  const heapLines = [...renderNativeHeapText(result.nativeHeap, kind), ...(categories.length ? [`  fitted on every profile (R²): ${categories.map((e) => `${e.category} ${(e.bytesPerConnection! / 1024).toFixed(1)} KiB (${e.quality!.toFixed(2)})`).join(', ')}`] : [])];
+  const heapLines = [...renderNativeHeapText(result.nativeHeap, kind), ...(categories.length ? [`  fitted on every profile (R²): ${categories.map((e) => `${e.category} ${(e.bytesPerConnection! / 1024).toFixed(1)} KiB${e.relativeError == null ? '' : ` ${plusMinus(e.relativeError)}`} (${e.quality!.toFixed(2)})`).join(', ')}`] : [])];
   if (heapLines.length) out.push('', ...heapLines);
   out.push('');
   out.push(table([

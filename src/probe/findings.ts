@@ -2,6 +2,7 @@ import { LAYERS, type Layer } from './layers';
 import type { LeakTrend, PerConnectionEstimate, Retention } from './correlate';
 import type { Sample } from './sample';
 import type { GrowingSite } from './native-heap';
+import { plusMinus } from '../native-heap/sampling-error';
 import type { MemoryHeadroomEvidence } from './headroom';
 import type { HolderEstimate } from './holders/estimate';
 
@@ -154,7 +155,7 @@ export function rssPerConnection(estimates: PerConnectionEstimate[]): number | n
   return Math.max(...rss.map((e) => e.bytesPerConnection!));
 }
 
-const siteText = (s: GrowingSite) => `${s.site} [${s.category}] ${s.growthBytes >= 0 ? '+' : ''}${(s.growthBytes / 1024).toFixed(1)} KiB${s.new ? ' (new)' : ''}`;
+const siteText = (s: GrowingSite) => `${s.site} [${s.category}] ${s.growthBytes >= 0 ? '+' : ''}${(s.growthBytes / 1024).toFixed(1)} KiB${s.relativeError != null ? ` ${plusMinus(s.relativeError)}` : ''}${s.new ? ' (new)' : ''}`;
 
 /** When a profile was taken, how long before the newest sample, and how RSS moved since: a figure as old as its profile says so. */
 export interface ProfileMoment {

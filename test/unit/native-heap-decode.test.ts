@@ -22,8 +22,10 @@ function expected(sites: ReadableSite[], executable: string, fields: Partial<Nat
   }
   const ordered = [...merged.values()].sort((a, b) => b.bytes - a.bytes).map((s) => ({ bytes: Math.round(s.bytes), count: Math.round(s.count * 100) / 100, samples: s.samples, stack: s.stack }));
   const categories = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
+  const categorySamples = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
   for (const s of ordered) categories[categorize(s.stack, executable)] += s.bytes;
-  return { sampleBytes: 65536, totalBytes: ordered.reduce((a, s) => a + s.bytes, 0), startedAt: 1_700_000_000_000, takenAt: 1_700_000_060_000, sites: ordered, categories, dropped: 0, source: SOURCE, ...fields };
+  for (const s of ordered) categorySamples[categorize(s.stack, executable)] += s.samples;
+  return { sampleBytes: 65536, totalBytes: ordered.reduce((a, s) => a + s.bytes, 0), startedAt: 1_700_000_000_000, takenAt: 1_700_000_060_000, sites: ordered, categories, categorySamples, dropped: 0, source: SOURCE, ...fields };
 }
 
 /** A heavy profile: `frameCount` distinct frames (native in three modules, and JIT code), `siteCount` sites of 40 frames. */
@@ -59,6 +61,8 @@ describe('decodeProfile (the addon tables to a NativeHeapProfile)', () => {
     // Hand-checked: the two OpenSSL sites merged, largest first, counts to 0.01.
     expect(profile.sites.map((s) => [s.bytes, s.count, s.samples])).toEqual([[65_537, 1, 1], [15_001, 3.96, 3], [5_000, 2, 1], [300, 1, 1], [7, 1, 1]]);
     expect(profile.categories).toMatchObject({ openssl: 15_001, node: 65_537, v8: 5_000, addons: 300, other: 7 });
+    // Sampled blocks per category, for each category's Poisson error: the two OpenSSL sites' 2 + 1.
+    expect(profile.categorySamples).toMatchObject({ openssl: 3, node: 1, v8: 1, addons: 1, other: 1, zlib: 0 });
     // Frames keep their shape (offset only where a module is), an address above 2^53 exact.
     expect(profile.sites[1].stack[0]).toEqual(STACKS.ssl[0]);
     expect(Object.keys(profile.sites[2].stack[2])).toEqual(['name', 'module', 'address', 'kind']);
@@ -93,6 +97,9 @@ describe('decodeProfile (the addon tables to a NativeHeapProfile)', () => {
     expect(bounded.sites).toEqual(whole.sites.slice(0, 100));
     expect(bounded.totalBytes).toBe(whole.totalBytes);
     expect(bounded.categories).toEqual(whole.categories);
+    // The omitted sites' samples still count in their categories' errors.
+    expect(bounded.categorySamples).toEqual(whole.categorySamples);
+    expect(Object.values(bounded.categorySamples!).reduce((a, b) => a + b, 0)).toBe(whole.sites.reduce((a, s) => a + s.samples, 0));
     const rest = whole.sites.slice(100);
     expect(bounded.omitted).toEqual({ sites: rest.length, bytes: rest.reduce((a, s) => a + s.bytes, 0), count: Math.round(rest.reduce((a, s) => a + s.count, 0) * 100) / 100 });
     expect(whole.omitted).toBeUndefined();

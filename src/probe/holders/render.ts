@@ -1,11 +1,11 @@
 /** Holders as a person reads them: one line each with the cost per connection and the fix, then the detail. */
+import { plusMinus } from '../../native-heap/sampling-error';
 import type { HolderEstimate } from './estimate';
 
 const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
-/** "±8%": the Poisson relative standard error of a sampled figure. */
-export const plusMinus = (relativeError: number): string => (Number.isFinite(relativeError) ? `±${Math.max(1, Math.round(relativeError * 100))}%` : '±?');
+export { plusMinus };
 
 const clock = (ms: number) => `${new Date(ms).toISOString().slice(11, 19)} UTC`;
 const ago = (ms: number) => (ms < 120_000 ? `${Math.max(0, Math.round(ms / 1000))} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(0)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
