@@ -2,9 +2,27 @@ import type { PulseResult } from '../experiments/pulse';
 import { LAYERS } from '../probe/layers';
 import { renderRelease } from '../probe/report';
 import { otherNative, totalConnections } from '../probe/sample';
+import { plusMinus } from '../native-heap/sampling-error';
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const mib = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 1048576).toFixed(1)} MiB`);
+
+/** The memory cgroup's limit as a line on the RSS plot, or null where there is none (older results carry no `container`). */
+function limitLine(result: PulseResult): { bytes: number; label: string } | null {
+  const limit = result.container?.limitBytes;
+  return typeof limit === 'number' && limit > 0 ? { bytes: limit, label: `memory limit ${mib(limit)}` } : null;
+}
+
+/** What the report says of the limit line: where it comes from, or why there is none. */
+function limitText(result: PulseResult): string {
+  const c = result.container;
+  if (!c) return '';
+  if (c.limitBytes !== null) {
+    const share = c.workingSetBytes !== null ? `; the group's working set at the end ${mib(c.workingSetBytes)} = ${((100 * c.workingSetBytes) / c.limitBytes).toFixed(1)}% of it (the kernel OOM-kills at 100%)` : '';
+    return `<p class="container-limit">The RSS plot draws the memory cgroup's limit, ${mib(c.limitBytes)} (${escape(c.limitSource ?? 'containerMemory()')}), and the group's working set${escape(share)}.</p>`;
+  }
+  return `<p class="container-limit">No memory limit line on the RSS plot: ${escape(c.reason ?? 'no limit')}.</p>`;
+}
 
 /** The series each chart draws, in bytes, per sample; the page picks each chart's unit. */
 function series(result: PulseResult) {
@@ -17,7 +35,7 @@ function series(result: PulseResult) {
     t: result.samples.map((s) => (s.time - t0) / 1000),
     connections: result.samples.map((s) => totalConnections(s.connections)),
     charts: [
-      { title: 'RSS', lines: { RSS: pick((s) => s.rss) } },
+      { title: 'RSS', lines: { RSS: pick((s) => s.rss), 'working set (cgroup)': pick((s) => s.container?.workingSetBytes ?? null) }, limit: limitLine(result) },
       { title: 'JS heap', lines: { used: pick((s) => s.heapUsed), total: pick((s) => s.heapTotal), resident: pick((s) => s.heapPhysical) } },
       { title: 'Native (allocator)', lines: { 'in use (allocator count)': pick((s) => s.nativeAllocated), 'free, resident': pick((s) => s.nativeFree), 'other native in use': pick(otherNative) } },
       { title: 'OpenSSL', lines: { 'live bytes': pick((s) => s.opensslLive) } },
@@ -36,7 +54,8 @@ function el(name, attrs, parent, text) { const e = document.createElementNS(NS, 
 for (const chart of data.charts) {
   const lines = Object.entries(chart.lines).filter(([, v]) => v.some((x) => x !== null));
   const box = document.createElement('section'); box.className = 'chart'; document.getElementById('charts').appendChild(box);
-  const peak = Math.max(...lines.flatMap(([, v]) => v.filter((x) => x !== null)), 0);
+  // The limit counts in the scale: how far RSS is from it is what the line is for.
+  const peak = Math.max(...lines.flatMap(([, v]) => v.filter((x) => x !== null)), chart.limit ? chart.limit.bytes : 0, 0);
   // Sub-MiB layers (kernel memory of idle sockets) in KiB, so their axis does not read 0, 0, 1.
   const [unit, scale] = peak >= 1048576 ? ['MiB', 1048576] : ['KiB', 1024];
   const h = document.createElement('h3'); h.textContent = chart.title + ' (' + unit + ', left) and open connections (grey, right)'; box.appendChild(h);
@@ -52,6 +71,11 @@ for (const chart of data.charts) {
   for (let i = 0; i <= 4; i++) { const v = (yMax * i) / 4; el('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11 }, svg, v.toFixed(decimals)); el('text', { x: W - R + 6, y: yc((cMax * i) / 4) + 4, 'font-size': 11, fill: '#888' }, svg, Math.round((cMax * i) / 4)); }
   el('text', { x: W - R, y: H - 8, 'text-anchor': 'end', 'font-size': 11 }, svg, tMax.toFixed(0) + ' s');
   el('polyline', { class: 'connections', points: data.t.map((t, i) => x(t) + ',' + yc(data.connections[i])).join(' '), fill: 'none', stroke: '#aaa', 'stroke-dasharray': '4 3' }, svg);
+  if (chart.limit) {
+    const ly = y(chart.limit.bytes / scale);
+    el('line', { class: 'limit', x1: L, y1: ly, x2: W - R, y2: ly, stroke: '#d00', 'stroke-dasharray': '6 4' }, svg);
+    el('text', { class: 'limit-label', x: W - R - 4, y: ly - 4, 'text-anchor': 'end', fill: '#d00', 'font-size': 11 }, svg, chart.limit.label);
+  }
   lines.forEach(([name, values], k) => {
     const points = values.map((v, i) => (v === null ? null : x(data.t[i]) + ',' + y(v / scale))).filter(Boolean);
     el('polyline', { class: 'layer', 'data-name': name, points: points.join(' '), fill: 'none', stroke: colours[k % colours.length], 'stroke-width': 2 }, svg);
@@ -74,7 +98,7 @@ export function renderHtmlReport(result: PulseResult, nativeHeapSection = '', ho
   // With --native-profile: native bytes per connection by category, fitted on the profiles like the layers.
   const byCategory = (r.nativeHeap?.perConnection ?? [])
     .filter((e) => e.kind === result.options.kind)
-    .map((e) => `<tr class="native-category"><td>native heap: ${escape(e.category)} <small>(sampled profiles)</small></td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
+    .map((e) => `<tr class="native-category"><td>native heap: ${escape(e.category)} <small>(sampled profiles)</small></td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB${e.relativeError == null ? '' : ` ${plusMinus(e.relativeError)}`}`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
     .join('');
   const retention = r.retention
     ? `<p>Retained after the spike, all resident: ${mib(r.retention.retainedBytes)} = V8 heap ${mib(r.retention.split.jsHeap)} + free native ${mib(r.retention.split.nativeFree)} + other ${mib(r.retention.split.other)}${result.release ? `; releaseToOS() then gave back ${mib(result.release.gc?.releasedBytes ?? null)} in its heap-shrinking GC and ${mib(result.release.trimReleasedBytes)} in the trim` : ''}. <small>Free native: ${escape(r.residentFreeMethod)}.</small></p>`
@@ -107,7 +131,9 @@ ${autoReleases}
 <p>${result.connectionsPerSecond.toFixed(0)} connections opened per second during the big pulses.</p>
 ${nativeHeapSection}
 <h2>Findings</h2><ul>${findings}</ul>
-<h2>Over time</h2><div id="charts"></div>
+<h2>Over time</h2>
+${limitText(result)}
+<div id="charts"></div>
 <script type="application/json" id="data">${data}</script>
 <script>${DRAW}</script>
 </body></html>

@@ -31,6 +31,8 @@ export function renderPulseText(result: PulseResult): string {
     ['after the pulses', mib(rss.afterPulses), mib(rss.afterPulses - rss.baseline)],
     ['after releaseToOS()', mib(rss.afterRelease), rss.afterRelease === null ? '' : mib(rss.afterRelease - rss.baseline)],
   ]));
+  const c = result.container;
+  if (c) out.push(c.limitBytes === null ? `Memory limit: none — ${c.reason ?? 'no limit set'}.` : `Memory limit: ${mib(c.limitBytes)} (${c.limitSource ?? 'containerMemory()'})${c.workingSetBytes === null ? '' : `; working set at the end ${mib(c.workingSetBytes)} = ${((100 * c.workingSetBytes) / c.limitBytes).toFixed(1)}% of it`}.`);
   out.push('');
   const retention = report.retention;
   if (retention) {
