@@ -71,10 +71,11 @@ for (const chart of data.charts) {
   for (let i = 0; i <= 4; i++) { const v = (yMax * i) / 4; el('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11 }, svg, v.toFixed(decimals)); el('text', { x: W - R + 6, y: yc((cMax * i) / 4) + 4, 'font-size': 11, fill: '#888' }, svg, Math.round((cMax * i) / 4)); }
   el('text', { x: W - R, y: H - 8, 'text-anchor': 'end', 'font-size': 11 }, svg, tMax.toFixed(0) + ' s');
   el('polyline', { class: 'connections', points: data.t.map((t, i) => x(t) + ',' + yc(data.connections[i])).join(' '), fill: 'none', stroke: '#aaa', 'stroke-dasharray': '4 3' }, svg);
+  // Black and dashed: apart from the layers' colours and the grey connections.
   if (chart.limit) {
     const ly = y(chart.limit.bytes / scale);
-    el('line', { class: 'limit', x1: L, y1: ly, x2: W - R, y2: ly, stroke: '#d00', 'stroke-dasharray': '6 4' }, svg);
-    el('text', { class: 'limit-label', x: W - R - 4, y: ly - 4, 'text-anchor': 'end', fill: '#d00', 'font-size': 11 }, svg, chart.limit.label);
+    el('line', { class: 'limit', x1: L, y1: ly, x2: W - R, y2: ly, stroke: '#111', 'stroke-width': 1.5, 'stroke-dasharray': '8 4' }, svg);
+    el('text', { class: 'limit-label', x: W - R - 4, y: ly - 4, 'text-anchor': 'end', fill: '#111', 'font-size': 11 }, svg, chart.limit.label);
   }
   lines.forEach(([name, values], k) => {
     const points = values.map((v, i) => (v === null ? null : x(data.t[i]) + ',' + y(v / scale))).filter(Boolean);
