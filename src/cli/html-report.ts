@@ -18,8 +18,17 @@ function limitText(result: PulseResult): string {
   const c = result.container;
   if (!c) return '';
   if (c.limitBytes !== null) {
-    const share = c.workingSetBytes !== null ? `; the group's working set at the end ${mib(c.workingSetBytes)} = ${((100 * c.workingSetBytes) / c.limitBytes).toFixed(1)}% of it (the kernel OOM-kills at 100%)` : '';
-    return `<p class="container-limit">The RSS plot draws the memory cgroup's limit, ${mib(c.limitBytes)} (${escape(c.limitSource ?? 'containerMemory()')}), and the group's working set${escape(share)}.</p>`;
+    const share =
+      c.workingSetBytes !== null
+        ? `; the group's working set at the end ${mib(c.workingSetBytes)} ` +
+          `= ${((100 * c.workingSetBytes) / c.limitBytes).toFixed(1)}% of it (the kernel OOM-kills at ` +
+          `100%)`
+        : '';
+    return (
+      `<p class="container-limit">The RSS plot draws the memory cgroup's limit, ${mib(c.limitBytes)} ` +
+      `(${escape(c.limitSource ?? 'containerMemory()')}), and the group's working ` +
+      `set${escape(share)}.</p>`
+    );
   }
   return `<p class="container-limit">No memory limit line on the RSS plot: ${escape(c.reason ?? 'no limit')}.</p>`;
 }
@@ -27,17 +36,25 @@ function limitText(result: PulseResult): string {
 /** The series each chart draws, in bytes, per sample; the page picks each chart's unit. */
 function series(result: PulseResult) {
   const t0 = result.samples[0]?.time ?? 0;
-  const pick = (read: (s: PulseResult['samples'][number]) => number | null) => result.samples.map((s) => {
-    const v = read(s);
-    return v === null ? null : Math.round(v);
-  });
+  const pick = (read: (s: PulseResult['samples'][number]) => number | null) =>
+    result.samples.map((s) => {
+      const v = read(s);
+      return v === null ? null : Math.round(v);
+    });
   return {
     t: result.samples.map((s) => (s.time - t0) / 1000),
     connections: result.samples.map((s) => totalConnections(s.connections)),
     charts: [
       { title: 'RSS', lines: { RSS: pick((s) => s.rss), 'working set (cgroup)': pick((s) => s.container?.workingSetBytes ?? null) }, limit: limitLine(result) },
       { title: 'JS heap', lines: { used: pick((s) => s.heapUsed), total: pick((s) => s.heapTotal), resident: pick((s) => s.heapPhysical) } },
-      { title: 'Native (allocator)', lines: { 'in use (allocator count)': pick((s) => s.nativeAllocated), 'free, resident': pick((s) => s.nativeFree), 'other native in use': pick(otherNative) } },
+      {
+        title: 'Native (allocator)',
+        lines: {
+          'in use (allocator count)': pick((s) => s.nativeAllocated),
+          'free, resident': pick((s) => s.nativeFree),
+          'other native in use': pick(otherNative),
+        },
+      },
       { title: 'OpenSSL', lines: { 'live bytes': pick((s) => s.opensslLive) } },
       { title: 'Kernel socket memory', lines: { kernel: pick((s) => s.sockets?.kernelBytes ?? null) } },
     ],
@@ -94,23 +111,40 @@ export function renderHtmlReport(result: PulseResult, nativeHeapSection = '', ho
   const r = result.report;
   const perConnection = r.perConnection
     .filter((e) => e.kind === result.options.kind)
-    .map((e) => `<tr><td>${escape(LAYERS[e.layer].label)}</td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}${e.note ? `<br><small>${escape(e.note)}</small>` : ''}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr><td>${escape(LAYERS[e.layer].label)}</td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`}${e.note ? `<br><small>${escape(e.note)}</small>` : ''}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`,
+    )
     .join('');
   // With --native-profile: native bytes per connection by category, fitted on the profiles like the layers.
   const byCategory = (r.nativeHeap?.perConnection ?? [])
     .filter((e) => e.kind === result.options.kind)
-    .map((e) => `<tr class="native-category"><td>native heap: ${escape(e.category)} <small>(sampled profiles)</small></td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB${e.relativeError == null ? '' : ` ${plusMinus(e.relativeError)}`}`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr class="native-category"><td>native heap: ${escape(e.category)} <small>(sampled ` +
+        `profiles)</small></td><td>${e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB${e.relativeError == null ? '' : ` ${plusMinus(e.relativeError)}`}`}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`,
+    )
     .join('');
   const retention = r.retention
-    ? `<p>Retained after the spike, all resident: ${mib(r.retention.retainedBytes)} = V8 heap ${mib(r.retention.split.jsHeap)} + free native ${mib(r.retention.split.nativeFree)} + other ${mib(r.retention.split.other)}${result.release ? `; releaseToOS() then gave back ${mib(result.release.gc?.releasedBytes ?? null)} in its heap-shrinking GC and ${mib(result.release.trimReleasedBytes)} in the trim` : ''}. <small>Free native: ${escape(r.residentFreeMethod)}.</small></p>`
+    ? `<p>Retained after the spike, all resident: ${mib(r.retention.retainedBytes)} = V8 ` +
+      `heap ${mib(r.retention.split.jsHeap)} + free native ${mib(r.retention.split.nativeFree)} + ` +
+      `other ${mib(r.retention.split.other)}${result.release ? `; releaseToOS() then gave back ${mib(result.release.gc?.releasedBytes ?? null)} in its heap-shrinking GC and ${mib(result.release.trimReleasedBytes)} in the trim` : ''}. <small>Free native: ${escape(r.residentFreeMethod)}.</small></p>`
     : '';
-  const autoReleases = result.autoReleases.length ? `<h2>autoRelease</h2><ul>${result.autoReleases.map((a) => `<li>${escape(renderRelease(a))}</li>`).join('')}</ul>` : '';
+  const autoReleases = result.autoReleases.length
+    ? `<h2>autoRelease</h2><ul>${result.autoReleases.map((a) => `<li>${escape(renderRelease(a))}</li>`).join('')}</ul>`
+    : '';
   const others = r.findings.filter((f) => f.kind !== 'holder');
   const findings = others.length
-    ? others.map((f) => `<li><b>${escape(f.severity)} — ${escape(f.kind)} (${escape(f.layer)})</b>: ${escape(f.summary)}<br><i>${escape(f.advice)}</i></li>`).join('')
+    ? others
+        .map((f) => `<li><b>${escape(f.severity)} — ${escape(f.kind)} ` + `(${escape(f.layer)})</b>: ${escape(f.summary)}<br><i>${escape(f.advice)}</i></li>`)
+        .join('')
     : '<li>None: nothing leaking, retained or piling up.</li>';
   const release = result.release
-    ? `<p><code>${escape(result.release.method)}</code> returned ${mib(result.release.releasedBytes)} (${mib(result.release.trimReleasedBytes)} by the trim) in ${result.release.durationMs.toFixed(2)} ms on ${result.release.onThreadpool ? 'the threadpool' : 'the JS thread'}; the heap-shrinking GC took ${result.release.gc?.durationMs.toFixed(1)} ms.</p>`
+    ? `<p><code>${escape(result.release.method)}</code> returned ${mib(result.release.releasedBytes)} ` +
+      `(${mib(result.release.trimReleasedBytes)} by the trim) ` +
+      `in ${result.release.durationMs.toFixed(2)} ms ` +
+      `on ${result.release.onThreadpool ? 'the threadpool' : 'the JS thread'}; the heap-shrinking GC ` +
+      `took ${result.release.gc?.durationMs.toFixed(1)} ms.</p>`
     : '<p>No release at the end of this run.</p>';
   const v = r.versions;
   const data = JSON.stringify(series(result)).replace(/</g, '\\u003c');
@@ -119,7 +153,7 @@ export function renderHtmlReport(result: PulseResult, nativeHeapSection = '', ho
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.chart{margin:1em 0}h3{font-size:14px;margin:0.5em 0}</style>
 </head><body>
 <h1>sockprobe pulse</h1>
-<p>${escape(`${result.options.bigPulses} big pulses of ${result.options.connections} and ${result.options.smallPulses} small pulses of ${result.options.smallConnections} ${result.options.kind.toUpperCase()} connections (${result.options.chatty ? 'chatty' : 'idle'}), held ${result.options.lingerMs} ms; allocator ${result.allocator.name} ${result.allocator.version ?? ''}; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}.`)}</p>
+<p>${escape(`${result.options.bigPulses} big pulses of ${result.options.connections} ` + `and ${result.options.smallPulses} small pulses ` + `of ${result.options.smallConnections} ${result.options.kind.toUpperCase()} connections ` + `(${result.options.chatty ? 'chatty' : 'idle'}), held ${result.options.lingerMs} ms; ` + `allocator ${result.allocator.name} ${result.allocator.version ?? ''}; Node ${v.node}, ` + `OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}.`)}</p>
 ${holdersSection}
 <h2>RSS</h2>
 <table><tr><th>baseline</th><th>peak</th><th>after the pulses</th><th>after releaseToOS()</th></tr>

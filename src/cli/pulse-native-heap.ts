@@ -49,9 +49,18 @@ export function renderHoldersHtml(result: PulseResult): string {
   const holders = pulseHolders(result);
   if (!holders.length) return '';
   const rows = holders
-    .map((h) => `<tr class="holder ${escape(h.severity)}"><td>${escape(h.severity)}</td><td><b>${escape(h.name)}</b></td><td>${h.bytesPerConnection === null ? '—' : kib(h.bytesPerConnection)} ±${Math.max(1, Math.round(h.relativeError * 100))}%</td><td>${escape(h.action)}</td></tr>`)
+    .map(
+      (h) =>
+        `<tr class="holder ${escape(h.severity)}"><td>${escape(h.severity)}</td><td><b>${escape(h.name)}</b></td><td>${h.bytesPerConnection === null ? '—' : kib(h.bytesPerConnection)} ±${Math.max(1, Math.round(h.relativeError * 100))}%</td><td>${escape(h.action)}</td></tr>`,
+    )
     .join('');
-  const detail = holders.map((h) => `<li><b>${escape(h.name)}</b> — ${escape(h.judgement)}. It is ${escape(h.what)}.<br><i>Fix: ${escape(h.fix)}.</i>${h.sites.length ? `<br><small>${h.sites.map((s) => escape(`${kib(s.bytes)} ${s.site}`)).join('<br>')}</small>` : ''}</li>`).join('');
+  const detail = holders
+    .map(
+      (h) =>
+        `<li><b>${escape(h.name)}</b> — ${escape(h.judgement)}. It ` +
+        `is ${escape(h.what)}.<br><i>Fix: ${escape(h.fix)}.</i>${h.sites.length ? `<br><small>${h.sites.map((s) => escape(`${kib(s.bytes)} ${s.site}`)).join('<br>')}</small>` : ''}</li>`,
+    )
+    .join('');
   return `<h2>Holders: what one connection holds, and the fix</h2>
 <table id="holders"><tr><th>severity</th><th>holder</th><th>per ${escape(result.options.kind.toUpperCase())} connection (Poisson error)</th><th>fix</th></tr>${rows}</table>
 <ul class="holder-detail">${detail}</ul>`;
@@ -90,13 +99,30 @@ export function nativeHeapPerConnection(heap: PulseNativeHeap, top = 10) {
     categories: Object.fromEntries(CATEGORIES.map((c) => [c, heap.diff!.categories[c].growthBytes / n])),
     /** Each category's growth's Poisson relative error, from its sampled allocations at the top and before (null without counts or growth). */
     categoryRelativeError: Object.fromEntries(CATEGORIES.map((c) => [c, categoryGrowthError(heap.diff!.categories[c])])) as Record<string, number | null>,
-    topSites: heap.diff.grown.slice(0, top).map((s) => ({ site: siteTitle(s.stack), category: s.category, bytesPerConnection: s.growthBytes / n, allocationsPerConnection: s.growthCount / n, relativeError: growthRelativeError(after.get(s.key) ?? 0, before.get(s.key) ?? 0) })),
+    topSites: heap.diff.grown
+      .slice(0, top)
+      .map((s) => ({
+        site: siteTitle(s.stack),
+        category: s.category,
+        bytesPerConnection: s.growthBytes / n,
+        allocationsPerConnection: s.growthCount / n,
+        relativeError: growthRelativeError(after.get(s.key) ?? 0, before.get(s.key) ?? 0),
+      })),
   };
 }
 
 export function nativeHeapJson(heap: PulseNativeHeap | null): object | null {
   if (!heap) return null;
-  const top = heap.top ? { takenAt: heap.top.takenAt, sampleBytes: heap.top.sampleBytes, totalBytes: heap.top.totalBytes, sites: heap.top.sites.length, categories: heap.top.categories, dropped: heap.top.dropped } : null;
+  const top = heap.top
+    ? {
+        takenAt: heap.top.takenAt,
+        sampleBytes: heap.top.sampleBytes,
+        totalBytes: heap.top.totalBytes,
+        sites: heap.top.sites.length,
+        categories: heap.top.categories,
+        dropped: heap.top.dropped,
+      }
+    : null;
   return { unavailable: heap.unavailable, top, perConnection: nativeHeapPerConnection(heap, 20) };
 }
 
@@ -106,8 +132,13 @@ export function renderNativeHeapText(heap: PulseNativeHeap | null, kind: string)
   const per = nativeHeapPerConnection(heap);
   if (!per) return ['Native heap profile: no pair of profiles around the first big pulse.'];
   return [
-    `Native heap per ${kind.toUpperCase()} connection (sampled profile, every ${per.sampleBytes} B; the first big pulse's top − before, / ${per.connections}): ${kib(per.bytesPerConnection)} ${plusMinus(per.relativeError)}`,
-    `  by category: ${Object.entries(per.categories).filter(([, v]) => Math.abs(v) >= 1).map(([c, v]) => `${c} ${kib(v)}${per.categoryRelativeError[c] === null ? '' : ` ${plusMinus(per.categoryRelativeError[c])}`}`).join(', ')}`,
+    `Native heap per ${kind.toUpperCase()} connection (sampled profile, every ${per.sampleBytes} B; ` +
+      `the first big pulse's top − before, ` +
+      `/ ${per.connections}): ${kib(per.bytesPerConnection)} ${plusMinus(per.relativeError)}`,
+    `  by category: ${Object.entries(per.categories)
+      .filter(([, v]) => Math.abs(v) >= 1)
+      .map(([c, v]) => `${c} ${kib(v)}${per.categoryRelativeError[c] === null ? '' : ` ${plusMinus(per.categoryRelativeError[c])}`}`)
+      .join(', ')}`,
     ...per.topSites.slice(0, 8).map((s) => `  ${kib(s.bytesPerConnection).padStart(10)} ${plusMinus(s.relativeError).padStart(5)} [${s.category}] ${s.site}`),
   ];
 }
@@ -126,12 +157,20 @@ export function renderNativeHeapHtml(result: PulseResult, files: string[]): stri
   );
   const categories = Object.entries(per.categories)
     .filter(([, v]) => Math.abs(v) >= 1)
-    .map(([c, v]) => `<tr><td>${escape(c)}</td><td>${kib(v)}${per.categoryRelativeError[c] === null ? '' : ` ${plusMinus(per.categoryRelativeError[c])}`}</td></tr>`)
+    .map(
+      ([c, v]) =>
+        `<tr><td>${escape(c)}</td><td>${kib(v)}${per.categoryRelativeError[c] === null ? '' : ` ${plusMinus(per.categoryRelativeError[c])}`}</td></tr>`,
+    )
     .join('');
-  const sites = per.topSites.map((s) => `<tr><td>${escape(s.site)}</td><td>${escape(s.category)}</td><td>${kib(s.bytesPerConnection)} ${plusMinus(s.relativeError)}</td><td>${s.allocationsPerConnection.toFixed(2)}</td></tr>`).join('');
+  const sites = per.topSites
+    .map(
+      (s) =>
+        `<tr><td>${escape(s.site)}</td><td>${escape(s.category)}</td><td>${kib(s.bytesPerConnection)} ${plusMinus(s.relativeError)}</td><td>${s.allocationsPerConnection.toFixed(2)}</td></tr>`,
+    )
+    .join('');
   const shrunk = heap.diff.shrunk.reduce((sum, s) => sum + s.growthBytes, 0);
   return `<h2>Native heap by call site: what one ${escape(result.options.kind.toUpperCase())} connection holds</h2>
-<p>Sampled native heap profiles (live allocations, one sample per ${per.sampleBytes} B on average, unbiased estimates) before the first big pulse and at its top; what grew, divided by the ${n} connections opened in between: <b>${kib(per.bytesPerConnection)}</b> ${plusMinus(per.relativeError)} (Poisson) per connection${shrunk < 0 ? ` (sites that shrank, ${kib(-shrunk / n)} per connection, are netted in this figure and left out of the graph)` : ''}. Width is bytes; allocation sites on top, callers below; colour is the category.</p>
+<p>Sampled native heap profiles (live allocations, one sample per ${per.sampleBytes} B on average, unbiased estimates) before the first big pulse and at its top; what grew, divided by the ${n} connections opened in between: <b>${kib(per.bytesPerConnection)}</b> ${plusMinus(per.relativeError)} (Poisson) per connection${shrunk < 0 ? ` (sites that shrank, ${kib(-shrunk / n)} per connection, are netted in this figure and left ` + `out of the graph)` : ''}. Width is bytes; allocation sites on top, callers below; colour is the category.</p>
 <div id="native-flame">${flame}</div>
 <table><tr><th>category</th><th>per connection</th></tr>${categories}</table>
 <h3>Top call sites per connection</h3>

@@ -98,7 +98,8 @@ export interface PulseContainer {
 
 /** containerMemory()'s limit, its source, or why there is none. Never throws (containerMemory() does not). */
 export function pulseContainer(c: ContainerMemory = containerMemory()): PulseContainer {
-  const reason = c.version === null ? (c.missing.version ?? 'no memory cgroup readable') : c.limitBytes === null ? (c.missing.limitBytes ?? 'no limit set') : null;
+  const reason =
+    c.version === null ? (c.missing.version ?? 'no memory cgroup readable') : c.limitBytes === null ? (c.missing.limitBytes ?? 'no limit set') : null;
   return { limitBytes: c.limitBytes, limitSource: c.sources.limitBytes ?? null, workingSetBytes: c.workingSetBytes, reason };
 }
 
@@ -134,7 +135,8 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
     nativeHeapProfile: options.nativeProfileSampleBytes === null ? false : { sampleBytes: options.nativeProfileSampleBytes, intervalMs: 3_600_000 },
     sources: { ...realSources(), connections: counts, ...options.sources },
   });
-  const heap: PulseNativeHeap | null = options.nativeProfileSampleBytes === null ? null : { unavailable: null, before: null, top: null, connections: 0, diff: null };
+  const heap: PulseNativeHeap | null =
+    options.nativeProfileSampleBytes === null ? null : { unavailable: null, before: null, top: null, connections: 0, diff: null };
   /** A profile now, or null (and the reason kept) where profiling is off. */
   const heapProfile = async (): Promise<NativeHeapProfile | null> => {
     if (!heap || heap.unavailable !== null) return null;

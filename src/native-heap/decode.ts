@@ -73,13 +73,22 @@ async function readStrings(joined: string, slicer: TurnSlicer): Promise<string[]
 
 /** One NativeHeapFrame per distinct address (shared by the sites that reach it), and the
  *  category each decides, if any. */
-async function readFrames(raw: NativeHeapRawProfile, strings: readonly string[], slicer: TurnSlicer): Promise<{ frames: NativeHeapFrame[]; decided: Array<NativeHeapCategory | undefined> }> {
+async function readFrames(
+  raw: NativeHeapRawProfile,
+  strings: readonly string[],
+  slicer: TurnSlicer,
+): Promise<{ frames: NativeHeapFrame[]; decided: Array<NativeHeapCategory | undefined> }> {
   const { addresses, names, modules, offsets, kinds, kindNames } = raw.frames;
   const frames: NativeHeapFrame[] = [];
   const decided: Array<NativeHeapCategory | undefined> = [];
   for (let i = 0; i < kinds.length; i++) {
     const module = modules[i] < 0 ? null : strings[modules[i]];
-    const frame: NativeHeapFrame = { name: names[i] < 0 ? null : strings[names[i]], module, address: hexAddress(addresses[2 * i], addresses[2 * i + 1]), kind: kindNames[kinds[i]] };
+    const frame: NativeHeapFrame = {
+      name: names[i] < 0 ? null : strings[names[i]],
+      module,
+      address: hexAddress(addresses[2 * i], addresses[2 * i + 1]),
+      kind: kindNames[kinds[i]],
+    };
     if (module !== null) frame.offset = offsets[i];
     frames.push(frame);
     decided.push(frameCategory(frame, raw.executable));

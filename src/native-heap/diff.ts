@@ -124,7 +124,13 @@ function categoryTotals(profile: NativeHeapProfile): Record<NativeHeapCategory, 
 export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile): NativeHeapDiff {
   checkProfile('before', before);
   checkProfile('after', after);
-  if (after.takenAt < before.takenAt) throw new SockprobeTypeError('after', `a profile taken after before's (${new Date(before.takenAt).toISOString()})`, new Date(after.takenAt).toISOString(), 'ERR_INVALID_ARG_VALUE');
+  if (after.takenAt < before.takenAt)
+    throw new SockprobeTypeError(
+      'after',
+      `a profile taken after before's (${new Date(before.takenAt).toISOString()})`,
+      new Date(after.takenAt).toISOString(),
+      'ERR_INVALID_ARG_VALUE',
+    );
   const ids = new StackIds();
   const old = byKey(before, ids);
   const now = byKey(after, ids);
@@ -135,13 +141,28 @@ export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile
     const stack = (b ?? a)!.stack;
     const growthBytes = (b?.bytes ?? 0) - (a?.bytes ?? 0);
     const change = !a ? 'new' : !b ? 'gone' : growthBytes > 0 ? 'grown' : growthBytes < 0 ? 'shrunk' : 'unchanged';
-    sites.push({ key: ids.text(stack), stack, category: siteCategory(stack), bytesBefore: a?.bytes ?? 0, bytesAfter: b?.bytes ?? 0, growthBytes, countBefore: a?.count ?? 0, countAfter: b?.count ?? 0, growthCount: (b?.count ?? 0) - (a?.count ?? 0), samplesBefore: a?.samples ?? 0, samplesAfter: b?.samples ?? 0, change });
+    sites.push({
+      key: ids.text(stack),
+      stack,
+      category: siteCategory(stack),
+      bytesBefore: a?.bytes ?? 0,
+      bytesAfter: b?.bytes ?? 0,
+      growthBytes,
+      countBefore: a?.count ?? 0,
+      countAfter: b?.count ?? 0,
+      growthCount: (b?.count ?? 0) - (a?.count ?? 0),
+      samplesBefore: a?.samples ?? 0,
+      samplesAfter: b?.samples ?? 0,
+      change,
+    });
   }
   const cb = categoryTotals(before);
   const ca = categoryTotals(after);
   const sb = categorySamples(before);
   const sa = categorySamples(after);
-  const categories = Object.fromEntries(CATEGORIES.map((c) => [c, { before: cb[c], after: ca[c], growthBytes: ca[c] - cb[c], samplesBefore: sb?.[c] ?? null, samplesAfter: sa?.[c] ?? null }])) as NativeHeapDiff['categories'];
+  const categories = Object.fromEntries(
+    CATEGORIES.map((c) => [c, { before: cb[c], after: ca[c], growthBytes: ca[c] - cb[c], samplesBefore: sb?.[c] ?? null, samplesAfter: sa?.[c] ?? null }]),
+  ) as NativeHeapDiff['categories'];
   return {
     before: { takenAt: before.takenAt, totalBytes: before.totalBytes, sampleBytes: before.sampleBytes },
     after: { takenAt: after.takenAt, totalBytes: after.totalBytes, sampleBytes: after.sampleBytes },
@@ -153,24 +174,33 @@ export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile
     newSites: sites.filter((s) => s.change === 'new').length,
     goneSites: sites.filter((s) => s.change === 'gone').length,
     droppedDelta: (after.dropped ?? 0) - (before.dropped ?? 0),
-    ...(before.sampleBytes !== after.sampleBytes ? { note: `sampled at ${before.sampleBytes} and ${after.sampleBytes} bytes: both estimates are unbiased, the coarser one is noisier` } : {}),
+    ...(before.sampleBytes !== after.sampleBytes
+      ? { note: `sampled at ${before.sampleBytes} and ${after.sampleBytes} bytes: both estimates are unbiased, ` + `the coarser one is noisier` }
+      : {}),
   };
 }
 
 /** A grown site's Poisson relative error, from its samples before and after; null where the profiles carry no counts. */
-export const siteGrowthError = (site: NativeHeapSiteDiff): number | null => (site.samplesAfter > 0 ? growthRelativeError(site.samplesAfter, site.samplesBefore) : null);
+export const siteGrowthError = (site: NativeHeapSiteDiff): number | null =>
+  site.samplesAfter > 0 ? growthRelativeError(site.samplesAfter, site.samplesBefore) : null;
 
 const kib = (bytes: number) => `${bytes < 0 ? '−' : '+'}${(Math.abs(bytes) / 1024).toFixed(1)} KiB`;
 
 /** The innermost frames that say where: skips allocator and libc wrappers (malloc, operator new …). */
-const ALLOCATOR_FRAME = /^(operator new|operator delete|malloc|calloc|realloc|posix_memalign|aligned_alloc|memalign|__libc_|_Znwm|_Znam|std::__new_allocator|__gnu_cxx::new_allocator)/;
+const ALLOCATOR_FRAME =
+  /^(operator new|operator delete|malloc|calloc|realloc|posix_memalign|aligned_alloc|memalign|__libc_|_Znwm|_Znam|std::__new_allocator|__gnu_cxx::new_allocator)/;
 
 /** A frame of the allocator or its C++ wrappers: not where memory is asked for. */
 export const isAllocatorFrame = (name: string | null): boolean => ALLOCATOR_FRAME.test(name ?? '');
 
 export function siteTitle(stack: NativeHeapFrame[], frames = 3): string {
   const start = stack.findIndex((f) => !isAllocatorFrame(f.name));
-  return stack.slice(Math.max(0, start), Math.max(0, start) + frames).map((f) => shortName(frameLabel(f))).join(' ← ') || '(no frames)';
+  return (
+    stack
+      .slice(Math.max(0, start), Math.max(0, start) + frames)
+      .map((f) => shortName(frameLabel(f)))
+      .join(' ← ') || '(no frames)'
+  );
 }
 
 /** A C++ name without its parameter list (`node::TCPWrap::New(v8::FunctionCallbackInfo<…> const&)` → `node::TCPWrap::New()`): titles stay readable; keys keep the whole name. */
@@ -188,13 +218,23 @@ export function shortName(name: string): string {
 /** A summary.diff-like text: totals, categories, the top sites that grew and shrank. */
 export function renderDiff(diff: NativeHeapDiff, top = 10): string {
   const lines = [
-    `Native heap (sampled): ${(diff.before.totalBytes / 1048576).toFixed(1)} MiB → ${(diff.after.totalBytes / 1048576).toFixed(1)} MiB (${kib(diff.growthBytes)}) over ${(diff.intervalMs / 1000).toFixed(1)} s`,
-    ...CATEGORIES.filter((c) => diff.categories[c].before || diff.categories[c].after).map((c) => `  ${c.padEnd(16)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB (${kib(diff.categories[c].growthBytes)})`),
+    `Native heap (sampled): ${(diff.before.totalBytes / 1048576).toFixed(1)} MiB ` +
+      `→ ${(diff.after.totalBytes / 1048576).toFixed(1)} MiB (${kib(diff.growthBytes)}) ` +
+      `over ${(diff.intervalMs / 1000).toFixed(1)} s`,
+    ...CATEGORIES.filter((c) => diff.categories[c].before || diff.categories[c].after).map(
+      (c) => `  ${c.padEnd(16)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB ` + `(${kib(diff.categories[c].growthBytes)})`,
+    ),
     `  ${diff.newSites} new sites, ${diff.goneSites} gone${diff.note ? `; ${diff.note}` : ''}`,
     'Grew most:',
-    ...diff.grown.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} ${plusMinus(siteGrowthError(s)).padStart(5)} ${s.change === 'new' ? '(new) ' : ''}[${s.category}] ${siteTitle(s.stack)}`),
+    ...diff.grown
+      .slice(0, top)
+      .map(
+        (s) =>
+          `  ${kib(s.growthBytes).padStart(14)} ${plusMinus(siteGrowthError(s)).padStart(5)} ${s.change === 'new' ? '(new) ' : ''}[${s.category}] ${siteTitle(s.stack)}`,
+      ),
   ];
-  if (diff.shrunk.length) lines.push('Shrank most:', ...diff.shrunk.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} [${s.category}] ${siteTitle(s.stack)}`));
+  if (diff.shrunk.length)
+    lines.push('Shrank most:', ...diff.shrunk.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} [${s.category}] ${siteTitle(s.stack)}`));
   return lines.join('\n');
 }
 
@@ -214,6 +254,10 @@ export function growthProfile(diff: NativeHeapDiff): NativeHeapProfile {
     sites: diff.grown.map((s) => ({ stack: s.stack, bytes: s.growthBytes, count: Math.max(0, s.growthCount), samples: 0 })),
     categories,
     dropped: Math.max(0, diff.droppedDelta),
-    source: `growth between two sampled native heap profiles (${new Date(diff.before.takenAt).toISOString()} → ${new Date(diff.after.takenAt).toISOString()}); sites that shrank, ${Math.round(shrunk)} bytes in all, left out`,
+    source:
+      `growth between two sampled native heap profiles ` +
+      `(${new Date(diff.before.takenAt).toISOString()} ` +
+      `→ ${new Date(diff.after.takenAt).toISOString()}); sites that shrank, ${Math.round(shrunk)} ` +
+      `bytes in all, left out`,
   };
 }

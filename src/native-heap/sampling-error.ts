@@ -11,10 +11,12 @@ import type { NativeHeapCategory, NativeHeapProfile } from './profile';
 export const relativeError = (samples: number): number => (samples > 0 ? 1 / Math.sqrt(samples) : Infinity);
 
 /** The Poisson relative error of a growth between two sampled figures: √(after + before) ÷ (after − before), in samples. */
-export const growthRelativeError = (samplesAfter: number, samplesBefore: number): number => (samplesAfter > samplesBefore ? Math.sqrt(samplesAfter + samplesBefore) / (samplesAfter - samplesBefore) : Infinity);
+export const growthRelativeError = (samplesAfter: number, samplesBefore: number): number =>
+  samplesAfter > samplesBefore ? Math.sqrt(samplesAfter + samplesBefore) / (samplesAfter - samplesBefore) : Infinity;
 
 /** "±8%": a relative error as a person reads it; "±?" where it is unbounded, "" where there were no counts to give one. */
-export const plusMinus = (relativeError: number | null): string => (relativeError === null ? '' : Number.isFinite(relativeError) ? `±${Math.max(1, Math.round(relativeError * 100))}%` : '±?');
+export const plusMinus = (relativeError: number | null): string =>
+  relativeError === null ? '' : Number.isFinite(relativeError) ? `±${Math.max(1, Math.round(relativeError * 100))}%` : '±?';
 
 /**
  * Sampled allocations per category: the profile's own counts (decode.ts keeps every site's, the

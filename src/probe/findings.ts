@@ -13,10 +13,27 @@ export type Severity = 'info' | 'warning' | 'critical';
 export interface FindingEvidence {
   /** A known holder of native memory (holders/signatures.ts), from the sampled native heap profile. */
   holder: Omit<HolderEstimate, 'severity' | 'fix' | 'what'>;
-  leak: { bytesPerHour: number; growthBytes: number; windowMs: number; quality: number; connectionsFirst: number; connectionsLast: number; window: string; topSites?: GrowingSite[] };
+  leak: {
+    bytesPerHour: number;
+    growthBytes: number;
+    windowMs: number;
+    quality: number;
+    connectionsFirst: number;
+    connectionsLast: number;
+    window: string;
+    topSites?: GrowingSite[];
+  };
   retention: {
-    peakConnections: number; rssBefore: number; rssPeak: number; rssAfter: number; retainedBytes: number;
-    nativeFreeBytes: number | 'unknown'; jsHeapBytes: number; otherBytes: number; nativeFreeMethod: string; jsHeapMethod: string;
+    peakConnections: number;
+    rssBefore: number;
+    rssPeak: number;
+    rssAfter: number;
+    retainedBytes: number;
+    nativeFreeBytes: number | 'unknown';
+    jsHeapBytes: number;
+    otherBytes: number;
+    nativeFreeMethod: string;
+    jsHeapMethod: string;
     /** With native heap profiling on: the call sites whose live bytes grew most between the profiles that bracket the spike. */
     topSites?: GrowingSite[];
     /** When those profiles were taken (ms since the epoch). */
@@ -60,7 +77,16 @@ export interface FindingThresholds {
   memoryHeadroomShare: number;
 }
 
-export const DEFAULT_THRESHOLDS: FindingThresholds = { retentionBytes: 16 * 1024 * 1024, idleConnections: 50, closeWait: 10, fdShare: 0.8, leakGrowthBytes: 4 * 1024 * 1024, leakWindowMs: 5 * 60_000, exactLeakWindowMs: 20_000, memoryHeadroomShare: 0.8 };
+export const DEFAULT_THRESHOLDS: FindingThresholds = {
+  retentionBytes: 16 * 1024 * 1024,
+  idleConnections: 50,
+  closeWait: 10,
+  fdShare: 0.8,
+  leakGrowthBytes: 4 * 1024 * 1024,
+  leakWindowMs: 5 * 60_000,
+  exactLeakWindowMs: 20_000,
+  memoryHeadroomShare: 0.8,
+};
 
 const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
@@ -75,18 +101,41 @@ const duration = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(0)} s` :
 export function leakFinding(trend: LeakTrend, thresholds: FindingThresholds = DEFAULT_THRESHOLDS): Finding {
   const label = LAYERS[trend.layer].label;
   const advice: Record<Layer, string> = {
-    openssl: 'OpenSSL memory grows with no matching connections: look for TLS sockets, SecureContexts, crypto Hash/Cipher/KeyObject objects or native TLS libraries that are created and kept (a cache, an array, an unremoved listener) — openssl stats over time and a heap snapshot of retained JS wrappers show which.',
-    otherNative: 'Native memory grows outside V8 and OpenSSL: check native addons, zlib streams, and Buffers from addons. To name the call site in this process, without a restart: createProbe({ nativeHeapProfile: true }) (or nativeHeap.start(), then nativeHeap.diff() of two profiles minutes apart).',
-    jsHeap: 'The JS heap grows with flat connections: take two heap snapshots minutes apart and compare retained sizes (per-connection state kept in a Map after close is the usual culprit).',
-    kernel: 'Kernel socket memory grows: peers are not reading (send queues fill) or the app is not reading (receive queues fill); check outqBytes/inqBytes per socket.',
+    openssl:
+      'OpenSSL memory grows with no matching connections: look for TLS sockets, SecureContexts, ' +
+      'crypto Hash/Cipher/KeyObject objects or native TLS libraries that are created and kept (a ' +
+      'cache, an array, an unremoved listener) — openssl stats over time and a heap snapshot of ' +
+      'retained JS wrappers show which.',
+    otherNative:
+      'Native memory grows outside V8 and OpenSSL: check native addons, zlib streams, and Buffers ' +
+      'from addons. To name the call site in this process, without a restart: createProbe({ ' +
+      'nativeHeapProfile: true }) (or nativeHeap.start(), then nativeHeap.diff() of two profiles ' +
+      'minutes apart).',
+    jsHeap:
+      'The JS heap grows with flat connections: take two heap snapshots minutes apart and compare ' +
+      'retained sizes (per-connection state kept in a Map after close is the usual culprit).',
+    kernel:
+      'Kernel socket memory grows: peers are not reading (send queues fill) or the app is not reading ' +
+      '(receive queues fill); check outqBytes/inqBytes per socket.',
     rss: 'RSS grows with flat connections.',
   };
   return {
     kind: 'leak',
     severity: leakSeverity(trend, thresholds),
     layer: trend.layer,
-    summary: `${label}${trend.exact ? ' (an exact count)' : ''} grew ${MiB(trend.growthBytes)} in ${duration(trend.windowMs)} (${MiB(trend.bytesPerHour)}/hour${trend.exact ? `, a steady climb, R² ${trend.quality.toFixed(2)}` : ''}) not explained by connection counts (${trend.connectionsFirst} → ${trend.connectionsLast}).`,
-    evidence: { bytesPerHour: Math.round(trend.bytesPerHour), growthBytes: Math.round(trend.growthBytes), windowMs: trend.windowMs, quality: Number(trend.quality.toFixed(3)), connectionsFirst: trend.connectionsFirst, connectionsLast: trend.connectionsLast, window: trend.exact ? 'short window: an exact layer' : 'long window' },
+    summary:
+      `${label}${trend.exact ? ' (an exact count)' : ''} grew ${MiB(trend.growthBytes)} ` +
+      `in ${duration(trend.windowMs)} ` +
+      `(${MiB(trend.bytesPerHour)}/hour${trend.exact ? `, a steady climb, R² ${trend.quality.toFixed(2)}` : ''}) not explained by connection counts (${trend.connectionsFirst} → ${trend.connectionsLast}).`,
+    evidence: {
+      bytesPerHour: Math.round(trend.bytesPerHour),
+      growthBytes: Math.round(trend.growthBytes),
+      windowMs: trend.windowMs,
+      quality: Number(trend.quality.toFixed(3)),
+      connectionsFirst: trend.connectionsFirst,
+      connectionsLast: trend.connectionsLast,
+      window: trend.exact ? 'short window: an exact layer' : 'long window',
+    },
     advice: advice[trend.layer],
   };
 }
@@ -102,9 +151,29 @@ export function retentionFinding(retention: Retention, thresholds: FindingThresh
     kind: 'retention',
     severity: retention.retainedBytes > 0.5 * spikeGrowth ? 'warning' : 'info',
     layer: releasable >= jsHeap && releasable >= other ? 'nativeFree' : jsHeap >= other ? 'jsHeap' : 'rss',
-    summary: `After a spike to ${retention.peakConnections} connections ended, RSS stayed ${MiB(retention.retainedBytes)} above its pre-spike ${MiB(retention.rssBefore)}, all resident: ${MiB(jsHeap)} V8 heap (a heap-shrinking GC returns it), ${nativeFree === null ? 'an unknown amount of' : MiB(releasable)} free native (a trim returns it), ${MiB(other)} other (native still in use — some held by objects the next full GC frees — stacks, other mappings).`,
-    evidence: { peakConnections: retention.peakConnections, rssBefore: retention.rssBefore, rssPeak: retention.rssPeak, rssAfter: retention.rssAfter, retainedBytes: retention.retainedBytes, nativeFreeBytes: nativeFree ?? 'unknown', jsHeapBytes: jsHeap, otherBytes: other, nativeFreeMethod: retention.methods.nativeFree, jsHeapMethod: retention.methods.jsHeap },
-    advice: 'This is retention, not a leak: call releaseToOS() after spikes or start the probe with autoRelease (it trims glibc/jemalloc/tcmalloc and shrinks the V8 heap at a quiet moment); MALLOC_ARENA_MAX=2 caps glibc arenas.',
+    summary:
+      `After a spike to ${retention.peakConnections} connections ended, RSS ` +
+      `stayed ${MiB(retention.retainedBytes)} above its pre-spike ${MiB(retention.rssBefore)}, all ` +
+      `resident: ${MiB(jsHeap)} V8 heap (a heap-shrinking GC returns ` +
+      `it), ${nativeFree === null ? 'an unknown amount of' : MiB(releasable)} free native (a trim ` +
+      `returns it), ${MiB(other)} other (native still in use — some held by objects the next full GC ` +
+      `frees — stacks, other mappings).`,
+    evidence: {
+      peakConnections: retention.peakConnections,
+      rssBefore: retention.rssBefore,
+      rssPeak: retention.rssPeak,
+      rssAfter: retention.rssAfter,
+      retainedBytes: retention.retainedBytes,
+      nativeFreeBytes: nativeFree ?? 'unknown',
+      jsHeapBytes: jsHeap,
+      otherBytes: other,
+      nativeFreeMethod: retention.methods.nativeFree,
+      jsHeapMethod: retention.methods.jsHeap,
+    },
+    advice:
+      'This is retention, not a leak: call releaseToOS() after spikes or start the probe with ' +
+      'autoRelease (it trims glibc/jemalloc/tcmalloc and shrinks the V8 heap at a quiet moment); ' +
+      'MALLOC_ARENA_MAX=2 caps glibc arenas.',
   };
 }
 
@@ -118,9 +187,21 @@ export function socketFindings(sample: Sample | undefined, perConnectionRss: num
       kind: 'idle-connections',
       severity: 'warning',
       layer: 'sockets',
-      summary: `${sockets.idle.count} established connections have been idle for more than ${(sockets.idle.thresholdMs / 1000).toFixed(0)} s, holding ${MiB(sockets.idle.kernelBytes)} of kernel socket memory${estimate === null ? '' : ` and about ${MiB(estimate)} of process memory`}.`,
-      evidence: { idleConnections: sockets.idle.count, idleThresholdMs: sockets.idle.thresholdMs, kernelBytes: sockets.idle.kernelBytes, estimatedProcessBytes: estimate === null ? 'unknown' : Math.round(estimate) },
-      advice: 'Close connections nobody uses: server.setTimeout(ms) or socket.setTimeout(ms, () => socket.destroy()) for net/tls servers, server.keepAliveTimeout and server.headersTimeout for http(s) servers (the fix Go servers got as Server.IdleTimeout).',
+      summary:
+        `${sockets.idle.count} established connections have been idle for more ` +
+        `than ${(sockets.idle.thresholdMs / 1000).toFixed(0)} s, ` +
+        `holding ${MiB(sockets.idle.kernelBytes)} of kernel socket ` +
+        `memory${estimate === null ? '' : ` and about ${MiB(estimate)} of process memory`}.`,
+      evidence: {
+        idleConnections: sockets.idle.count,
+        idleThresholdMs: sockets.idle.thresholdMs,
+        kernelBytes: sockets.idle.kernelBytes,
+        estimatedProcessBytes: estimate === null ? 'unknown' : Math.round(estimate),
+      },
+      advice:
+        'Close connections nobody uses: server.setTimeout(ms) or socket.setTimeout(ms, () => ' +
+        'socket.destroy()) for net/tls servers, server.keepAliveTimeout and server.headersTimeout for ' +
+        'http(s) servers (the fix Go servers got as Server.IdleTimeout).',
     });
   }
   const closeWait = sockets.byState.CLOSE_WAIT ?? 0;
@@ -130,9 +211,17 @@ export function socketFindings(sample: Sample | undefined, perConnectionRss: num
       kind: 'close-wait',
       severity: closeWait >= 10 * thresholds.closeWait ? 'critical' : 'warning',
       layer: 'sockets',
-      summary: `${closeWait} sockets in CLOSE_WAIT: the peer closed, this process did not (by port, → for the remote port of client sockets: ${ports.slice(0, 3).map(([p, n]) => `${p}×${n}`).join(', ')}).`,
+      summary:
+        `${closeWait} sockets in CLOSE_WAIT: the peer closed, this process did not (by port, → for the ` +
+        `remote port of client sockets: ${ports
+          .slice(0, 3)
+          .map(([p, n]) => `${p}×${n}`)
+          .join(', ')}).`,
       evidence: { closeWait, ...Object.fromEntries(ports.slice(0, 5).map(([p, n]) => [`port ${p}`, n])) },
-      advice: 'Destroy sockets when the peer ends them (allowHalfOpen off, or socket.on("end", () => socket.end())); for HTTP clients always consume or discard response bodies (res.resume()) so keep-alive sockets return to the pool, and set agent timeouts.',
+      advice:
+        'Destroy sockets when the peer ends them (allowHalfOpen off, or socket.on("end", () => ' +
+        'socket.end())); for HTTP clients always consume or discard response bodies (res.resume()) so ' +
+        'keep-alive sockets return to the pool, and set agent timeouts.',
     });
   }
   const share = sockets.fds.open / sockets.fds.limit;
@@ -155,7 +244,9 @@ export function rssPerConnection(estimates: PerConnectionEstimate[]): number | n
   return Math.max(...rss.map((e) => e.bytesPerConnection!));
 }
 
-const siteText = (s: GrowingSite) => `${s.site} [${s.category}] ${s.growthBytes >= 0 ? '+' : ''}${(s.growthBytes / 1024).toFixed(1)} KiB${s.relativeError != null ? ` ${plusMinus(s.relativeError)}` : ''}${s.new ? ' (new)' : ''}`;
+const siteText = (s: GrowingSite) =>
+  `${s.site} [${s.category}] ${s.growthBytes >= 0 ? '+' : ''}${(s.growthBytes / 1024).toFixed(1)} ` +
+  `KiB${s.relativeError != null ? ` ${plusMinus(s.relativeError)}` : ''}${s.new ? ' (new)' : ''}`;
 
 /** When a profile was taken, how long before the newest sample, and how RSS moved since: a figure as old as its profile says so. */
 export interface ProfileMoment {
@@ -168,7 +259,12 @@ const since = (moment: ProfileMoment, now: Sample | undefined) => {
   if (!now) return clock(moment.takenAt);
   const age = Math.max(0, now.time - moment.takenAt);
   const moved = moment.rss === null ? null : now.rss - moment.rss;
-  const rss = moved === null ? '' : Math.abs(moved) < 1048576 ? ', RSS about the same since' : `, RSS has since ${moved > 0 ? 'risen' : 'fallen'} ${MiB(Math.abs(moved))}`;
+  const rss =
+    moved === null
+      ? ''
+      : Math.abs(moved) < 1048576
+        ? ', RSS about the same since'
+        : `, RSS has since ${moved > 0 ? 'risen' : 'fallen'} ${MiB(Math.abs(moved))}`;
   return `${clock(moment.takenAt)} (${duration(age)} ago${rss})`;
 };
 
@@ -179,17 +275,38 @@ const since = (moment: ProfileMoment, now: Sample | undefined) => {
  * null when no such pair was kept, and then the finding says so rather than quote growth to a peak
  * that is gone) — with when each was taken and how RSS moved since; other findings are returned unchanged.
  */
-export function withGrowingSites(finding: Finding, growth: { sites: GrowingSite[]; from: ProfileMoment; to: ProfileMoment } | null, now?: Sample, bracket?: { sites: GrowingSite[]; from: ProfileMoment; to: ProfileMoment } | null): Finding {
+export function withGrowingSites(
+  finding: Finding,
+  growth: { sites: GrowingSite[]; from: ProfileMoment; to: ProfileMoment } | null,
+  now?: Sample,
+  bracket?: { sites: GrowingSite[]; from: ProfileMoment; to: ProfileMoment } | null,
+): Finding {
   const more = ' nativeHeap.diff(early, late) lists every site; nativeHeap.toPprof() gives a .pb.gz for go tool pprof or any pprof viewer.';
   const named = (g: { sites: GrowingSite[]; from: ProfileMoment; to: ProfileMoment }, what: string) =>
     ` Native heap profiles ${since(g.from, now)} → ${since(g.to, now)}, ${what}: top growing call sites ${g.sites.slice(0, 3).map(siteText).join('; ')}.`;
   if (finding.kind === 'leak' && finding.layer === 'otherNative' && growth?.sites.length) {
-    return { ...finding, summary: finding.summary + named(growth, 'the first kept and the newest'), evidence: { ...finding.evidence, topSites: growth.sites }, advice: `The sampled native heap profile names who allocates what stays: start with the sites above.${more}` };
+    return {
+      ...finding,
+      summary: finding.summary + named(growth, 'the first kept and the newest'),
+      evidence: { ...finding.evidence, topSites: growth.sites },
+      advice: `The sampled native heap profile names who allocates what stays: start with the sites ` + `above.${more}`,
+    };
   }
   if (finding.kind === 'retention' && bracket !== undefined) {
-    if (!bracket) return { ...finding, summary: finding.summary + ' No kept native heap profile brackets the spike (one before it rose and one after it ended), so no call sites are named for it.' };
+    if (!bracket)
+      return {
+        ...finding,
+        summary:
+          finding.summary +
+          (' No kept native heap profile brackets the spike (one before it rose and one after it ended), ' + 'so no call sites are named for it.'),
+      };
     if (!bracket.sites.length) return finding;
-    return { ...finding, summary: finding.summary + named(bracket, 'before the spike and after it ended'), evidence: { ...finding.evidence, topSites: bracket.sites, profilesTakenAt: [bracket.from.takenAt, bracket.to.takenAt] }, advice: finding.advice + more };
+    return {
+      ...finding,
+      summary: finding.summary + named(bracket, 'before the spike and after it ended'),
+      evidence: { ...finding.evidence, topSites: bracket.sites, profilesTakenAt: [bracket.from.takenAt, bracket.to.takenAt] },
+      advice: finding.advice + more,
+    };
   }
   return finding;
 }

@@ -65,7 +65,11 @@ export function trimProfile(profile: NativeHeapProfile, bytes: number): NativeHe
 /** Per-category (and total) bytes per connection, from the profiles' readings, with the sampled
  *  allocations in the category in the newest profile and their Poisson error, 1/√ of them (null
  *  where the profile carried no counts). */
-export type NativeCategoryEstimate = Omit<PerConnectionEstimate, 'layer' | 'note'> & { category: NativeHeapCategory | 'total'; sampledAllocations: number | null; relativeError: number | null };
+export type NativeCategoryEstimate = Omit<PerConnectionEstimate, 'layer' | 'note'> & {
+  category: NativeHeapCategory | 'total';
+  sampledAllocations: number | null;
+  relativeError: number | null;
+};
 
 /** A call site that grew, as findings name it. */
 export interface GrowingSite {
@@ -96,9 +100,14 @@ export interface NativeHeapReport {
   latest: { takenAt: number; totalBytes: number; categories: Record<NativeHeapCategory, number>; dropped: number } | null;
   /** What grew between the first profile kept and the newest: top sites and categories. */
   growth: {
-    fromTakenAt: number; toTakenAt: number; growthBytes: number; categories: NativeHeapDiff['categories']; topSites: GrowingSite[];
+    fromTakenAt: number;
+    toTakenAt: number;
+    growthBytes: number;
+    categories: NativeHeapDiff['categories'];
+    topSites: GrowingSite[];
     /** RSS at the samples the two profiles are tied to (null where the reading was not kept): how far RSS has moved since. */
-    fromRss: number | null; toRss: number | null;
+    fromRss: number | null;
+    toRss: number | null;
   } | null;
   perConnection: NativeCategoryEstimate[];
   /** Known holders (zlib contexts, TLS buffers, OpenSSL state, SecureContexts, JS Buffers) worth naming: cost per connection, error, fix; warnings first. */
@@ -122,7 +131,16 @@ interface Reading {
 }
 
 export function growingSites(diff: NativeHeapDiff, top = TOP_SITES): GrowingSite[] {
-  return diff.grown.slice(0, top).map((s) => ({ site: siteTitle(s.stack), category: s.category, growthBytes: Math.round(s.growthBytes), growthCount: Math.round(s.growthCount), new: s.change === 'new', relativeError: siteGrowthError(s) }));
+  return diff.grown
+    .slice(0, top)
+    .map((s) => ({
+      site: siteTitle(s.stack),
+      category: s.category,
+      growthBytes: Math.round(s.growthBytes),
+      growthCount: Math.round(s.growthCount),
+      new: s.change === 'new',
+      relativeError: siteGrowthError(s),
+    }));
 }
 
 export class NativeHeapProfiles {
@@ -136,7 +154,10 @@ export class NativeHeapProfiles {
   /** The share of maxHeldBytes each kept profile may take (the first and KEPT_PROFILES newest). */
   readonly profileBudget: number;
 
-  constructor(readonly intervalMs: number, readonly maxHeldBytes: number = defaultMaxHeldBytes()) {
+  constructor(
+    readonly intervalMs: number,
+    readonly maxHeldBytes: number = defaultMaxHeldBytes(),
+  ) {
     this.profileBudget = Math.floor(maxHeldBytes / (KEPT_PROFILES + 1));
   }
 
@@ -201,7 +222,10 @@ export class NativeHeapProfiles {
   /** Holders worth naming, from every matched reading; the fit is redone only when a profile was matched since. */
   holders(samples: Sample[]): HolderEstimate[] {
     if (this.holdersCache?.version !== this.holderVersion) {
-      const readings = this.readings.toArray().filter((r): r is Reading & { holders: HolderTotals } => r.holders !== null).sort((a, b) => a.takenAt - b.takenAt);
+      const readings = this.readings
+        .toArray()
+        .filter((r): r is Reading & { holders: HolderTotals } => r.holders !== null)
+        .sort((a, b) => a.takenAt - b.takenAt);
       this.holdersCache = { version: this.holderVersion, estimates: estimateHolders(readings as HolderReading[], this.holderSites, undefined) };
     }
     const now = samples[samples.length - 1];
@@ -262,7 +286,18 @@ export class NativeHeapProfiles {
     if (!pair) return null;
     if (this.grown?.of !== pair[1]) {
       const diff = diffProfiles(pair[0], pair[1]);
-      this.grown = { of: pair[1], growth: { fromTakenAt: diff.before.takenAt, toTakenAt: diff.after.takenAt, growthBytes: Math.round(diff.growthBytes), categories: diff.categories, topSites: growingSites(diff), fromRss: this.moment(pair[0]).rss, toRss: this.moment(pair[1]).rss } };
+      this.grown = {
+        of: pair[1],
+        growth: {
+          fromTakenAt: diff.before.takenAt,
+          toTakenAt: diff.after.takenAt,
+          growthBytes: Math.round(diff.growthBytes),
+          categories: diff.categories,
+          topSites: growingSites(diff),
+          fromRss: this.moment(pair[0]).rss,
+          toRss: this.moment(pair[1]).rss,
+        },
+      };
     }
     return this.grown.growth;
   }
@@ -285,7 +320,8 @@ export class NativeHeapProfiles {
       // The figure's error: the newest profile's sampled allocations in the category (a level, 1/√n).
       const sampled = counts ? (category === 'total' ? CATEGORIES.reduce((sum, c) => sum + counts[c], 0) : counts[category]) : null;
       const error = sampled === null ? null : relativeError(sampled);
-      for (const estimate of estimateFromReadings(label, series, present)) out.push({ category, ...estimate, sampledAllocations: sampled, relativeError: error });
+      for (const estimate of estimateFromReadings(label, series, present))
+        out.push({ category, ...estimate, sampledAllocations: sampled, relativeError: error });
     }
     return out;
   }

@@ -44,7 +44,12 @@ export interface ProbeReport {
   openssl?: { requested: boolean; unavailable: string | null; sinceMs?: number | null; stopped?: { atMs: number; reason: string } | null };
   /** Set by a probe watching its memory cgroup (containerEvents, on by default): how it watches, or why
    *  it cannot; the counters that moved (OOM kills, limit and high breaches); the watch's reads and their time on the JS thread. */
-  containerEvents?: { method: string | null; unavailable: string | null; records: MemoryEventRecord[]; cost: { reads: number; totalMs: number; maxMs: number } | null };
+  containerEvents?: {
+    method: string | null;
+    unavailable: string | null;
+    records: MemoryEventRecord[];
+    cost: { reads: number; totalMs: number; maxMs: number } | null;
+  };
   /** Set by a probe created with nativeHeapProfile: profiles taken, growth by site and category, native bytes per connection by category. */
   nativeHeap?: NativeHeapReport;
 }
@@ -62,7 +67,12 @@ function costOf(values: number[]): ProbeReport['probeCost'] {
 const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
 
 /** Everything the probe can say about a series of samples. Pure: feed it recorded samples. */
-export function buildReport(samples: Sample[], versions: Versions, thresholds: FindingThresholds = DEFAULT_THRESHOLDS, releases: AutoReleaseRecord[] = []): ProbeReport {
+export function buildReport(
+  samples: Sample[],
+  versions: Versions,
+  thresholds: FindingThresholds = DEFAULT_THRESHOLDS,
+  releases: AutoReleaseRecord[] = [],
+): ProbeReport {
   if (!Array.isArray(samples) || !samples.every((s) => typeof s === 'object' && s !== null && Number.isFinite(s.time) && Number.isFinite(s.rss))) {
     throw new SockprobeTypeError('samples', 'an array of probe samples', samples);
   }
@@ -101,7 +111,8 @@ export function renderLatest(latest: Sample): string {
   const parts = [`RSS ${mib(latest.rss)}`, `V8 heap ${mib(latest.heapPhysical)} resident (${mib(latest.heapUsed)} used)`];
   if (latest.nativeAllocated !== null) parts.push(`native in use ${mib(latest.nativeAllocated)} (allocator count; includes allocated pages never touched)`);
   if (latest.nativeFree !== null) parts.push(`free native ${mib(latest.nativeFree)} resident`);
-  if (latest.allocatorFreeRaw !== null && latest.allocatorFreeRaw !== latest.nativeFree) parts.push(`allocator's raw free count ${mib(latest.allocatorFreeRaw)} (not all resident)`);
+  if (latest.allocatorFreeRaw !== null && latest.allocatorFreeRaw !== latest.nativeFree)
+    parts.push(`allocator's raw free count ${mib(latest.allocatorFreeRaw)} (not all resident)`);
   if (latest.opensslLive !== null) parts.push(`OpenSSL ${mib(latest.opensslLive)} live`);
   if (latest.sockets) parts.push(`kernel sockets ${mib(latest.sockets.kernelBytes)}`);
   return parts.join('; ');
@@ -113,7 +124,13 @@ export function renderRelease(record: AutoReleaseRecord): string {
   if (!record.result) return `${when} ${record.reason} → failed: ${record.error}`;
   const r = record.result;
   const gc = r.gc ? `heap-shrinking GC ${ms(r.gc.durationMs)} on the JS thread (gave back ${mib(r.gc.releasedBytes)})` : 'no GC';
-  return `${when} ${record.reason} → ${mib(r.releasedBytes)} back (${mib(r.trimReleasedBytes)} by ${r.method} in ${ms(r.trimMs)} on ${r.onThreadpool ? 'the threadpool' : 'the JS thread'}; ${gc}); JS thread held ${ms(r.jsThreadMs)} in all${typeof r.jsThread?.longestStallMs === 'number' ? `, longest event-loop stall ${ms(r.jsThread.longestStallMs)}` : ''}`;
+  return (
+    `${when} ${record.reason} → ${mib(r.releasedBytes)} back (${mib(r.trimReleasedBytes)} ` +
+    `by ${r.method} in ${ms(r.trimMs)} ` +
+    `on ${r.onThreadpool ? 'the threadpool' : 'the JS thread'}; ${gc}); JS thread ` +
+    `held ${ms(r.jsThreadMs)} in ` +
+    `all${typeof r.jsThread?.longestStallMs === 'number' ? `, longest event-loop stall ${ms(r.jsThread.longestStallMs)}` : ''}`
+  );
 }
 
 /** Per-connection rows a person reads: estimates and declines, notes when in-use exceeds resident. */
@@ -121,7 +138,11 @@ export function renderPerConnection(estimates: ProbeReport['perConnection'], ind
   const lines: string[] = [];
   for (const e of estimates) {
     const label = `${LAYERS[e.layer].label}, ${e.kind}`.padEnd(34);
-    lines.push(e.bytesPerConnection === null ? `${indent}${label} — (${e.declined})` : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  (R² ${e.quality!.toFixed(2)}, ${e.samples} samples)`);
+    lines.push(
+      e.bytesPerConnection === null
+        ? `${indent}${label} — (${e.declined})`
+        : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  ` + `(R² ${e.quality!.toFixed(2)}, ${e.samples} samples)`,
+    );
     if (e.note) lines.push(`${indent}    note: ${e.note}`);
   }
   return lines;
@@ -134,13 +155,21 @@ export function renderNativeHeap(heap: NativeHeapReport, indent = '  ', now?: Sa
   for (const e of heap.perConnection) {
     const label = `${e.category}, ${e.kind}`.padEnd(34);
     const error = e.relativeError == null ? '' : `, ${plusMinus(e.relativeError)} from ${e.sampledAllocations} sampled allocations`;
-    lines.push(e.bytesPerConnection === null ? `${indent}${label} — (${e.declined})` : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  (R² ${e.quality!.toFixed(2)}, ${e.samples} profiles${error})`);
+    lines.push(
+      e.bytesPerConnection === null
+        ? `${indent}${label} — (${e.declined})`
+        : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  ` + `(R² ${e.quality!.toFixed(2)}, ${e.samples} profiles${error})`,
+    );
   }
   if (heap.growth) {
     const g = heap.growth;
     const when = (takenAt: number, rss: number | null | undefined) => profileAge(takenAt, now?.time ?? null, rss ?? null, now?.rss ?? null);
-    lines.push(`${indent}grew ${kib(g.growthBytes)} between the first profile and the newest (${when(g.fromTakenAt, g.fromRss)}; ${when(g.toTakenAt, g.toRss)}); most:`);
-    for (const site of heap.growth.topSites) lines.push(`${indent}  ${kib(site.growthBytes).padStart(10)} ${plusMinus(site.relativeError ?? null).padStart(5)} [${site.category}] ${site.site}`);
+    lines.push(
+      `${indent}grew ${kib(g.growthBytes)} between the first profile and the newest ` +
+        `(${when(g.fromTakenAt, g.fromRss)}; ${when(g.toTakenAt, g.toRss)}); most:`,
+    );
+    for (const site of heap.growth.topSites)
+      lines.push(`${indent}  ${kib(site.growthBytes).padStart(10)} ${plusMinus(site.relativeError ?? null).padStart(5)} [${site.category}] ${site.site}`);
   }
   return lines;
 }
@@ -158,18 +187,33 @@ function sessionSpan(status: { sinceMs?: number | null; stopped?: { atMs: number
 
 /** The report as text a person reads at a terminal or in a log. */
 export function renderReport(report: ProbeReport): string {
-  if (typeof report !== 'object' || report === null || !Array.isArray(report.findings) || !Array.isArray(report.perConnection) || typeof report.versions !== 'object' || report.versions === null) {
+  if (
+    typeof report !== 'object' ||
+    report === null ||
+    !Array.isArray(report.findings) ||
+    !Array.isArray(report.perConnection) ||
+    typeof report.versions !== 'object' ||
+    report.versions === null
+  ) {
     throw new SockprobeTypeError('report', 'a report from probe.report() or buildReport()', report);
   }
   const lines: string[] = [];
   const v = report.versions;
-  lines.push(`sockprobe report — ${report.samples} samples over ${(report.windowMs / 1000).toFixed(0)} s; Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}, allocator ${v.allocator}`);
-  lines.push(`Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample (median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample included).`);
+  lines.push(
+    `sockprobe report — ${report.samples} samples over ${(report.windowMs / 1000).toFixed(0)} s; ` +
+      `Node ${v.node}, OpenSSL ${v.openssl}, V8 ${v.v8}, kernel ${v.kernel}, allocator ${v.allocator}`,
+  );
+  lines.push(
+    `Sampling cost the JS thread ${report.probeCost.medianMs.toFixed(2)} ms per sample ` +
+      `(median), ${report.probeCost.maxMs.toFixed(2)} ms at most (GC pauses that land in a sample ` +
+      `included).`,
+  );
   if (report.latest) lines.push(`Now: ${renderLatest(report.latest)}.`);
   if (report.openssl?.unavailable) lines.push(`OpenSSL live bytes: not tracked — ${report.openssl.unavailable}`);
   else if (report.openssl?.requested) lines.push(`OpenSSL live bytes: ${sessionSpan(report.openssl)}.`);
   if (report.nativeHeap?.unavailable) lines.push(`Native heap profile: off — ${report.nativeHeap.unavailable}`);
-  else if (report.nativeHeap?.requested) lines.push(`Native heap profile: ${sessionSpan(report.nativeHeap)}${report.nativeHeap.joined ? ` (${report.nativeHeap.joined})` : ''}.`);
+  else if (report.nativeHeap?.requested)
+    lines.push(`Native heap profile: ${sessionSpan(report.nativeHeap)}${report.nativeHeap.joined ? ` (${report.nativeHeap.joined})` : ''}.`);
   lines.push('');
   // Holders first: what holds the memory, per connection, and what to change; the detail comes last.
   const holders = Array.isArray(report.nativeHeap?.holders) ? report.nativeHeap!.holders : [];
@@ -177,7 +221,9 @@ export function renderReport(report: ProbeReport): string {
   if (holders.length) lines.push(...renderHolders(holders, now), '');
   const findings = report.findings.filter((f) => f.kind !== 'holder');
   const releases = Array.isArray(report.releases) ? report.releases.filter((r) => typeof r === 'object' && r !== null) : [];
-  const quiet = releases.length ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in this window.' : 'Findings: none — nothing leaking, retained or piling up in this window.';
+  const quiet = releases.length
+    ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in ' + 'this window.'
+    : 'Findings: none — nothing leaking, retained or piling up in this window.';
   lines.push(findings.length ? 'Findings:' : quiet);
   for (const f of findings) {
     lines.push(`  [${f.severity}] ${f.kind} (${f.layer}): ${f.summary}`);

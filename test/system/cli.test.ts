@@ -35,16 +35,18 @@ describe('sockprobe CLI', () => {
     expect(stdout).toContain('Usage: sockprobe <command>');
   });
 
-  it.each([[['help', 'pulse'], 'pulse', '--linger'], [['snapshot', '--help'], 'snapshot', '--peers'], [['demo', '-h'], 'demo', '--tcp'], [['allocators', '--help'], 'allocators', '--markdown']])(
-    '%j prints that command\'s usage and exits 0',
-    async (args, command, option) => {
-      const { code, stdout } = await run(args);
-      expect(code).toBe(0);
-      expect(stdout).toContain(`Usage: sockprobe ${command} [options]`);
-      expect(stdout).toContain(option);
-      expect(stdout).toContain('Exit codes');
-    },
-  );
+  it.each([
+    [['help', 'pulse'], 'pulse', '--linger'],
+    [['snapshot', '--help'], 'snapshot', '--peers'],
+    [['demo', '-h'], 'demo', '--tcp'],
+    [['allocators', '--help'], 'allocators', '--markdown'],
+  ])("%j prints that command's usage and exits 0", async (args, command, option) => {
+    const { code, stdout } = await run(args);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Usage: sockprobe ${command} [options]`);
+    expect(stdout).toContain(option);
+    expect(stdout).toContain('Exit codes');
+  });
 
   it('--version names the package version and the Node and OpenSSL it runs on', async () => {
     const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -106,7 +108,22 @@ describe('sockprobe CLI', () => {
     expect(stdout).toContain(`Report: ${file}`);
     const html = fs.readFileSync(file, 'utf8');
     expect(html).not.toMatch(/\s(src|href)=|url\(|fetch\(/); // nothing fetched: the SVG namespace is the only URL in it
-    const browser = spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${path.join(dir, 'profile')}`, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+    const browser = spawnSync(
+      'chromium',
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        `--user-data-dir=${path.join(dir, 'profile')}`,
+        '--dump-dom',
+        `file://${file}`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(browser.status, browser.stderr).toBe(0);
     const drawn = Number(/data-drawn="(\d+)"/.exec(browser.stdout)?.[1]);
     expect(drawn).toBeGreaterThanOrEqual(6); // RSS, heap used/total, native in use/free/other
@@ -139,7 +156,9 @@ describe('sockprobe CLI', () => {
       fs.writeFileSync(path.join(group, 'memory.limit_in_bytes'), String(1024 * 1024 * 1024));
       // The CLI joins the group before it starts (the shell writes its own pid, then execs node).
       const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, process.execPath, cli, 'pulse', '--out', file, ...SMALL], { env: { ...process.env, LD_PRELOAD: '' } });
+        const child = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, process.execPath, cli, 'pulse', '--out', file, ...SMALL], {
+          env: { ...process.env, LD_PRELOAD: '' },
+        });
         let out = '';
         let err = '';
         child.stdout.on('data', (c) => (out += c));
@@ -168,7 +187,8 @@ describe('sockprobe CLI', () => {
     /** A process of this user holding 5 connections to its own listener. */
     const holder = () =>
       new Promise<{ pid: number; stop: () => void }>((resolve, reject) => {
-        const code = "const net=require('net');net.createServer(s=>s.on('error',()=>{})).listen(0,'127.0.0.1',function(){const p=this.address().port;for(let i=0;i<5;i++)net.connect(p,'127.0.0.1').on('error',()=>{});setTimeout(()=>console.log('ready'),300)});setTimeout(()=>{},60000)";
+        const code =
+          "const net=require('net');net.createServer(s=>s.on('error',()=>{})).listen(0,'127.0.0.1',function(){const p=this.address().port;for(let i=0;i<5;i++)net.connect(p,'127.0.0.1').on('error',()=>{});setTimeout(()=>console.log('ready'),300)});setTimeout(()=>{},60000)";
         const child = spawn(process.execPath, ['-e', code]);
         child.once('error', reject).once('exit', (exitCode) => reject(new Error(`holder exited (${exitCode})`)));
         child.stdout.once('data', () => resolve({ pid: child.pid!, stop: () => child.kill('SIGKILL') }));

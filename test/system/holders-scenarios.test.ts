@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
 
-interface Holder { holder: string; severity: string; bytesPerConnection: number | null; relativeError: number; method: string; sites: Array<{ site: string }> }
+interface Holder {
+  holder: string;
+  severity: string;
+  bytesPerConnection: number | null;
+  relativeError: number;
+  method: string;
+  sites: Array<{ site: string }>;
+}
 interface Result {
   mode: string;
   failed: number;
@@ -18,7 +25,8 @@ const service = (mode: string) => runFixture<Result>('holders-service.js', { arg
 const holder = (r: Result, id: string) => r.nativeHeap.holders.find((h) => h.holder === id);
 
 describe('holders named in real services', () => {
-  it("names permessage-deflate's zlib contexts with a per-connection cost within 15% of the allocator's deflate on − off difference, and not with deflate off", async () => {
+  it("names permessage-deflate's zlib contexts with a per-connection cost within 15% of the " +
+    "allocator's deflate on − off difference, and not with deflate off", async () => {
     const on = await service('deflate');
     const off = await service('no-deflate');
     expect(on.nativeHeap.unavailable).toBeNull();
@@ -34,12 +42,17 @@ describe('holders named in real services', () => {
     const first = lines.findIndex((l) => l.startsWith('Holders'));
     expect(first).toBeGreaterThan(0);
     expect(first).toBeLessThan(lines.findIndex((l) => l.startsWith('Findings')));
-    expect(lines[first + 1]).toMatch(/^ {2}\[warning\] permessage-deflate \/ zlib compression contexts: [\d.]+ KiB per TLS connection ±\d+% — fix: perMessageDeflate: false/);
+    expect(lines[first + 1]).toMatch(
+      /^ {2}\[warning\] permessage-deflate \/ zlib compression contexts: [\d.]+ KiB per TLS connection ±\d+% — fix: perMessageDeflate: false/,
+    );
     const finding = on.findings.find((f) => f.kind === 'holder' && f.evidence.holder === 'zlib')!;
     expect(finding.advice).toMatch(/serverMaxWindowBits/);
     // The probe's own per-category rows carry their Poisson error, 1/√ the sampled allocations they name.
     const rows = [...on.text.matchAll(/^ {2}([\w:-]+), tls +[\d.]+ KiB {2}\(R² [\d.]+, \d+ profiles, ±(\d+)% from (\d+) sampled allocations\)$/gm)];
-    expect(rows.map((r) => r[1]), on.text).toEqual(expect.arrayContaining(['zlib', 'openssl', 'total']));
+    expect(
+      rows.map((r) => r[1]),
+      on.text,
+    ).toEqual(expect.arrayContaining(['zlib', 'openssl', 'total']));
     for (const [, , percent, count] of rows) expect(Number(percent)).toBe(Math.max(1, Math.round((1 / Math.sqrt(Number(count))) * 100)));
     expect(on.elapsedMs + off.elapsedMs).toBeLessThan(50_000);
   }, 60_000);

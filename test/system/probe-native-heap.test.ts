@@ -3,7 +3,12 @@ import { runFixture } from '../helpers/child';
 
 interface Result {
   leak: { summary: string; evidence: { growthBytes: number; topSites?: Array<{ site: string; category: string; growthBytes: number }> } } | null;
-  nativeHeap: { unavailable: string | null; profiles: number; holders: Array<{ holder: string; severity: string; growth: { bytesPerHour: number } | null }>; growth: { growthBytes: number; categories: Record<string, { growthBytes: number }> } | null };
+  nativeHeap: {
+    unavailable: string | null;
+    profiles: number;
+    holders: Array<{ holder: string; severity: string; growth: { bytesPerHour: number } | null }>;
+    growth: { growthBytes: number; categories: Record<string, { growthBytes: number }> } | null;
+  };
   kept: number;
   text: string;
 }
@@ -31,6 +36,8 @@ describe('the probe with nativeHeapProfile, in a real process', () => {
     const contexts = json.nativeHeap.holders.find((h) => h.holder === 'secure-contexts');
     expect(contexts, json.text).toMatchObject({ severity: 'warning' });
     expect(contexts!.growth!.bytesPerHour).toBeGreaterThan(0);
-    expect(json.text).toMatch(/\[warning\] TLS SecureContexts created per connection or per request: [\d.]+ MiB ±\d+%, growing [\d.]+ MiB\/hour with 50 TLS connections open — fix: create each SecureContext once and reuse it/);
+    expect(json.text).toMatch(
+      /\[warning\] TLS SecureContexts created per connection or per request: [\d.]+ MiB ±\d+%, growing [\d.]+ MiB\/hour with 50 TLS connections open — fix: create each SecureContext once and reuse it/,
+    );
   }, 150_000);
 });

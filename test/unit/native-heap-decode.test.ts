@@ -20,19 +20,34 @@ function expected(sites: ReadableSite[], executable: string, fields: Partial<Nat
     if (existing) Object.assign(existing, { bytes: existing.bytes + site.bytes, count: existing.count + site.count, samples: existing.samples + site.samples });
     else merged.set(key, { ...site });
   }
-  const ordered = [...merged.values()].sort((a, b) => b.bytes - a.bytes).map((s) => ({ bytes: Math.round(s.bytes), count: Math.round(s.count * 100) / 100, samples: s.samples, stack: s.stack }));
+  const ordered = [...merged.values()]
+    .sort((a, b) => b.bytes - a.bytes)
+    .map((s) => ({ bytes: Math.round(s.bytes), count: Math.round(s.count * 100) / 100, samples: s.samples, stack: s.stack }));
   const categories = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
   const categorySamples = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
   for (const s of ordered) categories[categorize(s.stack, executable)] += s.bytes;
   for (const s of ordered) categorySamples[categorize(s.stack, executable)] += s.samples;
-  return { sampleBytes: 65536, totalBytes: ordered.reduce((a, s) => a + s.bytes, 0), startedAt: 1_700_000_000_000, takenAt: 1_700_000_060_000, sites: ordered, categories, categorySamples, dropped: 0, source: SOURCE, ...fields };
+  return {
+    sampleBytes: 65536,
+    totalBytes: ordered.reduce((a, s) => a + s.bytes, 0),
+    startedAt: 1_700_000_000_000,
+    takenAt: 1_700_000_060_000,
+    sites: ordered,
+    categories,
+    categorySamples,
+    dropped: 0,
+    source: SOURCE,
+    ...fields,
+  };
 }
 
 /** A heavy profile: `frameCount` distinct frames (native in three modules, and JIT code), `siteCount` sites of 40 frames. */
 function heavySites(frameCount: number, siteCount: number): ReadableSite[] {
   const names = ['CRYPTO_malloc', 'node::StreamBase::ReadStart', 'v8::internal::Heap::Allocate', 'uv__read', 'deflateInit2_', null];
   const pool: NativeHeapFrame[] = Array.from({ length: frameCount }, (_, i) =>
-    i % 7 === 6 ? jsFrame(`js${i}`, 0x3a00_0000_0000 + i * 16) : frame(names[i % names.length] && `${names[i % names.length]}${i % 50}`, 0x1000 + i * 8, (['exe', 'libc', 'addon'] as const)[i % 3]),
+    i % 7 === 6
+      ? jsFrame(`js${i}`, 0x3a00_0000_0000 + i * 16)
+      : frame(names[i % names.length] && `${names[i % names.length]}${i % 50}`, 0x1000 + i * 8, (['exe', 'libc', 'addon'] as const)[i % 3]),
   ).map((f) => (f.kind === 'javascript' ? { ...f, name: null } : f));
   return Array.from({ length: siteCount }, (_, s) => ({
     bytes: 1000 + ((s * 7919) % 100_000) + 0.37,
@@ -59,7 +74,13 @@ describe('decodeProfile (the addon tables to a NativeHeapProfile)', () => {
     const profile = await decodeProfile(rawProfile(sites, { executable, dropped: 3 }));
     expect(profile).toEqual(expected(sites, executable, { dropped: 3 }));
     // Hand-checked: the two OpenSSL sites merged, largest first, counts to 0.01.
-    expect(profile.sites.map((s) => [s.bytes, s.count, s.samples])).toEqual([[65_537, 1, 1], [15_001, 3.96, 3], [5_000, 2, 1], [300, 1, 1], [7, 1, 1]]);
+    expect(profile.sites.map((s) => [s.bytes, s.count, s.samples])).toEqual([
+      [65_537, 1, 1],
+      [15_001, 3.96, 3],
+      [5_000, 2, 1],
+      [300, 1, 1],
+      [7, 1, 1],
+    ]);
     expect(profile.categories).toMatchObject({ openssl: 15_001, node: 65_537, v8: 5_000, addons: 300, other: 7 });
     // Sampled blocks per category, for each category's Poisson error: the two OpenSSL sites' 2 + 1.
     expect(profile.categorySamples).toMatchObject({ openssl: 3, node: 1, v8: 1, addons: 1, other: 1, zlib: 0 });
@@ -101,7 +122,11 @@ describe('decodeProfile (the addon tables to a NativeHeapProfile)', () => {
     expect(bounded.categorySamples).toEqual(whole.categorySamples);
     expect(Object.values(bounded.categorySamples!).reduce((a, b) => a + b, 0)).toBe(whole.sites.reduce((a, s) => a + s.samples, 0));
     const rest = whole.sites.slice(100);
-    expect(bounded.omitted).toEqual({ sites: rest.length, bytes: rest.reduce((a, s) => a + s.bytes, 0), count: Math.round(rest.reduce((a, s) => a + s.count, 0) * 100) / 100 });
+    expect(bounded.omitted).toEqual({
+      sites: rest.length,
+      bytes: rest.reduce((a, s) => a + s.bytes, 0),
+      count: Math.round(rest.reduce((a, s) => a + s.count, 0) * 100) / 100,
+    });
     expect(whole.omitted).toBeUndefined();
     expect((await decodeProfile(raw, undefined, 1e9)).omitted).toBeUndefined();
   });

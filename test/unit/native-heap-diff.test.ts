@@ -6,8 +6,16 @@ import { frame, jsFrame, makeProfile, site, STACKS } from '../helpers/native-hea
 const byCategory = (s: { stack: Parameters<typeof siteCategory>[0] }) => siteCategory(s.stack);
 
 describe('nativeHeap.diff', () => {
-  const before = makeProfile([site(STACKS.ssl, 1_000_000, 100), site(STACKS.readBuffer, 4_000_000, 60), site(STACKS.zlib, 2_000_000, 10)], { takenAt: 1_700_000_010_000 }, byCategory);
-  const after = makeProfile([site(STACKS.ssl, 15_000_000, 1100), site(STACKS.readBuffer, 3_000_000, 45), site(STACKS.addon, 500_000, 3)], { takenAt: 1_700_000_070_000 }, byCategory);
+  const before = makeProfile(
+    [site(STACKS.ssl, 1_000_000, 100), site(STACKS.readBuffer, 4_000_000, 60), site(STACKS.zlib, 2_000_000, 10)],
+    { takenAt: 1_700_000_010_000 },
+    byCategory,
+  );
+  const after = makeProfile(
+    [site(STACKS.ssl, 15_000_000, 1100), site(STACKS.readBuffer, 3_000_000, 45), site(STACKS.addon, 500_000, 3)],
+    { takenAt: 1_700_000_070_000 },
+    byCategory,
+  );
   const diff = diffProfiles(before, after);
 
   it('lists what grew, largest first, with new sites marked', () => {
@@ -85,10 +93,14 @@ describe('nativeHeap.diff', () => {
 
   it('titles a site by its frames past the allocator, C++ parameter lists dropped', () => {
     expect(shortName('node::TCPWrap::New(v8::FunctionCallbackInfo<v8::Value> const&)')).toBe('node::TCPWrap::New()');
-    expect(shortName('node::LibuvStreamWrap::ReadStart()::{lambda(uv_handle_s*, unsigned long, uv_buf_t*)#1}::_FUN(uv_handle_s*, unsigned long, uv_buf_t*)')).toBe('node::LibuvStreamWrap::ReadStart()::{lambda(uv_handle_s*, unsigned long, uv_buf_t*)#1}::_FUN()');
+    expect(
+      shortName('node::LibuvStreamWrap::ReadStart()::{lambda(uv_handle_s*, unsigned long, ' + 'uv_buf_t*)#1}::_FUN(uv_handle_s*, unsigned long, uv_buf_t*)'),
+    ).toBe('node::LibuvStreamWrap::ReadStart()::{lambda(uv_handle_s*, unsigned long, uv_buf_t*)#1}::_FUN()');
     expect(shortName('std::vector<int>::size() const')).toBe('std::vector<int>::size() const');
     expect(shortName('CRYPTO_zalloc')).toBe('CRYPTO_zalloc');
-    expect(siteTitle([frame('operator new(unsigned long)', 0x10), frame('node::TCPWrap::New(v8::FunctionCallbackInfo<v8::Value> const&)', 0x20)])).toBe('node::TCPWrap::New()');
+    expect(siteTitle([frame('operator new(unsigned long)', 0x10), frame('node::TCPWrap::New(v8::FunctionCallbackInfo<v8::Value> const&)', 0x20)])).toBe(
+      'node::TCPWrap::New()',
+    );
   });
 
   it('turns what grew into a profile of its own (for toPprof), shrunk sites left out and named', () => {

@@ -6,7 +6,14 @@ import { siteCategory } from '../../src/native-heap/pprof';
 import { diffProfiles } from '../../src/native-heap/diff';
 import { makeProfile, site, STACKS } from '../helpers/native-heap';
 
-const frames = (svg: string) => [...svg.matchAll(/<g class="frame" data-level="(\d+)"><title>([^<]*)<\/title><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"/g)].map((m) => ({ level: Number(m[1]), title: m[2], x: Number(m[3]), y: Number(m[4]), width: Number(m[5]) }));
+const frames = (svg: string) =>
+  [...svg.matchAll(/<g class="frame" data-level="(\d+)"><title>([^<]*)<\/title><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"/g)].map((m) => ({
+    level: Number(m[1]),
+    title: m[2],
+    x: Number(m[3]),
+    y: Number(m[4]),
+    width: Number(m[5]),
+  }));
 
 describe('flame graph (self-contained SVG)', () => {
   const sites = [
@@ -26,7 +33,12 @@ describe('flame graph (self-contained SVG)', () => {
     const run = drawn.find((f) => f.title.startsWith('uv_run'))!;
     expect(run.level).toBe(1);
     expect(run.width).toBeCloseTo((1000 * 65_536) / 80_036, 1);
-    expect(drawn.filter((f) => f.title.startsWith('malloc')).map((f) => f.level).sort()).toEqual([4, 5]);
+    expect(
+      drawn
+        .filter((f) => f.title.startsWith('malloc'))
+        .map((f) => f.level)
+        .sort(),
+    ).toEqual([4, 5]);
     // Root at the bottom: deeper levels higher up.
     expect(drawn.find((f) => f.level === 4)!.y).toBeLessThan(root.y);
     // A site that shrank is not drawn.
@@ -34,7 +46,13 @@ describe('flame graph (self-contained SVG)', () => {
   });
 
   it('leaves out frames narrower than half a pixel, escapes names, fetches nothing', () => {
-    const tiny = renderFlameGraph([{ stack: STACKS.ssl, value: 1e9, category: 'openssl' }, { stack: STACKS.v8, value: 1, category: 'v8' }], { format: String });
+    const tiny = renderFlameGraph(
+      [
+        { stack: STACKS.ssl, value: 1e9, category: 'openssl' },
+        { stack: STACKS.v8, value: 1, category: 'v8' },
+      ],
+      { format: String },
+    );
     expect(tiny).not.toContain('operator new');
     expect(svg).toContain('operator new(unsigned long)');
     expect(renderFlameGraph([{ stack: [{ ...STACKS.ssl[0], name: '<script>' }], value: 1, category: 'other' }], { format: String })).not.toContain('<script>');
@@ -44,14 +62,23 @@ describe('flame graph (self-contained SVG)', () => {
 
 describe('pulse --native-profile report parts', () => {
   const before = makeProfile([site(STACKS.ssl, 100_000, 10), site(STACKS.v8, 2_000_000, 50)], { takenAt: 1_700_000_010_000 }, (s) => siteCategory(s.stack));
-  const top = makeProfile([site(STACKS.ssl, 100_000 + 2000 * 14_000, 10 + 2000 * 40), site(STACKS.readBuffer, 2000 * 65_536, 2000), site(STACKS.v8, 1_900_000, 45)], { takenAt: 1_700_000_020_000 }, (s) => siteCategory(s.stack));
+  const top = makeProfile(
+    [site(STACKS.ssl, 100_000 + 2000 * 14_000, 10 + 2000 * 40), site(STACKS.readBuffer, 2000 * 65_536, 2000), site(STACKS.v8, 1_900_000, 45)],
+    { takenAt: 1_700_000_020_000 },
+    (s) => siteCategory(s.stack),
+  );
   const heap = { unavailable: null, before, top, connections: 2000, diff: diffProfiles(before, top) };
 
   it('divides what grew between the pair by the connections opened', () => {
     const per = nativeHeapPerConnection(heap)!;
     expect(per.bytesPerConnection).toBeCloseTo(14_000 + 65_536 - 50, 6);
     expect(per.categories.openssl).toBeCloseTo(14_000, 6);
-    expect(per.topSites[0]).toMatchObject({ site: 'node::StreamBase::ReadStart ← uv__read ← uv_run', category: 'node', bytesPerConnection: 65_536, allocationsPerConnection: 1 });
+    expect(per.topSites[0]).toMatchObject({
+      site: 'node::StreamBase::ReadStart ← uv__read ← uv_run',
+      category: 'node',
+      bytesPerConnection: 65_536,
+      allocationsPerConnection: 1,
+    });
     // Poisson: a site new at the top with 2000 samples is ±1/√2000; the whole growth counts both profiles' samples.
     expect(per.topSites[0].relativeError).toBeCloseTo(1 / Math.sqrt(2000), 6);
     const samples = (p: typeof top) => p.sites.reduce((a, s) => a + s.samples, 0);

@@ -13,7 +13,11 @@ const MiB = 1024 * 1024;
 function fakeProcess(nativeHeap: Partial<NativeHeapSource> | null = {}) {
   const state = { connections: 0, leaked: 0, active: false, rate: 0, users: 0, starts: 0, stops: 0, profiles: 0, asked: [] as number[] };
   const profileNow = (): NativeHeapProfile => {
-    const sites = [site(STACKS.ssl, 14_000 * state.connections + 100_000), site(STACKS.readBuffer, 65_536 * state.connections + 50_000), site(STACKS.v8, 2 * MiB)];
+    const sites = [
+      site(STACKS.ssl, 14_000 * state.connections + 100_000),
+      site(STACKS.readBuffer, 65_536 * state.connections + 50_000),
+      site(STACKS.v8, 2 * MiB),
+    ];
     if (state.leaked) sites.push(site(STACKS.addon, state.leaked));
     return makeProfile(sites, { takenAt: Date.now() }, (s) => siteCategory(s.stack));
   };
@@ -22,7 +26,9 @@ function fakeProcess(nativeHeap: Partial<NativeHeapSource> | null = {}) {
     session: ({ sampleBytes }) => {
       state.asked.push(sampleBytes);
       if (state.active && state.rate !== sampleBytes) {
-        throw Object.assign(new Error(`a native heap session already runs in this process sampling every ${state.rate} bytes`), { code: 'ERR_SESSION_CONFLICT' });
+        throw Object.assign(new Error(`a native heap session already runs in this process sampling every ${state.rate} bytes`), {
+          code: 'ERR_SESSION_CONFLICT',
+        });
       }
       if (!state.active) state.starts++;
       state.active = true;
@@ -30,9 +36,15 @@ function fakeProcess(nativeHeap: Partial<NativeHeapSource> | null = {}) {
       state.users++;
       let ended: { atMs: number; reason: string } | null = null;
       return {
-        session: 1, sinceMs: 1_700_000_000_000, sampleBytes,
-        get active() { return ended === null; },
-        get ended() { return ended; },
+        session: 1,
+        sinceMs: 1_700_000_000_000,
+        sampleBytes,
+        get active() {
+          return ended === null;
+        },
+        get ended() {
+          return ended;
+        },
         stop(reason = 'stop() was called on this session') {
           if (ended) return;
           ended = { atMs: Date.now(), reason };
@@ -92,14 +104,23 @@ describe('createProbe({ nativeHeapProfile })', () => {
     const probe = createProbe({ sources, nativeHeapProfile: true }).start();
     await settle();
     expect(state.asked).toEqual([512 * 1024, 4096]);
-    expect(probe.report().nativeHeap).toMatchObject({ sampleBytes: 4096, unavailable: null, joined: 'joined a session already running at 4096 bytes between samples (asked: 524288)' });
+    expect(probe.report().nativeHeap).toMatchObject({
+      sampleBytes: 4096,
+      unavailable: null,
+      joined: 'joined a session already running at 4096 bytes between samples (asked: 524288)',
+    });
     expect(probe.renderReport()).toMatch(/Native heap profile: counted since .*joined a session already running at 4096/);
     probe.stop();
     expect([state.active, state.users]).toEqual([true, 1]);
     const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
     const strict = createProbe({ sources, nativeHeapProfile: { sampleBytes: 65536 } }).start();
     await settle();
-    expect(strict.report().nativeHeap).toMatchObject({ sampleBytes: null, unavailable: expect.stringMatching(/sampling every 4096 bytes/), sinceMs: null, stopped: null });
+    expect(strict.report().nativeHeap).toMatchObject({
+      sampleBytes: null,
+      unavailable: expect.stringMatching(/sampling every 4096 bytes/),
+      sinceMs: null,
+      stopped: null,
+    });
     strict.stop();
     warnings.mockRestore();
   });
@@ -161,7 +182,7 @@ describe('createProbe({ nativeHeapProfile })', () => {
     expect(row('total').bytesPerConnection).toBeCloseTo(79_536, 0);
     // V8's 2 MiB does not move with connections: a slope of zero explains none of a flat series.
     expect(row('v8').bytesPerConnection ?? 0).toBeLessThan(1);
-    expect(probe.renderReport()).toMatch(/Native heap by category \(sampled every 524288 B, \d+ profiles; estimates\):\n  openssl, tls\s+13\.7 KiB/);
+    expect(probe.renderReport()).toMatch(/Native heap by category \(sampled every 524288 B, \d+ profiles; estimates\):\n {2}openssl, tls\s+13\.7 KiB/);
     // Each row's error is 1/√ the newest profile's sampled allocations in its category: more samples, smaller error.
     const newest = makeProfile([site(STACKS.ssl, 14_000 * 500 + 100_000), site(STACKS.readBuffer, 65_536 * 500 + 50_000), site(STACKS.v8, 2 * MiB)]);
     const counted = (stack: typeof STACKS.ssl) => newest.sites.find((s) => s.stack === stack)!.samples;
@@ -171,12 +192,18 @@ describe('createProbe({ nativeHeapProfile })', () => {
     for (const category of ['openssl', 'node', 'total']) expect(row(category).relativeError).toBeCloseTo(1 / Math.sqrt(row(category).sampledAllocations!), 12);
     expect(row('openssl').relativeError!).toBeGreaterThan(2 * row('node').relativeError!);
     const percent = (e: number) => `±${Math.round(e * 100)}%`;
-    expect(probe.renderReport()).toMatch(new RegExp(`openssl, tls\\s+13\\.7 KiB  \\(R² \\d\\.\\d\\d, \\d+ profiles, ${percent(row('openssl').relativeError!)} from ${row('openssl').sampledAllocations} sampled allocations\\)`));
+    expect(probe.renderReport()).toMatch(
+      new RegExp(
+        `openssl, tls\\s+13\\.7 KiB  \\(R² \\d\\.\\d\\d, \\d+ ` +
+          `profiles, ${percent(row('openssl').relativeError!)} from ${row('openssl').sampledAllocations} ` +
+          `sampled allocations\\)`,
+      ),
+    );
     expect(probe.renderReport()).toMatch(new RegExp(`node, tls\\s+64\\.0 KiB  \\(R² \\d\\.\\d\\d, \\d+ profiles, ${percent(row('node').relativeError!)} from`));
     probe.stop();
   });
 
-  it('takes each category\'s error from the profile\'s own counts, the omitted sites\' included', async () => {
+  it("takes each category's error from the profile's own counts, the omitted sites' included", async () => {
     const { NativeHeapProfiles } = await import('../../src/probe/native-heap');
     const { makeSample } = await import('../helpers/samples');
     const kept = new NativeHeapProfiles(1000);
@@ -210,7 +237,9 @@ describe('createProbe({ nativeHeapProfile })', () => {
     expect(leak.evidence.topSites![0]).toMatchObject({ site: 'fancy.node+0x1234 ← napi_call_function', category: 'addons', growthBytes: 11 * MiB, new: true });
     expect(leak.summary).toMatch(/top growing call sites fancy\.node\+0x1234 ← napi_call_function \[addons\] \+11264\.0 KiB ±8% \(new\)/);
     expect(leak.advice).toMatch(/nativeHeap\.toPprof\(\)/);
-    expect(probe.renderReport()).toMatch(/grew 11\d{3}\.\d KiB between the first profile and the newest \(profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since; profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since\); most:\n\s+11264\.0 KiB   ±8% \[addons\] fancy\.node\+0x1234/);
+    expect(probe.renderReport()).toMatch(
+      /grew 11\d{3}\.\d KiB between the first profile and the newest \(profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since; profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since\); most:\n\s+11264\.0 KiB {3}±8% \[addons\] fancy\.node\+0x1234/,
+    );
     // A new site's growth error is 1/√ its samples now (11 MiB at one sample per 64 KiB: 176, ±8%).
     expect(leak.evidence.topSites![0].relativeError).toBeCloseTo(1 / Math.sqrt(Math.round((11 * MiB) / 65536)), 12);
     probe.stop();
@@ -241,9 +270,14 @@ describe('the profiles a probe keeps', () => {
   });
 
   it('bounds what its kept profiles hold by maxHeldBytes: asks for at most a share of sites, trims what holds more', async () => {
-    const many = (n: number) => Array.from({ length: n }, (_, i) => site([...STACKS.ssl, { name: `f${i}`, module: null, address: `0x${(0x9000 + i).toString(16)}`, kind: 'javascript' as const }], 10_000 - i));
+    const many = (n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        site([...STACKS.ssl, { name: `f${i}`, module: null, address: `0x${(0x9000 + i).toString(16)}`, kind: 'javascript' as const }], 10_000 - i),
+      );
     const asked: Array<number | undefined> = [];
-    const { sources } = fakeProcess({ profile: async (options) => (asked.push(options?.maxSites), makeProfile(many(5000), { takenAt: Date.now() }, (s) => siteCategory(s.stack))) });
+    const { sources } = fakeProcess({
+      profile: async (options) => (asked.push(options?.maxSites), makeProfile(many(5000), { takenAt: Date.now() }, (s) => siteCategory(s.stack))),
+    });
     const maxHeldBytes = 1024 * 1024;
     const probe = createProbe({ sources, nativeHeapProfile: { maxHeldBytes } }).start();
     await settle();
@@ -257,10 +291,12 @@ describe('the profiles a probe keeps', () => {
     expect(probe.ownMemoryBytes()).toBeLessThanOrEqual(maxHeldBytes + 10 * 350 + 6 * 150);
     probe.stop();
     expect(() => createProbe({ sources, nativeHeapProfile: { maxHeldBytes: 1000 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => createProbe({ sources, nativeHeapProfile: { maxHeldBytes: '1' as never } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => createProbe({ sources, nativeHeapProfile: { maxHeldBytes: '1' as never } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
   });
 
-  it('defaults maxHeldBytes to 2% of V8\'s heap limit, within 1–16 MiB', () => {
+  it("defaults maxHeldBytes to 2% of V8's heap limit, within 1–16 MiB", () => {
     expect(defaultMaxHeldBytes(112 * MiB)).toBe(Math.round(0.02 * 112 * MiB));
     expect(defaultMaxHeldBytes(16 * MiB)).toBe(MiB);
     expect(defaultMaxHeldBytes(4096 * MiB)).toBe(16 * MiB);
@@ -292,7 +328,18 @@ describe('profile figures that say how old they are', () => {
     kept.record(peak, sample(60, 2000, 700 * MiB));
     kept.record(after, sample(200, 20, 230 * MiB));
     await kept.holdersMatching;
-    const retention = { peakConnections: 2000, baselineConnections: 20, rssBefore: 100 * MiB, rssPeak: 700 * MiB, rssAfter: 230 * MiB, retainedBytes: 130 * MiB, split: { nativeFree: 20 * MiB, jsHeap: 10 * MiB, other: 100 * MiB }, methods: { jsHeap: 'x', nativeFree: 'y' }, spikeStartedAt: t0 + 20_000, spikeEndedAt: t0 + 180_000 };
+    const retention = {
+      peakConnections: 2000,
+      baselineConnections: 20,
+      rssBefore: 100 * MiB,
+      rssPeak: 700 * MiB,
+      rssAfter: 230 * MiB,
+      retainedBytes: 130 * MiB,
+      split: { nativeFree: 20 * MiB, jsHeap: 10 * MiB, other: 100 * MiB },
+      methods: { jsHeap: 'x', nativeFree: 'y' },
+      spikeStartedAt: t0 + 20_000,
+      spikeEndedAt: t0 + 180_000,
+    };
     const finding = retentionFinding(retention, DEFAULT_THRESHOLDS)!;
     const samples = [sample(10, 20, 100 * MiB), sample(60, 2000, 700 * MiB), sample(200, 20, 230 * MiB), sample(218, 20, 180 * MiB)];
     const report = kept.report(true, null, 524288, samples);
@@ -300,7 +347,9 @@ describe('profile figures that say how old they are', () => {
     if (named.kind !== 'retention') throw new Error('no retention finding');
     expect(named.evidence.topSites![0]).toMatchObject({ site: 'fancy.node+0x1234 ← napi_call_function', growthBytes: 40 * MiB });
     expect(named.evidence.profilesTakenAt).toEqual([before.takenAt, after.takenAt]);
-    expect(named.summary).toMatch(/Native heap profiles \d\d:\d\d:\d\d UTC \(3\.5 min ago, RSS has since risen 80\.0 MiB\) → \d\d:\d\d:\d\d UTC \(18 s ago, RSS has since fallen 50\.0 MiB\), before the spike and after it ended/);
+    expect(named.summary).toMatch(
+      /Native heap profiles \d\d:\d\d:\d\d UTC \(3\.5 min ago, RSS has since risen 80\.0 MiB\) → \d\d:\d\d:\d\d UTC \(18 s ago, RSS has since fallen 50\.0 MiB\), before the spike and after it ended/,
+    );
     // No profile after the spike ended: the finding says so instead of quoting growth to the peak.
     const early = new NativeHeapProfiles(1000);
     early.record(before, sample(10, 20, 100 * MiB));

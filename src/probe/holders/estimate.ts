@@ -81,7 +81,10 @@ function growthOf(series: Array<{ sample: Sample; value: number }>, kind: 'tls' 
   const conns = series.map((r) => totalConnections(r.sample.connections, kind));
   const varying = Math.max(...conns) - Math.min(...conns) >= MIN_CONNECTION_RANGE;
   const hours = series.map((r) => (r.sample.time - t0) / 3_600_000);
-  const fit = robustFit(series.map((_, i) => (varying ? [conns[i], hours[i]] : [hours[i]])), series.map((r) => r.value));
+  const fit = robustFit(
+    series.map((_, i) => (varying ? [conns[i], hours[i]] : [hours[i]])),
+    series.map((r) => r.value),
+  );
   if (!fit) return null;
   const perHour = fit.coefficients[varying ? 1 : 0];
   const grown = perHour * (windowMs / 3_600_000);
@@ -93,15 +96,21 @@ function growthOf(series: Array<{ sample: Sample; value: number }>, kind: 'tls' 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
 /** Severity and why, or null where the holder is not worth naming. */
-function judge(signature: HolderSignature, e: Omit<HolderEstimate, 'severity' | 'judgement'>, sampleBytes: number): { severity: 'info' | 'warning'; judgement: string } | null {
+function judge(
+  signature: HolderSignature,
+  e: Omit<HolderEstimate, 'severity' | 'judgement'>,
+  sampleBytes: number,
+): { severity: 'info' | 'warning'; judgement: string } | null {
   if (e.samples < MIN_HOLDER_SAMPLES || e.bytes < MIN_HOLDER_BYTES) return null;
   // Scaling: a fit that explains the bytes, whose connection-driven part is many samples' worth.
   const scales = e.method !== 'division' && e.bytesPerConnection !== null && (e.quality ?? 1) >= 0.5 && e.bytesPerConnection * e.connections >= 8 * sampleBytes;
   if (e.growth) return { severity: 'warning', judgement: `grows ${(e.growth.bytesPerHour / MiB).toFixed(1)} MiB/hour beyond what connection counts explain` };
-  if (signature.onlyWhenScaling) return scales ? { severity: 'warning', judgement: `tracks connections: ${kib(e.bytesPerConnection!)} more per ${e.kind} connection` } : null;
+  if (signature.onlyWhenScaling)
+    return scales ? { severity: 'warning', judgement: `tracks connections: ${kib(e.bytesPerConnection!)} more per ${e.kind} connection` } : null;
   const ordinary = signature.ordinaryBytesPerConnection;
   if (ordinary !== undefined && e.bytesPerConnection !== null) {
-    if (e.bytesPerConnection <= 1.5 * ordinary) return { severity: 'info', judgement: `ordinary for ${e.connections} ${e.kind} connections (about ${kib(ordinary)} each is usual)` };
+    if (e.bytesPerConnection <= 1.5 * ordinary)
+      return { severity: 'info', judgement: `ordinary for ${e.connections} ${e.kind} connections (about ${kib(ordinary)} each is usual)` };
     return { severity: 'warning', judgement: `above the usual ${kib(ordinary)} per ${e.kind} connection` };
   }
   if (e.share >= DOMINANT_SHARE) return { severity: 'warning', judgement: `dominates: ${(e.share * 100).toFixed(0)}% of the sampled native heap` };
@@ -116,7 +125,11 @@ const sorted = (estimates: HolderEstimate[]) => estimates.sort((a, b) => SEVERIT
  * bytes per connection by regression on connection counts where counts varied enough and the
  * fit explains the bytes, else the newest profile's bytes ÷ connections open then.
  */
-export function estimateHolders(readings: HolderReading[], latest: NativeHeapProfile | Partial<Record<HolderId, HolderSite[]>> | null, now: Sample | undefined): HolderEstimate[] {
+export function estimateHolders(
+  readings: HolderReading[],
+  latest: NativeHeapProfile | Partial<Record<HolderId, HolderSite[]>> | null,
+  now: Sample | undefined,
+): HolderEstimate[] {
   if (!readings.length) return [];
   const newest = readings[readings.length - 1];
   const present = (['tls', 'tcp'] as const).filter((kind) => readings.some((r) => totalConnections(r.sample.connections, kind) > 0));
@@ -157,10 +170,15 @@ export function estimateHolders(readings: HolderReading[], latest: NativeHeapPro
       takenAt: newest.takenAt,
       rssAtProfile: newest.sample.rss,
       rssNow: now?.rss ?? null,
-      sites: !latest ? [] : 'sites' in latest && Array.isArray(latest.sites) ? holderSites(latest as NativeHeapProfile, signature.id) : ((latest as Partial<Record<HolderId, HolderSite[]>>)[signature.id] ?? []),
+      sites: !latest
+        ? []
+        : 'sites' in latest && Array.isArray(latest.sites)
+          ? holderSites(latest as NativeHeapProfile, signature.id)
+          : ((latest as Partial<Record<HolderId, HolderSite[]>>)[signature.id] ?? []),
     };
     const verdict = judge(signature, base, newest.sampleBytes);
-    if (verdict) out.push({ ...base, ...verdict, action: verdict.severity === 'warning' ? (signature.actionWhenRaised ?? signature.action) : signature.action });
+    if (verdict)
+      out.push({ ...base, ...verdict, action: verdict.severity === 'warning' ? (signature.actionWhenRaised ?? signature.action) : signature.action });
   }
   return sorted(out);
 }
@@ -169,7 +187,13 @@ export function estimateHolders(readings: HolderReading[], latest: NativeHeapPro
  * The holders of what one connection added between two profiles (a pulse's before and top): each
  * holder's growth ÷ the connections opened in between, its error from the samples at the top.
  */
-export function holdersFromPair(before: NativeHeapProfile, top: NativeHeapProfile, connections: number, kind: 'tls' | 'tcp', rss?: { atTop: number; now: number }): HolderEstimate[] {
+export function holdersFromPair(
+  before: NativeHeapProfile,
+  top: NativeHeapProfile,
+  connections: number,
+  kind: 'tls' | 'tcp',
+  rss?: { atTop: number; now: number },
+): HolderEstimate[] {
   if (connections <= 0) return [];
   const a = holderTotals(before);
   const b = holderTotals(top);
@@ -202,7 +226,8 @@ export function holdersFromPair(before: NativeHeapProfile, top: NativeHeapProfil
       sites: holderSites(top, signature.id),
     };
     const verdict = judge(signature, base, top.sampleBytes);
-    if (verdict) out.push({ ...base, ...verdict, action: verdict.severity === 'warning' ? (signature.actionWhenRaised ?? signature.action) : signature.action });
+    if (verdict)
+      out.push({ ...base, ...verdict, action: verdict.severity === 'warning' ? (signature.actionWhenRaised ?? signature.action) : signature.action });
   }
   return sorted(out);
 }

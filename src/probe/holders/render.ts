@@ -8,7 +8,8 @@ const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 export { plusMinus };
 
 const clock = (ms: number) => `${new Date(ms).toISOString().slice(11, 19)} UTC`;
-const ago = (ms: number) => (ms < 120_000 ? `${Math.max(0, Math.round(ms / 1000))} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(0)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+const ago = (ms: number) =>
+  ms < 120_000 ? `${Math.max(0, Math.round(ms / 1000))} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(0)} min` : `${(ms / 3_600_000).toFixed(1)} h`;
 
 /** When a profile was taken and how RSS moved since: a figure from a profile is as old as the profile. */
 export function profileAge(takenAt: number, now: number | null, rssAtProfile: number | null, rssNow: number | null): string {
@@ -24,7 +25,11 @@ export function profileAge(takenAt: number, now: number | null, rssAtProfile: nu
 
 export function perConnectionText(h: HolderEstimate): string {
   // Growing with flat connections: bytes ÷ connections would read as a cost per connection; the rate is the figure.
-  if (h.growth && h.method !== 'regression' && h.method !== 'difference') return `${mib(h.bytes)} ${plusMinus(h.relativeError)}, growing ${mib(h.growth.bytesPerHour)}/hour with ${h.connections} ${h.kind.toUpperCase()} connections open`;
+  if (h.growth && h.method !== 'regression' && h.method !== 'difference')
+    return (
+      `${mib(h.bytes)} ${plusMinus(h.relativeError)}, growing ${mib(h.growth.bytesPerHour)}/hour ` +
+      `with ${h.connections} ${h.kind.toUpperCase()} connections open`
+    );
   if (h.bytesPerConnection === null) return `${mib(h.bytes)} ${plusMinus(h.relativeError)} (no per-connection figure: ${h.declined ?? 'too few connections'})`;
   return `${kib(h.bytesPerConnection)} per ${h.kind.toUpperCase()} connection ${plusMinus(h.relativeError)}`;
 }
@@ -32,7 +37,10 @@ export function perConnectionText(h: HolderEstimate): string {
 function methodText(h: HolderEstimate): string {
   if (h.method === 'regression') return `fitted on connection counts over the profiles, R² ${h.quality!.toFixed(2)}`;
   if (h.method === 'difference') return `what grew between two profiles ÷ ${h.connections} connections opened`;
-  if (h.method === 'division') return `the newest profile's bytes ÷ ${h.connections} connections open (an upper bound: a fixed part counts too; a regression was not used: ${h.declined})`;
+  if (h.method === 'division')
+    return (
+      `the newest profile's bytes ÷ ${h.connections} connections open (an upper bound: a fixed part ` + `counts too; a regression was not used: ${h.declined})`
+    );
   return '';
 }
 
@@ -44,7 +52,9 @@ export function holderLine(h: HolderEstimate): string {
 /** Detail under the lines: what each is, its figures and their method, its sites, the whole fix. */
 export function holderDetail(h: HolderEstimate, now: number | null, indent = '    '): string[] {
   const lines = [
-    `${indent}${h.name}: ${h.judgement}; ${mib(h.bytes)} now (${(h.share * 100).toFixed(0)}% of the sampled native heap, ${h.samples} sampled allocations, ${plusMinus(h.relativeError)}); ${methodText(h)}; ${profileAge(h.takenAt, now, h.rssAtProfile, h.rssNow)}.`,
+    `${indent}${h.name}: ${h.judgement}; ${mib(h.bytes)} now (${(h.share * 100).toFixed(0)}% of the ` +
+      `sampled native heap, ${h.samples} sampled ` +
+      `allocations, ${plusMinus(h.relativeError)}); ${methodText(h)}; ${profileAge(h.takenAt, now, h.rssAtProfile, h.rssNow)}.`,
     `${indent}  what: ${h.what}.`,
     `${indent}  fix: ${h.fix}.`,
   ];
