@@ -2,9 +2,34 @@ import type { PulseResult } from '../experiments/pulse';
 import { LAYERS } from '../probe/layers';
 import { renderRelease } from '../probe/report';
 import { otherNative, totalConnections } from '../probe/sample';
+import { plusMinus } from '../native-heap/sampling-error';
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const mib = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 1048576).toFixed(1)} MiB`);
+
+/** The memory cgroup's limit as a line on the RSS plot, or null where there is none (older results carry no `container`). */
+function limitLine(result: PulseResult): { bytes: number; label: string } | null {
+  const limit = result.container?.limitBytes;
+  return typeof limit === 'number' && limit > 0 ? { bytes: limit, label: `memory limit ${mib(limit)}` } : null;
+}
+
+/** What the report says of the limit line: where it comes from, or why there is none. */
+function limitText(result: PulseResult): string {
+  const c = result.container;
+  if (!c) return '';
+  if (c.limitBytes !== null) {
+    const share =
+      c.workingSetBytes !== null
+        ? `; the group's working set at the end ${mib(c.workingSetBytes)} = ` +
+          `${((100 * c.workingSetBytes) / c.limitBytes).toFixed(1)}% of it (the kernel OOM-kills at 100%)`
+        : '';
+    return (
+      `<p class="container-limit">The RSS plot draws the memory cgroup's limit, ${mib(c.limitBytes)} ` +
+      `(${escape(c.limitSource ?? 'containerMemory()')}), and the group's working set${escape(share)}.</p>`
+    );
+  }
+  return `<p class="container-limit">No memory limit line on the RSS plot: ${escape(c.reason ?? 'no limit')}.</p>`;
+}
 
 /** The series each chart draws, in bytes, per sample; the page picks each chart's unit. */
 function series(result: PulseResult) {
@@ -18,7 +43,11 @@ function series(result: PulseResult) {
     t: result.samples.map((s) => (s.time - t0) / 1000),
     connections: result.samples.map((s) => totalConnections(s.connections)),
     charts: [
-      { title: 'RSS', lines: { RSS: pick((s) => s.rss) } },
+      {
+        title: 'RSS',
+        lines: { RSS: pick((s) => s.rss), 'working set (cgroup)': pick((s) => s.container?.workingSetBytes ?? null) },
+        limit: limitLine(result),
+      },
       { title: 'JS heap', lines: { used: pick((s) => s.heapUsed), total: pick((s) => s.heapTotal), resident: pick((s) => s.heapPhysical) } },
       {
         title: 'Native (allocator)',
@@ -50,7 +79,8 @@ function el(name, attrs, parent, text) {
 for (const chart of data.charts) {
   const lines = Object.entries(chart.lines).filter(([, v]) => v.some((x) => x !== null));
   const box = document.createElement('section'); box.className = 'chart'; document.getElementById('charts').appendChild(box);
-  const peak = Math.max(...lines.flatMap(([, v]) => v.filter((x) => x !== null)), 0);
+  // The limit counts in the scale: how far RSS is from it is what the line is for.
+  const peak = Math.max(...lines.flatMap(([, v]) => v.filter((x) => x !== null)), chart.limit ? chart.limit.bytes : 0, 0);
   // Sub-MiB layers (kernel memory of idle sockets) in KiB, so their axis does not read 0, 0, 1.
   const [unit, scale] = peak >= 1048576 ? ['MiB', 1048576] : ['KiB', 1024];
   const h = document.createElement('h3'); h.textContent = chart.title + ' (' + unit + ', left) and open connections (grey, right)'; box.appendChild(h);
@@ -73,6 +103,13 @@ for (const chart of data.charts) {
   el('text', { x: W - R, y: H - 8, 'text-anchor': 'end', 'font-size': 11 }, svg, tMax.toFixed(0) + ' s');
   const connectionPoints = data.t.map((t, i) => x(t) + ',' + yc(data.connections[i])).join(' ');
   el('polyline', { class: 'connections', points: connectionPoints, fill: 'none', stroke: '#aaa', 'stroke-dasharray': '4 3' }, svg);
+  // Black and dashed: apart from the layers' colours and the grey connections.
+  if (chart.limit) {
+    const ly = y(chart.limit.bytes / scale);
+    el('line', { class: 'limit', x1: L, y1: ly, x2: W - R, y2: ly, stroke: '#111', 'stroke-width': 1.5, 'stroke-dasharray': '8 4' }, svg);
+    const labelAt = { class: 'limit-label', x: W - R - 4, y: ly - 4, 'text-anchor': 'end', fill: '#111', 'font-size': 11 };
+    el('text', labelAt, svg, chart.limit.label);
+  }
   lines.forEach(([name, values], k) => {
     const points = values.map((v, i) => (v === null ? null : x(data.t[i]) + ',' + y(v / scale))).filter(Boolean);
     el('polyline', { class: 'layer', 'data-name': name, points: points.join(' '), fill: 'none', stroke: colours[k % colours.length], 'stroke-width': 2 }, svg);
@@ -110,7 +147,8 @@ export function renderHtmlReport(result: PulseResult, nativeHeapSection = '', ho
     .map(
       (e) =>
         `<tr class="native-category"><td>native heap: ${escape(e.category)} <small>(sampled ` +
-        `profiles)</small></td><td>${perConnectionCell(e)}</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`,
+        `profiles)</small></td><td>${perConnectionCell(e)}${e.bytesPerConnection === null || e.relativeError == null ? '' : ` ${plusMinus(e.relativeError)}`}` +
+        `</td><td>${e.quality === null ? '' : e.quality.toFixed(2)}</td></tr>`,
     )
     .join('');
   const retention = r.retention
@@ -171,7 +209,9 @@ ${autoReleases}
 <p>${result.connectionsPerSecond.toFixed(0)} connections opened per second during the big pulses.</p>
 ${nativeHeapSection}
 <h2>Findings</h2><ul>${findings}</ul>
-<h2>Over time</h2><div id="charts"></div>
+<h2>Over time</h2>
+${limitText(result)}
+<div id="charts"></div>
 <script type="application/json" id="data">${data}</script>
 <script>${DRAW}</script>
 </body></html>

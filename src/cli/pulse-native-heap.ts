@@ -6,12 +6,17 @@
 import * as fs from 'node:fs';
 import type { PulseNativeHeap, PulseResult } from '../experiments/pulse';
 import { CATEGORIES } from '../native-heap/categories';
-import { growthProfile, siteKey, siteTitle } from '../native-heap/diff';
+import { growthProfile, siteKey, siteTitle, type NativeHeapDiff } from '../native-heap/diff';
 import { encodePprof } from '../native-heap/pprof';
 import { renderFlameGraph } from './flame-graph';
 import { growthRelativeError, holdersFromPair, type HolderEstimate } from '../probe/holders/estimate';
 import { holderDetail, holderLine, plusMinus } from '../probe/holders/render';
-import type { NativeHeapProfile } from '../native-heap/profile';
+import type { NativeHeapCategory, NativeHeapProfile } from '../native-heap/profile';
+
+/** A category's growth's Poisson error: null where a profile carried no counts or the category did not grow. */
+function categoryGrowthError(c: NativeHeapDiff['categories'][NativeHeapCategory]): number | null {
+  return c.samplesAfter === null || c.samplesBefore === null || c.growthBytes <= 0 ? null : growthRelativeError(c.samplesAfter, c.samplesBefore);
+}
 
 /** Sampled allocations per site identity (siteKey), to give each growth figure its Poisson error. */
 function samplesBySite(profile: NativeHeapProfile | null): Map<string, number> {
@@ -97,6 +102,8 @@ export function nativeHeapPerConnection(heap: PulseNativeHeap, top = 10) {
     /** Poisson relative error of the figure: √(samples at the top + before) ÷ their difference. */
     relativeError: growthRelativeError(total(after), total(before)),
     categories: Object.fromEntries(CATEGORIES.map((c) => [c, heap.diff!.categories[c].growthBytes / n])),
+    /** Each category's growth's Poisson relative error, from its sampled allocations at the top and before (null without counts or growth). */
+    categoryRelativeError: Object.fromEntries(CATEGORIES.map((c) => [c, categoryGrowthError(heap.diff!.categories[c])])) as Record<string, number | null>,
     topSites: heap.diff.grown.slice(0, top).map((s) => ({
       site: siteTitle(s.stack),
       category: s.category,
@@ -133,7 +140,7 @@ export function renderNativeHeapText(heap: PulseNativeHeap | null, kind: string)
       `/ ${per.connections}): ${kib(per.bytesPerConnection)} ${plusMinus(per.relativeError)}`,
     `  by category: ${Object.entries(per.categories)
       .filter(([, v]) => Math.abs(v) >= 1)
-      .map(([c, v]) => `${c} ${kib(v)}`)
+      .map(([c, v]) => `${c} ${kib(v)}${per.categoryRelativeError[c] === null ? '' : ` ${plusMinus(per.categoryRelativeError[c])}`}`)
       .join(', ')}`,
     ...per.topSites.slice(0, 8).map((s) => `  ${kib(s.bytesPerConnection).padStart(10)} ${plusMinus(s.relativeError).padStart(5)} [${s.category}] ${s.site}`),
   ];
@@ -153,7 +160,10 @@ export function renderNativeHeapHtml(result: PulseResult, files: string[]): stri
   );
   const categories = Object.entries(per.categories)
     .filter(([, v]) => Math.abs(v) >= 1)
-    .map(([c, v]) => `<tr><td>${escape(c)}</td><td>${kib(v)}</td></tr>`)
+    .map(
+      ([c, v]) =>
+        `<tr><td>${escape(c)}</td><td>${kib(v)}${per.categoryRelativeError[c] === null ? '' : ` ${plusMinus(per.categoryRelativeError[c])}`}</td></tr>`,
+    )
     .join('');
   const sites = per.topSites
     .map(

@@ -2,6 +2,7 @@ import type { PulseResult } from '../experiments/pulse';
 import { LAYERS } from '../probe/layers';
 import { renderRelease } from '../probe/report';
 import { mib, table } from './format';
+import { plusMinus } from '../native-heap/sampling-error';
 import { renderHoldersText, renderNativeHeapText } from './pulse-native-heap';
 
 /** The end-of-run summary a person reads: per-connection cost, retention, release, findings. */
@@ -30,8 +31,13 @@ export function renderPulseText(result: PulseResult): string {
     ...renderNativeHeapText(result.nativeHeap, kind),
     ...(categories.length
       ? [
-          `  fitted on every profile ` +
-            `(R²): ${categories.map((e) => `${e.category} ${(e.bytesPerConnection! / 1024).toFixed(1)} KiB (${e.quality!.toFixed(2)})`).join(', ')}`,
+          `  fitted on every profile (R²): ` +
+            categories
+              .map((e) => {
+                const error = e.relativeError == null ? '' : ` ${plusMinus(e.relativeError)}`;
+                return `${e.category} ${(e.bytesPerConnection! / 1024).toFixed(1)} KiB${error} (${e.quality!.toFixed(2)})`;
+              })
+              .join(', '),
         ]
       : []),
   ];
@@ -46,6 +52,17 @@ export function renderPulseText(result: PulseResult): string {
       ['after releaseToOS()', mib(rss.afterRelease), rss.afterRelease === null ? '' : mib(rss.afterRelease - rss.baseline)],
     ]),
   );
+  const c = result.container;
+  if (c)
+    out.push(
+      c.limitBytes === null
+        ? `Memory limit: none — ${c.reason ?? 'no limit set'}.`
+        : `Memory limit: ${mib(c.limitBytes)} (${c.limitSource ?? 'containerMemory()'})` +
+            (c.workingSetBytes === null
+              ? ''
+              : `; working set at the end ${mib(c.workingSetBytes)} = ${((100 * c.workingSetBytes) / c.limitBytes).toFixed(1)}% of it`) +
+            '.',
+    );
   out.push('');
   const retention = report.retention;
   if (retention) {

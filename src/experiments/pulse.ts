@@ -11,6 +11,8 @@ import { totalConnections, type ConnectionCounts, type Sample } from '../probe/s
 import type { ProbeSources } from '../probe/sources';
 import { diffProfiles, type NativeHeapDiff } from '../native-heap/diff';
 import type { NativeHeapProfile } from '../native-heap/profile';
+import type { ContainerMemory } from '../container/interpret';
+import { containerMemory } from '../container/memory';
 
 export interface PulseOptions {
   /** Connections in each big pulse. */
@@ -82,6 +84,23 @@ export interface PulseResult {
   /** With nativeProfileSampleBytes: the profiles before the first big pulse and at its top, what grew
    *  between them and the connections opened meanwhile; or why profiling was unavailable. */
   nativeHeap: PulseNativeHeap | null;
+  /** The memory cgroup as the pulse ended (containerMemory()): the limit the plots draw, its file and
+   *  the working set; where there is no limit (or no readable group), `reason` says why. */
+  container: PulseContainer;
+}
+
+export interface PulseContainer {
+  limitBytes: number | null;
+  limitSource: string | null;
+  workingSetBytes: number | null;
+  reason: string | null;
+}
+
+/** containerMemory()'s limit, its source, or why there is none. Never throws (containerMemory() does not). */
+export function pulseContainer(c: ContainerMemory = containerMemory()): PulseContainer {
+  const reason =
+    c.version === null ? (c.missing.version ?? 'no memory cgroup readable') : c.limitBytes === null ? (c.missing.limitBytes ?? 'no limit set') : null;
+  return { limitBytes: c.limitBytes, limitSource: c.sources.limitBytes ?? null, workingSetBytes: c.workingSetBytes, reason };
 }
 
 export interface PulseNativeHeap {
@@ -205,6 +224,7 @@ export async function runPulse(options: PulseOptions, onProgress: PulseProgress 
       autoReleases: probe.releases(),
       connectionsPerSecond: openMs > 0 ? (opened / openMs) * 1000 : 0,
       nativeHeap: heap,
+      container: pulseContainer(),
     };
   } finally {
     probe.stop();

@@ -16,6 +16,7 @@ export async function decodeProfile(raw: NativeHeapRawProfile, slicer: TurnSlice
   const { frames, decided } = await readFrames(raw, strings, slicer);
   const { bytes, counts, samples, stackLengths, stackFrames } = raw.sites;
   const categories = Object.fromEntries(CATEGORIES.map((category) => [category, 0])) as Record<NativeHeapCategory, number>;
+  const categorySamples = Object.fromEntries(CATEGORIES.map((category) => [category, 0])) as Record<NativeHeapCategory, number>;
   const sites: NativeHeapProfile['sites'] = [];
   let totalBytes = 0;
   const omitted = { sites: 0, bytes: 0, count: 0 };
@@ -40,6 +41,7 @@ export async function decodeProfile(raw: NativeHeapRawProfile, slicer: TurnSlice
     }
     totalBytes += siteBytes;
     categories[category ?? 'other'] += siteBytes;
+    categorySamples[category ?? 'other'] += samples[i];
     if (slicer.due()) await slicer.next();
   }
   return {
@@ -50,6 +52,7 @@ export async function decodeProfile(raw: NativeHeapRawProfile, slicer: TurnSlice
     takenAt: raw.takenAt,
     sites,
     categories,
+    categorySamples,
     dropped: raw.dropped,
     source: SOURCE,
   };

@@ -8,6 +8,7 @@ import { SockprobeTypeError } from '../errors';
 import { CATEGORIES } from './categories';
 import { checkProfile, frameLabel, siteCategory } from './pprof';
 import type { NativeHeapCategory, NativeHeapFrame, NativeHeapProfile } from './profile';
+import { categorySamples, growthRelativeError, plusMinus } from './sampling-error';
 
 export interface NativeHeapSiteDiff {
   /** The symbolized stack, innermost first, joined by ' ← ': the site's identity. */
@@ -20,6 +21,9 @@ export interface NativeHeapSiteDiff {
   countBefore: number;
   countAfter: number;
   growthCount: number;
+  /** Raw sampled blocks behind the site's bytes before and after (0 where a profile's sites carry none). */
+  samplesBefore: number;
+  samplesAfter: number;
   /** `new`: absent before; `gone`: absent after; `grown` / `shrunk` / `unchanged` otherwise. */
   change: 'new' | 'gone' | 'grown' | 'shrunk' | 'unchanged';
 }
@@ -30,8 +34,8 @@ export interface NativeHeapDiff {
   intervalMs: number;
   /** after.totalBytes − before.totalBytes. */
   growthBytes: number;
-  /** Per category: bytes before and after, and the change. */
-  categories: Record<NativeHeapCategory, { before: number; after: number; growthBytes: number }>;
+  /** Per category: bytes before and after, the change, and the sampled blocks behind each (null where a profile carries no counts). */
+  categories: Record<NativeHeapCategory, { before: number; after: number; growthBytes: number; samplesBefore: number | null; samplesAfter: number | null }>;
   /** Every site that grew or is new, largest growth first. */
   grown: NativeHeapSiteDiff[];
   /** Every site that shrank or is gone, largest shrink first. */
@@ -51,6 +55,7 @@ interface Totals {
   stack: NativeHeapFrame[];
   bytes: number;
   count: number;
+  samples: number;
 }
 
 /**
@@ -90,6 +95,8 @@ class StackIds {
   }
 }
 
+const sampled = (samples: number) => (Number.isFinite(samples) && samples > 0 ? samples : 0);
+
 /** Sites keyed by stack; two sites with the same symbolized stack (JIT code moved) are one. */
 function byKey(profile: NativeHeapProfile, ids: StackIds): Map<string, Totals> {
   const sites = new Map<string, Totals>();
@@ -99,7 +106,8 @@ function byKey(profile: NativeHeapProfile, ids: StackIds): Map<string, Totals> {
     if (known) {
       known.bytes += site.bytes;
       known.count += site.count;
-    } else sites.set(key, { stack: site.stack, bytes: site.bytes, count: site.count });
+      known.samples += sampled(site.samples);
+    } else sites.set(key, { stack: site.stack, bytes: site.bytes, count: site.count, samples: sampled(site.samples) });
   }
   return sites;
 }
@@ -143,13 +151,17 @@ export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile
       countBefore: a?.count ?? 0,
       countAfter: b?.count ?? 0,
       growthCount: (b?.count ?? 0) - (a?.count ?? 0),
+      samplesBefore: a?.samples ?? 0,
+      samplesAfter: b?.samples ?? 0,
       change,
     });
   }
   const cb = categoryTotals(before);
   const ca = categoryTotals(after);
+  const sb = categorySamples(before);
+  const sa = categorySamples(after);
   const categories = Object.fromEntries(
-    CATEGORIES.map((c) => [c, { before: cb[c], after: ca[c], growthBytes: ca[c] - cb[c] }]),
+    CATEGORIES.map((c) => [c, { before: cb[c], after: ca[c], growthBytes: ca[c] - cb[c], samplesBefore: sb?.[c] ?? null, samplesAfter: sa?.[c] ?? null }]),
   ) as NativeHeapDiff['categories'];
   return {
     before: { takenAt: before.takenAt, totalBytes: before.totalBytes, sampleBytes: before.sampleBytes },
@@ -163,10 +175,14 @@ export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile
     goneSites: sites.filter((s) => s.change === 'gone').length,
     droppedDelta: (after.dropped ?? 0) - (before.dropped ?? 0),
     ...(before.sampleBytes !== after.sampleBytes
-      ? { note: `sampled at ${before.sampleBytes} and ${after.sampleBytes} bytes: both estimates are unbiased, the coarser one is noisier` }
+      ? { note: `sampled at ${before.sampleBytes} and ${after.sampleBytes} bytes: both estimates are unbiased, ` + `the coarser one is noisier` }
       : {}),
   };
 }
+
+/** A grown site's Poisson relative error, from its samples before and after; null where the profiles carry no counts. */
+export const siteGrowthError = (site: NativeHeapSiteDiff): number | null =>
+  site.samplesAfter > 0 ? growthRelativeError(site.samplesAfter, site.samplesBefore) : null;
 
 const kib = (bytes: number) => `${bytes < 0 ? '−' : '+'}${(Math.abs(bytes) / 1024).toFixed(1)} KiB`;
 
@@ -209,11 +225,17 @@ export function renderDiff(diff: NativeHeapDiff, top = 10): string {
       `→ ${(diff.after.totalBytes / 1048576).toFixed(1)} MiB (${kib(diff.growthBytes)}) ` +
       `over ${(diff.intervalMs / 1000).toFixed(1)} s`,
     ...CATEGORIES.filter((c) => diff.categories[c].before || diff.categories[c].after).map(
-      (c) => `  ${c.padEnd(16)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB (${kib(diff.categories[c].growthBytes)})`,
+      (c) => `  ${c.padEnd(16)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB ` + `(${kib(diff.categories[c].growthBytes)})`,
     ),
     `  ${diff.newSites} new sites, ${diff.goneSites} gone${diff.note ? `; ${diff.note}` : ''}`,
     'Grew most:',
-    ...diff.grown.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} ${s.change === 'new' ? '(new) ' : ''}[${s.category}] ${siteTitle(s.stack)}`),
+    ...diff.grown
+      .slice(0, top)
+      .map(
+        (s) =>
+          `  ${kib(s.growthBytes).padStart(14)} ${plusMinus(siteGrowthError(s)).padStart(5)} ` +
+          `${s.change === 'new' ? '(new) ' : ''}[${s.category}] ${siteTitle(s.stack)}`,
+      ),
   ];
   if (diff.shrunk.length)
     lines.push('Shrank most:', ...diff.shrunk.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} [${s.category}] ${siteTitle(s.stack)}`));

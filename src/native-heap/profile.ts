@@ -37,6 +37,9 @@ export interface NativeHeapProfile {
   sites: NativeHeapSite[];
   /** Bytes per category of call site. */
   categories: Record<NativeHeapCategory, number>;
+  /** Raw sampled blocks per category, the omitted sites' included: a category's Poisson error is
+   *  1/√ of it. Set by profile(); a profile made elsewhere may lack it (its sites' samples are summed then). */
+  categorySamples?: Record<NativeHeapCategory, number>;
   /** Sampled allocations the live table had no room for: their bytes are in no site. */
   dropped: number;
   source: string;

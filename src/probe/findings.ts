@@ -2,6 +2,7 @@ import { LAYERS, type Layer } from './layers';
 import type { LeakTrend, PerConnectionEstimate, Retention } from './correlate';
 import type { Sample } from './sample';
 import type { GrowingSite } from './native-heap';
+import { plusMinus } from '../native-heap/sampling-error';
 import type { MemoryHeadroomEvidence } from './headroom';
 import type { HolderEstimate } from './holders/estimate';
 
@@ -211,10 +212,12 @@ export function socketFindings(sample: Sample | undefined, perConnectionRss: num
       kind: 'close-wait',
       severity: closeWait >= 10 * thresholds.closeWait ? 'critical' : 'warning',
       layer: 'sockets',
-      summary: `${closeWait} sockets in CLOSE_WAIT: the peer closed, this process did not (by port, → for the remote port of client sockets: ${ports
-        .slice(0, 3)
-        .map(([p, n]) => `${p}×${n}`)
-        .join(', ')}).`,
+      summary:
+        `${closeWait} sockets in CLOSE_WAIT: the peer closed, this process did not (by port, → for the ` +
+        `remote port of client sockets: ${ports
+          .slice(0, 3)
+          .map(([p, n]) => `${p}×${n}`)
+          .join(', ')}).`,
       evidence: { closeWait, ...Object.fromEntries(ports.slice(0, 5).map(([p, n]) => [`port ${p}`, n])) },
       advice:
         'Destroy sockets when the peer ends them (allowHalfOpen off, or socket.on("end", () => ' +
@@ -243,7 +246,8 @@ export function rssPerConnection(estimates: PerConnectionEstimate[]): number | n
 }
 
 const siteText = (s: GrowingSite) =>
-  `${s.site} [${s.category}] ${s.growthBytes >= 0 ? '+' : ''}${(s.growthBytes / 1024).toFixed(1)} KiB${s.new ? ' (new)' : ''}`;
+  `${s.site} [${s.category}] ${s.growthBytes >= 0 ? '+' : ''}${(s.growthBytes / 1024).toFixed(1)} ` +
+  `KiB${s.relativeError != null ? ` ${plusMinus(s.relativeError)}` : ''}${s.new ? ' (new)' : ''}`;
 
 /** When a profile was taken, how long before the newest sample, and how RSS moved since: a figure as old as its profile says so. */
 export interface ProfileMoment {
@@ -286,7 +290,7 @@ export function withGrowingSites(
       ...finding,
       summary: finding.summary + named(growth, 'the first kept and the newest'),
       evidence: { ...finding.evidence, topSites: growth.sites },
-      advice: `The sampled native heap profile names who allocates what stays: start with the sites above.${more}`,
+      advice: `The sampled native heap profile names who allocates what stays: start with the sites ` + `above.${more}`,
     };
   }
   if (finding.kind === 'retention' && bracket !== undefined) {
@@ -294,7 +298,8 @@ export function withGrowingSites(
       return {
         ...finding,
         summary:
-          finding.summary + ' No kept native heap profile brackets the spike (one before it rose and one after it ended), so no call sites are named for it.',
+          finding.summary +
+          (' No kept native heap profile brackets the spike (one before it rose and one after it ended), ' + 'so no call sites are named for it.'),
       };
     if (!bracket.sites.length) return finding;
     return {

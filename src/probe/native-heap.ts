@@ -7,7 +7,8 @@
  */
 import * as v8 from 'node:v8';
 import { CATEGORIES } from '../native-heap/categories';
-import { diffProfiles, siteTitle, type NativeHeapDiff } from '../native-heap/diff';
+import { diffProfiles, siteGrowthError, siteTitle, type NativeHeapDiff } from '../native-heap/diff';
+import { categorySamples, relativeError } from '../native-heap/sampling-error';
 import type { NativeHeapCategory, NativeHeapProfile } from '../native-heap/profile';
 import { estimateFromReadings, kindsPresent, type PerConnectionEstimate, type Retention } from './correlate';
 import { withGrowingSites, type Finding, type ProfileMoment } from './findings';
@@ -61,8 +62,14 @@ export function trimProfile(profile: NativeHeapProfile, bytes: number): NativeHe
   return { ...profile, sites, omitted };
 }
 
-/** Per-category (and total) bytes per connection, from the profiles' readings. */
-export type NativeCategoryEstimate = Omit<PerConnectionEstimate, 'layer' | 'note'> & { category: NativeHeapCategory | 'total' };
+/** Per-category (and total) bytes per connection, from the profiles' readings, with the sampled
+ *  allocations in the category in the newest profile and their Poisson error, 1/√ of them (null
+ *  where the profile carried no counts). */
+export type NativeCategoryEstimate = Omit<PerConnectionEstimate, 'layer' | 'note'> & {
+  category: NativeHeapCategory | 'total';
+  sampledAllocations: number | null;
+  relativeError: number | null;
+};
 
 /** A call site that grew, as findings name it. */
 export interface GrowingSite {
@@ -72,6 +79,8 @@ export interface GrowingSite {
   growthBytes: number;
   growthCount: number;
   new: boolean;
+  /** Poisson relative error of growthBytes: √(samples after + before) ÷ (after − before); null where the profiles carry no counts. */
+  relativeError: number | null;
 }
 
 export interface NativeHeapReport {
@@ -128,6 +137,7 @@ export function growingSites(diff: NativeHeapDiff, top = TOP_SITES): GrowingSite
     growthBytes: Math.round(s.growthBytes),
     growthCount: Math.round(s.growthCount),
     new: s.change === 'new',
+    relativeError: siteGrowthError(s),
   }));
 }
 
@@ -296,13 +306,20 @@ export class NativeHeapProfiles {
     const readings = this.readings.toArray();
     if (!readings.length) return [];
     const present = kindsPresent(samples);
+    // Counts from the newest kept profile only: a reading keeps none (2000 readings × 9 counts is not worth it).
+    const latest = this.latest();
+    const counts = latest ? categorySamples(latest) : null;
     const out: NativeCategoryEstimate[] = [];
     for (const category of [...CATEGORIES, 'total'] as const) {
       const series = readings.map((r) => ({ sample: r.sample, value: category === 'total' ? r.totalBytes : r.categories[category] }));
       // A category with nothing in it in every profile has no row.
       if (series.every((r) => r.value === 0)) continue;
       const label = category === 'total' ? 'sampled native heap' : `native heap (${category})`;
-      for (const estimate of estimateFromReadings(label, series, present)) out.push({ category, ...estimate });
+      // The figure's error: the newest profile's sampled allocations in the category (a level, 1/√n).
+      const sampled = counts ? (category === 'total' ? CATEGORIES.reduce((sum, c) => sum + counts[c], 0) : counts[category]) : null;
+      const error = sampled === null ? null : relativeError(sampled);
+      for (const estimate of estimateFromReadings(label, series, present))
+        out.push({ category, ...estimate, sampledAllocations: sampled, relativeError: error });
     }
     return out;
   }

@@ -10,6 +10,7 @@ import { renderMemoryEvents } from './memory-events';
 import type { MemoryEventRecord } from '../container/events';
 import { SockprobeTypeError } from '../errors';
 import { profileAge, renderHolderDetails, renderHolders } from './holders/render';
+import { plusMinus } from '../native-heap/sampling-error';
 
 export interface Versions {
   node: string;
@@ -140,7 +141,7 @@ export function renderPerConnection(estimates: ProbeReport['perConnection'], ind
     lines.push(
       e.bytesPerConnection === null
         ? `${indent}${label} — (${e.declined})`
-        : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  (R² ${e.quality!.toFixed(2)}, ${e.samples} samples)`,
+        : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  ` + `(R² ${e.quality!.toFixed(2)}, ${e.samples} samples)`,
     );
     if (e.note) lines.push(`${indent}    note: ${e.note}`);
   }
@@ -153,19 +154,22 @@ export function renderNativeHeap(heap: NativeHeapReport, indent = '  ', now?: Sa
   const lines = ['', `Native heap by category (sampled every ${heap.sampleBytes} B, ${heap.profiles} profiles; estimates):`];
   for (const e of heap.perConnection) {
     const label = `${e.category}, ${e.kind}`.padEnd(34);
+    const error = e.relativeError == null ? '' : `, ${plusMinus(e.relativeError)} from ${e.sampledAllocations} sampled allocations`;
     lines.push(
       e.bytesPerConnection === null
         ? `${indent}${label} — (${e.declined})`
-        : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  (R² ${e.quality!.toFixed(2)}, ${e.samples} profiles)`,
+        : `${indent}${label} ${kib(e.bytesPerConnection).padStart(10)}  ` + `(R² ${e.quality!.toFixed(2)}, ${e.samples} profiles${error})`,
     );
   }
   if (heap.growth) {
     const g = heap.growth;
     const when = (takenAt: number, rss: number | null | undefined) => profileAge(takenAt, now?.time ?? null, rss ?? null, now?.rss ?? null);
     lines.push(
-      `${indent}grew ${kib(g.growthBytes)} between the first profile and the newest (${when(g.fromTakenAt, g.fromRss)}; ${when(g.toTakenAt, g.toRss)}); most:`,
+      `${indent}grew ${kib(g.growthBytes)} between the first profile and the newest ` +
+        `(${when(g.fromTakenAt, g.fromRss)}; ${when(g.toTakenAt, g.toRss)}); most:`,
     );
-    for (const site of heap.growth.topSites) lines.push(`${indent}  ${kib(site.growthBytes).padStart(10)} [${site.category}] ${site.site}`);
+    for (const site of heap.growth.topSites)
+      lines.push(`${indent}  ${kib(site.growthBytes).padStart(10)} ${plusMinus(site.relativeError ?? null).padStart(5)} [${site.category}] ${site.site}`);
   }
   return lines;
 }
@@ -218,7 +222,7 @@ export function renderReport(report: ProbeReport): string {
   const findings = report.findings.filter((f) => f.kind !== 'holder');
   const releases = Array.isArray(report.releases) ? report.releases.filter((r) => typeof r === 'object' && r !== null) : [];
   const quiet = releases.length
-    ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in this window.'
+    ? 'Findings: none now — autoRelease gave memory back (below); nothing leaking or piling up in ' + 'this window.'
     : 'Findings: none — nothing leaking, retained or piling up in this window.';
   lines.push(findings.length ? 'Findings:' : quiet);
   for (const f of findings) {

@@ -4,6 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from '../helpers/child';
+import { ownV1MemoryGroup, removeGroup } from '../helpers/cgroup';
+import { dumpDom } from '../helpers/cli';
+import { containerMemory } from '../../src/container/memory';
 
 const cli = path.join(root, 'dist/cjs/cli/main.js');
 const SMALL = ['--connections', '150', '--small', '30', '--big-pulses', '1', '--small-pulses', '1', '--linger', '300', '--gap', '300', '--interval', '100'];
@@ -134,8 +137,51 @@ describe('sockprobe CLI', () => {
       expect(ticks).toHaveLength(5);
       expect(new Set(ticks).size).toBe(5);
     }
+    // Outside a limited memory cgroup, no limit line: the report says why, in containerMemory()'s words.
+    const own = containerMemory();
+    const reason = own.version === null ? own.missing.version : own.missing.limitBytes;
+    expect(own.limitBytes, 'this test expects to run in a group without a memory limit').toBeNull();
+    expect(browser.stdout).toContain(`No memory limit line on the RSS plot: ${reason}.`);
+    expect(browser.stdout).not.toContain('class="limit"');
+    expect(stdout).toContain(`Memory limit: none — ${reason}.`);
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  it('pulse --out in a memory cgroup with a 1 GiB limit draws the limit and the working set on the RSS plot', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockprobe-report-'));
+    const file = path.join(dir, 'report.html');
+    const group = path.join(ownV1MemoryGroup(), `sockprobe-pulse-${process.pid}-${Date.now().toString(36)}`);
+    fs.mkdirSync(group);
+    try {
+      fs.writeFileSync(path.join(group, 'memory.limit_in_bytes'), String(1024 * 1024 * 1024));
+      // The CLI joins the group before it starts (the shell writes its own pid, then execs node).
+      const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, process.execPath, cli, 'pulse', '--out', file, ...SMALL], {
+          env: { ...process.env, LD_PRELOAD: '' },
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c) => (out += c));
+        child.stderr.on('data', (c) => (err += c));
+        child.on('close', (exitCode) => resolve({ code: exitCode, stdout: out, stderr: err }));
+      });
+      expect(code, stderr).toBe(0);
+      expect(stdout).toMatch(/Memory limit: 1024\.0 MiB \(memory\.limit_in_bytes.*\); working set at the end [\d.]+ MiB = [\d.]+% of it\./);
+      const browser = dumpDom(file, path.join(dir, 'profile'));
+      expect(browser.status, browser.stderr).toBe(0);
+      const rss = browser.stdout.split('<svg')[1];
+      // The limit line across the RSS plot, labelled, at the top of its scale (the limit sets it: 1.1 × 1 GiB).
+      expect(rss).toMatch(/<line class="limit" x1="60" y1="([\d.]+)" x2="840" y2="\1"/);
+      expect(rss).toContain('>memory limit 1024.0 MiB</text>');
+      expect(rss).toMatch(/class="layer" data-name="working set \(cgroup\)" points="[^"]+"/);
+      expect(browser.stdout).toMatch(/The RSS plot draws the memory cgroup's limit, 1024\.0 MiB \(memory\.limit_in_bytes/);
+      expect(browser.stdout).not.toContain('No memory limit line');
+    } finally {
+      await removeGroup(group);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect(fs.existsSync(group)).toBe(false);
+  }, 120_000);
 
   describe('snapshot --pid', () => {
     /** A process of this user holding 5 connections to its own listener. */

@@ -47,6 +47,13 @@ describe('holders named in real services', () => {
     );
     const finding = on.findings.find((f) => f.kind === 'holder' && f.evidence.holder === 'zlib')!;
     expect(finding.advice).toMatch(/serverMaxWindowBits/);
+    // The probe's own per-category rows carry their Poisson error, 1/√ the sampled allocations they name.
+    const rows = [...on.text.matchAll(/^ {2}([\w:-]+), tls +[\d.]+ KiB {2}\(R² [\d.]+, \d+ profiles, ±(\d+)% from (\d+) sampled allocations\)$/gm)];
+    expect(
+      rows.map((r) => r[1]),
+      on.text,
+    ).toEqual(expect.arrayContaining(['zlib', 'openssl', 'total']));
+    for (const [, , percent, count] of rows) expect(Number(percent)).toBe(Math.max(1, Math.round((1 / Math.sqrt(Number(count))) * 100)));
     expect(on.elapsedMs + off.elapsedMs).toBeLessThan(50_000);
   }, 60_000);
 

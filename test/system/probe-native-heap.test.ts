@@ -30,6 +30,8 @@ describe('the probe with nativeHeapProfile, in a real process', () => {
     expect(opensslGrowth / (json.kept * 18_000)).toBeLessThan(1.5);
     expect(json.leak!.summary).toMatch(/top growing call sites .*\[openssl\]/);
     expect(json.text).toMatch(/Native heap by category \(sampled every 32768 B/);
+    // The growth sites under it carry their Poisson error (√(after + before) ÷ (after − before) in samples).
+    expect(json.text).toMatch(/most:\n +[\d.]+ KiB +±\d+% \[openssl\]/);
     // The holder, in words an operator knows, within 60 s: SecureContexts made again and again, growing.
     const contexts = json.nativeHeap.holders.find((h) => h.holder === 'secure-contexts');
     expect(contexts, json.text).toMatchObject({ severity: 'warning' });

@@ -24,7 +24,9 @@ function expected(sites: ReadableSite[], executable: string, fields: Partial<Nat
     .sort((a, b) => b.bytes - a.bytes)
     .map((s) => ({ bytes: Math.round(s.bytes), count: Math.round(s.count * 100) / 100, samples: s.samples, stack: s.stack }));
   const categories = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
+  const categorySamples = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<NativeHeapCategory, number>;
   for (const s of ordered) categories[categorize(s.stack, executable)] += s.bytes;
+  for (const s of ordered) categorySamples[categorize(s.stack, executable)] += s.samples;
   return {
     sampleBytes: 65536,
     totalBytes: ordered.reduce((a, s) => a + s.bytes, 0),
@@ -32,6 +34,7 @@ function expected(sites: ReadableSite[], executable: string, fields: Partial<Nat
     takenAt: 1_700_000_060_000,
     sites: ordered,
     categories,
+    categorySamples,
     dropped: 0,
     source: SOURCE,
     ...fields,
@@ -79,6 +82,8 @@ describe('decodeProfile (the addon tables to a NativeHeapProfile)', () => {
       [7, 1, 1],
     ]);
     expect(profile.categories).toMatchObject({ openssl: 15_001, node: 65_537, v8: 5_000, addons: 300, other: 7 });
+    // Sampled blocks per category, for each category's Poisson error: the two OpenSSL sites' 2 + 1.
+    expect(profile.categorySamples).toMatchObject({ openssl: 3, node: 1, v8: 1, addons: 1, other: 1, zlib: 0 });
     // Frames keep their shape (offset only where a module is), an address above 2^53 exact.
     expect(profile.sites[1].stack[0]).toEqual(STACKS.ssl[0]);
     expect(Object.keys(profile.sites[2].stack[2])).toEqual(['name', 'module', 'address', 'kind']);
@@ -113,6 +118,9 @@ describe('decodeProfile (the addon tables to a NativeHeapProfile)', () => {
     expect(bounded.sites).toEqual(whole.sites.slice(0, 100));
     expect(bounded.totalBytes).toBe(whole.totalBytes);
     expect(bounded.categories).toEqual(whole.categories);
+    // The omitted sites' samples still count in their categories' errors.
+    expect(bounded.categorySamples).toEqual(whole.categorySamples);
+    expect(Object.values(bounded.categorySamples!).reduce((a, b) => a + b, 0)).toBe(whole.sites.reduce((a, s) => a + s.samples, 0));
     const rest = whole.sites.slice(100);
     expect(bounded.omitted).toEqual({
       sites: rest.length,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { siteCategory } from '../../src/native-heap/pprof';
-import { diffProfiles, growthProfile, renderDiff, shortName, siteKey, siteTitle } from '../../src/native-heap/diff';
+import { diffProfiles, growthProfile, renderDiff, shortName, siteGrowthError, siteKey, siteTitle } from '../../src/native-heap/diff';
 import { frame, jsFrame, makeProfile, site, STACKS } from '../helpers/native-heap';
 
 const byCategory = (s: { stack: Parameters<typeof siteCategory>[0] }) => siteCategory(s.stack);
@@ -40,9 +40,30 @@ describe('nativeHeap.diff', () => {
     const sum = [...diff.grown, ...diff.shrunk].reduce((a, s) => a + s.growthBytes, 0);
     expect(sum).toBe(after.totalBytes - before.totalBytes);
     expect(diff.growthBytes).toBe(after.totalBytes - before.totalBytes);
-    expect(diff.categories.openssl).toEqual({ before: 1_000_000, after: 15_000_000, growthBytes: 14_000_000 });
+    expect(diff.categories.openssl).toMatchObject({ before: 1_000_000, after: 15_000_000, growthBytes: 14_000_000 });
     expect(diff.categories.zlib.growthBytes).toBe(-2_000_000);
     expect(diff.intervalMs).toBe(60_000);
+  });
+
+  it('carries the sampled allocations behind each site and category, and gives a grown site its Poisson error from them', () => {
+    const samplesOf = (profile: typeof before, stack: typeof STACKS.ssl) => profile.sites.find((s) => s.stack === stack)!.samples;
+    const ssl = diff.grown[0];
+    expect([ssl.samplesBefore, ssl.samplesAfter]).toEqual([samplesOf(before, STACKS.ssl), samplesOf(after, STACKS.ssl)]);
+    expect(diff.grown[1]).toMatchObject({ change: 'new', samplesBefore: 0, samplesAfter: samplesOf(after, STACKS.addon) });
+    // The profiles carry no categorySamples: the sites' are summed per category.
+    expect(diff.categories.openssl).toMatchObject({ samplesBefore: samplesOf(before, STACKS.ssl), samplesAfter: samplesOf(after, STACKS.ssl) });
+    expect(diff.categories.zlib).toMatchObject({ samplesBefore: samplesOf(before, STACKS.zlib), samplesAfter: 0 });
+    // √(after + before) ÷ (after − before): more samples, a smaller error; a new site's is 1/√after.
+    const error = siteGrowthError(ssl)!;
+    expect(error).toBeCloseTo(Math.sqrt(ssl.samplesAfter + ssl.samplesBefore) / (ssl.samplesAfter - ssl.samplesBefore), 12);
+    expect(siteGrowthError(diff.grown[1])).toBeCloseTo(1 / Math.sqrt(diff.grown[1].samplesAfter), 12);
+    expect(siteGrowthError(diff.grown[1])).not.toBeCloseTo(error, 2);
+    expect(renderDiff(diff)).toContain(`±${Math.round(error * 100)}% [openssl]`);
+    // Profiles whose sites carry no counts (made elsewhere) give no error rather than a made-up one.
+    const bare = (p: typeof before) => ({ ...p, sites: p.sites.map((s) => ({ ...s, samples: 0 })) });
+    const uncounted = diffProfiles(bare(before), bare(after));
+    expect(siteGrowthError(uncounted.grown[0])).toBeNull();
+    expect(uncounted.categories.openssl.samplesAfter).toBeNull();
   });
 
   it('keys a site by its symbolized stack: moved JIT code and merged duplicates are one site', () => {
@@ -66,14 +87,14 @@ describe('nativeHeap.diff', () => {
     const text = renderDiff(diff, 5);
     expect(text).toMatch(/Native heap \(sampled\): 6\.7 MiB → 17\.6 MiB \(\+11230\.5 KiB\) over 60\.0 s/);
     expect(text).toMatch(/openssl\s+14648\.4 KiB \(\+13671\.9 KiB\)/);
-    expect(text).toContain('+13671.9 KiB [openssl] CRYPTO_malloc ← SSL_new ← node::crypto::TLSWrap::TLSWrap');
+    expect(text).toMatch(/\+13671\.9 KiB\s+±\d+% \[openssl\] CRYPTO_malloc ← SSL_new ← node::crypto::TLSWrap::TLSWrap/);
     expect(text).toContain('(new) [addons] fancy.node+0x1234');
   });
 
   it('titles a site by its frames past the allocator, C++ parameter lists dropped', () => {
     expect(shortName('node::TCPWrap::New(v8::FunctionCallbackInfo<v8::Value> const&)')).toBe('node::TCPWrap::New()');
     expect(
-      shortName('node::LibuvStreamWrap::ReadStart()::{lambda(uv_handle_s*, unsigned long, uv_buf_t*)#1}::_FUN(uv_handle_s*, unsigned long, uv_buf_t*)'),
+      shortName('node::LibuvStreamWrap::ReadStart()::{lambda(uv_handle_s*, unsigned long, ' + 'uv_buf_t*)#1}::_FUN(uv_handle_s*, unsigned long, uv_buf_t*)'),
     ).toBe('node::LibuvStreamWrap::ReadStart()::{lambda(uv_handle_s*, unsigned long, uv_buf_t*)#1}::_FUN()');
     expect(shortName('std::vector<int>::size() const')).toBe('std::vector<int>::size() const');
     expect(shortName('CRYPTO_zalloc')).toBe('CRYPTO_zalloc');

@@ -83,6 +83,12 @@ describe('pulse --native-profile report parts', () => {
     expect(per.topSites[0].relativeError).toBeCloseTo(1 / Math.sqrt(2000), 6);
     const samples = (p: typeof top) => p.sites.reduce((a, s) => a + s.samples, 0);
     expect(per.relativeError).toBeCloseTo(Math.sqrt(samples(top) + samples(before)) / (samples(top) - samples(before)), 9);
+    // Each category's growth likewise, from its own samples (one site each here); v8 shrank: no error.
+    const [a, b] = [before.sites.find((s) => s.stack === STACKS.ssl)!.samples, top.sites.find((s) => s.stack === STACKS.ssl)!.samples];
+    expect(per.categoryRelativeError.openssl).toBeCloseTo(Math.sqrt(b + a) / (b - a), 9);
+    expect(per.categoryRelativeError.node).toBeCloseTo(1 / Math.sqrt(top.sites.find((s) => s.stack === STACKS.readBuffer)!.samples), 9);
+    expect(per.categoryRelativeError.openssl).not.toBeCloseTo(per.categoryRelativeError.node!, 3);
+    expect(per.categoryRelativeError.v8).toBeNull();
   });
 
   it('renders a section with the flame graph, categories, sites and the files, or why not', () => {
@@ -90,7 +96,11 @@ describe('pulse --native-profile report parts', () => {
     const html = renderNativeHeapHtml(result, ['/tmp/r.native-heap.pb.gz', '/tmp/r.native-heap-growth.pb.gz']);
     expect(html).toContain('<svg class="flame-graph"');
     expect(html).toMatch(/<b>77\.6 KiB<\/b> ±2% \(Poisson\) per connection \(sites that shrank, 50 B per connection/);
-    expect(html).toContain('<td>openssl</td><td>13.7 KiB</td>');
+    const pm = (e: number | null) => `±${Math.round(e! * 100)}%`;
+    const per = nativeHeapPerConnection(heap)!;
+    expect(html).toContain(`<td>openssl</td><td>13.7 KiB ${pm(per.categoryRelativeError.openssl)}</td>`);
+    expect(html).toContain(`<td>node</td><td>64.0 KiB ${pm(per.categoryRelativeError.node)}</td>`);
+    expect(html).toContain('<td>v8</td><td>-50 B</td>');
     expect(html).toContain('<code>/tmp/r.native-heap.pb.gz</code>');
     const off = renderNativeHeapHtml({ ...result, nativeHeap: { ...heap, unavailable: 'the executable is PIE' } } as PulseResult, []);
     expect(off).toContain('Not profiled: the executable is PIE');
@@ -100,7 +110,8 @@ describe('pulse --native-profile report parts', () => {
   it('says it in text and JSON: per connection, by category, the top sites; no whole profile in the JSON', () => {
     const text = renderNativeHeapText(heap, 'tls').join('\n');
     expect(text).toMatch(/^Native heap per TLS connection \(sampled profile, every 65536 B; the first big pulse's top − before, \/ 2000\): 77\.6 KiB ±2%/);
-    expect(text).toContain('by category: openssl 13.7 KiB, v8 −50 B, node 64.0 KiB'.replace('−', '-'));
+    const errors = nativeHeapPerConnection(heap)!.categoryRelativeError;
+    expect(text).toContain(`by category: openssl 13.7 KiB ±${Math.round(errors.openssl! * 100)}%, v8 -50 B, node 64.0 KiB ±${Math.round(errors.node! * 100)}%`);
     expect(text).toMatch(/64\.0 KiB {3}±2% \[node\] node::StreamBase::ReadStart ← uv__read ← uv_run/);
     const json = nativeHeapJson(heap) as { top: { sites: number; totalBytes: number }; perConnection: { topSites: unknown[] } };
     expect(json.top).toMatchObject({ sites: 3, totalBytes: top.totalBytes });

@@ -186,7 +186,42 @@ describe('createProbe({ nativeHeapProfile })', () => {
     // V8's 2 MiB does not move with connections: a slope of zero explains none of a flat series.
     expect(row('v8').bytesPerConnection ?? 0).toBeLessThan(1);
     expect(probe.renderReport()).toMatch(/Native heap by category \(sampled every 524288 B, \d+ profiles; estimates\):\n {2}openssl, tls\s+13\.7 KiB/);
+    // Each row's error is 1/√ the newest profile's sampled allocations in its category: more samples, smaller error.
+    const newest = makeProfile([site(STACKS.ssl, 14_000 * 500 + 100_000), site(STACKS.readBuffer, 65_536 * 500 + 50_000), site(STACKS.v8, 2 * MiB)]);
+    const counted = (stack: typeof STACKS.ssl) => newest.sites.find((s) => s.stack === stack)!.samples;
+    expect(row('openssl').sampledAllocations).toBe(counted(STACKS.ssl));
+    expect(row('node').sampledAllocations).toBe(counted(STACKS.readBuffer));
+    expect(row('total').sampledAllocations).toBe(newest.sites.reduce((a, s) => a + s.samples, 0));
+    for (const category of ['openssl', 'node', 'total']) expect(row(category).relativeError).toBeCloseTo(1 / Math.sqrt(row(category).sampledAllocations!), 12);
+    expect(row('openssl').relativeError!).toBeGreaterThan(2 * row('node').relativeError!);
+    const percent = (e: number) => `±${Math.round(e * 100)}%`;
+    expect(probe.renderReport()).toMatch(
+      new RegExp(
+        `openssl, tls\\s+13\\.7 KiB  \\(R² \\d\\.\\d\\d, \\d+ ` +
+          `profiles, ${percent(row('openssl').relativeError!)} from ${row('openssl').sampledAllocations} ` +
+          `sampled allocations\\)`,
+      ),
+    );
+    expect(probe.renderReport()).toMatch(new RegExp(`node, tls\\s+64\\.0 KiB  \\(R² \\d\\.\\d\\d, \\d+ profiles, ${percent(row('node').relativeError!)} from`));
     probe.stop();
+  });
+
+  it("takes each category's error from the profile's own counts, the omitted sites' included", async () => {
+    const { NativeHeapProfiles } = await import('../../src/probe/native-heap');
+    const { makeSample } = await import('../helpers/samples');
+    const kept = new NativeHeapProfiles(1000);
+    const counts = [0, 100, 250, 400, 300, 150, 500];
+    const sampled = (n: number, i: number) => makeSample(i, { tls: n });
+    for (const [i, n] of counts.entries()) {
+      const profile = makeProfile([site(STACKS.ssl, 14_000 * n + 100_000)], { takenAt: 1000 * (i + 1) }, (s) => siteCategory(s.stack));
+      // As decode.ts counts them: the sites kept and the ones maxSites left out.
+      profile.categorySamples = { ...Object.fromEntries(Object.keys(profile.categories).map((c) => [c, 0])), openssl: 40 + 10 * i } as never;
+      kept.record(profile, sampled(n, i));
+    }
+    const rows = kept.perConnection(counts.map(sampled));
+    const openssl = rows.find((r) => r.category === 'openssl')!;
+    expect(openssl.sampledAllocations).toBe(100);
+    expect(openssl.relativeError).toBeCloseTo(0.1, 12);
   });
 
   it('names the top growing call sites in an other-native leak finding', async () => {
@@ -203,11 +238,13 @@ describe('createProbe({ nativeHeapProfile })', () => {
     expect(leak, JSON.stringify(probe.report().findings)).toBeDefined();
     if (leak?.kind !== 'leak') return;
     expect(leak.evidence.topSites![0]).toMatchObject({ site: 'fancy.node+0x1234 ← napi_call_function', category: 'addons', growthBytes: 11 * MiB, new: true });
-    expect(leak.summary).toMatch(/top growing call sites fancy\.node\+0x1234 ← napi_call_function \[addons\] \+11264\.0 KiB \(new\)/);
+    expect(leak.summary).toMatch(/top growing call sites fancy\.node\+0x1234 ← napi_call_function \[addons\] \+11264\.0 KiB ±8% \(new\)/);
     expect(leak.advice).toMatch(/nativeHeap\.toPprof\(\)/);
     expect(probe.renderReport()).toMatch(
-      /grew 11\d{3}\.\d KiB between the first profile and the newest \(profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since; profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since\); most:\n\s+11264\.0 KiB \[addons\] fancy\.node\+0x1234/,
+      /grew 11\d{3}\.\d KiB between the first profile and the newest \(profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since; profile of \d\d:\d\d:\d\d UTC, \d+ s ago, RSS about the same since\); most:\n\s+11264\.0 KiB {3}±8% \[addons\] fancy\.node\+0x1234/,
     );
+    // A new site's growth error is 1/√ its samples now (11 MiB at one sample per 64 KiB: 176, ±8%).
+    expect(leak.evidence.topSites![0].relativeError).toBeCloseTo(1 / Math.sqrt(Math.round((11 * MiB) / 65536)), 12);
     probe.stop();
   });
 

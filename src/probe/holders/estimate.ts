@@ -4,6 +4,7 @@
  * does for layers) or from a pair of profiles around a pulse (what grew ÷ connections opened).
  */
 import type { NativeHeapProfile } from '../../native-heap/profile';
+import { growthRelativeError, relativeError } from '../../native-heap/sampling-error';
 import { estimateFromReadings, MIN_CONNECTION_RANGE } from '../correlate';
 import { robustFit } from '../regression';
 import { totalConnections, type Sample } from '../sample';
@@ -63,11 +64,7 @@ export const MIN_HOLDER_BYTES = MiB;
 /** The share of the sampled heap above which a holder dominates. */
 export const DOMINANT_SHARE = 0.3;
 
-export const relativeError = (samples: number): number => (samples > 0 ? 1 / Math.sqrt(samples) : Infinity);
-
-/** The Poisson relative error of a growth between two sampled figures: √(after + before) ÷ (after − before), in samples. */
-export const growthRelativeError = (samplesAfter: number, samplesBefore: number): number =>
-  samplesAfter > samplesBefore ? Math.sqrt(samplesAfter + samplesBefore) / (samplesAfter - samplesBefore) : Infinity;
+export { relativeError, growthRelativeError };
 
 /** Which connections a holder is counted against: TLS for TLS holders, else the kind with the most open. */
 function kindFor(signature: HolderSignature, sample: Sample): 'tls' | 'tcp' {

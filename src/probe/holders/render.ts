@@ -1,11 +1,11 @@
 /** Holders as a person reads them: one line each with the cost per connection and the fix, then the detail. */
+import { plusMinus } from '../../native-heap/sampling-error';
 import type { HolderEstimate } from './estimate';
 
 const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
-/** "±8%": the Poisson relative standard error of a sampled figure. */
-export const plusMinus = (relativeError: number): string => (Number.isFinite(relativeError) ? `±${Math.max(1, Math.round(relativeError * 100))}%` : '±?');
+export { plusMinus };
 
 const clock = (ms: number) => `${new Date(ms).toISOString().slice(11, 19)} UTC`;
 const ago = (ms: number) =>
@@ -38,7 +38,9 @@ function methodText(h: HolderEstimate): string {
   if (h.method === 'regression') return `fitted on connection counts over the profiles, R² ${h.quality!.toFixed(2)}`;
   if (h.method === 'difference') return `what grew between two profiles ÷ ${h.connections} connections opened`;
   if (h.method === 'division')
-    return `the newest profile's bytes ÷ ${h.connections} connections open (an upper bound: a fixed part counts too; a regression was not used: ${h.declined})`;
+    return (
+      `the newest profile's bytes ÷ ${h.connections} connections open (an upper bound: a fixed part ` + `counts too; a regression was not used: ${h.declined})`
+    );
   return '';
 }
 
