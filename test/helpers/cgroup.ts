@@ -1,6 +1,7 @@
 /**
  * Memory cgroups made by system tests: this process's own v1 memory group (root and a writable
- * hierarchy needed: the reason otherwise), and removal of a group the test made, also on failure.
+ * hierarchy needed: the reason otherwise), removal of a group the test made, also on failure, and
+ * this process's group read plainly from its files, the independent side of the exporters' checks.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -46,4 +47,29 @@ export async function removeGroup(group: string): Promise<void> {
     }
   }
   throw new Error(`could not remove the test's cgroup ${group}`);
+}
+
+/** This process's memory cgroup (v1 or v2) read plainly from its files: usage, inactive file pages,
+ *  the limit (the group's and its ancestors' lowest; null when unlimited) and the OOM kill count. */
+export function readOwnMemoryGroup(): { usage: number; inactiveFile: number; limit: number | null; oomKills: number } {
+  const cgroup = fs.readFileSync('/proc/self/cgroup', 'utf8');
+  const v1 = /^\d+:memory:(.*)$/m.exec(cgroup);
+  const dir = v1 ? path.join('/sys/fs/cgroup/memory', v1[1]) : path.join('/sys/fs/cgroup', /^0::(.*)$/m.exec(cgroup)![1]);
+  const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8');
+  const keyed = (text: string, key: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.split(' ')[0] === key)
+        ?.split(' ')[1],
+    );
+  const stat = read('memory.stat');
+  const limitText = read(v1 ? 'memory.limit_in_bytes' : 'memory.max').trim();
+  const raw = v1 ? Math.min(Number(limitText), keyed(stat, 'hierarchical_memory_limit')) : limitText === 'max' ? Infinity : Number(limitText);
+  return {
+    usage: Number(read(v1 ? 'memory.usage_in_bytes' : 'memory.current')),
+    inactiveFile: keyed(stat, v1 ? 'total_inactive_file' : 'inactive_file'),
+    limit: raw >= 2 ** 62 ? null : raw,
+    oomKills: keyed(read(v1 ? 'memory.oom_control' : 'memory.events'), 'oom_kill'),
+  };
 }

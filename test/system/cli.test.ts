@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -108,22 +108,7 @@ describe('sockprobe CLI', () => {
     expect(stdout).toContain(`Report: ${file}`);
     const html = fs.readFileSync(file, 'utf8');
     expect(html).not.toMatch(/\s(src|href)=|url\(|fetch\(/); // nothing fetched: the SVG namespace is the only URL in it
-    const browser = spawnSync(
-      'chromium',
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        `--user-data-dir=${path.join(dir, 'profile')}`,
-        '--dump-dom',
-        `file://${file}`,
-      ],
-      { encoding: 'utf8', timeout: 60_000 },
-    );
+    const browser = dumpDom(file, path.join(dir, 'profile'));
     expect(browser.status, browser.stderr).toBe(0);
     const drawn = Number(/data-drawn="(\d+)"/.exec(browser.stdout)?.[1]);
     expect(drawn).toBeGreaterThanOrEqual(6); // RSS, heap used/total, native in use/free/other

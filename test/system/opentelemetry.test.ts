@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import { DataPointType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ss, ssSocketsOf } from '../helpers/ss';
+import { readOwnMemoryGroup } from '../helpers/cgroup';
 
 const require = createRequire(import.meta.url);
 const sp = require('../../dist/cjs/index.js');
@@ -42,27 +43,6 @@ function pointsOf(metrics: ResourceMetrics): Map<string, { unit: string; type: s
   return out;
 }
 const vmRssBytes = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
-
-/** This process's memory cgroup read plainly (v1 or v2): the independent side of the comparison. */
-function ownMemoryGroup(): { usage: number; limit: number | null; oomKills: number } {
-  const cgroup = fs.readFileSync('/proc/self/cgroup', 'utf8');
-  const v1 = /^\d+:memory:(.*)$/m.exec(cgroup);
-  const dir = v1 ? `/sys/fs/cgroup/memory${v1[1]}` : `/sys/fs/cgroup${/^0::(.*)$/m.exec(cgroup)![1]}`;
-  const read = (name: string) => fs.readFileSync(`${dir}/${name}`, 'utf8');
-  const keyed = (text: string, key: string) =>
-    Number(
-      text
-        .split('\n')
-        .find((l) => l.split(' ')[0] === key)
-        ?.split(' ')[1],
-    );
-  const limit = v1 ? keyed(read('memory.stat'), 'hierarchical_memory_limit') : read('memory.max').trim() === 'max' ? Infinity : Number(read('memory.max'));
-  return {
-    usage: Number(read(v1 ? 'memory.usage_in_bytes' : 'memory.current')),
-    limit: limit >= 2 ** 62 ? null : limit,
-    oomKills: keyed(read(v1 ? 'memory.oom_control' : 'memory.events'), 'oom_kill'),
-  };
-}
 
 const TLS_STEPS = [0, 10, 20, 30, 40];
 
@@ -107,9 +87,9 @@ describe('sockprobe/opentelemetry', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       // The group's usage read around the last sample: the group holds other processes too (the
       // test runner's other fork), so only a bracket taken at the sample's moment can judge it.
-      groupAroundLastSample[0] = ownMemoryGroup().usage;
+      groupAroundLastSample[0] = readOwnMemoryGroup().usage;
       await probe.sample();
-      groupAroundLastSample[1] = ownMemoryGroup().usage;
+      groupAroundLastSample[1] = readOwnMemoryGroup().usage;
     }
     rssAtLastSample = vmRssBytes();
   }, 60_000);
@@ -216,7 +196,7 @@ describe('sockprobe/opentelemetry', () => {
     expect(one('nodejs.eventloop.delay.max')).toBe(sample.eventLoopDelayMaxMs / 1000);
 
     // The memory cgroup, as the last sample read it: limit, usage and working set against the group's files.
-    const group = ownMemoryGroup();
+    const group = readOwnMemoryGroup();
     expect(one('container.memory.usage')).toBe(sample.container.usageBytes);
     expect(one('container.memory.working_set')).toBe(sample.container.workingSetBytes);
     const [usageBefore, usageAfter] = groupAroundLastSample;
@@ -240,7 +220,7 @@ describe('sockprobe/opentelemetry', () => {
       otel.registerSockprobeInstruments({ probe: started, meter: provider.getMeter('sockprobe-oom') });
       const kills = pointsOf((await reader.collect()).resourceMetrics).get('sockprobe.container.oom_kills')!;
       expect(kills.type).toBe('SUM/OBSERVABLE_COUNTER');
-      expect(kills.points.map((p) => p.value)).toEqual([ownMemoryGroup().oomKills]);
+      expect(kills.points.map((p) => p.value)).toEqual([readOwnMemoryGroup().oomKills]);
       await provider.shutdown();
     } finally {
       started.stop();

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -7,36 +6,8 @@ import { allocator, createProbe, releaseToOS } from '../../src/index';
 import type { Probe } from '../../src/probe/probe';
 import { makeSample, noise } from '../helpers/samples';
 import { registerSockprobeMetrics } from '../../src/prometheus';
+import { readOwnMemoryGroup } from '../helpers/cgroup';
 import { root } from '../helpers/child';
-
-/** This process's memory cgroup read plainly (v1 or v2), the independent side of the comparison. */
-function ownMemoryGroupFiles() {
-  const cgroup = fs.readFileSync('/proc/self/cgroup', 'utf8');
-  const v1 = /^\d+:memory:(.*)$/m.exec(cgroup);
-  const dir = v1 ? path.join('/sys/fs/cgroup/memory', v1[1]) : path.join('/sys/fs/cgroup', /^0::(.*)$/m.exec(cgroup)![1]);
-  const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8');
-  const keyed = (text: string, key: string) =>
-    Number(
-      text
-        .split('\n')
-        .find((l) => l.split(' ')[0] === key)
-        ?.split(' ')[1],
-    );
-  return {
-    read() {
-      const stat = read('memory.stat');
-      const limitText = read(v1 ? 'memory.limit_in_bytes' : 'memory.max').trim();
-      const hierarchical = v1 ? keyed(stat, 'hierarchical_memory_limit') : NaN;
-      const raw = v1 ? Math.min(Number(limitText), hierarchical) : limitText === 'max' ? Infinity : Number(limitText);
-      return {
-        usage: Number(read(v1 ? 'memory.usage_in_bytes' : 'memory.current')),
-        inactiveFile: keyed(stat, v1 ? 'total_inactive_file' : 'inactive_file'),
-        limit: raw >= 2 ** 62 ? null : raw,
-        oomKills: keyed(read(v1 ? 'memory.oom_control' : 'memory.events'), 'oom_kill'),
-      };
-    },
-  };
-}
 
 describe('sockprobe/prometheus', () => {
   it('exports conventional gauges into a real prom-client registry', async () => {
@@ -113,7 +84,7 @@ describe('sockprobe/prometheus', () => {
   });
 
   it("exports the memory cgroup's limit, usage, working set and OOM kills, against the group's own files", async () => {
-    const group = ownMemoryGroupFiles();
+    const group = { read: readOwnMemoryGroup };
     const register = new Registry();
     // Started: the event watch that counts OOM kills runs from start() to stop().
     const probe = createProbe({ intervalMs: 3_600_000 }).start();
