@@ -66,6 +66,15 @@ export const DOMINANT_SHARE = 0.3;
 
 export { relativeError, growthRelativeError };
 
+/** What a holder is called and what to do about it, as its signature says. */
+const holderIdentity = (signature: HolderSignature) => ({
+  holder: signature.id,
+  name: signature.name,
+  what: signature.what,
+  fix: signature.fix,
+  action: signature.action,
+});
+
 /** Which connections a holder is counted against: TLS for TLS holders, else the kind with the most open. */
 function kindFor(signature: HolderSignature, sample: Sample): 'tls' | 'tcp' {
   if (signature.kind === 'tls') return 'tls';
@@ -151,11 +160,7 @@ export function estimateHolders(
       method = 'division';
     }
     const base = {
-      holder: signature.id,
-      name: signature.name,
-      what: signature.what,
-      fix: signature.fix,
-      action: signature.action,
+      ...holderIdentity(signature),
       kind,
       bytes: Math.round(tally.bytes),
       samples: tally.samples,
@@ -205,11 +210,7 @@ export function holdersFromPair(
     // What grew is the difference of two sampled figures: both profiles' samples count in its error.
     const error = growthRelativeError(tally.samples, a[signature.id]?.samples ?? 0);
     const base = {
-      holder: signature.id,
-      name: signature.name,
-      what: signature.what,
-      fix: signature.fix,
-      action: signature.action,
+      ...holderIdentity(signature),
       kind,
       bytes: Math.round(tally.bytes),
       samples: tally.samples,
