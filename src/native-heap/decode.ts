@@ -7,13 +7,20 @@
 import type { NativeHeapRawProfile } from '../binding/heap';
 import { CATEGORIES, frameCategory } from './categories';
 import { SOURCE, type NativeHeapCategory, type NativeHeapFrame, type NativeHeapProfile } from './profile';
+import type { PerfMap } from './js-names';
 import { TurnSlicer } from './slicer';
 
 /** `maxSites`: site objects are built for the largest that many only (the addon sorts sites by
- *  bytes); the others still count in totalBytes and categories, and in `omitted`. */
-export async function decodeProfile(raw: NativeHeapRawProfile, slicer: TurnSlicer = new TurnSlicer(), maxSites = Infinity): Promise<NativeHeapProfile> {
+ *  bytes); the others still count in totalBytes and categories, and in `omitted`. `jsNames`: V8's
+ *  perf map (js-names.ts), which names JavaScript frames where the process writes one. */
+export async function decodeProfile(
+  raw: NativeHeapRawProfile,
+  slicer: TurnSlicer = new TurnSlicer(),
+  maxSites = Infinity,
+  jsNames: PerfMap | null = null,
+): Promise<NativeHeapProfile> {
   const strings = await readStrings(raw.strings, slicer);
-  const { frames, decided } = await readFrames(raw, strings, slicer);
+  const { frames, decided } = await readFrames(raw, strings, slicer, jsNames);
   const { bytes, counts, samples, stackLengths, stackFrames } = raw.sites;
   const categories = Object.fromEntries(CATEGORIES.map((category) => [category, 0])) as Record<NativeHeapCategory, number>;
   const categorySamples = Object.fromEntries(CATEGORIES.map((category) => [category, 0])) as Record<NativeHeapCategory, number>;
@@ -77,6 +84,7 @@ async function readFrames(
   raw: NativeHeapRawProfile,
   strings: readonly string[],
   slicer: TurnSlicer,
+  jsNames: PerfMap | null,
 ): Promise<{ frames: NativeHeapFrame[]; decided: Array<NativeHeapCategory | undefined> }> {
   const { addresses, names, modules, offsets, kinds, kindNames } = raw.frames;
   const frames: NativeHeapFrame[] = [];
@@ -90,6 +98,7 @@ async function readFrames(
       kind: kindNames[kinds[i]],
     };
     if (module !== null) frame.offset = offsets[i];
+    if (frame.kind === 'javascript' && frame.name === null && jsNames) frame.name = jsNames.nameAt(addresses[2 * i] * 2 ** 32 + addresses[2 * i + 1]);
     frames.push(frame);
     decided.push(frameCategory(frame, raw.executable));
     if (slicer.due()) await slicer.next();

@@ -2,6 +2,7 @@
 import { SockprobeError, SockprobeTypeError } from '../errors';
 import { native } from '../native';
 import { decodeProfile } from './decode';
+import { JsNames } from './js-names';
 import type { NativeHeapProfile } from './profile';
 import { diffProfiles } from './diff';
 import { encodePprof } from './pprof';
@@ -136,8 +137,13 @@ async function profile(options: NativeHeapProfileReadOptions = {}): Promise<Nati
   if (why) throw new SockprobeError('ERR_UNSUPPORTED', `native heap profiling is not available: ${why}`);
   // The seam rebuilds a rejection (ERR_NOT_STARTED) with this caller's stack. The objects
   // are built in slices, yielding to the event loop between them.
-  return decodeProfile(await native().heapProfile(), undefined, maxSites);
+  // V8's perf map, where the process writes one, is read (what was appended since the last
+  // profile) while the addon symbolizes on the threadpool.
+  const [raw, names] = await Promise.all([native().heapProfile(), jsNames.current()]);
+  return decodeProfile(raw, undefined, maxSites, names);
 }
+
+const jsNames = new JsNames();
 
 /**
  * The native heap, sampled by call site: the session patches the GOT slots through which every
