@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
 
@@ -7,10 +8,11 @@ interface Holder {
   bytesPerConnection: number | null;
   relativeError: number;
   method: string;
-  sites: Array<{ site: string }>;
+  sites: Array<{ site: string; jsFunction?: string | null }>;
 }
 interface Result {
   mode: string;
+  pid: number;
   failed: number;
   open: number;
   elapsedMs: number;
@@ -21,7 +23,10 @@ interface Result {
 }
 
 /** A service (real TLS, real ws) with clients in another child, profiled as it opens 240 connections in 4 steps. */
-const service = (mode: string) => runFixture<Result>('holders-service.js', { args: [mode, '240', '4'], timeoutMs: 60_000 }).then((r) => r.json);
+const service = (mode: string, nodeArgs: string[] = []) =>
+  runFixture<Result>('holders-service.js', { args: [mode, '240', '4'], nodeArgs, timeoutMs: 60_000 }).then((r) => r.json);
+/** V8 writes /tmp/perf-<pid>.map, from which sockprobe names JavaScript frames. */
+const PERF_MAP_FLAGS = ['--perf-basic-prof-only-functions', '--interpreted-frames-native-stack'];
 const holder = (r: Result, id: string) => r.nativeHeap.holders.find((h) => h.holder === id);
 
 describe('holders named in real services', () => {
@@ -66,12 +71,29 @@ describe('holders named in real services', () => {
     expect(perConnection.elapsedMs).toBeLessThan(60_000);
   }, 60_000);
 
-  it('raises Buffers retained per connection, at the size retained, with the heap-snapshot fix', async () => {
+  it('raises Buffers retained per connection, at the size retained, with the heap-snapshot fix and how to name their function', async () => {
     const result = await service('buffers');
     const buffers = holder(result, 'js-buffers')!;
     expect(buffers.severity).toBe('warning');
     expect(Math.abs(buffers.bytesPerConnection! - 128 * 1024) / (128 * 1024)).toBeLessThan(0.15);
-    expect(result.findings.find((f) => f.evidence.holder === 'js-buffers')!.advice).toMatch(/heap snapshot/);
+    // Without V8's perf map the JIT frames carry no name: the advice says how to get one.
+    expect(buffers.sites[0].jsFunction).toBeNull();
+    const finding = result.findings.find((f) => f.evidence.holder === 'js-buffers')!;
+    expect(finding.advice).toMatch(/heap snapshot/);
+    expect(finding.advice).toContain('--perf-basic-prof-only-functions --interpreted-frames-native-stack');
+    expect(finding.summary).not.toMatch(/allocated in/);
+  }, 60_000);
+
+  it("names the JS function that allocated the retained Buffers where V8's perf map is on", async () => {
+    const result = await service('buffers', PERF_MAP_FLAGS);
+    rmSync(`/tmp/perf-${result.pid}.map`, { force: true });
+    const buffers = holder(result, 'js-buffers')!;
+    expect(buffers.severity).toBe('warning');
+    expect(buffers.sites[0].jsFunction).toMatch(/^rememberHandshake \(.*holders-service\.js:\d+:\d+\)$/);
+    const finding = result.findings.find((f) => f.evidence.holder === 'js-buffers')!;
+    expect(finding.summary).toMatch(/allocated in rememberHandshake \(.*holders-service\.js:\d+\)/);
+    expect(finding.advice).toMatch(/^The largest site's Buffers were allocated in rememberHandshake .*heap snapshot/);
+    expect(finding.advice).not.toContain('--perf-basic-prof');
   }, 60_000);
 
   it('gives a healthy TLS service only info-level holders', async () => {

@@ -3,6 +3,7 @@
  * (signatures.ts), and each holder's sampled bytes in a profile. Pure: no native calls.
  */
 import { siteTitle } from '../../native-heap/diff';
+import { scriptOf } from '../../native-heap/js-names';
 import type { NativeHeapFrame, NativeHeapProfile, NativeHeapSite } from '../../native-heap/profile';
 import { TurnSlicer } from '../../native-heap/slicer';
 import { HOLDER_SIGNATURES, type HolderId } from './signatures';
@@ -24,6 +25,10 @@ export interface HolderSite {
   site: string;
   bytes: number;
   samples: number;
+  /** The JavaScript function the stack passes through, innermost first and outside Node's own
+   *  `node:` modules where one is (named from V8's perf map: js-names.ts). Absent where the stack
+   *  has no JavaScript frame; null where it has some but none is named (no perf map). */
+  jsFunction?: string | null;
 }
 
 type Verdict = { decisive: HolderId | null; fallback: HolderId | null };
@@ -100,7 +105,15 @@ export async function holderTotalsSliced(
   return { totals, sites: largest };
 }
 
-const siteOf = (site: NativeHeapSite): HolderSite => ({ site: siteTitle(site.stack, 4), bytes: Math.round(site.bytes), samples: site.samples });
+function siteOf(site: NativeHeapSite): HolderSite {
+  const out: HolderSite = { site: siteTitle(site.stack, 4), bytes: Math.round(site.bytes), samples: site.samples };
+  const js = site.stack.filter((f) => f.kind === 'javascript');
+  if (js.length) {
+    const named = js.filter((f) => f.name);
+    out.jsFunction = (named.find((f) => !scriptOf(f.name!)?.startsWith('node:')) ?? named[0])?.name ?? null;
+  }
+  return out;
+}
 
 /** The largest sites of one holder in a profile (sites come sorted by bytes, largest first). */
 export function holderSites(profile: NativeHeapProfile, id: HolderId, top = 3): HolderSite[] {

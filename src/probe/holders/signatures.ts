@@ -128,12 +128,7 @@ export const HOLDER_SIGNATURES: readonly HolderSignature[] = [
     id: 'js-buffers',
     action: 'a heap snapshot: follow the retainers of the ArrayBuffers',
     name: 'Buffers held by JavaScript',
-    what:
-      'the memory behind Buffers, ArrayBuffers and typed arrays that JavaScript keeps alive ' +
-      '(node::NodeArrayBufferAllocator). The JS function that allocated them is not named here: ' +
-      ("the native stack reaches it only through JIT frames that carry no name, and V8's sampling heap " +
-        'profiler counts the small ArrayBuffer object, not its backing store (measured: none of 25 MiB ' +
-        'of retained 128 KiB Buffers attributed to the function that kept them)'),
+    what: 'the memory behind Buffers, ArrayBuffers and typed arrays that JavaScript keeps alive ' + '(node::NodeArrayBufferAllocator)',
     decisive: /node::NodeArrayBufferAllocator::|node::ArrayBufferAllocator::|v8::internal::BackingStore::Allocate|v8::ArrayBuffer::NewBackingStore/,
     kind: 'any',
     fix:
