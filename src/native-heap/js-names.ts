@@ -89,7 +89,7 @@ export class PerfMap {
 
   /** The function whose code holds a return address, or null: the latest entry wins where V8 reused the address. */
   nameAt(returnAddress: number): string | null {
-    const order = (this.sorted ??= this.sortByStart());
+    const order = (this.sorted ??= this.sortNow());
     // A return address follows its call: the call itself is at address − 1.
     const at = returnAddress - 1;
     let lo = 0;
@@ -108,7 +108,39 @@ export class PerfMap {
     return best < 0 ? null : this.names[this.labels[best]];
   }
 
-  private sortByStart(): Uint32Array {
+  /** Builds the sorted view in slices (a merge sort of entry numbers by start, ties in file order):
+   *  half a million entries take a few hundred ms of comparisons, never in one turn. */
+  async sort(slicer: TurnSlicer = new TurnSlicer()): Promise<void> {
+    if (this.sorted) return;
+    this.sorted = await this.sortByStart(slicer);
+  }
+
+  private async sortByStart(slicer?: TurnSlicer): Promise<Uint32Array> {
+    const n = this.count;
+    let from = new Uint32Array(n);
+    let to = new Uint32Array(n);
+    for (let i = 0; i < n; i++) from[i] = i;
+    const starts = this.starts;
+    let steps = 0;
+    for (let width = 1; width < n; width *= 2) {
+      for (let lo = 0; lo < n; lo += 2 * width) {
+        const mid = Math.min(lo + width, n);
+        const hi = Math.min(lo + 2 * width, n);
+        let i = lo;
+        let j = mid;
+        for (let k = lo; k < hi; k++) {
+          // Stable: on equal starts the left run (earlier in file order) goes first.
+          to[k] = j >= hi || (i < mid && starts[from[i]] <= starts[from[j]]) ? from[i++] : from[j++];
+          if (slicer && (++steps & 4095) === 0 && slicer.due()) await slicer.next();
+        }
+      }
+      [from, to] = [to, from];
+    }
+    return from;
+  }
+
+  /** The sorted view without yielding: for small maps (tests); current() sorts in slices. */
+  private sortNow(): Uint32Array {
     const order = new Uint32Array(this.count);
     for (let i = 0; i < order.length; i++) order[i] = i;
     const starts = this.starts;
@@ -155,7 +187,9 @@ export class JsNames {
       this.reading = null;
     });
     await this.reading;
-    return this.readBytes > 0 ? this.map : null;
+    if (this.readBytes === 0) return null;
+    await this.map.sort(slicer);
+    return this.map;
   }
 
   private async refresh(slicer: TurnSlicer): Promise<void> {
