@@ -14,7 +14,7 @@ import { TurnSlicer } from './slicer';
 export const MAX_MAP_BYTES = 32 * 1024 * 1024;
 /** Entries kept at most (about 20 bytes each, names shared): the latest win. */
 export const MAX_ENTRIES = 1 << 20;
-const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 64 * 1024;
 
 /** Where V8 writes this process's perf map. */
 export const perfMapPath = (pid: number = process.pid): string => `/tmp/perf-${pid}.map`;
@@ -239,7 +239,7 @@ export class JsNames {
           else this.map.addLine(line);
           if (end < 0) break;
           start = end + 1;
-          if ((++lines & 127) === 0 && slicer.due()) await slicer.next();
+          if ((++lines & 63) === 0 && slicer.due()) await slicer.next();
         }
         carried = filled - last - 1;
         buffer.copy(buffer, 0, last + 1, filled);
