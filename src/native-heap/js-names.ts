@@ -31,9 +31,14 @@ export class PerfMap {
   private nameIds = new Map<string, number>();
   private count = 0;
   private maxSize = 0;
-  private sorted: Uint32Array | null = null;
+  private order: Uint32Array | null = null;
   /** Entries dropped for MAX_ENTRIES (the oldest). */
   dropped = 0;
+
+  /** The sorted view is current: lookups will not sort. */
+  get sorted(): boolean {
+    return this.order !== null;
+  }
 
   get size(): number {
     return this.count;
@@ -65,7 +70,7 @@ export class PerfMap {
     this.labels[this.count] = id;
     this.count++;
     if (size > this.maxSize) this.maxSize = size;
-    this.sorted = null;
+    this.order = null;
   }
 
   private grow(): void {
@@ -89,7 +94,7 @@ export class PerfMap {
 
   /** The function whose code holds a return address, or null: the latest entry wins where V8 reused the address. */
   nameAt(returnAddress: number): string | null {
-    const order = (this.sorted ??= this.sortNow());
+    const order = (this.order ??= this.sortNow());
     // A return address follows its call: the call itself is at address − 1.
     const at = returnAddress - 1;
     let lo = 0;
@@ -111,8 +116,12 @@ export class PerfMap {
   /** Builds the sorted view in slices (a merge sort of entry numbers by start, ties in file order):
    *  half a million entries take a few hundred ms of comparisons, never in one turn. */
   async sort(slicer: TurnSlicer = new TurnSlicer()): Promise<void> {
-    if (this.sorted) return;
-    this.sorted = await this.sortByStart(slicer);
+    if (this.order) return;
+    const count = this.count;
+    const dropped = this.dropped;
+    const order = await this.sortByStart(slicer);
+    // Entries added while it sorted (a concurrent refresh) make it stale: the next lookup sorts again.
+    if (this.count === count && this.dropped === dropped) this.order = order;
   }
 
   private async sortByStart(slicer?: TurnSlicer): Promise<Uint32Array> {
@@ -188,7 +197,8 @@ export class JsNames {
     });
     await this.reading;
     if (this.readBytes === 0) return null;
-    await this.map.sort(slicer);
+    // Sorted in slices; again if a concurrent refresh added entries meanwhile (a few rounds at most).
+    for (let round = 0; round < 4 && !this.map.sorted; round++) await this.map.sort(slicer);
     return this.map;
   }
 

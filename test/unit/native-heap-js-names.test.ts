@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { frameName, JsNames, PerfMap, scriptOf } from '../../src/native-heap/js-names';
+import { TurnSlicer } from '../../src/native-heap/slicer';
 
 // Recorded from /tmp/perf-<pid>.map of `node --perf-basic-prof --interpreted-frames-native-stack`
 // running a loop over retainBuffers(): Node 20.20.2, then Node 26.12.1 (Maglev's `+'` tier).
@@ -59,6 +60,20 @@ describe('perf map parsing', () => {
     expect(map.nameAt(0x1010)).toBe('new (/x.js:2:1)');
     expect(map.nameAt(0x1045)).toBe('small (/x.js:9:1)');
     expect(map.nameAt(0x1090)).toBe('old (/x.js:1:1)');
+  });
+
+  it('finds, after a sort in slices, the latest entry holding each address, as a scan of every entry does', async () => {
+    // Overlapping entries with repeated starts, in a fixed pseudo-random order.
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ start: 0x10000 + (next() % 4000) * 16, size: 16 + (next() % 64) * 8, name: `f${i}` }));
+    const map = mapOf(entries.map((e) => `${e.start.toString(16)} ${e.size.toString(16)} JS:*${e.name} /x.js:1:1`));
+    await map.sort(new TurnSlicer(0));
+    expect(map.sorted).toBe(true);
+    for (let address = 0x10000; address < 0x10000 + 4000 * 16 + 600; address += 7) {
+      const latest = entries.findLast((e) => e.start < address && address <= e.start + e.size);
+      expect(map.nameAt(address)).toBe(latest ? `${latest.name} (/x.js:1:1)` : null);
+    }
   });
 
   it('refuses lines that are not `<hex> <hex> <label>`', () => {
