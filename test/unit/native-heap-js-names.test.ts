@@ -71,7 +71,7 @@ describe('perf map parsing', () => {
     await map.sort(new TurnSlicer(0));
     expect(map.sorted).toBe(true);
     for (let address = 0x10000; address < 0x10000 + 4000 * 16 + 600; address += 7) {
-      const latest = entries.findLast((e) => e.start < address && address <= e.start + e.size);
+      const latest = [...entries].reverse().find((e) => e.start < address && address <= e.start + e.size);
       expect(map.nameAt(address)).toBe(latest ? `${latest.name} (/x.js:1:1)` : null);
     }
   });
