@@ -1,6 +1,7 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runFixture } from '../helpers/child';
+import { root, runFixture } from '../helpers/child';
 
 interface Holder {
   holder: string;
@@ -86,7 +87,9 @@ describe('holders named in real services', () => {
 
   it("names the JS function that allocated the retained Buffers where V8's perf map is on", async () => {
     const result = await service('buffers', PERF_MAP_FLAGS);
+    // The flags make V8 write its perf map and a small isolate log (in the working directory): both removed.
     rmSync(`/tmp/perf-${result.pid}.map`, { force: true });
+    for (const file of readdirSync(root)) if (file.startsWith('isolate-') && file.endsWith(`-${result.pid}-v8.log`)) rmSync(join(root, file), { force: true });
     const buffers = holder(result, 'js-buffers')!;
     expect(buffers.severity).toBe('warning');
     expect(buffers.sites[0].jsFunction).toMatch(/^rememberHandshake \(.*holders-service\.js:\d+:\d+\)$/);
