@@ -11,9 +11,12 @@ import { open, stat } from 'node:fs/promises';
 import { TurnSlicer } from './slicer';
 
 /** The tail kept of a larger map: V8 appends without end, and the latest entries are the live code. */
-export const MAX_MAP_BYTES = 32 * 1024 * 1024;
+export const MAX_MAP_BYTES = 16 * 1024 * 1024;
 /** Entries kept at most (about 20 bytes each, names shared): the latest win. */
-export const MAX_ENTRIES = 1 << 20;
+export const MAX_ENTRIES = 1 << 19;
+/** Distinct names kept at most: each is a JS string of about 230 bytes with its index entry, so the
+ *  names of a service with very many functions take at most ~30 MiB; past it, new names stay unnamed. */
+export const MAX_NAMES = 1 << 17;
 const CHUNK_BYTES = 64 * 1024;
 
 /** Where V8 writes this process's perf map. */
@@ -34,6 +37,8 @@ export class PerfMap {
   private order: Uint32Array | null = null;
   /** Entries dropped for MAX_ENTRIES (the oldest). */
   dropped = 0;
+  /** Entries left unnamed because MAX_NAMES distinct names were already kept. */
+  namesRefused = 0;
 
   /** The sorted view is current: lookups will not sort. */
   get sorted(): boolean {
@@ -60,10 +65,14 @@ export class PerfMap {
     if (this.count === MAX_ENTRIES) this.dropOldest(MAX_ENTRIES >> 2);
     if (this.count === this.starts.length) this.grow();
     let id = this.nameIds.get(name);
-    if (id === undefined) {
+    if (id === undefined && this.names.length < MAX_NAMES) {
       id = this.names.length;
       this.names.push(name);
       this.nameIds.set(name, id);
+    }
+    if (id === undefined) {
+      id = -1;
+      this.namesRefused++;
     }
     this.starts[this.count] = start;
     this.sizes[this.count] = size;
@@ -110,7 +119,7 @@ export class PerfMap {
       const entry = order[i];
       if (at < this.starts[entry] + this.sizes[entry] && entry > best) best = entry;
     }
-    return best < 0 ? null : this.names[this.labels[best]];
+    return best < 0 || this.labels[best] < 0 ? null : this.names[this.labels[best]];
   }
 
   /** Builds the sorted view in slices (a merge sort of entry numbers by start, ties in file order):

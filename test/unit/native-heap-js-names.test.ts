@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { frameName, JsNames, PerfMap, scriptOf } from '../../src/native-heap/js-names';
+import { frameName, JsNames, MAX_NAMES, PerfMap, scriptOf } from '../../src/native-heap/js-names';
 import { TurnSlicer } from '../../src/native-heap/slicer';
 
 // Recorded from /tmp/perf-<pid>.map of `node --perf-basic-prof --interpreted-frames-native-stack`
@@ -74,6 +74,18 @@ describe('perf map parsing', () => {
       const latest = [...entries].reverse().find((e) => e.start < address && address <= e.start + e.size);
       expect(map.nameAt(address)).toBe(latest ? `${latest.name} (/x.js:1:1)` : null);
     }
+  });
+
+  it('keeps at most MAX_NAMES distinct names: past it, new functions stay unnamed and are counted', () => {
+    const map = new PerfMap();
+    const extra = 5;
+    for (let i = 0; i < MAX_NAMES + extra; i++) map.addLine(`${(0x1000 + i * 0x100).toString(16)} 80 JS:~f${i} /srv/app.js:${i}:1`);
+    expect(map.namesRefused).toBe(extra);
+    expect(map.nameAt(0x1000 + 0x10)).toBe('f0 (/srv/app.js:0:1)');
+    expect(map.nameAt(0x1000 + (MAX_NAMES + 1) * 0x100 + 0x10)).toBeNull();
+    // A name already kept is still given to new code of that function.
+    map.addLine(`${(0x1000 + (MAX_NAMES + extra) * 0x100).toString(16)} 80 JS:*f0 /srv/app.js:0:1`);
+    expect(map.nameAt(0x1000 + (MAX_NAMES + extra) * 0x100 + 0x10)).toBe('f0 (/srv/app.js:0:1)');
   });
 
   it('refuses lines that are not `<hex> <hex> <label>`', () => {
