@@ -208,7 +208,8 @@ export class JsNames {
     if (this.readBytes === 0) return null;
     // Sorted in slices; again if a concurrent refresh added entries meanwhile (a few rounds at most).
     for (let round = 0; round < 4 && !this.map.sorted; round++) await this.map.sort(slicer);
-    return this.map;
+    // Still unsorted (the map kept growing): no names this time, rather than a sort in one turn of the loop.
+    return this.map.sorted ? this.map : null;
   }
 
   private async refresh(slicer: TurnSlicer): Promise<void> {
