@@ -2,12 +2,12 @@
 
 #include <pthread.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include <cmath>
 #include <mutex>
 #include <unordered_map>
 
+#include "common/clock.h"
 #include "common/pin.h"
 #include "heap/got.h"
 #include "heap/holder.h"
@@ -34,12 +34,6 @@ uint64_t g_restore_left = 0;
 uint64_t g_session = 0;
 uint64_t g_last_session = 0;
 uint64_t g_refs = 0;
-
-double NowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
 
 // Our own bookkeeping (vectors, strings, /proc reads) is not the application's heap: while
 // a control call runs on this thread, the hooks below it neither count nor sample.
@@ -176,7 +170,7 @@ bool Acquire(uint64_t sample_bytes, uint64_t* session, const char** code, std::s
     return false;
   }
   g_sample_bytes = sample_bytes;
-  g_started_at = NowMs();
+  g_started_at = EpochMillis();
   g_active = true;
   g_session = ++g_last_session;
   g_refs = 1;
@@ -241,7 +235,7 @@ RawProfile TakeProfile() {
     site.count += scale;
     site.samples += 1;
   }
-  profile.taken_at = NowMs();
+  profile.taken_at = EpochMillis();
   profile.dropped = DroppedSamples();
   std::vector<uintptr_t> addresses;
   std::unordered_map<uintptr_t, uint32_t> index_of;

@@ -16,9 +16,9 @@
 #include <map>
 #include <utility>
 
+#include "common/elf_symbols.h"
 #include "heap/maps.h"
 #include "heap/objects.h"
-#include "openssl/elf_symbols.h"
 
 namespace sockprobe {
 namespace heap {

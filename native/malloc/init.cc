@@ -2,11 +2,11 @@
 // normalisation live in TypeScript (src/memory/); this file converts and reports errors.
 #include <napi.h>
 
+#include "common/malloc_owner.h"
 #include "common/napi_util.h"
 #include "common/promise_worker.h"
 #include "malloc/allocators.h"
 #include "malloc/kind_argument.h"
-#include "malloc/owner.h"
 #include "malloc/release.h"
 
 namespace sockprobe {

@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/malloc_owner.h"
 #include "malloc/allocators.h"
-#include "malloc/owner.h"
 
 namespace sockprobe {
 

@@ -1,8 +1,8 @@
 // mimalloc (v1/v2) through mi_process_info, mi_collect and mi_stats_print_out.
 #include <cstdio>
 
+#include "common/malloc_owner.h"
 #include "malloc/allocators.h"
-#include "malloc/owner.h"
 
 namespace sockprobe {
 

@@ -1,6 +1,6 @@
 // gperftools tcmalloc through its C shim (gperftools/malloc_extension_c.h).
+#include "common/malloc_owner.h"
 #include "malloc/allocators.h"
-#include "malloc/owner.h"
 
 namespace sockprobe {
 

@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/elf_symbols.h"
 #include "common/loaded_objects.h"
 #include "common/symbols.h"
-#include "openssl/elf_symbols.h"
 
 namespace sockprobe {
 

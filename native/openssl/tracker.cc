@@ -4,9 +4,9 @@
 #include <mutex>
 
 #include "common/clock.h"
+#include "common/malloc_owner.h"
 #include "common/pin.h"
 #include "common/symbols.h"
-#include "malloc/owner.h"
 #include "openssl/counters.h"
 #include "openssl/hooks.h"
 #include "openssl/locate.h"

@@ -1,4 +1,4 @@
-#include "malloc/owner.h"
+#include "common/malloc_owner.h"
 
 #include <dlfcn.h>
 #include <elf.h>

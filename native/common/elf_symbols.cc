@@ -1,4 +1,4 @@
-#include "openssl/elf_symbols.h"
+#include "common/elf_symbols.h"
 
 #include <elf.h>
 #include <fcntl.h>
