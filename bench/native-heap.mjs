@@ -4,13 +4,14 @@
 //   - full TLS 1.3 handshakes (RSA-2048) per second, and server CPU per handshake;
 //   - bulk TLS transfer (one connection streaming 64 KiB writes to the server): MB/s and
 //     server CPU per MB;
-//   - ns per malloc and per free through the executable's GOT slots (the path every free
-//     pays while the profiler is on).
+//   - ns per malloc and per free through a loaded object's GOT slots (the path every free
+//     pays while the profiler is on), timed by bench/native/heap_bench.cc.
 // Server CPU is given twice: the whole process (process.cpuUsage) and the main thread alone
 // (schedstat). Clients run in a child process (this file with `client`). The change reported
 // is the median over rounds of the paired on/off ratio, with a distribution-free ~95% interval.
 // The harness is bench/openssl.mjs's, with the profiler in place of OpenSSL tracking.
-// Usage: npm run build:ts && node bench/native-heap.mjs [roundSeconds=1] [rounds=10] [--json]
+// Usage: npm run bench:native-heap -- [roundSeconds=1] [rounds=10] [--json], or after it
+// node bench/native-heap.mjs [roundSeconds=1] [rounds=10] [--json]
 // (SAMPLE_BYTES=... to measure another sampling interval).
 import { createRequire } from 'node:module';
 import { startTlsPairedLoad } from './tls-paired-load.mjs';
@@ -26,7 +27,8 @@ await runBench();
 // ---- server process: the measured side -----------------------------------------------------
 async function runBench() {
   const { nativeHeap, capabilities, DEFAULT_SAMPLE_BYTES } = require('../dist/cjs');
-  const { native } = require('../dist/cjs/native');
+  // Built by `npm run bench:native-heap` (bench/native/binding.gyp): not part of the package's addon.
+  const { heapBenchFrees } = require('./native/build/Release/heap_bench.node');
   const support = capabilities().nativeHeapProfiling;
   if (support !== true) {
     console.log(`native heap profiling unsupported here: ${support}`);
@@ -50,7 +52,7 @@ async function runBench() {
     for (const on of order) results.handshake[on ? 'on' : 'off'].push(await handshakePhase(on));
     for (const on of order) results.bulk[on ? 'on' : 'off'].push(await bulkPhase(on));
   }
-  // Per malloc and per free through the executable's slots, off and on (paired rounds; in
+  // Per malloc and per free through the bench addon's slots, off and on (paired rounds; in
   // each, the median of 25 batches of 1,000 blocks of 64 bytes: cache-resident memory the
   // allocator reuses, so the figure is the call path itself, not page faults).
   const frees = { off: [], on: [] };
@@ -58,7 +60,7 @@ async function runBench() {
     const order = round % 2 === 0 ? [false, true] : [true, false];
     for (const on of order) {
       setTracking(on);
-      const batches = Array.from({ length: 25 }, () => native().heapBenchFrees(1000, 64));
+      const batches = Array.from({ length: 25 }, () => heapBenchFrees(1000, 64));
       frees[on ? 'on' : 'off'].push({ mallocNs: median(batches.map((b) => b[0])), freeNs: median(batches.map((b) => b[1])) });
     }
   }

@@ -1,12 +1,10 @@
 // N-API surface of the native heap profiler: flat functions; src/native-heap/ shapes the
 // results and rebuilds errors. Nothing here throws C++.
 #include <napi.h>
-#include <time.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 #include "common/env_leases.h"
 #include "common/napi_util.h"
@@ -151,35 +149,6 @@ Napi::Value ProfileValue(Napi::Env env, heap::RawProfile& profile) {
   return ok ? static_cast<Napi::Value>(result) : Unbuilt(env, "sockprobe: the heap profile's values could not be made");
 }
 
-// For bench/native-heap.mjs only: `count` blocks of `size` bytes allocated and then freed
-// through the ordinary PLT path (the executable's malloc/free slots, hooked or not), timed
-// apart. Returns [ns per malloc, ns per free].
-Napi::Value HeapBenchFrees(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
-    return ThrowCoded(env, "ERR_INVALID_ARG_TYPE", "Expected numbers for count and size", 0, nullptr, true);
-  const int64_t count = info[0].As<Napi::Number>().Int64Value();
-  const int64_t size = info[1].As<Napi::Number>().Int64Value();
-  // Bounded so that no call can hold more than 40 MB.
-  if (count < 1 || count > 10000 || size < 1 || size > 4096)
-    return ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "count must be 1..10000 and size 1..4096", 0, nullptr, true);
-  std::vector<void*> blocks(static_cast<size_t>(count));
-  const auto now = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-  };
-  const double t0 = now();
-  for (auto& block : blocks) block = malloc(static_cast<size_t>(size));
-  const double t1 = now();
-  for (auto* block : blocks) free(block);
-  const double t2 = now();
-  Napi::Array result = Napi::Array::New(env, 2);
-  result.Set(0u, Napi::Number::New(env, (t1 - t0) / static_cast<double>(count)));
-  result.Set(1u, Napi::Number::New(env, (t2 - t1) / static_cast<double>(count)));
-  return result;
-}
-
 Napi::Value HeapProfile(const Napi::CallbackInfo& info) {
   return PromiseWorker<heap::RawProfile>::Queue(
       info.Env(), "sockprobe:heapProfile", [] { return heap::TakeProfile(); }, ProfileValue);
@@ -194,7 +163,6 @@ void InitHeap(Napi::Env env, Napi::Object exports) {
   exports.Set("heapStart", Napi::Function::New(env, HeapStart, "heapStart", leases));
   exports.Set("heapStop", Napi::Function::New(env, HeapStop, "heapStop", leases));
   exports.Set("heapStatus", Napi::Function::New(env, HeapStatus, "heapStatus"));
-  exports.Set("heapBenchFrees", Napi::Function::New(env, HeapBenchFrees, "heapBenchFrees"));
   exports.Set("heapProfile", Napi::Function::New(env, HeapProfile, "heapProfile"));
 }
 

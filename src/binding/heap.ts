@@ -79,9 +79,6 @@ export interface HeapBinding {
    *  this realm held one. Never throws. A realm's references are given back at its teardown. */
   heapStop(session: number): boolean;
   heapStatus(): NativeHeapStatus;
-  /** bench/native-heap.mjs only: times `count` mallocs of `size` bytes, then their frees,
-   *  through the executable's slots; returns [ns per malloc, ns per free]. */
-  heapBenchFrees(count: number, size: number): [number, number];
   /** Rejects with ERR_NOT_STARTED when no session runs. */
   heapProfile(): Promise<NativeHeapRawProfile>;
 }

@@ -268,10 +268,6 @@ export class FakeNative implements NativeBinding {
     this.log('heapStatus');
     return { ...this.heapState };
   }
-  heapBenchFrees(count: number): [number, number] {
-    this.log('heapBenchFrees');
-    return [count, count];
-  }
   async heapProfile(): Promise<NativeHeapRawProfile> {
     this.log('heapProfile');
     if (!this.heapState.active) throw Object.assign(new Error('no native heap profile is running'), { code: 'ERR_NOT_STARTED' });
