@@ -29,16 +29,6 @@ struct Patch {
   int prot;
 };
 
-// A slot an object's relocations bind to one of our functions, with the protection
-// /proc/self/maps gave its page when the object was first scanned (-1: not mapped readable).
-struct Slot {
-  uintptr_t* address;
-  int fn;
-  int prot;
-  // Index in the object's DT_JMPREL table for a jump slot (what its lazy stub pushes); -1 else.
-  long jmprel_index;
-};
-
 // Relocations never change while an object stays loaded: each object (name and load bias)
 // is read once, so a start() after the first costs a dl_iterate_phdr and the writes.
 struct ScannedObject {
@@ -203,13 +193,8 @@ ScannedObject& Scanned(const LoadedObject& object, const Maps** maps, Maps* stor
     *storage = Maps::ReadSelf();
     *maps = storage;
   }
-  ScannedObject scanned{object.name, object.bias, {}, {}};
+  ScannedObject scanned{object.name, object.bias, FindSlots(object, **maps), {}};
   scanned.own_scope_is_real.fill(-1);
-  DynamicInfo dynamic;
-  if (!(*maps)->empty() && ReadDynamic(object, &dynamic)) {
-    CollectSlots(object, dynamic, dynamic.jmprel, dynamic.pltrelsz, true, **maps, &scanned.slots);
-    CollectSlots(object, dynamic, dynamic.rela, dynamic.relasz, false, **maps, &scanned.slots);
-  }
   g_scanned.push_back(std::move(scanned));
   return g_scanned.back();
 }
@@ -247,6 +232,16 @@ bool HoldsOwnLazyStub(const LoadedObject& object, ScannedObject& scanned, const 
 }
 
 }  // namespace
+
+std::vector<Slot> FindSlots(const LoadedObject& object, const Maps& maps) {
+  std::vector<Slot> slots;
+  DynamicInfo dynamic;
+  if (!maps.empty() && ReadDynamic(object, &dynamic)) {
+    CollectSlots(object, dynamic, dynamic.jmprel, dynamic.pltrelsz, true, maps, &slots);
+    CollectSlots(object, dynamic, dynamic.rela, dynamic.relasz, false, maps, &slots);
+  }
+  return slots;
+}
 
 PatchCounts PatchLoadedObjects(bool dry_run) {
   PatchCounts counts;

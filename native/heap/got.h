@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "heap/maps.h"
+#include "heap/objects.h"
+
 namespace sockprobe {
 namespace heap {
 
@@ -30,6 +33,21 @@ struct PatchCounts {
   // its own object, points at (the executable's first, if any): names who holds the slots.
   uintptr_t foreign = 0;
 };
+
+// A slot an object's relocations bind to one of our functions, with the protection
+// /proc/self/maps gave its page when the object was first scanned (-1: not mapped readable).
+struct Slot {
+  uintptr_t* address;
+  int fn;  // heap::Fn
+  int prot;
+  // Index in the object's DT_JMPREL table for a jump slot (what its lazy stub pushes); -1 else.
+  long jmprel_index;
+};
+
+// The slots `object`'s own dynamic relocations bind to our functions, read from its loaded
+// dynamic section (DT_JMPREL's first, then DT_RELA's); none when `maps` is empty or the
+// section is unusable. Reads memory only inside the object's PT_LOAD segments.
+std::vector<Slot> FindSlots(const LoadedObject& object, const Maps& maps);
 
 // Rewrites every confirmed slot not yet rewritten, in every loaded object except the
 // dynamic linker, the vDSO and a preloaded allocator. `dry_run` only counts. Callers

@@ -17,10 +17,6 @@ constexpr uintptr_t kTombstone = 1;
 constexpr uintptr_t kBusy = 2;
 constexpr uintptr_t kFirstAddress = 4096;
 
-constexpr unsigned kLiveBits = 17;  // 131,072 entries, 24 bytes each: 3 MiB
-constexpr size_t kLiveCapacity = size_t{1} << kLiveBits;
-constexpr size_t kLiveProbes = 128;  // bounds every lookup
-
 struct LiveEntry {
   uintptr_t key;  // atomic: address, or a state
   uint64_t size;
@@ -28,10 +24,6 @@ struct LiveEntry {
   uint32_t generation;  // atomic
 };
 
-constexpr unsigned kStackBits = 16;  // 65,536 distinct stacks
-constexpr size_t kStackCapacity = size_t{1} << kStackBits;
-constexpr size_t kStackProbes = 64;
-constexpr size_t kFrameCapacity = size_t{1} << 21;  // 2 Mi frames (16 MiB address space, bump-allocated)
 constexpr uint32_t kUnusable = 0xffffffffu;
 
 struct StackSlot {

@@ -10,6 +10,15 @@
 namespace sockprobe {
 namespace heap {
 
+// The tables' fixed sizes (named here for the native unit tests, test/native/).
+constexpr unsigned kLiveBits = 17;  // 131,072 entries, 24 bytes each: 3 MiB
+constexpr size_t kLiveCapacity = size_t{1} << kLiveBits;
+constexpr size_t kLiveProbes = 128;  // bounds every lookup
+constexpr unsigned kStackBits = 16;  // 65,536 distinct stacks
+constexpr size_t kStackCapacity = size_t{1} << kStackBits;
+constexpr size_t kStackProbes = 64;
+constexpr size_t kFrameCapacity = size_t{1} << 21;  // 2 Mi frames (16 MiB address space, bump-allocated)
+
 // Maps the table, the filter and the stack store (about 5 MiB of address space, resident
 // only as used). False when mmap fails; idempotent.
 bool MapTables();

@@ -5,6 +5,7 @@
 // crosses zero is sampled. The unsampled path is a thread-local subtraction and a compare:
 // no lock, no allocation, no syscall.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -51,6 +52,10 @@ inline bool CountBytes(ThreadState& s, size_t size) {
   s.countdown -= static_cast<int64_t>(size < kCap ? size : kCap);
   return s.countdown <= 0 && Crossed(s);
 }
+
+// How many blocks one sample of a `size`-byte block stands for, sampling every `mean` bytes:
+// such a block is sampled with probability 1 − exp(−size/mean).
+inline double SampleWeight(double size, double mean) { return size > 0 ? 1.0 / -std::expm1(-size / mean) : 1.0; }
 
 // Walks the frame-pointer chain from the hook's frame `hook_fp` and records `address` in
 // the live table. Sets the guard while it runs (finding the stack bounds may allocate).

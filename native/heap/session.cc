@@ -3,7 +3,6 @@
 #include <pthread.h>
 #include <sys/resource.h>
 
-#include <cmath>
 #include <mutex>
 #include <unordered_map>
 
@@ -229,8 +228,7 @@ RawProfile TakeProfile() {
   for (const LiveSample& sample : SnapshotLive(generation)) {
     RawSite& site = by_stack[sample.stack];
     const double size = static_cast<double>(sample.size);
-    // Each block of `size` bytes was sampled with probability 1 − exp(−size/mean).
-    const double scale = size > 0 ? 1.0 / -std::expm1(-size / mean) : 1.0;
+    const double scale = SampleWeight(size, mean);
     site.bytes += size * scale;
     site.count += scale;
     site.samples += 1;
