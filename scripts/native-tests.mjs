@@ -42,7 +42,6 @@ const FLAGS = [
   '-Wall',
   '-Wextra',
   '-Wno-unused-parameter',
-  '-Werror',
   '-Inative',
   '-Itest/native',
 ];
