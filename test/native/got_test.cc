@@ -96,3 +96,30 @@ TEST(got_slots_match_readelf_and_the_loader) {
 TEST(got_no_maps_no_slots) {
   for (const LoadedObject& object : ListObjects()) CHECK(FindSlots(object, Maps()).empty());
 }
+
+// The bound every read of a loaded object's memory is checked against: one PT_LOAD segment,
+// as readelf -l gives them, with no wrap-around for huge sizes or addresses.
+TEST(loaded_object_contains_its_segments_only) {
+  const std::string path = tools::Fixture("fixture.so");
+  CHECK(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL) != nullptr);
+  const std::vector<LoadedObject> objects = ListObjects();
+  const LoadedObject* fixture = nullptr;
+  for (const LoadedObject& object : objects)
+    if (object.name == path) fixture = &object;
+  CHECK(fixture != nullptr);
+  if (fixture == nullptr) return;
+  size_t segments = 0;
+  for (const std::string& line : tools::Lines(tools::Output("readelf -lW " + path))) {
+    const std::vector<std::string> w = tools::Words(line);
+    if (w.size() < 6 || w[0] != "LOAD") continue;
+    ++segments;
+    const uintptr_t start = fixture->bias + std::strtoull(w[2].c_str(), nullptr, 16);
+    const size_t size = std::strtoull(w[5].c_str(), nullptr, 16);
+    CHECK(fixture->Contains(start, size));
+    CHECK(fixture->Contains(start + size - 8, 8));
+    CHECK(!fixture->Contains(start, SIZE_MAX));
+  }
+  CHECK(segments >= 2);
+  CHECK(!fixture->Contains(fixture->bias - 4096, 8));
+  CHECK(!fixture->Contains(UINTPTR_MAX - 4, 16));
+}
