@@ -1,6 +1,7 @@
 import { LAYERS, readingsOf, type Layer } from './layers';
 import { robustFit } from './regression';
 import { RESIDENT_FREE_METHOD, totalConnections, type Sample } from './sample';
+import { kibOrBytes as kib } from '../format/bytes';
 
 export interface PerConnectionEstimate {
   layer: Layer;
@@ -25,8 +26,6 @@ export const MIN_PER_CONNECTION_R2 = 0.3;
 
 /** In-use layers whose per-connection cost can be compared with RSS per connection (kernel memory is not in RSS). */
 const RESIDENT_COMPARABLE: Layer[] = ['openssl', 'otherNative', 'jsHeap'];
-
-const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
 
 /**
  * A bound a declined layer still gives: it cannot cost more per connection than it held at its
