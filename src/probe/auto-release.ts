@@ -2,6 +2,7 @@ import { SockprobeTypeError } from '../errors';
 import type { JsThreadCost, ReleaseOptions, ReleaseResult } from '../memory/release';
 import { totalConnections, type Sample } from './sample';
 import { mib } from '../format/bytes';
+import { paceOption, type PaceOption } from '../options/pace';
 
 export interface AutoReleaseOptions {
   /** Release once at least this much looks releasable (resident free native plus V8 heap grown since before the spike). Default 16 MiB. */
@@ -19,7 +20,7 @@ export interface AutoReleaseOptions {
    *  heap-shrinking GC runs as in releaseToOS(): without it the dead sockets' native memory
    *  and V8's grown heap stay (measured: 50–60 MiB above baseline 10 s later), and its final
    *  pause is V8's (see the release benchmark). Default false. */
-  pace?: boolean | { bytesPerSecond?: number };
+  pace?: PaceOption;
   /** Also release when the working set nears a memory limit, before the kernel reclaims or OOM-kills —
    *  what GOMEMLIMIT does for Go's scavenger. `'cgroup'`: the memory cgroup's limit, measured against the
    *  group's working set (usage − inactive file); a number of bytes: that limit, measured against the
@@ -45,8 +46,7 @@ export interface MemoryLimitTrigger {
   threshold: number;
 }
 
-/** The default budget of a paced autoRelease: 250 MiB back after a 5000-connection spike in ~4 s. */
-export const DEFAULT_PACE_BYTES_PER_SECOND = 64 * 1024 * 1024;
+export { DEFAULT_PACE_BYTES_PER_SECOND } from '../options/pace';
 
 export type AutoReleaseDecision =
   | { release: true; reason: string; expectedBytes: number; trigger: 'spike-end' | 'memory-limit'; memoryLimit?: MemoryLimitTrigger }
@@ -124,16 +124,6 @@ export function releaseRecord(
   };
 }
 
-function paceFrom(pace: unknown): ReleaseOptions['pace'] {
-  if (pace === false) return false;
-  if (pace === true) return { bytesPerSecond: DEFAULT_PACE_BYTES_PER_SECOND };
-  if (typeof pace !== 'object' || pace === null) throw new SockprobeTypeError('options.autoRelease.pace', 'a boolean or { bytesPerSecond }', pace);
-  const rate = (pace as { bytesPerSecond?: unknown }).bytesPerSecond ?? DEFAULT_PACE_BYTES_PER_SECOND;
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 1 << 20)
-    throw new SockprobeTypeError('options.autoRelease.pace.bytesPerSecond', 'a number of at least 1048576 (1 MiB/s)', rate, 'ERR_INVALID_ARG_VALUE');
-  return { bytesPerSecond: rate };
-}
-
 /**
  * Decides, sample by sample, when a connection spike has ended and memory should be given
  * back — what Go's scavenger and the JDK's periodic trim do for their runtimes. Pure state;
@@ -155,7 +145,7 @@ export class AutoReleasePolicy {
     this.options = { minReleasableBytes: 16 * 1024 * 1024, dropFraction: 0.5, minIntervalMs: 30_000, maxEventLoopDelayMs: 100, ...rest };
     this.memoryLimit = memoryLimitFrom(memoryLimit, memoryLimitShare);
     // A limit-aware release is paced unless told otherwise: near the limit, no long stall on top.
-    const paced = paceFrom(pace ?? this.memoryLimit !== null);
+    const paced = paceOption('options.autoRelease.pace', pace, this.memoryLimit !== null);
     this.releaseOptions = paced ? { pace: paced } : {};
   }
 

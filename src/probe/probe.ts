@@ -14,6 +14,7 @@ import { RingBuffer } from './ring-buffer';
 import { residentFree, totalConnections, type Sample, type SocketSummary } from './sample';
 import type { ProbeSources } from './sources';
 import type { MemoryEventRecord, MemoryEventsWatch } from '../container/events';
+import { sampleBytesOption } from '../options/sample-bytes';
 
 export type { AutoReleaseRecord } from './auto-release';
 export type { NativeHeapProfileOptions, NativeHeapReport } from './native-heap';
@@ -108,7 +109,7 @@ function nativeHeapOptions(value: ProbeOptions['nativeHeapProfile']): (Required<
       'ERR_INVALID_ARG_VALUE',
     );
   return {
-    sampleBytes: positiveInteger('options.nativeHeapProfile.sampleBytes', given.sampleBytes, 512 * 1024, 2 ** 30),
+    sampleBytes: sampleBytesOption('options.nativeHeapProfile.sampleBytes', given.sampleBytes),
     intervalMs,
     maxHeldBytes,
     rateGiven: given.sampleBytes !== undefined,
