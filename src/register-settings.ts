@@ -4,6 +4,8 @@
  */
 import type { AutoReleaseOptions } from './probe/auto-release';
 import type { ProbeOptions } from './probe/probe';
+import { MIN_PACE_BYTES_PER_SECOND, paceRateProblem } from './options/pace';
+import { MAX_SAMPLE_BYTES, MIN_SAMPLE_BYTES, parseSize, sampleBytesProblem } from './options/sample-bytes';
 
 export type Say = (line: string) => void;
 
@@ -33,19 +35,16 @@ function autoReleaseFrom(value: string | undefined, say: Say): boolean | AutoRel
   const word = (value ?? '').trim().toLowerCase();
   if (word === 'paced') return { pace: true };
   const paced = /^paced:\s*(\d+(?:\.\d+)?)$/.exec(word);
-  if (paced && Number(paced[1]) >= 1) return { pace: { bytesPerSecond: Math.round(Number(paced[1]) * MIB) } };
+  const bytesPerSecond = paced ? Math.round(Number(paced[1]) * MIB) : Number.NaN;
+  if (paced && !paceRateProblem('SOCKPROBE_AUTO_RELEASE', bytesPerSecond)) return { pace: { bytesPerSecond } };
   if (value === undefined || value === '' || ON.includes(word) || OFF.includes(word)) return switchFrom('SOCKPROBE_AUTO_RELEASE', value, say);
   say(
-    `SOCKPROBE_AUTO_RELEASE=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off, paced or paced:<MiB per second, at least 1>; leaving it off`,
+    `SOCKPROBE_AUTO_RELEASE=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off, paced or ` +
+      `paced:<MiB per second, at least ${MIN_PACE_BYTES_PER_SECOND / MIB}>; leaving it off`,
   );
   return false;
 }
 
-const KIB = 1024;
-const SIZE_UNITS: Record<string, number> = { '': 1, k: KIB, kb: KIB, kib: KIB, m: MIB, mb: MIB, mib: MIB };
-/** The profiler's sample size is at least a page's worth of bytes: finer costs the service more than it tells. */
-export const MIN_SAMPLE_BYTES = 4096;
-export const MAX_SAMPLE_BYTES = 2 ** 30;
 const HEAP_EXPECTED =
   `one of 1/true/yes/on, 0/false/no/off or a mean sample size in bytes from ${MIN_SAMPLE_BYTES} ` +
   `to ${MAX_SAMPLE_BYTES} (a number, or with k/KiB or m/MiB: 64k, 1MiB)`;
@@ -59,17 +58,12 @@ function nativeHeapFrom(value: string | undefined, intervalValue: string | undef
   const word = (value ?? '').trim().toLowerCase();
   let on: boolean;
   let sampleBytes: number | undefined;
-  const size = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(word);
+  const size = parseSize(word);
   if (value === undefined || word === '' || OFF.includes(word)) on = false;
   else if (ON.includes(word)) on = true;
-  else if (
-    size &&
-    size[2] in SIZE_UNITS &&
-    Number(size[1]) * SIZE_UNITS[size[2]] >= MIN_SAMPLE_BYTES &&
-    Number(size[1]) * SIZE_UNITS[size[2]] <= MAX_SAMPLE_BYTES
-  ) {
+  else if (!sampleBytesProblem('SOCKPROBE_NATIVE_HEAP', size)) {
     on = true;
-    sampleBytes = Math.round(Number(size[1]) * SIZE_UNITS[size[2]]);
+    sampleBytes = size;
   } else {
     say(`SOCKPROBE_NATIVE_HEAP=${JSON.stringify(value)} is not ${HEAP_EXPECTED}; leaving it off`);
     on = false;

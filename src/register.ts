@@ -6,7 +6,7 @@
  *                              paced: at 64 MiB/s, paced:<MiB/s>: at that budget, like Go's scavenger)
  *   SOCKPROBE_OPENSSL=1        track OpenSSL allocations (where capabilities() allows)
  *   SOCKPROBE_NATIVE_HEAP=1    profile the native heap by call site (nativeHeapProfile; where capabilities() allows);
- *                              or =<bytes> (64k, 1MiB, 65536: from 4096): the mean bytes between samples — finer
+ *                              or =<bytes> (64k, 1MiB, 65536: from 1k to 1024m): the mean bytes between samples — finer
  *                              is more precise (a holder's error is 1/√samples) and costs more; default 512 KiB
  *   SOCKPROBE_NATIVE_HEAP_INTERVAL_MS  how often the probe takes a profile, from 1000 (default 60 000)
  *   SOCKPROBE_REPORT=stderr|PATH  where `kill -USR2 <pid>` writes the report (default stderr); a PATH

@@ -3,6 +3,7 @@ import { parseFlags, UsageError } from './args';
 import { findAllocatorLibrary, type AllocatorChoice } from './preload';
 import { PULSE_FLAGS } from './pulse-command';
 import { table } from './format';
+import { kibFigure, mibFigure } from '../format/bytes';
 
 interface Variant {
   label: string;
@@ -47,7 +48,7 @@ function runVariant(variant: Variant, passThrough: string[]): Promise<PulseJson>
   });
 }
 
-const MiB = (bytes: number | null) => (bytes === null ? '—' : (bytes / 1048576).toFixed(1));
+const MiB = (bytes: number | null) => mibFigure(bytes, '—');
 
 export function renderComparison(rows: Array<{ label: string; result: PulseJson }>, markdown: boolean): string {
   const header = ['allocator', 'baseline MiB', 'peak MiB', 'after spike MiB', 'after release MiB', 'RSS/conn KiB', 'conn/s', 'longest release stall ms'];
@@ -63,7 +64,7 @@ export function renderComparison(rows: Array<{ label: string; result: PulseJson 
       MiB(result.rss.peak),
       MiB(result.rss.afterPulses),
       MiB(result.rss.afterRelease),
-      perConnection === null ? '—' : (perConnection / 1024).toFixed(1),
+      kibFigure(perConnection, '—'),
       result.connectionsPerSecond.toFixed(0),
       stall === null ? '—' : stall.toFixed(2),
     ];

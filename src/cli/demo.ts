@@ -1,7 +1,7 @@
 import { allocator } from '../memory/detect';
 import { allocatorStats, type AllocatorStats } from '../memory/stats';
 import { runSpike } from '../experiments/spike';
-import { mib, table } from './format';
+import { kib, mib, table } from './format';
 
 export interface DemoOptions {
   connections: number;
@@ -61,5 +61,5 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
       `on ${release.onThreadpool ? 'the threadpool' : 'the JS thread'}; while it runs, other threads' ` +
       `mallocs wait on the arena it holds.`,
   );
-  out(`Per connection while open: ${((result.rss.open - result.rss.baseline) / options.connections / 1024).toFixed(1)} KiB of RSS.`);
+  out(`Per connection while open: ${kib((result.rss.open - result.rss.baseline) / options.connections)} of RSS.`);
 }

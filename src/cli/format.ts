@@ -1,8 +1,5 @@
-/** Byte counts for people: 1 decimal in MiB, sign kept. */
-export function mib(bytes: number | null): string {
-  if (bytes === null || Number.isNaN(bytes)) return 'n/a';
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
+// Byte counts read the same in the CLI as in the library's findings: one formatter, src/format/bytes.ts.
+export { kib, kibOrBytes, mib, signedKib } from '../format/bytes';
 
 /** A plain text table with a header row, columns padded to their widest cell. */
 export function table(rows: string[][]): string {

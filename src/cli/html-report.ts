@@ -3,9 +3,9 @@ import { LAYERS } from '../probe/layers';
 import { renderRelease } from '../probe/report';
 import { otherNative, totalConnections } from '../probe/sample';
 import { plusMinus } from '../native-heap/sampling-error';
+import { kib, mib } from '../format/bytes';
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const mib = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 1048576).toFixed(1)} MiB`);
 
 /** The memory cgroup's limit as a line on the RSS plot, or null where there is none (older results carry no `container`). */
 function limitLine(result: PulseResult): { bytes: number; label: string } | null {
@@ -127,7 +127,7 @@ if (flame) {
 
 /** A fitted figure per connection in KiB, or why it was declined. */
 function perConnectionCell(e: { bytesPerConnection: number | null; declined?: string | null }): string {
-  return e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`;
+  return e.bytesPerConnection === null ? `— <small>${escape(e.declined ?? '')}</small>` : kib(e.bytesPerConnection);
 }
 
 /** A self-contained HTML report: plots of every layer against connections, tables, findings. */

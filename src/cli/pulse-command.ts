@@ -8,6 +8,7 @@ import { mib } from './format';
 import { renderHtmlReport } from './html-report';
 import { ALLOCATOR_NAMES, findAllocatorLibrary, rerunWithPreload, type AllocatorChoice } from './preload';
 import { renderPulseText } from './pulse-text';
+import { MAX_SAMPLE_BYTES, MIN_SAMPLE_BYTES } from '../options/sample-bytes';
 
 export const PULSE_FLAGS: Record<string, FlagSpec> = {
   connections: { type: 'integer', min: 1, max: 9000 },
@@ -25,7 +26,7 @@ export const PULSE_FLAGS: Record<string, FlagSpec> = {
   'no-openssl': { type: 'boolean' },
   allocator: { type: 'choice', values: ALLOCATOR_NAMES },
   'native-profile': { type: 'boolean' },
-  'native-sample-bytes': { type: 'integer', min: 4096, max: 64 * 1024 * 1024 },
+  'native-sample-bytes': { type: 'integer', min: MIN_SAMPLE_BYTES, max: MAX_SAMPLE_BYTES },
   json: { type: 'boolean' },
   out: { type: 'string' },
 };

@@ -12,6 +12,7 @@ import { renderFlameGraph } from './flame-graph';
 import { growthRelativeError, holdersFromPair, type HolderEstimate } from '../probe/holders/estimate';
 import { holderDetail, holderLine, plusMinus } from '../probe/holders/render';
 import type { NativeHeapCategory, NativeHeapProfile } from '../native-heap/profile';
+import { kibOrBytes as kib } from '../format/bytes';
 
 /** A category's growth's Poisson error: null where a profile carried no counts or the category did not grow. */
 function categoryGrowthError(c: NativeHeapDiff['categories'][NativeHeapCategory]): number | null {
@@ -72,7 +73,6 @@ export function renderHoldersHtml(result: PulseResult): string {
 }
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
 
 /** What the pulse writes beside the report: the whole sampled heap at the top, and what the pulse added. */
 export function nativeProfilePaths(base: string): { top: string; growth: string } {

@@ -1,7 +1,7 @@
 import type { PulseResult } from '../experiments/pulse';
 import { LAYERS } from '../probe/layers';
 import { renderRelease } from '../probe/report';
-import { mib, table } from './format';
+import { kib, mib, table } from './format';
 import { plusMinus } from '../native-heap/sampling-error';
 import { renderHoldersText, renderNativeHeapText } from './pulse-native-heap';
 
@@ -18,7 +18,7 @@ export function renderPulseText(result: PulseResult): string {
       [`per ${kind.toUpperCase()} connection`, 'bytes', 'R²'],
       ...estimates.map((e) => [
         LAYERS[e.layer].label,
-        e.bytesPerConnection === null ? 'declined' : `${(e.bytesPerConnection / 1024).toFixed(1)} KiB`,
+        e.bytesPerConnection === null ? 'declined' : kib(e.bytesPerConnection),
         e.quality === null ? '' : e.quality.toFixed(2),
       ]),
     ]),
@@ -35,7 +35,7 @@ export function renderPulseText(result: PulseResult): string {
             categories
               .map((e) => {
                 const error = e.relativeError == null ? '' : ` ${plusMinus(e.relativeError)}`;
-                return `${e.category} ${(e.bytesPerConnection! / 1024).toFixed(1)} KiB${error} (${e.quality!.toFixed(2)})`;
+                return `${e.category} ${kib(e.bytesPerConnection)}${error} (${e.quality!.toFixed(2)})`;
               })
               .join(', '),
         ]

@@ -5,7 +5,7 @@ import { containerLedger, containerLedgerOf } from '../container/ledger';
 import { containerMemory, containerMemoryOf } from '../container/memory';
 import { parseFlags, type FlagSpec } from './args';
 import { renderContainer } from './container-view';
-import { mib, table } from './format';
+import { kib, mib, table } from './format';
 
 const FLAGS: Record<string, FlagSpec> = {
   pid: { type: 'integer', min: 1, max: 2 ** 31 - 1 },
@@ -77,7 +77,6 @@ export async function snapshotCommand(args: string[]): Promise<number> {
   if (peers) {
     console.log(`\nidle longest (${peers.length}):`);
     if (peers.length) {
-      const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
       const header = ['fd', 'side', 'state', 'local', 'remote', 'idle s', 'recv-q', 'send-q', 'kernel'];
       const lines = peers.map((p) => [
         String(p.fd ?? '-'),

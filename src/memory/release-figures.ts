@@ -4,7 +4,7 @@
  * "before − after" can come out negative. A release that gave nothing back measurable says 0 and
  * why; the readings themselves are reported as they were.
  */
-const MiB = 1024 * 1024;
+import { mib } from '../format/bytes';
 
 export interface ReleasedFigures {
   /** Before − after over the whole release, at least 0. */
@@ -24,7 +24,7 @@ export function releasedFigures(rss: { before: number; afterGc: number | null; b
     ['the trim', rss.beforeTrim - rss.after],
   ];
   if (rss.afterGc !== null) spans.push(['the GC step', rss.before - rss.afterGc]);
-  const rose = spans.filter(([, delta]) => delta < 0).map(([name, delta]) => `${name} +${(-delta / MiB).toFixed(1)} MiB`);
+  const rose = spans.filter(([, delta]) => delta < 0).map(([name, delta]) => `${name} +${mib(-delta)}`);
   return {
     releasedBytes: Math.max(0, rss.before - rss.after),
     trimReleasedBytes: Math.max(0, rss.beforeTrim - rss.after),

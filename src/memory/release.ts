@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ReleaseKind } from '../binding/malloc';
 import { SockprobeError, SockprobeTypeError } from '../errors';
+import { paceOption, type PaceOption } from '../options/pace';
 import { allocator, type AllocatorName } from './detect';
 import { rssBytes } from './proc';
 import { runGcStep, type GcStepResult, type HeapShrink } from './release-gc';
@@ -26,8 +27,9 @@ export interface ReleaseOptions {
   /** Pace the allocator's release like Go's scavenger: after each slice, wait until what it
    *  returned fits `bytesPerSecond`. Slices are per arena (jemalloc) or per ReleaseToSystem
    *  call of at most a tenth of a second's budget (tcmalloc); glibc's malloc_trim and
-   *  mimalloc's mi_collect are one call each and cannot be paced. Default: unpaced. */
-  pace?: ReleasePace | false;
+   *  mimalloc's mi_collect are one call each and cannot be paced. `true`: 64 MiB/s; `{ bytesPerSecond }`
+   *  of at least 1 MiB/s (src/options/pace.ts, as autoRelease.pace). Default: unpaced. */
+  pace?: PaceOption;
 }
 
 export interface ReleaseResult {
@@ -71,10 +73,7 @@ export interface ReleaseResult {
   after: AllocatorStats;
 }
 
-/** Below 1 MiB/s a release after a spike would take minutes. */
-const MIN_PACE_BYTES_PER_SECOND = 1 << 20;
-
-function validate(options: unknown): ReleaseOptions {
+function validate(options: unknown): ReleaseOptions & { pace: ReleasePace | false } {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw new SockprobeTypeError('options', 'an object', options);
   const given = (options ?? {}) as ReleaseOptions;
   for (const key of ['gc', 'onThreadpool'] as const) {
@@ -83,14 +82,7 @@ function validate(options: unknown): ReleaseOptions {
   if (given.shrinkHeap !== undefined && typeof given.shrinkHeap !== 'boolean' && given.shrinkHeap !== 'blocking') {
     throw new SockprobeTypeError('options.shrinkHeap', "a boolean or 'blocking'", given.shrinkHeap);
   }
-  if (given.pace !== undefined && given.pace !== false) {
-    if (typeof given.pace !== 'object' || given.pace === null) throw new SockprobeTypeError('options.pace', 'false or { bytesPerSecond }', given.pace);
-    const rate = given.pace.bytesPerSecond;
-    if (typeof rate !== 'number' || !Number.isFinite(rate)) throw new SockprobeTypeError('options.pace.bytesPerSecond', 'a finite number', rate);
-    if (rate < MIN_PACE_BYTES_PER_SECOND)
-      throw new SockprobeTypeError('options.pace.bytesPerSecond', `at least ${MIN_PACE_BYTES_PER_SECOND} (1 MiB/s)`, rate, 'ERR_INVALID_ARG_VALUE');
-  }
-  return given;
+  return { ...given, pace: paceOption('options.pace', given.pace, false) };
 }
 
 /**
@@ -100,7 +92,7 @@ function validate(options: unknown): ReleaseOptions {
 export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResult> {
   const given = validate(options);
   const { name } = allocator();
-  const { gc = true, shrinkHeap = true, onThreadpool = name !== 'mimalloc', pace = false } = given;
+  const { gc = true, shrinkHeap = true, onThreadpool = name !== 'mimalloc', pace } = given;
   if (name === 'unknown') throw new SockprobeError('ERR_UNSUPPORTED', 'releaseToOS(): the allocator serving malloc is not one sockprobe knows how to trim');
   const meter = await new JsThreadMeter().started();
   try {

@@ -9,6 +9,7 @@ import { CATEGORIES } from './categories';
 import { checkProfile, frameLabel, siteCategory } from './pprof';
 import type { NativeHeapCategory, NativeHeapFrame, NativeHeapProfile } from './profile';
 import { categorySamples, growthRelativeError, plusMinus } from './sampling-error';
+import { kibFigure, mib, signedKib } from '../format/bytes';
 
 export interface NativeHeapSiteDiff {
   /** The symbolized stack, innermost first, joined by ' ← ': the site's identity. */
@@ -184,8 +185,6 @@ export function diffProfiles(before: NativeHeapProfile, after: NativeHeapProfile
 export const siteGrowthError = (site: NativeHeapSiteDiff): number | null =>
   site.samplesAfter > 0 ? growthRelativeError(site.samplesAfter, site.samplesBefore) : null;
 
-const kib = (bytes: number) => `${bytes < 0 ? '−' : '+'}${(Math.abs(bytes) / 1024).toFixed(1)} KiB`;
-
 /** The innermost frames that say where: skips allocator and libc wrappers (malloc, operator new …). */
 const ALLOCATOR_FRAME =
   /^(operator new|operator delete|malloc|calloc|realloc|posix_memalign|aligned_alloc|memalign|__libc_|_Znwm|_Znam|std::__new_allocator|__gnu_cxx::new_allocator)/;
@@ -221,11 +220,11 @@ export function shortName(name: string): string {
 /** A summary.diff-like text: totals, categories, the top sites that grew and shrank. */
 export function renderDiff(diff: NativeHeapDiff, top = 10): string {
   const lines = [
-    `Native heap (sampled): ${(diff.before.totalBytes / 1048576).toFixed(1)} MiB ` +
-      `→ ${(diff.after.totalBytes / 1048576).toFixed(1)} MiB (${kib(diff.growthBytes)}) ` +
+    `Native heap (sampled): ${mib(diff.before.totalBytes)} ` +
+      `→ ${mib(diff.after.totalBytes)} (${signedKib(diff.growthBytes)}) ` +
       `over ${(diff.intervalMs / 1000).toFixed(1)} s`,
     ...CATEGORIES.filter((c) => diff.categories[c].before || diff.categories[c].after).map(
-      (c) => `  ${c.padEnd(16)} ${(diff.categories[c].after / 1024).toFixed(1).padStart(10)} KiB ` + `(${kib(diff.categories[c].growthBytes)})`,
+      (c) => `  ${c.padEnd(16)} ${kibFigure(diff.categories[c].after).padStart(10)} KiB (${signedKib(diff.categories[c].growthBytes)})`,
     ),
     `  ${diff.newSites} new sites, ${diff.goneSites} gone${diff.note ? `; ${diff.note}` : ''}`,
     'Grew most:',
@@ -233,12 +232,12 @@ export function renderDiff(diff: NativeHeapDiff, top = 10): string {
       .slice(0, top)
       .map(
         (s) =>
-          `  ${kib(s.growthBytes).padStart(14)} ${plusMinus(siteGrowthError(s)).padStart(5)} ` +
+          `  ${signedKib(s.growthBytes).padStart(14)} ${plusMinus(siteGrowthError(s)).padStart(5)} ` +
           `${s.change === 'new' ? '(new) ' : ''}[${s.category}] ${siteTitle(s.stack)}`,
       ),
   ];
   if (diff.shrunk.length)
-    lines.push('Shrank most:', ...diff.shrunk.slice(0, top).map((s) => `  ${kib(s.growthBytes).padStart(14)} [${s.category}] ${siteTitle(s.stack)}`));
+    lines.push('Shrank most:', ...diff.shrunk.slice(0, top).map((s) => `  ${signedKib(s.growthBytes).padStart(14)} [${s.category}] ${siteTitle(s.stack)}`));
   return lines.join('\n');
 }
 

@@ -7,6 +7,7 @@ import type { NativeHeapProfile } from './profile';
 import { diffProfiles } from './diff';
 import { encodePprof } from './pprof';
 import { BareLeases, SessionLease, type SessionHandle } from '../session-lease';
+import { sampleBytesOption } from '../options/sample-bytes';
 
 export { categorize } from './categories';
 export { describeFrame } from './symbols';
@@ -21,11 +22,11 @@ export interface NativeHeapSession extends SessionHandle {
 }
 
 export interface NativeHeapStartOptions {
-  /** Mean bytes between samples (Poisson by bytes); a positive integer. Default 512 KiB. */
+  /** Mean bytes between samples (Poisson by bytes); an integer from 1 KiB to 1 GiB. Default 512 KiB. */
   sampleBytes?: number;
 }
 
-export const DEFAULT_SAMPLE_BYTES = 512 * 1024;
+export { DEFAULT_SAMPLE_BYTES } from '../options/sample-bytes';
 
 export interface NativeHeapProfileReadOptions {
   /** Build site objects for the largest this many sites only: bounds the JS heap a profile takes
@@ -90,11 +91,7 @@ const bare = new BareLeases();
 
 function lease(options: NativeHeapStartOptions, onStop?: (lease: SessionLease) => void): HeapLease {
   if (options === null || typeof options !== 'object') throw new SockprobeTypeError('options', 'an object', options);
-  const sampleBytes = options.sampleBytes ?? DEFAULT_SAMPLE_BYTES;
-  if (typeof sampleBytes !== 'number') throw new SockprobeTypeError('options.sampleBytes', 'a positive integer', sampleBytes);
-  if (!Number.isSafeInteger(sampleBytes) || sampleBytes < 1) {
-    throw new SockprobeTypeError('options.sampleBytes', 'a positive integer', sampleBytes, 'ERR_INVALID_ARG_VALUE');
-  }
+  const sampleBytes = sampleBytesOption('options.sampleBytes', options.sampleBytes);
   const binding = native();
   const session = binding.heapStart(sampleBytes);
   return new HeapLease(session, binding.heapStatus().startedAt, sampleBytes, onStop);

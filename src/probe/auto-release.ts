@@ -1,6 +1,8 @@
 import { SockprobeTypeError } from '../errors';
 import type { JsThreadCost, ReleaseOptions, ReleaseResult } from '../memory/release';
 import { totalConnections, type Sample } from './sample';
+import { mib } from '../format/bytes';
+import { paceOption, type PaceOption } from '../options/pace';
 
 export interface AutoReleaseOptions {
   /** Release once at least this much looks releasable (resident free native plus V8 heap grown since before the spike). Default 16 MiB. */
@@ -18,7 +20,7 @@ export interface AutoReleaseOptions {
    *  heap-shrinking GC runs as in releaseToOS(): without it the dead sockets' native memory
    *  and V8's grown heap stay (measured: 50–60 MiB above baseline 10 s later), and its final
    *  pause is V8's (see the release benchmark). Default false. */
-  pace?: boolean | { bytesPerSecond?: number };
+  pace?: PaceOption;
   /** Also release when the working set nears a memory limit, before the kernel reclaims or OOM-kills —
    *  what GOMEMLIMIT does for Go's scavenger. `'cgroup'`: the memory cgroup's limit, measured against the
    *  group's working set (usage − inactive file); a number of bytes: that limit, measured against the
@@ -44,8 +46,7 @@ export interface MemoryLimitTrigger {
   threshold: number;
 }
 
-/** The default budget of a paced autoRelease: 250 MiB back after a 5000-connection spike in ~4 s. */
-export const DEFAULT_PACE_BYTES_PER_SECOND = 64 * 1024 * 1024;
+export { DEFAULT_PACE_BYTES_PER_SECOND } from '../options/pace';
 
 export type AutoReleaseDecision =
   | { release: true; reason: string; expectedBytes: number; trigger: 'spike-end' | 'memory-limit'; memoryLimit?: MemoryLimitTrigger }
@@ -123,18 +124,6 @@ export function releaseRecord(
   };
 }
 
-function paceFrom(pace: unknown): ReleaseOptions['pace'] {
-  if (pace === false) return false;
-  if (pace === true) return { bytesPerSecond: DEFAULT_PACE_BYTES_PER_SECOND };
-  if (typeof pace !== 'object' || pace === null) throw new SockprobeTypeError('options.autoRelease.pace', 'a boolean or { bytesPerSecond }', pace);
-  const rate = (pace as { bytesPerSecond?: unknown }).bytesPerSecond ?? DEFAULT_PACE_BYTES_PER_SECOND;
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 1 << 20)
-    throw new SockprobeTypeError('options.autoRelease.pace.bytesPerSecond', 'a number of at least 1048576 (1 MiB/s)', rate, 'ERR_INVALID_ARG_VALUE');
-  return { bytesPerSecond: rate };
-}
-
-const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
-
 /**
  * Decides, sample by sample, when a connection spike has ended and memory should be given
  * back — what Go's scavenger and the JDK's periodic trim do for their runtimes. Pure state;
@@ -156,7 +145,7 @@ export class AutoReleasePolicy {
     this.options = { minReleasableBytes: 16 * 1024 * 1024, dropFraction: 0.5, minIntervalMs: 30_000, maxEventLoopDelayMs: 100, ...rest };
     this.memoryLimit = memoryLimitFrom(memoryLimit, memoryLimitShare);
     // A limit-aware release is paced unless told otherwise: near the limit, no long stall on top.
-    const paced = paceFrom(pace ?? this.memoryLimit !== null);
+    const paced = paceOption('options.autoRelease.pace', pace, this.memoryLimit !== null);
     this.releaseOptions = paced ? { pace: paced } : {};
   }
 
@@ -193,16 +182,16 @@ export class AutoReleasePolicy {
     // Resident figures only, and never more than RSS gained since before the spike. Without an
     // allocator free count (mimalloc), RSS above the pre-spike level is all there is to go by.
     const releasable = sample.nativeFree === null ? aboveSpike : Math.min(aboveSpike, sample.nativeFree + heapGrown);
-    if (releasable < this.options.minReleasableBytes) return { release: false, reason: `only ${MiB(releasable)} looks releasable` };
+    if (releasable < this.options.minReleasableBytes) return { release: false, reason: `only ${mib(releasable)} looks releasable` };
     const parts =
       sample.nativeFree === null
         ? 'RSS above its pre-spike level (the allocator counts no free bytes)'
-        : `resident free native ${MiB(sample.nativeFree)} + V8 heap grown ${MiB(heapGrown)}, at most RSS above its pre-spike level ${MiB(aboveSpike)}`;
+        : `resident free native ${mib(sample.nativeFree)} + V8 heap grown ${mib(heapGrown)}, at most RSS above its pre-spike level ${mib(aboveSpike)}`;
     return {
       release: true,
       trigger: 'spike-end',
       expectedBytes: releasable,
-      reason: `connections fell from ${this.peak} to ${now}; ${MiB(releasable)} looks releasable (${parts})`,
+      reason: `connections fell from ${this.peak} to ${now}; ${mib(releasable)} looks releasable (${parts})`,
     };
   }
 
@@ -262,21 +251,21 @@ export function considerMemoryLimit(
   const share = measuredBytes / limitBytes;
   if (!(share >= config.share)) return null;
   const near =
-    `${measure} ${MiB(measuredBytes)} is ${percent(share)} of the ${MiB(limitBytes)} limit ` +
+    `${measure} ${mib(measuredBytes)} is ${percent(share)} of the ${mib(limitBytes)} limit ` +
     `(${limitSource}), past the ${percent(config.share)} release share`;
   if (sample.eventLoopDelayMaxMs > policy.maxEventLoopDelayMs) return { release: false, reason: `${near}; the event loop is busy` };
   if (policy.sinceReleaseMs < policy.intervalMs) return { release: false, reason: `${near}; released ${(policy.sinceReleaseMs / 1000).toFixed(1)} s ago` };
   const heapUnused = Math.max(0, sample.heapPhysical - sample.heapUsed);
   const releasable = (sample.nativeFree ?? 0) + heapUnused;
-  const free = sample.nativeFree === null ? 'the allocator counts no free bytes' : `resident free native ${MiB(sample.nativeFree)}`;
-  const parts = `${free} + V8 heap resident but unused ${MiB(heapUnused)}`;
+  const free = sample.nativeFree === null ? 'the allocator counts no free bytes' : `resident free native ${mib(sample.nativeFree)}`;
+  const parts = `${free} + V8 heap resident but unused ${mib(heapUnused)}`;
   if (releasable < policy.minReleasableBytes)
-    return { release: false, reason: `${near}; only ${MiB(releasable)} looks releasable (${parts}): what holds it is in use` };
+    return { release: false, reason: `${near}; only ${mib(releasable)} looks releasable (${parts}): what holds it is in use` };
   return {
     release: true,
     trigger: 'memory-limit',
     expectedBytes: releasable,
     memoryLimit: { limitBytes, limitSource, measuredBytes, measure, share: Number(share.toFixed(4)), threshold: config.share },
-    reason: `${near}: releasing before the kernel reclaims or OOM-kills; ${MiB(releasable)} looks releasable (${parts})`,
+    reason: `${near}: releasing before the kernel reclaims or OOM-kills; ${mib(releasable)} looks releasable (${parts})`,
   };
 }

@@ -1,6 +1,7 @@
 import { LAYERS, readingsOf, type Layer } from './layers';
 import { robustFit } from './regression';
 import { RESIDENT_FREE_METHOD, totalConnections, type Sample } from './sample';
+import { kibOrBytes as kib } from '../format/bytes';
 
 export interface PerConnectionEstimate {
   layer: Layer;
@@ -25,8 +26,6 @@ export const MIN_PER_CONNECTION_R2 = 0.3;
 
 /** In-use layers whose per-connection cost can be compared with RSS per connection (kernel memory is not in RSS). */
 const RESIDENT_COMPARABLE: Layer[] = ['openssl', 'otherNative', 'jsHeap'];
-
-const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
 
 /**
  * A bound a declined layer still gives: it cannot cost more per connection than it held at its
@@ -94,7 +93,6 @@ export function estimateFromReadings(
   present: Array<'tls' | 'tcp'>,
   method: PerConnectionEstimate['method'] = 'regression',
 ): Array<Omit<PerConnectionEstimate, 'layer'>> {
-  const estimates: Array<Omit<PerConnectionEstimate, 'layer'>> = [];
   const counts = {
     tls: readings.map((r) => totalConnections(r.sample.connections, 'tls')),
     tcp: readings.map((r) => totalConnections(r.sample.connections, 'tcp')),
@@ -110,66 +108,46 @@ export function estimateFromReadings(
           readings.map((r) => r.value),
         )
       : null;
-  for (const kind of present) {
+  // A declined kind keeps the fit's R² where there was a fit, so the reader sees how far it fell short.
+  const decline = (kind: 'tls' | 'tcp', quality: number | null, declined: string): Omit<PerConnectionEstimate, 'layer'> => ({
+    kind,
+    method,
+    bytesPerConnection: null,
+    quality,
+    samples: readings.length,
+    declined,
+  });
+  return present.map((kind) => {
     const column = varying.indexOf(kind);
-    if (readings.length < 4) {
-      estimates.push({
-        kind,
-        method,
-        bytesPerConnection: null,
-        quality: null,
-        samples: readings.length,
-        declined: `only ${readings.length} readings of ${label}`,
-      });
-    } else if (column < 0) {
+    if (readings.length < 4) return decline(kind, null, `only ${readings.length} readings of ${label}`);
+    if (column < 0) {
       const v = variation(counts[kind]);
-      estimates.push({
+      return decline(
         kind,
-        method,
-        bytesPerConnection: null,
-        quality: null,
-        samples: readings.length,
-        declined: `${kind} connections varied by ${v.range} over ${v.distinct} distinct counts (need ${MIN_CONNECTION_RANGE} over ${MIN_DISTINCT})`,
-      });
-    } else if (!fit) {
-      estimates.push({
+        null,
+        `${kind} connections varied by ${v.range} over ${v.distinct} distinct counts (need ${MIN_CONNECTION_RANGE} over ${MIN_DISTINCT})`,
+      );
+    }
+    if (!fit) return decline(kind, null, 'the regression had no solution (tls and tcp counts moved together)');
+    if (fit.r2 < MIN_PER_CONNECTION_R2)
+      return decline(
         kind,
-        method,
-        bytesPerConnection: null,
-        quality: null,
-        samples: readings.length,
-        declined: 'the regression had no solution (tls and tcp counts moved together)',
-      });
-    } else if (fit.r2 < MIN_PER_CONNECTION_R2) {
-      estimates.push({
-        kind,
-        method,
-        bytesPerConnection: null,
-        quality: fit.r2,
-        samples: readings.length,
-        declined:
-          `connection counts explain ` +
+        fit.r2,
+        `connection counts explain ` +
           `only ${belowThreshold(fit.r2 * 100, MIN_PER_CONNECTION_R2 * 100, 0)}% of ${label}'s variation ` +
           `(R² ${belowThreshold(fit.r2, MIN_PER_CONNECTION_R2, 2)}, ` +
           `need ${MIN_PER_CONNECTION_R2})${atMost(kind, readings)}`,
-      });
-    } else if (fit.coefficients[column] < 0) {
-      estimates.push({
+      );
+    if (fit.coefficients[column] < 0)
+      return decline(
         kind,
-        method,
-        bytesPerConnection: null,
-        quality: fit.r2,
-        samples: readings.length,
-        declined:
-          `${label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose ` +
+        fit.r2,
+        `${label} fell ${kib(-fit.coefficients[column])} per ${kind} connection as connections rose ` +
           `(R² ${fit.r2.toFixed(2)}): memory freed or reused while connections opened, not a cost per ` +
           `connection${atMost(kind, readings)}`,
-      });
-    } else {
-      estimates.push({ kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length });
-    }
-  }
-  return estimates;
+      );
+    return { kind, method, bytesPerConnection: fit.coefficients[column], quality: fit.r2, samples: readings.length };
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import type { GrowingSite } from './native-heap';
 import { plusMinus } from '../native-heap/sampling-error';
 import type { MemoryHeadroomEvidence } from './headroom';
 import type { HolderEstimate } from './holders/estimate';
+import { mib, signedKib } from '../format/bytes';
 
 export type FindingKind = 'holder' | 'leak' | 'retention' | 'idle-connections' | 'close-wait' | 'fd-headroom' | 'memory-headroom';
 export type Severity = 'info' | 'warning' | 'critical';
@@ -88,8 +89,6 @@ export const DEFAULT_THRESHOLDS: FindingThresholds = {
   memoryHeadroomShare: 0.8,
 };
 
-const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
-
 /** Severity rises with what is at stake and how long it has held: a short climb on an exact layer starts as info. */
 function leakSeverity(trend: LeakTrend, thresholds: FindingThresholds): Severity {
   if (trend.growthBytes > 64 * 1048576) return 'critical';
@@ -124,9 +123,9 @@ export function leakFinding(trend: LeakTrend, thresholds: FindingThresholds = DE
     severity: leakSeverity(trend, thresholds),
     layer: trend.layer,
     summary:
-      `${label}${trend.exact ? ' (an exact count)' : ''} grew ${MiB(trend.growthBytes)} ` +
+      `${label}${trend.exact ? ' (an exact count)' : ''} grew ${mib(trend.growthBytes)} ` +
       `in ${duration(trend.windowMs)} ` +
-      `(${MiB(trend.bytesPerHour)}/hour${trend.exact ? `, a steady climb, R² ${trend.quality.toFixed(2)}` : ''}) ` +
+      `(${mib(trend.bytesPerHour)}/hour${trend.exact ? `, a steady climb, R² ${trend.quality.toFixed(2)}` : ''}) ` +
       `not explained by connection counts (${trend.connectionsFirst} → ${trend.connectionsLast}).`,
     evidence: {
       bytesPerHour: Math.round(trend.bytesPerHour),
@@ -154,10 +153,10 @@ export function retentionFinding(retention: Retention, thresholds: FindingThresh
     layer: releasable >= jsHeap && releasable >= other ? 'nativeFree' : jsHeap >= other ? 'jsHeap' : 'rss',
     summary:
       `After a spike to ${retention.peakConnections} connections ended, RSS ` +
-      `stayed ${MiB(retention.retainedBytes)} above its pre-spike ${MiB(retention.rssBefore)}, all ` +
-      `resident: ${MiB(jsHeap)} V8 heap (a heap-shrinking GC returns ` +
-      `it), ${nativeFree === null ? 'an unknown amount of' : MiB(releasable)} free native (a trim ` +
-      `returns it), ${MiB(other)} other (native still in use — some held by objects the next full GC ` +
+      `stayed ${mib(retention.retainedBytes)} above its pre-spike ${mib(retention.rssBefore)}, all ` +
+      `resident: ${mib(jsHeap)} V8 heap (a heap-shrinking GC returns ` +
+      `it), ${nativeFree === null ? 'an unknown amount of' : mib(releasable)} free native (a trim ` +
+      `returns it), ${mib(other)} other (native still in use — some held by objects the next full GC ` +
       `frees — stacks, other mappings).`,
     evidence: {
       peakConnections: retention.peakConnections,
@@ -191,8 +190,8 @@ export function socketFindings(sample: Sample | undefined, perConnectionRss: num
       summary:
         `${sockets.idle.count} established connections have been idle for more ` +
         `than ${(sockets.idle.thresholdMs / 1000).toFixed(0)} s, ` +
-        `holding ${MiB(sockets.idle.kernelBytes)} of kernel socket ` +
-        `memory${estimate === null ? '' : ` and about ${MiB(estimate)} of process memory`}.`,
+        `holding ${mib(sockets.idle.kernelBytes)} of kernel socket ` +
+        `memory${estimate === null ? '' : ` and about ${mib(estimate)} of process memory`}.`,
       evidence: {
         idleConnections: sockets.idle.count,
         idleThresholdMs: sockets.idle.thresholdMs,
@@ -246,8 +245,7 @@ export function rssPerConnection(estimates: PerConnectionEstimate[]): number | n
 }
 
 const siteText = (s: GrowingSite) =>
-  `${s.site} [${s.category}] ${s.growthBytes >= 0 ? '+' : ''}${(s.growthBytes / 1024).toFixed(1)} ` +
-  `KiB${s.relativeError != null ? ` ${plusMinus(s.relativeError)}` : ''}${s.new ? ' (new)' : ''}`;
+  `${s.site} [${s.category}] ${signedKib(s.growthBytes)}${s.relativeError != null ? ` ${plusMinus(s.relativeError)}` : ''}${s.new ? ' (new)' : ''}`;
 
 /** When a profile was taken, how long before the newest sample, and how RSS moved since: a figure as old as its profile says so. */
 export interface ProfileMoment {
@@ -265,7 +263,7 @@ const since = (moment: ProfileMoment, now: Sample | undefined) => {
       ? ''
       : Math.abs(moved) < 1048576
         ? ', RSS about the same since'
-        : `, RSS has since ${moved > 0 ? 'risen' : 'fallen'} ${MiB(Math.abs(moved))}`;
+        : `, RSS has since ${moved > 0 ? 'risen' : 'fallen'} ${mib(Math.abs(moved))}`;
   return `${clock(moment.takenAt)} (${duration(age)} ago${rss})`;
 };
 

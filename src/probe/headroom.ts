@@ -5,6 +5,7 @@
 import { estimateFromReadings, kindsPresent } from './correlate';
 import type { Finding } from './findings';
 import { otherNative, totalConnections, type Sample } from './sample';
+import { kib, mib } from '../format/bytes';
 
 type GrowthLayer = 'jsHeap' | 'external' | 'otherNative' | 'openssl' | 'kernelSockets' | 'outsideProcess';
 
@@ -52,8 +53,6 @@ const ADVICE: Record<GrowthLayer | 'none', string> = {
   none: 'containerLedger() splits the usage by holder',
 };
 
-const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
-const KiB = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const span = (ms: number) =>
   ms < 120_000 ? `${(ms / 1000).toFixed(0)} s` : ms < 2 * 3600_000 ? `${(ms / 60_000).toFixed(0)} min` : `${(ms / 3600_000).toFixed(1)} h`;
 /** A sample with a working set and a limit to hold it against. */
@@ -140,23 +139,23 @@ export function headroomFindings(samples: Sample[], threshold: number): Finding[
     timeToLimitMs: rate === null ? null : Math.round(headroom / rate),
   };
   const grew =
-    grewMost === 'none' ? '' : ` Over ${span(windowMs)} it grew ${MiB(growth.workingSet ?? 0)}, most in ${LABELS[grewMost]} (+${MiB(growth[grewMost]!)}).`;
+    grewMost === 'none' ? '' : ` Over ${span(windowMs)} it grew ${mib(growth.workingSet ?? 0)}, most in ${LABELS[grewMost]} (+${mib(growth[grewMost]!)}).`;
   const fits =
     'declined' in forecast
       ? ` No per-connection forecast: ${forecast.declined}.`
-      : ` At ${KiB(forecast.bytesPerConnection)} of working set per ${forecast.kind} connection ` +
+      : ` At ${kib(forecast.bytesPerConnection)} of working set per ${forecast.kind} connection ` +
         `(R² ${forecast.quality.toFixed(2)}), about ${forecast.connectionsThatFit} more fit beside ` +
         `the ${forecast.connectionsNow} open.`;
   const when =
-    evidence.timeToLimitMs === null ? '' : ` At this window's growth (${MiB(evidence.bytesPerHour!)}/hour) the limit is ${span(evidence.timeToLimitMs)} away.`;
+    evidence.timeToLimitMs === null ? '' : ` At this window's growth (${mib(evidence.bytesPerHour!)}/hour) the limit is ${span(evidence.timeToLimitMs)} away.`;
   return [
     {
       kind: 'memory-headroom',
       severity: share >= (1 + threshold) / 2 ? 'critical' : 'warning',
       layer: 'container',
       summary:
-        `The container's working set is ${MiB(workingSetBytes)}, ${(share * 100).toFixed(0)}% of ` +
-        `its ${MiB(limitBytes)} memory limit (${evidence.limitSource}): at the limit the kernel ` +
+        `The container's working set is ${mib(workingSetBytes)}, ${(share * 100).toFixed(0)}% of ` +
+        `its ${mib(limitBytes)} memory limit (${evidence.limitSource}): at the limit the kernel ` +
         `OOM-kills it.${grew}${fits}${when}`,
       evidence,
       advice:

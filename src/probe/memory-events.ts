@@ -1,5 +1,6 @@
 /** The memory cgroup's event counters that moved, as lines an operator reads, each with what to do. */
 import type { MemoryEventCounter, MemoryEventRecord } from '../container/events';
+import { mib } from '../format/bytes';
 
 const MEANING: Record<MemoryEventCounter, { what: string; advice: string }> = {
   oomKill: {
@@ -21,8 +22,6 @@ const MEANING: Record<MemoryEventCounter, { what: string; advice: string }> = {
   low: { what: 'the group was reclaimed below its memory.low protection', advice: 'the host is short of memory: other groups press on this one' },
 };
 
-const mib = (bytes: number | null) => (bytes === null ? '?' : `${(bytes / 1048576).toFixed(1)} MiB`);
-
 export function renderMemoryEvents(records: MemoryEventRecord[], indent = '  '): string[] {
   const lines = [`Memory cgroup events (${records.length}):`];
   for (const r of records) {
@@ -30,7 +29,7 @@ export function renderMemoryEvents(records: MemoryEventRecord[], indent = '  '):
     const when = new Date(r.time).toISOString();
     lines.push(
       `${indent}${when} ${r.source} ${r.from} → ${r.to}: ${meaning?.what ?? r.counter}; working ` +
-        `set ${mib(r.workingSetBytes)} of a ${mib(r.limitBytes)} limit (seen by ${r.method})`,
+        `set ${mib(r.workingSetBytes, '?')} of a ${mib(r.limitBytes, '?')} limit (seen by ${r.method})`,
     );
     if (meaning) lines.push(`${indent}    → ${meaning.advice}`);
   }

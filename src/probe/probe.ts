@@ -1,19 +1,21 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { SockprobeTypeError } from '../errors';
 import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
-import { MIN_CONNECTION_RANGE, type PerConnectionEstimate } from './correlate';
+import { MIN_CONNECTION_RANGE } from './correlate';
 import { DEFAULT_THRESHOLDS, type FindingThresholds } from './findings';
-import { defaultMaxHeldBytes, NativeHeapProfiles, type NativeHeapProfileOptions } from './native-heap';
+import { defaultMaxHeldBytes, type NativeHeapProfileOptions } from './native-heap';
+import type { ProbeExtension } from './extension';
+import { NativeHeapExtension } from './native-heap-extension';
+import { OpensslExtension } from './openssl-extension';
 import { SockprobeError } from '../errors';
-import type { NativeHeapSession } from '../native-heap';
 import type { NativeHeapProfile } from '../native-heap/profile';
-import type { SessionEnd, SessionHandle } from '../session-lease';
 import { realSources } from './real-sources';
 import { buildReport, currentVersions, renderReport, type ProbeReport } from './report';
 import { RingBuffer } from './ring-buffer';
 import { residentFree, totalConnections, type Sample, type SocketSummary } from './sample';
 import type { ProbeSources } from './sources';
 import type { MemoryEventRecord, MemoryEventsWatch } from '../container/events';
+import { sampleBytesOption } from '../options/sample-bytes';
 
 export type { AutoReleaseRecord } from './auto-release';
 export type { NativeHeapProfileOptions, NativeHeapReport } from './native-heap';
@@ -108,7 +110,7 @@ function nativeHeapOptions(value: ProbeOptions['nativeHeapProfile']): (Required<
       'ERR_INVALID_ARG_VALUE',
     );
   return {
-    sampleBytes: positiveInteger('options.nativeHeapProfile.sampleBytes', given.sampleBytes, 512 * 1024, 2 ** 30),
+    sampleBytes: sampleBytesOption('options.nativeHeapProfile.sampleBytes', given.sampleBytes),
     intervalMs,
     maxHeldBytes,
     rateGiven: given.sampleBytes !== undefined,
@@ -163,114 +165,13 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   let lastSocketsAt = -Infinity;
   let releasing = false;
   let sampling: Promise<Sample> | undefined;
-  // The probe's own references: only their stop() gives them back, so the application's
-  // stop() never ends the probe's data, nor the probe's stop() the application's.
-  let opensslLease: SessionHandle | null = null;
-  let opensslUnavailable: string | null = null;
-  const heapProfiles = heapOptions ? new NativeHeapProfiles(heapOptions.intervalMs, heapOptions.maxHeldBytes) : null;
-  let heapLease: NativeHeapSession | null = null;
-  let heapJoined: string | null = null;
-  let heapUnavailable: string | null = null;
-  let heapStarting: Promise<void> | undefined;
-
-  // Asked for, not available: said once on stderr (as a process warning, which a service can
-  // route with process.on('warning')), and in the report where the figure would be.
-  function opensslOff(reason: string): void {
-    if (opensslUnavailable === null) process.emitWarning(`OpenSSL tracking is off: ${reason}`, { code: 'SOCKPROBE_OPENSSL_UNAVAILABLE' });
-    opensslUnavailable = reason;
-  }
-
-  async function startOpenssl(): Promise<void> {
-    const support = (await sources.opensslSupport?.()) ?? true;
-    if (!timer || opensslLease?.active) return; // stopped (or started again) meanwhile
-    if (support !== true) return opensslOff(support);
-    if (!sources.opensslSession) return opensslOff('these sources have no OpenSSL tracking');
-    try {
-      opensslLease = sources.opensslSession();
-    } catch (error) {
-      opensslOff((error as Error).message);
-    }
-  }
-
-  /** When the probe's data began and, once it stopped, when and why. */
-  function leaseStatus(lease: SessionHandle | null): { sinceMs: number | null; stopped: SessionEnd | null } {
-    return { sinceMs: lease?.sinceMs ?? null, stopped: lease?.ended ?? null };
-  }
-
-  function withOpensslStatus(report: ProbeReport): ProbeReport {
-    const openssl = { requested: options.opensslTracking === true, unavailable: opensslUnavailable, ...leaseStatus(opensslLease) };
-    if (opensslUnavailable === null) return { ...report, openssl };
-    // The OpenSSL row, with the reason, wherever the service's kinds have rows.
-    const declined = `not tracked: ${opensslUnavailable}`;
-    const kinds = [...new Set(report.perConnection.map((e) => e.kind))];
-    const rows: PerConnectionEstimate[] = kinds.map((kind) => ({
-      layer: 'openssl',
-      kind,
-      bytesPerConnection: null,
-      quality: null,
-      samples: 0,
-      method: 'regression',
-      declined,
-    }));
-    const perConnection = [...report.perConnection.filter((e) => e.layer !== 'openssl'), ...rows];
-    return { ...report, perConnection, openssl };
-  }
-
-  function nativeHeapOff(reason: string): void {
-    if (heapUnavailable === null) process.emitWarning(`Native heap profiling is off: ${reason}`, { code: 'SOCKPROBE_NATIVE_HEAP_UNAVAILABLE' });
-    heapUnavailable = reason;
-  }
-
-  async function startNativeHeap(): Promise<void> {
-    const source = sources.nativeHeap;
-    if (!source) return nativeHeapOff('this build of sockprobe has no native heap profiler');
-    const support = await source.support().catch((error: Error) => error.message);
-    if (!timer || heapLease?.active) return; // stopped (or started again) meanwhile
-    if (support !== true) return nativeHeapOff(support);
-    try {
-      heapLease = source.session({ sampleBytes: heapOptions!.sampleBytes });
-      heapJoined = null;
-    } catch (error) {
-      // Another user's session samples at another rate: joined at its rate (and said so) unless
-      // this probe was given its own rate, which it cannot have while that session runs.
-      const running = (error as { code?: string }).code === 'ERR_SESSION_CONFLICT' && !heapOptions!.rateGiven ? source.runningSampleBytes() : null;
-      if (running === null) return nativeHeapOff((error as Error).message);
-      try {
-        heapLease = source.session({ sampleBytes: running });
-        heapJoined = `joined a session already running at ${running} bytes between samples (asked: ${heapOptions!.sampleBytes})`;
-      } catch (again) {
-        nativeHeapOff((again as Error).message);
-      }
-    }
-  }
-
-  function heapRunning(): boolean {
-    return heapLease?.active === true;
-  }
-
-  /** Asks for a profile now; kept tied to `sample` when it arrives (the symbolization runs on the threadpool). */
-  function requestProfile(sample: Sample): Promise<NativeHeapProfile> {
-    heapProfiles!.asked(Date.now());
-    // At most the sites the kept profiles' budget holds: the rest never become objects.
-    return sources.nativeHeap!.profile({ maxSites: heapProfiles!.maxSites() }).then(
-      (profile) => heapProfiles!.record(profile, sample),
-      (error: Error) => {
-        heapProfiles!.failed();
-        throw error;
-      },
-    );
-  }
-
-  function withNativeHeap(report: ProbeReport): ProbeReport {
-    if (!heapProfiles) return report;
-    const samples = ring.toArray();
-    const nativeHeap = {
-      ...heapProfiles.report(true, heapUnavailable, heapLease?.sampleBytes ?? null, samples),
-      ...leaseStatus(heapLease),
-      joined: heapJoined,
-    };
-    return { ...report, findings: heapProfiles.findings(report.findings, nativeHeap, report.retention, samples), nativeHeap };
-  }
+  // The optional parts holding sessions of their own, in the order they add to the report. Each
+  // keeps the probe's own reference: only its stop() gives it back, so the application's stop()
+  // never ends the probe's data, nor the probe's stop() the application's.
+  const probeRunning = () => timer !== undefined;
+  const heapExtension = heapOptions ? new NativeHeapExtension(sources.nativeHeap, heapOptions, probeRunning) : null;
+  const extensions: ProbeExtension[] = [new OpensslExtension(sources, options.opensslTracking === true, probeRunning)];
+  if (heapExtension) extensions.push(heapExtension);
 
   /** The watch's last count of OOM kills, carried on the sample (the exporters' counter). */
   function withOomKills(container: Sample['container']): Sample['container'] {
@@ -347,7 +248,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     sample.probeMs = performance.now() - started + (sockets && sockets !== before ? sockets.mainThreadMs : 0) + (container?.readMs ?? 0);
     const previous = ring.last();
     ring.push(sample);
-    if (heapRunning() && heapProfiles!.due(time)) requestProfile(sample).catch(() => undefined);
+    for (const extension of extensions) extension.sampled(sample);
     if (policy && !releasing) considerRelease(sample, previous);
     return sample;
   }
@@ -383,8 +284,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   const probe: Probe = {
     start() {
       if (timer) return probe;
-      if (options.opensslTracking) void startOpenssl();
-      if (heapOptions) heapStarting = startNativeHeap();
+      for (const extension of extensions) extension.start();
       if (eventsOptions && sources.watchContainerEvents) eventsWatch = sources.watchContainerEvents((record) => memoryEvents.push(record), eventsOptions);
       histogram = monitorEventLoopDelay({ resolution: 10 });
       histogram.enable();
@@ -396,8 +296,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       if (timer) clearInterval(timer);
       timer = undefined;
       // Only the probe's own references: another user's session runs on.
-      opensslLease?.stop('probe.stop() was called');
-      heapLease?.stop('probe.stop() was called');
+      for (const extension of extensions) extension.stop('probe.stop() was called');
       histogram?.disable();
       histogram = undefined;
       eventsWatch?.stop();
@@ -408,24 +307,20 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       return sampling;
     },
     samples: () => ring.toArray(),
-    report: () =>
-      withContainerEvents(
-        withNativeHeap(withOpensslStatus(buildReport(ring.toArray(), currentVersions(sources.allocatorName()), thresholds, releases.toArray()))),
-      ),
+    report: () => {
+      const samples = ring.toArray();
+      const report = buildReport(samples, currentVersions(sources.allocatorName()), thresholds, releases.toArray());
+      return withContainerEvents(extensions.reduce((decorated, extension) => extension.decorate(decorated, samples), report));
+    },
     renderReport: () => renderReport(probe.report()),
     releases: () => releases.toArray(),
     containerEvents: () => memoryEvents.toArray(),
     // A release record measured ~400 B (10k records, heapUsed after GC).
-    ownMemoryBytes: () => ring.size * SAMPLE_BYTES + releases.size * 400 + memoryEvents.size * 300 + (heapProfiles?.ownMemoryBytes() ?? 0),
+    ownMemoryBytes: () =>
+      ring.size * SAMPLE_BYTES + releases.size * 400 + memoryEvents.size * 300 + extensions.reduce((sum, extension) => sum + extension.ownMemoryBytes(), 0),
     async profileNativeHeap() {
-      if (!heapProfiles) throw new SockprobeError('ERR_UNSUPPORTED', 'this probe was created without nativeHeapProfile');
-      await heapStarting; // the support check runs on the threadpool
-      if (!heapRunning())
-        throw new SockprobeError(
-          'ERR_UNSUPPORTED',
-          heapUnavailable ? `native heap profiling is off: ${heapUnavailable}` : 'native heap profiling is not running (start() the probe first)',
-        );
-      return requestProfile(await probe.sample());
+      if (!heapExtension) throw new SockprobeError('ERR_UNSUPPORTED', 'this probe was created without nativeHeapProfile');
+      return heapExtension.profileNow(() => probe.sample());
     },
     get running() {
       return timer !== undefined;

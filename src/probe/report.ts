@@ -11,6 +11,7 @@ import type { MemoryEventRecord } from '../container/events';
 import { SockprobeTypeError } from '../errors';
 import { profileAge, renderHolderDetails, renderHolders } from './holders/render';
 import { plusMinus } from '../native-heap/sampling-error';
+import { kib, mib } from '../format/bytes';
 
 export interface Versions {
   node: string;
@@ -102,8 +103,6 @@ export function buildReport(
   };
 }
 
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 
 /** Every layer in the newest sample, resident figures named as such. */

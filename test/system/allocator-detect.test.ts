@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { LIBS, runFixture, type PreloadName } from '../helpers/child';
+import type { AllocatorIdentity, AllocatorStats } from '../../src';
 
-interface Stats {
-  allocator: string;
-  allocatedBytes: number | null;
-  freeBytes: number | null;
-  mappedBytes: number | null;
-  raw: Record<string, number>;
-}
+type Stats = Pick<AllocatorStats, 'allocator' | 'allocatedBytes' | 'freeBytes' | 'mappedBytes' | 'raw'>;
 interface ProbeResult {
-  allocator: { name: string; library: string; version: string | null };
+  allocator: AllocatorIdentity;
   capabilities: Record<string, true | string>;
   before: Stats;
   held: Stats;

@@ -2,15 +2,8 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root, runFixture } from '../helpers/child';
+import type { HolderEstimate } from '../../src';
 
-interface Holder {
-  holder: string;
-  severity: string;
-  bytesPerConnection: number | null;
-  relativeError: number;
-  method: string;
-  sites: Array<{ site: string; jsFunction?: string | null }>;
-}
 interface Result {
   mode: string;
   pid: number;
@@ -19,7 +12,7 @@ interface Result {
   elapsedMs: number;
   direct: { connections: number; perConnection: number };
   findings: Array<{ kind: string; severity: string; summary: string; advice: string; evidence: { holder?: string } }>;
-  nativeHeap: { holders: Holder[]; unavailable: string | null };
+  nativeHeap: { holders: HolderEstimate[]; unavailable: string | null };
   text: string;
 }
 

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture, type PreloadName } from '../helpers/child';
+import type { MemoryBreakdown } from '../../src';
 
-interface Part {
-  bytes: number | null;
-  source: string;
-}
-type Breakdown = Record<'rss' | 'jsHeap' | 'external' | 'nativeInUse' | 'nativeFree' | 'codeAndLibraries' | 'other', Part> & { allocator: string };
 interface Result {
-  idle: Breakdown;
-  withBuffer: Breakdown;
+  idle: MemoryBreakdown;
+  withBuffer: MemoryBreakdown;
   smapsBefore: number;
   smapsRss: number;
 }

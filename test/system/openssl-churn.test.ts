@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
+import type { OpensslStats } from '../../src';
 
-interface Stats {
-  tracking: boolean;
-  liveBytes: number;
-  liveAllocations: number;
-  allocations: number;
-}
+type Stats = Pick<OpensslStats, 'tracking' | 'liveBytes' | 'liveAllocations' | 'allocations'>;
 interface Result {
   cycles: number;
   busySessions: number;

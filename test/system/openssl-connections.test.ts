@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
+import type { OpensslStats } from '../../src';
 
-interface Stats {
-  liveBytes: number;
-  liveAllocations: number;
-}
+type Stats = Pick<OpensslStats, 'liveBytes' | 'liveAllocations'>;
 interface Result {
   role: string;
   n: number;

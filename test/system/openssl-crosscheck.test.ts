@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from '../helpers/child';
+import type { OpensslStats } from '../../src';
 
 // gdb's own count of OpenSSL's live blocks, independent of sockprobe: breakpoints on every
 // entry point that calls OpenSSL's allocator (CRYPTO_zalloc, CRYPTO_clear_realloc and
@@ -80,10 +81,7 @@ print('ARMED', flush=True)
 
 const K = 2;
 
-interface Stats {
-  liveBytes: number;
-  liveAllocations: number;
-}
+type Stats = Pick<OpensslStats, 'liveBytes' | 'liveAllocations'>;
 
 function crossCheck(dir: string): Promise<{ gdb: { bytes: number; blocks: number; calls: number }; sockprobe: Stats; log: string }> {
   const script = path.join(dir, 'count.py');

@@ -8,11 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root, runFixture } from '../helpers/child';
+import type { OpensslStats } from '../../src';
 
-interface Stats {
-  liveBytes: number;
-  liveAllocations: number;
-}
+type Stats = Pick<OpensslStats, 'liveBytes' | 'liveAllocations'>;
 interface Result {
   source: string;
   baseline: Stats;

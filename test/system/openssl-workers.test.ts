@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
+import type { OpensslStats } from '../../src';
 
-interface Stats {
-  liveBytes: number;
-  allocations: number;
-  frees: number;
-  liveAllocations: number;
-}
+type Stats = Pick<OpensslStats, 'liveBytes' | 'allocations' | 'frees' | 'liveAllocations'>;
 
 describe('OpenSSL tracking across worker threads that come and go', () => {
   it('counts what exiting threads free, so live bytes return to baseline', async () => {

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
+import type { NativeHeapReport } from '../../src';
 
 interface Result {
   leak: { summary: string; evidence: { growthBytes: number; topSites?: Array<{ site: string; category: string; growthBytes: number }> } } | null;
-  nativeHeap: {
-    unavailable: string | null;
-    profiles: number;
-    holders: Array<{ holder: string; severity: string; growth: { bytesPerHour: number } | null }>;
-    growth: { growthBytes: number; categories: Record<string, { growthBytes: number }> } | null;
-  };
+  nativeHeap: NativeHeapReport;
   kept: number;
   text: string;
 }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFixture, type PreloadName } from '../helpers/child';
+import type { AutoReleaseRecord, PerConnectionEstimate, Retention } from '../../src';
 
 interface Finding {
   kind: string;
@@ -8,37 +9,20 @@ interface Finding {
   summary: string;
   evidence: Record<string, number | string>;
 }
-interface Estimate {
-  layer: string;
-  kind: string;
-  bytesPerConnection: number | null;
-  method: string;
-  declined?: string;
-  note?: string;
-}
-interface Retention {
-  retainedBytes: number;
-  split: { jsHeap: number; nativeFree: number | null; other: number };
-}
-interface ReleaseRecord {
-  time: number;
-  expectedBytes: number;
-  result: {
-    releasedBytes: number;
-    trimReleasedBytes: number;
-    trimMs: number;
-    jsThreadMs: number;
-    gc: { durationMs: number; releasedBytes: number } | null;
-  } | null;
-}
 interface ScenarioResult {
   allocator: { name: string };
   rss: { baseline: number; peak: number; afterPulses: number };
   lastRss: number;
   phases: Array<{ label: string; start: number; end: number; rss: number; opensslLive: number | null }>;
-  report: { findings: Finding[]; perConnection: Estimate[]; retention: Retention | null; releases: ReleaseRecord[]; versions: Record<string, string> };
+  report: {
+    findings: Finding[];
+    perConnection: PerConnectionEstimate[];
+    retention: Retention | null;
+    releases: AutoReleaseRecord[];
+    versions: Record<string, string>;
+  };
   release: { gc: { releasedBytes: number } | null; trimReleasedBytes: number; releasedBytes: number } | null;
-  autoReleases: ReleaseRecord[];
+  autoReleases: AutoReleaseRecord[];
   options: { connections: number };
   residentViolations: number;
   maxFreeRaw: number;

@@ -1,29 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { JsThreadMeter } from '../../src/memory/release-js-thread';
 import { runFixture, type PreloadName } from '../helpers/child';
+import type { ReleaseResult } from '../../src';
 
 interface SpikeResult {
   rss: { baseline: number; open: number; closed: number; released: number };
-  release: {
-    allocator: string;
-    method: string;
-    durationMs: number;
-    cpuMs: number;
-    slices: number;
-    onThreadpool: boolean;
-    threadpoolThreads: number;
-    wallMs: number;
-    paced: { bytesPerSecond: number; waitedMs: number } | null;
-    allocatorSaysReleased: boolean | null;
-    rssBeforeBytes: number;
-    rssAfterBytes: number;
-    releasedBytes: number;
-    trimReleasedBytes: number;
-    gc: { method: string; fallbackReason: string | null; durationMs: number; wallMs: number; shrunkHeap: boolean; completed: boolean; releasedBytes: number };
-    jsThread: { longestStallMs: number; totalMs: number; longestStallMsByStep: Record<string, number>; longestGcPauseMs: number };
-    before: { raw: Record<string, number> };
-    after: { raw: Record<string, number> };
-  };
+  /** The fixture's releases all run the GC step (gc: true, the default). */
+  release: ReleaseResult & { gc: NonNullable<ReleaseResult['gc']> };
 }
 
 const MiB = 1024 * 1024;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child';
+import type { SessionEnd } from '../../src';
 
 type Users = { heap: number; openssl: number };
-type End = { atMs: number; reason: string } | null;
+type End = SessionEnd | null;
 interface Result {
   error?: string;
   capabilities: { heap: true | string; openssl: true | string };

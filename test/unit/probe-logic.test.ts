@@ -301,7 +301,7 @@ describe('paced release options', () => {
   it('refuses a pace it cannot keep or read, with coded errors', async () => {
     expect(() => new AutoReleasePolicy({ pace: { bytesPerSecond: 1000 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => new AutoReleasePolicy({ pace: 'fast' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    await expect(releaseToOS({ pace: { bytesPerSecond: NaN } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(releaseToOS({ pace: { bytesPerSecond: NaN } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(releaseToOS({ pace: { bytesPerSecond: 4096 } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(releaseToOS({ pace: 'slow' as unknown as false })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
   });

@@ -242,7 +242,7 @@ describe('SOCKPROBE_NATIVE_HEAP', () => {
   };
   const refused = (value: string) =>
     `SOCKPROBE_NATIVE_HEAP=${JSON.stringify(value)} is not one of 1/true/yes/on, 0/false/no/off or ` +
-    `a mean sample size in bytes from 4096 to 1073741824 (a number, or with k/KiB or m/MiB: 64k, ` +
+    `a mean sample size in bytes from 1024 to 1073741824 (a number, or with k/KiB or m/MiB: 64k, ` +
     `1MiB); leaving it off`;
 
   it('takes the switch words: on is the profiler default sample size', () => {
@@ -268,8 +268,8 @@ describe('SOCKPROBE_NATIVE_HEAP', () => {
     expect(read('64k', ' 1000 ')).toEqual({ nativeHeapProfile: { sampleBytes: 65536, intervalMs: 1000 }, said: [] });
   });
 
-  it('refuses sizes below a page, above 1 GiB, negative, fractional bytes of no unit, and unknown units; leaves profiling off and says so', () => {
-    for (const value of ['2', '4095', '2g', '1025m', '-65536', 'lots', '64q', '0x1000', '64 k b']) {
+  it('refuses sizes below 1 KiB, above 1 GiB, negative, fractional bytes of no unit, and unknown units; leaves profiling off and says so', () => {
+    for (const value of ['2', '1023', '2g', '1025m', '-65536', 'lots', '64q', '0x1000', '64 k b']) {
       expect(read(value)).toEqual({ nativeHeapProfile: false, said: [refused(value)] });
     }
   });

@@ -10,6 +10,7 @@ import { robustFit } from '../regression';
 import { totalConnections, type Sample } from '../sample';
 import { holderSites, holderTotals, type HolderSite, type HolderTotals } from './match';
 import { HOLDER_SIGNATURES, type HolderId, type HolderSignature } from './signatures';
+import { kib, mib } from '../../format/bytes';
 
 /** One profile's holder tallies, tied to the sample (connection counts, RSS) it was taken at. */
 export interface HolderReading {
@@ -102,8 +103,6 @@ function growthOf(series: Array<{ sample: Sample; value: number }>, kind: 'tls' 
   return { bytesPerHour: Math.round(perHour), windowMs };
 }
 
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-
 /** Severity and why, or null where the holder is not worth naming. */
 function judge(
   signature: HolderSignature,
@@ -113,7 +112,7 @@ function judge(
   if (e.samples < MIN_HOLDER_SAMPLES || e.bytes < MIN_HOLDER_BYTES) return null;
   // Scaling: a fit that explains the bytes, whose connection-driven part is many samples' worth.
   const scales = e.method !== 'division' && e.bytesPerConnection !== null && (e.quality ?? 1) >= 0.5 && e.bytesPerConnection * e.connections >= 8 * sampleBytes;
-  if (e.growth) return { severity: 'warning', judgement: `grows ${(e.growth.bytesPerHour / MiB).toFixed(1)} MiB/hour beyond what connection counts explain` };
+  if (e.growth) return { severity: 'warning', judgement: `grows ${mib(e.growth.bytesPerHour)}/hour beyond what connection counts explain` };
   if (signature.onlyWhenScaling)
     return scales ? { severity: 'warning', judgement: `tracks connections: ${kib(e.bytesPerConnection!)} more per ${e.kind} connection` } : null;
   const ordinary = signature.ordinaryBytesPerConnection;

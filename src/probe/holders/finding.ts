@@ -3,8 +3,7 @@ import type { Finding } from '../findings';
 import type { HolderEstimate } from './estimate';
 import { jsFunctionNote } from './js-function';
 import { perConnectionText, plusMinus, profileAge } from './render';
-
-const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+import { mib } from '../../format/bytes';
 
 export function holderFinding(h: HolderEstimate, now: number | null): Finding {
   const { severity, fix, what, ...evidence } = h;

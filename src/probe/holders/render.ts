@@ -1,9 +1,7 @@
 /** Holders as a person reads them: one line each with the cost per connection and the fix, then the detail. */
 import { plusMinus } from '../../native-heap/sampling-error';
 import type { HolderEstimate } from './estimate';
-
-const kib = (bytes: number) => (Math.abs(bytes) < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KiB`);
-const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+import { kibOrBytes, mib } from '../../format/bytes';
 
 export { plusMinus };
 
@@ -31,7 +29,7 @@ export function perConnectionText(h: HolderEstimate): string {
       `with ${h.connections} ${h.kind.toUpperCase()} connections open`
     );
   if (h.bytesPerConnection === null) return `${mib(h.bytes)} ${plusMinus(h.relativeError)} (no per-connection figure: ${h.declined ?? 'too few connections'})`;
-  return `${kib(h.bytesPerConnection)} per ${h.kind.toUpperCase()} connection ${plusMinus(h.relativeError)}`;
+  return `${kibOrBytes(h.bytesPerConnection)} per ${h.kind.toUpperCase()} connection ${plusMinus(h.relativeError)}`;
 }
 
 function methodText(h: HolderEstimate): string {
@@ -58,7 +56,7 @@ export function holderDetail(h: HolderEstimate, now: number | null, indent = '  
     `${indent}  what: ${h.what}.`,
     `${indent}  fix: ${h.fix}.`,
   ];
-  for (const s of h.sites) lines.push(`${indent}  ${kib(s.bytes).padStart(10)} ${plusMinus(1 / Math.sqrt(Math.max(1, s.samples)))} ${s.site}`);
+  for (const s of h.sites) lines.push(`${indent}  ${kibOrBytes(s.bytes).padStart(10)} ${plusMinus(1 / Math.sqrt(Math.max(1, s.samples)))} ${s.site}`);
   return lines;
 }
 
