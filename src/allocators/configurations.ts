@@ -172,7 +172,8 @@ export function dockerfileLines(resolved: ResolvedConfiguration): string[] {
       ? []
       : [`RUN apt-get update && apt-get install -y --no-install-recommends ${DEBIAN_PACKAGES[resolved.configuration.allocator]}`];
   if (env.length === 0) return [...install, '# nothing to set: the default is the choice'];
-  return [...install, ...env.map(([k, v]) => `ENV ${k}=${needsQuotes(v) ? JSON.stringify(v) : v}`)];
+  const register = resolved.configuration.release ? ['# sockprobe must be a dependency of the service (npm install sockprobe)'] : [];
+  return [...install, ...register, ...env.map(([k, v]) => `ENV ${k}=${needsQuotes(v) ? JSON.stringify(v) : v}`)];
 }
 
 /** The systemd unit lines ([Service] section). */

@@ -25,7 +25,8 @@ function plot(name: string, runs: RunResult[], maxSeconds: number, maxBytes: num
   const marks = first ? [mark(first.marks.loadStart, 'load'), mark(first.marks.loadEnd, 'idle'), mark(first.marks.release, 'release')] : [];
   const mib = maxBytes / 1048576;
   const axes =
-    `<line x1="${pad}" x2="${pad}" y1="10" y2="${h - pad + 10}" stroke="#333"/><line x1="${pad}" x2="${w - 8}" y1="${h - pad + 10}" y2="${h - pad + 10}" stroke="#333"/>` +
+    `<line x1="${pad}" x2="${pad}" y1="10" y2="${h - pad + 10}" stroke="#333"/>` +
+    `<line x1="${pad}" x2="${w - 8}" y1="${h - pad + 10}" y2="${h - pad + 10}" stroke="#333"/>` +
     `<text x="2" y="16" font-size="9">${mib.toFixed(0)} MiB</text><text x="2" y="${h - pad + 10}" font-size="9">0</text>` +
     `<text x="${w - 40}" y="${h - 4}" font-size="9">${maxSeconds.toFixed(0)} s</text>`;
   return (
@@ -35,7 +36,7 @@ function plot(name: string, runs: RunResult[], maxSeconds: number, maxBytes: num
 }
 
 export function renderAllocatorsHtml(verdict: Verdict, runs: RunResult[], context: { load: string; node: string; date: string }): string {
-  const maxSeconds = Math.max(1, ...runs.flatMap((r) => r.series.map(([t]) => t / 1000)));
+  const maxSeconds = 1.08 * Math.max(1, ...runs.flatMap((r) => r.series.map(([t]) => t / 1000)));
   const maxBytes = Math.max(1, ...runs.flatMap((r) => r.series.map(([, b]) => b)));
   const plots = verdict.rows.map((row) =>
     plot(
@@ -47,7 +48,8 @@ export function renderAllocatorsHtml(verdict: Verdict, runs: RunResult[], contex
   );
   const best = verdict.best
     ? `<h2>Best for ${escape(verdict.goal)}: ${escape(verdict.best.name)}</h2><p>${escape(verdict.best.sentence)}</p>` +
-      `<h3>Dockerfile</h3><pre>${escape(verdict.best.dockerfile.join('\n'))}</pre><h3>systemd unit ([Service])</h3><pre>${escape(verdict.best.systemd.join('\n'))}</pre>`
+      `<h3>Dockerfile</h3><pre>${escape(verdict.best.dockerfile.join('\n'))}</pre>` +
+      `<h3>systemd unit ([Service])</h3><pre>${escape(verdict.best.systemd.join('\n'))}</pre>`
     : '<p>No configuration ran.</p>';
   const skipped = verdict.skipped.length
     ? `<h3>Skipped</h3><ul>${verdict.skipped.map((s) => `<li>${escape(s.name)}: ${escape(s.reason)}</li>`).join('')}</ul>`
