@@ -11,7 +11,7 @@ import { ServiceError, UsageError } from '../cli/args';
 import { spawnLoadClients } from '../load/clients';
 import type { ClientKind } from '../load/protocol';
 import { parseLoadOutput, type LoadFigures } from './load-output';
-import { stopGroup } from './process-group';
+import { stopGroup, trackGroup, untrackGroup } from './process-group';
 
 export type LoadSpec = { type: 'spike'; client: ClientKind; connections: number; holdMs: number } | { type: 'command'; command: string; timeoutMs: number };
 
@@ -67,12 +67,17 @@ async function command(load: Extract<LoadSpec, { type: 'command' }>, port: numbe
     env: { ...process.env, LD_PRELOAD: '', SOCKPROBE_TARGET_PORT: String(port) },
   });
   fs.closeSync(out);
+  if (child.pid !== undefined) trackGroup(child.pid);
   const timer = setTimeout(() => void stopGroup(child.pid!), load.timeoutMs);
   const code = await new Promise<number | string>((resolve) => {
     child.once('error', (error) => resolve(error.message));
     child.once('close', (c, signal) => resolve(c ?? signal ?? 'unknown'));
   });
   clearTimeout(timer);
+  if (child.pid !== undefined) {
+    await stopGroup(child.pid); // what the command left running in its group
+    untrackGroup(child.pid);
+  }
   const output = fs.readFileSync(logFile, 'utf8');
   if (code !== 0) throw new ServiceError(`the load command ended with ${code}: ${load.command}\n--- its output (${logFile}) ---\n${output.slice(-2000)}`);
   return parseLoadOutput(output);

@@ -15,7 +15,7 @@ import type { ResolvedConfiguration } from './configurations';
 import type { LoadSpec } from './load';
 import { runLoad } from './load';
 import { cpuMs, listeners, peakRss, statmRss } from './proc-outside';
-import { stopGroup } from './process-group';
+import { stopGroup, trackGroup, untrackGroup } from './process-group';
 import type { RunResult } from './run-result';
 import { percentile } from './stats';
 
@@ -139,6 +139,7 @@ export async function runService(resolved: ResolvedConfiguration, round: number,
   const target = path.join(options.directory, `${stem}.report.{pid}.json`);
   const env = serviceEnvironment(process.env, resolved, target, options.register, options.intervalMs);
   const child = startService(options.command, env, logFile);
+  if (child.pid !== undefined) trackGroup(child.pid);
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (error) => reject(new ServiceError(`cannot start the service (${options.command}): ${error.message}`))),
   );
@@ -193,6 +194,9 @@ export async function runService(resolved: ResolvedConfiguration, round: number,
     };
   } finally {
     if (sampler) clearInterval(sampler);
-    if (child.pid !== undefined) await stopGroup(child.pid);
+    if (child.pid !== undefined) {
+      await stopGroup(child.pid);
+      untrackGroup(child.pid);
+    }
   }
 }

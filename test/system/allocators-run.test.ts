@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -6,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/allocators/run-result';
 import type { Verdict } from '../../src/allocators/verdict';
 import { root } from '../helpers/child';
-import { runCli } from '../helpers/cli';
+import { cliPath, runCli } from '../helpers/cli';
 
 const fixture = (name: string) => path.join(root, 'test', 'fixtures', name);
 const MiB = 1048576;
@@ -130,6 +131,36 @@ describe('sockprobe allocators --run', () => {
     expect(stderr).toContain('[ERR_CLI_SERVICE]');
     expect(Date.now() - started).toBeLessThan(30_000);
     const { service, child } = JSON.parse(fs.readFileSync(pids, 'utf8')) as { service: number; child: number };
+    expect(alive(service)).toBe(false);
+    expect(alive(child)).toBe(false);
+  }, 60_000);
+
+  it("stops the service's whole group when the command itself is interrupted", async () => {
+    const pids = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sp-alloc-')), 'pids.json');
+    const port = await freePort();
+    const cli = spawn(
+      process.execPath,
+      [
+        cliPath,
+        'allocators',
+        '--run',
+        `${process.execPath} ${fixture('allocators-never-ready.js')} ${pids}`,
+        '--ready',
+        `tcp:${port}`,
+        '--load',
+        'spike:tcp:10',
+        '--only',
+        'glibc',
+      ],
+      { env: { ...process.env, LD_PRELOAD: '' }, stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
+    for (let waited = 0; !fs.existsSync(pids) && waited < 20_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    const { service, child } = JSON.parse(fs.readFileSync(pids, 'utf8')) as { service: number; child: number };
+    expect(alive(service)).toBe(true);
+    cli.kill('SIGINT');
+    expect(await exited).toBe(130);
+    for (let waited = 0; (alive(service) || alive(child)) && waited < 5000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     expect(alive(service)).toBe(false);
     expect(alive(child)).toBe(false);
   }, 60_000);
