@@ -121,7 +121,10 @@ export function costSentence(row: SummaryRow, defaultName: string | null): strin
   if (row.name !== defaultName && rss && rss.kind !== 'one' && rss.low < 0 && rss.high > 0) parts.push('the RSS change is not told apart from the noise');
   if (row.name !== defaultName && rss?.kind === 'one') parts.push('one round: repeat (--repeat 6 gives a 95% interval) before acting on it');
   if (!row.release) parts.push('no release stall (sockprobe does not release)');
-  else if (row.autoReleaseStallMs) parts.push(`autoRelease stalls the loop up to ${row.autoReleaseStallMs.median.toFixed(1)} ms`);
+  else if (row.autoReleaseStallMs)
+    parts.push(
+      `autoRelease's longest loop stall ${row.autoReleaseStallMs.median.toFixed(1)} ms${row.autoReleaseStallMs.kind === 'one' ? '' : ' (median of rounds)'}`,
+    );
   else parts.push('autoRelease did not run');
   return `${row.label}: ${parts.join(', ')}`;
 }

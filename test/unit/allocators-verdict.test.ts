@@ -120,7 +120,7 @@ describe('allocators: the verdict', () => {
 
   it('names the autoRelease stall of a release configuration and says when a change is within the noise', () => {
     const balanced = buildVerdict(resolved, runs, 'balanced', 'glibc');
-    expect(balanced.best?.sentence).toContain('autoRelease stalls the loop up to 30.0 ms');
+    expect(balanced.best?.sentence).toContain("autoRelease's longest loop stall 30.0 ms (median of rounds)");
     const noisy = [...[1, 2, 3].map((r) => run('glibc', r, 100, 1000, 10)), ...[1, 2, 3].map((r) => run('jemalloc-bg', r, [95, 99, 104][r - 1], 1000, 10))];
     const verdict = buildVerdict([config('glibc'), config('jemalloc-bg')], noisy, 'rss', 'glibc');
     expect(verdict.best?.sentence).toContain('the RSS change is not told apart from the noise');
