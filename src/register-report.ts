@@ -6,6 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ReleaseResult } from './memory/release';
+import type { Probe } from './probe/probe';
 
 /**
  * The file for this process: `{pid}` in the path is replaced by the pid; otherwise the pid goes
@@ -49,4 +51,29 @@ export function writeWhole(file: string, text: string, done: (error: NodeJS.Errn
       fs.rm(temporary, { force: true }, () => done(renameError));
     });
   });
+}
+
+/** A release run on SIGUSR2 (SOCKPROBE_RELEASE_ON_REPORT): its result, or why it failed. */
+export interface ReportRelease {
+  result: ReleaseResult | null;
+  error: string | null;
+}
+
+/** The JSON report (SOCKPROBE_REPORT=*.json): the probe's report, each sample's RSS, loop delay and
+ *  allocator counts (the probe's ring, so bounded by its capacity) and the release run for this report. */
+export function jsonReport({ pid, role }: ProcessRole, nowMs: number, probe: Probe, release: ReportRelease | null) {
+  return {
+    pid,
+    role,
+    writtenAt: new Date(nowMs).toISOString(),
+    report: probe.report(),
+    samples: probe.samples().map((s) => ({
+      time: s.time,
+      rss: s.rss,
+      eventLoopDelayMaxMs: s.eventLoopDelayMaxMs,
+      nativeAllocated: s.nativeAllocated,
+      allocatorFreeRaw: s.allocatorFreeRaw,
+    })),
+    release,
+  };
 }

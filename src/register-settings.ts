@@ -118,3 +118,8 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv, say: Say): Probe
 export function workersFromEnvironment(env: NodeJS.ProcessEnv, say: Say): boolean {
   return switchFrom('SOCKPROBE_WORKERS', env.SOCKPROBE_WORKERS, say);
 }
+
+/** SOCKPROBE_RELEASE_ON_REPORT: whether each SIGUSR2 runs releaseToOS() before the report (default off). */
+export function releaseOnReportFromEnvironment(env: NodeJS.ProcessEnv, say: Say): boolean {
+  return switchFrom('SOCKPROBE_RELEASE_ON_REPORT', env.SOCKPROBE_RELEASE_ON_REPORT, say);
+}

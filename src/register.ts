@@ -12,6 +12,10 @@
  *   SOCKPROBE_REPORT=stderr|PATH  where `kill -USR2 <pid>` writes the report (default stderr); a PATH
  *                              is one file per process: `{pid}` in it is replaced by the pid, else the
  *                              pid goes before the extension (report.html → report.<pid>.html)
+ *                              A PATH ending in .json gets the report as JSON (the report, the samples' RSS
+ *                              and loop delay, autoRelease's records, the release below), no header line
+ *   SOCKPROBE_RELEASE_ON_REPORT=1  each SIGUSR2 runs releaseToOS() before the report and puts its result in
+ *                              it (what `sockprobe allocators --run` uses to measure a release from outside)
  *   SOCKPROBE_WORKERS=1        worker threads (which Node starts with the same -r/--import) start a
  *                              probe of their own too; default: the main thread's probe only
  * A value that cannot be read is named on stderr with what was expected; the probe then
@@ -21,9 +25,10 @@
  */
 import cluster from 'node:cluster';
 import { isMainThread } from 'node:worker_threads';
+import { releaseToOS } from './memory/release';
 import { createProbe, type Probe } from './probe/probe';
-import { reportHeader, reportPath, writeWhole, type ProcessRole } from './register-report';
-import { settingsFromEnvironment, workersFromEnvironment } from './register-settings';
+import { jsonReport, reportHeader, reportPath, writeWhole, type ProcessRole, type ReportRelease } from './register-report';
+import { releaseOnReportFromEnvironment, settingsFromEnvironment, workersFromEnvironment } from './register-settings';
 
 const say = (line: string) => process.stderr.write(`sockprobe/register: ${line}\n`);
 
@@ -34,8 +39,8 @@ function role(): ProcessRole {
   return { pid: process.pid, role: null };
 }
 
-function writeReport(target: string, text: string): void {
-  const whole = `${reportHeader(role(), Date.now())}\n${text}`;
+function writeReport(target: string, text: string, json: boolean): void {
+  const whole = json ? text : `${reportHeader(role(), Date.now())}\n${text}`;
   if (target === 'stderr') {
     process.stderr.write(whole);
     return;
@@ -74,7 +79,29 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Probe {
   // Node delivers signals to the main thread only: in a worker this listener never fires, and
   // that worker's probe reports through its own `probe`.
   const target = env.SOCKPROBE_REPORT || 'stderr';
-  process.on('SIGUSR2', () => writeReport(target, `${probe.renderReport()}\n`));
+  const json = target.toLowerCase().endsWith('.json');
+  const releaseFirst = releaseOnReportFromEnvironment(env, say);
+  let reporting = false;
+  const report = async () => {
+    let release: ReportRelease | null = null;
+    if (releaseFirst) {
+      // releaseToOS() runs its trim on the threadpool and meters its own stalls; one at a time.
+      release = await releaseToOS().then(
+        (result) => ({ result, error: null }),
+        (error: Error) => ({ result: null, error: error.message }),
+      );
+      await probe.sample().catch(() => undefined);
+    }
+    const text = json ? `${JSON.stringify(jsonReport(role(), Date.now(), probe, release))}\n` : `${probe.renderReport()}\n`;
+    writeReport(target, text, json);
+  };
+  process.on('SIGUSR2', () => {
+    if (reporting) return say('a report is being written; this SIGUSR2 is ignored');
+    reporting = true;
+    report()
+      .catch((error: Error) => say(`cannot make the report: ${error.message}`))
+      .finally(() => (reporting = false));
+  });
   return probe.start();
 }
 

@@ -4,6 +4,7 @@ import { findAllocatorLibrary, type AllocatorChoice } from './preload';
 import { PULSE_FLAGS } from './pulse-command';
 import { table } from './format';
 import { kibFigure, mibFigure } from '../format/bytes';
+import { allocatorsServiceCommand, isServiceMode } from './allocators-service';
 
 interface Variant {
   label: string;
@@ -75,6 +76,7 @@ export function renderComparison(rows: Array<{ label: string; result: PulseJson 
 
 /** `sockprobe allocators`: the same pulse under each allocator and release mode, each in a fresh process. */
 export async function allocatorsCommand(args: string[]): Promise<number> {
+  if (isServiceMode(args)) return allocatorsServiceCommand(args);
   const markdown = args.includes('--markdown');
   const passThrough = args.filter((a) => a !== '--markdown');
   const flags = parseFlags(passThrough, PULSE_FLAGS);

@@ -42,3 +42,9 @@ export function parseFlags(args: string[], spec: Record<string, FlagSpec>): Pars
   }
   return flags;
 }
+
+/** The service under test failed (never ready, exited, no report): exit code 1, what happened and its output's tail. */
+export class ServiceError extends Error {
+  readonly code = 'ERR_CLI_SERVICE';
+  readonly exitCode = 1;
+}

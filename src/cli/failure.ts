@@ -4,7 +4,7 @@
  * sockprobe did not throw on purpose) keeps its stack.
  */
 import { SockprobeError, type SockprobeErrorCode } from '../errors';
-import { EnvironmentError, UsageError } from './args';
+import { EnvironmentError, ServiceError, UsageError } from './args';
 
 export const EXIT = { done: 0, failed: 1, usage: 2, environment: 3 } as const;
 
@@ -26,6 +26,7 @@ export interface Failure {
 
 export function describeFailure(error: unknown, usage: string): Failure {
   if (error instanceof UsageError) return { exitCode: EXIT.usage, code: error.code, text: `sockprobe: ${error.message} [${error.code}]\n\n${usage}` };
+  if (error instanceof ServiceError) return { exitCode: EXIT.failed, code: error.code, text: `sockprobe: ${error.message} [${error.code}]` };
   if (error instanceof EnvironmentError) return { exitCode: EXIT.environment, code: error.code, text: `sockprobe: ${error.message} [${error.code}]` };
   if (error instanceof SockprobeError) {
     const exitCode = ENVIRONMENT_CODES.has(error.code) ? EXIT.environment : EXIT.failed;

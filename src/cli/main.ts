@@ -9,8 +9,19 @@ import { describeFailure } from './failure';
 import { PULSE_USAGE, pulseCommand } from './pulse-command';
 import { SNAPSHOT_USAGE, snapshotCommand } from './snapshot-command';
 
-const ALLOCATORS_USAGE = `  allocators   the same pulse under glibc, glibc + releaseToOS, glibc + autoRelease, jemalloc,
-               tcmalloc and mimalloc, each in a fresh process: one comparison table
+const ALLOCATORS_USAGE = `  allocators   which allocator and settings for your service: starts it afresh under each
+               configuration (glibc, arena_max=2, mmap_threshold=64k, jemalloc [background purge],
+               tcmalloc [release rate 10], mimalloc [prompt purge], each without and with
+               sockprobe's autoRelease), runs the load, idles, and names the best with its
+               Dockerfile and systemd lines
+    --run "node server.js"   the service (default: sockprobe's own TLS/TCP server)
+    --ready tcp:PORT         ready when a connect succeeds (default: when it listens on a port)
+    --load spike:tls:N | spike:tcp:N | spike:ws:N | spike:wss:N | "<command>"
+    --repeat N (3)  --idle SECONDS (10)  --goal rss|throughput|latency|balanced (balanced)
+    --only name,name   --config name=ENV=VALUE,ENV=VALUE…   --ready-timeout S (30)
+    --load-timeout S (300)   --interval MS (100)   --json   --markdown   --out report.html   --keep
+  allocators   without --run/--load: the same pulse under glibc, glibc + releaseToOS, glibc +
+               autoRelease, jemalloc, tcmalloc and mimalloc, each in a fresh process
                (takes pulse's size options, and --markdown)`;
 
 const DEMO_USAGE = `  demo         one spike of loopback connections and what releaseToOS() gives back

@@ -1,16 +1,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import type { FromClient, ToClient } from './protocol';
-import type { ConnectionKind } from './server';
+import type { ClientKind, FromClient, ToClient } from './protocol';
 
 export interface LoadClients {
   /** Opens `count` more connections to 127.0.0.1:port; resolves with how many the child holds. */
+  /** With each batch, its connections' set-up time (connect, handshake, upgrade) at the median and 99th percentile. */
   open(
-    kind: ConnectionKind,
+    kind: ClientKind,
     port: number,
     count: number,
     options?: { concurrency?: number; chatty?: boolean },
-  ): Promise<{ open: number; failed: number; lastError?: string }>;
+  ): Promise<{ open: number; failed: number; lastError?: string; latencyMs: { p50: number; p99: number } | null }>;
   /** Closes every connection the child holds. */
   closeAll(): Promise<void>;
   stop(): Promise<void>;
@@ -43,7 +43,7 @@ export function spawnLoadClients(): Promise<LoadClients> {
       const reply = next('opened');
       send({ op: 'open', kind, port, count, concurrency: options.concurrency ?? 64, chatty: options.chatty ?? false });
       const message = (await reply) as Extract<FromClient, { op: 'opened' }>;
-      return { open: message.open, failed: message.failed, lastError: message.lastError };
+      return { open: message.open, failed: message.failed, lastError: message.lastError, latencyMs: message.latencyMs };
     },
     async closeAll() {
       const reply = next('closed');

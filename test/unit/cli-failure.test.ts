@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnvironmentError, UsageError } from '../../src/cli/args';
+import { EnvironmentError, ServiceError, UsageError } from '../../src/cli/args';
 import { describeFailure } from '../../src/cli/failure';
 import { SockprobeError } from '../../src/errors';
 
@@ -23,6 +23,12 @@ describe('what the CLI prints and exits with when a command fails', () => {
 
   it('the run broke: exit 1; a bug keeps its stack, a library error its code', () => {
     expect(describeFailure(new SockprobeError('ERR_SYSCALL', 'getsockopt failed'), 'U')).toMatchObject({ exitCode: 1, code: 'ERR_SYSCALL' });
+    // The service under `allocators --run` failed: its message (and output tail) without a stack.
+    expect(describeFailure(new ServiceError('the service never listened'), 'U')).toEqual({
+      exitCode: 1,
+      code: 'ERR_CLI_SERVICE',
+      text: 'sockprobe: the service never listened [ERR_CLI_SERVICE]',
+    });
     const bug = new Error('undefined is not a function');
     const failure = describeFailure(bug, 'U');
     expect(failure).toMatchObject({ exitCode: 1, code: 'ERR_UNEXPECTED' });

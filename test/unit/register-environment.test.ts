@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { settingsFromEnvironment } from '../../src/register-settings';
+import { releaseOnReportFromEnvironment, settingsFromEnvironment } from '../../src/register-settings';
 
 /**
  * sockprobe/register reads its settings from the environment when it is loaded; each test
@@ -299,5 +299,19 @@ describe('SOCKPROBE_NATIVE_HEAP', () => {
     } finally {
       delete process.env.SOCKPROBE_NATIVE_HEAP;
     }
+  });
+});
+
+describe('SOCKPROBE_RELEASE_ON_REPORT', () => {
+  it('is off by default, on for the switch words, and a bad value is named and left off', () => {
+    const said: string[] = [];
+    const read = (value: string | undefined) => releaseOnReportFromEnvironment({ SOCKPROBE_RELEASE_ON_REPORT: value }, (line) => said.push(line));
+    expect(read(undefined)).toBe(false);
+    expect(read('1')).toBe(true);
+    expect(read('on')).toBe(true);
+    expect(read('0')).toBe(false);
+    expect(said).toEqual([]);
+    expect(read('sometimes')).toBe(false);
+    expect(said).toEqual(['SOCKPROBE_RELEASE_ON_REPORT="sometimes" is not one of 1/true/yes/on or 0/false/no/off; leaving it off']);
   });
 });
