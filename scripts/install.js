@@ -38,7 +38,10 @@ function main() {
     );
   }
   const built = build();
-  if (!built.ok) return giveUp(`${existing.problem}, and building from source failed: ${built.problem}`, built.detail);
+  if (!built.ok) {
+    const again = 'see the whole build with: npm rebuild sockprobe --foreground-scripts';
+    return giveUp(`${existing.problem}, and building from source failed: ${built.problem}`, `${built.detail}\n  ${again}`, again);
+  }
   const after = tryLoad();
   if (!after.ok) {
     // Leave no addon that fails to load for the package to try at every start.
@@ -153,16 +156,18 @@ function build() {
   return { ok: false, problem: why, detail: `node-gyp's last lines:\n    ${tail}` };
 }
 
-function giveUp(problem, hint) {
+/** One warning on stderr, and the reason (with `fix`, short) kept for capabilities() to repeat at run time. */
+function giveUp(what, hint, fix = hint) {
+  const problem = what.endsWith('.') ? what : `${what}.`;
   const reason = `sockprobe installed without its native addon on ${describeHere()}: ${problem}`;
-  const fix = hint ? `\n  ${hint}` : '';
+  const how = hint ? `\n  ${hint}` : '';
   const meanwhile =
     "\n  Meanwhile require('sockprobe') works: capabilities() reports each probe unavailable with this reason, " +
     'and calls that need the addon throw ERR_NATIVE_UNAVAILABLE.';
-  console.warn(`sockprobe: WARNING: ${reason}${fix}${meanwhile}`);
+  console.warn(`sockprobe: WARNING: ${reason}${how}${meanwhile}`);
   try {
     fs.mkdirSync(path.dirname(problemFile), { recursive: true });
-    fs.writeFileSync(problemFile, `At install, ${problem}${hint ? ` To fix: ${hint.replace(/\n\s*/g, ' ')}` : ''}\n`);
+    fs.writeFileSync(problemFile, `At install, ${problem}${fix ? ` To fix: ${fix.replace(/\n\s*/g, ' ')}` : ''}\n`);
   } catch {}
 }
 

@@ -36,10 +36,10 @@ describe('installing where no prebuild matches', () => {
     return at;
   }
 
-  function install(at: string, PATH: string) {
+  function install(at: string, PATH: string, env: Record<string, string> = {}) {
     const args = ['install', '--offline', '--cache', path.join(at, '.npm-cache'), '--no-audit', '--no-fund', '--foreground-scripts', tarball];
     const npm = path.join(path.dirname(fs.realpathSync(execFileSync('which', ['npm'], { encoding: 'utf8' }).trim())), 'npm-cli.js');
-    return spawnSync(process.execPath, [npm, ...args], { cwd: at, env: { HOME: os.homedir(), PATH }, encoding: 'utf8', timeout: 200_000 });
+    return spawnSync(process.execPath, [npm, ...args], { cwd: at, env: { HOME: os.homedir(), PATH, ...env }, encoding: 'utf8', timeout: 200_000 });
   }
 
   function sweep(at: string, PATH: string): Sweep {
@@ -136,6 +136,20 @@ describe('installing where no prebuild matches', () => {
     expect(service.status).toBe(0);
     expect(service.stdout.trim()).toBe('served');
     expect(service.stderr).toMatch(/^sockprobe\/register: no probe started: the native addon did not load/);
+  }, 120_000);
+
+  it('(a2) with build tools that fail: the install still succeeds, and the warning carries the build error', () => {
+    const at = project('broken');
+    // A compiler that fails at once: configure runs, the first compile fails.
+    const result = install(at, process.env.PATH!, { CXX: '/bin/false' });
+    expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+    const warnings = result.stderr.split('\n').filter((line) => line.startsWith('sockprobe: WARNING'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/no prebuild matches linux-x64, and building from source failed: node-gyp exited with 1\./);
+    expect(result.stderr).toMatch(/node-gyp's last lines:/);
+    expect(fs.readdirSync(path.join(at, 'node_modules', 'sockprobe', 'build')).filter((f) => f.endsWith('.node'))).toEqual([]);
+    const nativeAddon = spawnSync(process.execPath, ['-p', 'require("sockprobe").capabilities().nativeAddon'], { cwd: at, encoding: 'utf8' }).stdout;
+    expect(nativeAddon).toMatch(/At install, no prebuild matches linux-x64, and building from source failed: node-gyp exited with 1\./);
   }, 120_000);
 
   it('(b) with the compiler present: builds from source, offline, and every capability is there', () => {
