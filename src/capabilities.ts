@@ -3,6 +3,7 @@ import { nativeLoadProblem } from './native';
 import { nativeHeapCapabilities } from './native-heap';
 import { netCapabilities } from './net';
 import { opensslCapabilities } from './openssl';
+import { runtimeLimits } from './runtime';
 
 /** Each feature: `true` where it works here, or a sentence saying why not. */
 export interface Capabilities extends Record<string, true | string> {
@@ -36,6 +37,12 @@ export function capabilities(): Capabilities {
       mallocInfo: why,
       releaseToOS: why,
       memoryBreakdown: why,
+      tcpInfo: why,
+      socketSnapshot: why,
+      // Counting connections is diagnostics_channel only: it needs no addon.
+      connectionTracking: netCapabilities().connectionTracking,
+      opensslTracking: why,
+      nativeHeapProfiling: why,
     };
   }
   const { name, library } = allocator();
@@ -55,7 +62,7 @@ export function capabilities(): Capabilities {
     mallinfo: glibcOnly,
     mallocInfo: glibcOnly,
     releaseToOS: known,
-    memoryBreakdown: known,
+    memoryBreakdown: runtimeLimits()?.memoryBreakdown ?? known,
     ...netCapabilities(),
     ...opensslCapabilities(),
     ...nativeHeapCapabilities(),

@@ -6,7 +6,10 @@
  * Every function of the binding is wrapped once so that its coded errors, thrown or
  * rejected, come back as SockprobeErrors with the JS caller's stack (rebuildNativeError).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { HeapBinding } from './binding/heap';
+import { foreignPrebuildReason, runningLibc } from './binding/libc';
 import type { MallocBinding } from './binding/malloc';
 import type { NetBinding } from './binding/net';
 import type { OpensslBinding } from './binding/openssl';
@@ -25,22 +28,54 @@ let loadError: Error | undefined;
 function load(): NativeBinding | undefined {
   if (loaded || loadError) return loaded;
   try {
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    loaded = withCallerErrors(nodeGypBuild(packageRoot) as NativeBinding);
+    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+    const file = nodeGypBuild.resolve(packageRoot);
+    // A glibc prebuild under musl would fail in dlopen or crash later: never load it.
+    const foreign = foreignPrebuildReason(file, runningLibc());
+    if (foreign) throw new Error(foreign);
+    loaded = withCallerErrors(require(file) as NativeBinding);
   } catch (error) {
     loadError = error as Error;
   }
   return loaded;
 }
 
+/** What scripts/install.js found missing when it could not provide the addon, if it wrote that down. */
+function installProblem(): string | undefined {
+  try {
+    return fs.readFileSync(path.join(packageRoot, 'build', 'install-problem.txt'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The platforms whose prebuilds this package carries, e.g. "linux-x64 (glibc)", or "no platform". */
+function shippedPrebuilds(): string {
+  const dir = path.join(packageRoot, 'prebuilds');
+  let platforms: string[] = [];
+  try {
+    platforms = fs.readdirSync(dir).map((platform) => {
+      const musl = fs.readdirSync(path.join(dir, platform)).some((file) => file.split('.').includes('musl'));
+      return `${platform} (${musl ? 'musl' : 'glibc'})`;
+    });
+  } catch {}
+  return platforms.join(', ') || 'no platform';
+}
+
 /** Why the addon could not load, with the fixes that apply here; undefined when it loaded. */
 export function nativeLoadProblem(): string | undefined {
   if (load()) return undefined;
+  const libc = runningLibc() === 'musl' ? ' musl' : '';
+  const message = loadError?.message.split('\n')[0] ?? '';
   const fixes =
     process.platform !== 'linux'
       ? `sockprobe's probes need Linux; this is ${process.platform}.`
-      : 'Reinstall so the prebuild for linux-x64 is used (npm install sockprobe), or build from source with python3, make and g++ (npm rebuild sockprobe).';
-  return `the native addon did not load (${loadError?.message.split('\n')[0]}). ${fixes}`;
+      : /--allow-ffi/.test(message)
+        ? 'Deno loads native addons only with --allow-ffi: run it with that permission (or --allow-all).'
+        : (installProblem() ??
+          `This package has prebuilds for ${shippedPrebuilds()}; on linux-${process.arch}${libc} build from source: install python3, make and g++ ` +
+            '(apt-get install python3 make g++, or apk add python3 make g++) and run npm rebuild sockprobe.');
+  return `the native addon did not load (${message}). ${fixes}`;
 }
 
 /** The addon, or a coded error explaining why it is not available here. */

@@ -26,6 +26,7 @@
 import cluster from 'node:cluster';
 import { isMainThread } from 'node:worker_threads';
 import { releaseToOS } from './memory/release';
+import { nativeLoadProblem } from './native';
 import { createProbe, type Probe } from './probe/probe';
 import { jsonReport, reportHeader, reportPath, writeWhole, type ProcessRole, type ReportRelease } from './register-report';
 import { releaseOnReportFromEnvironment, settingsFromEnvironment, workersFromEnvironment } from './register-settings';
@@ -75,6 +76,13 @@ function dormant(make: () => Probe): Probe {
 function fromEnvironment(env: NodeJS.ProcessEnv): Probe {
   const options = settingsFromEnvironment(env, say);
   if (!isMainThread && !workersFromEnvironment(env, say)) return dormant(() => createProbe(options));
+  // Preloaded with -r/--import, a throw here would stop the service from starting: say why
+  // instead, and leave a probe whose start() throws the coded error when someone asks for it.
+  const missing = nativeLoadProblem();
+  if (missing) {
+    say(`no probe started: ${missing}`);
+    return dormant(() => createProbe(options));
+  }
   const probe = createProbe(options);
   // Node delivers signals to the main thread only: in a worker this listener never fires, and
   // that worker's probe reports through its own `probe`.

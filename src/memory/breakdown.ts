@@ -1,4 +1,6 @@
 import * as v8 from 'node:v8';
+import { SockprobeError } from '../errors';
+import { runtimeLimits } from '../runtime';
 import { allocator, type AllocatorName } from './detect';
 import { procStatus } from './proc';
 import { allocatorStats } from './stats';
@@ -31,6 +33,8 @@ const part = (bytes: number | null, source: string): BreakdownPart => ({ bytes, 
 
 /** memoryBreakdown(): RSS split into JS heap, external, native in use, native free, code, other. */
 export function memoryBreakdown(): MemoryBreakdown {
+  const limit = runtimeLimits()?.memoryBreakdown;
+  if (limit) throw new SockprobeError('ERR_UNSUPPORTED', `memoryBreakdown() is not available: ${limit}`);
   const status = procStatus();
   const heap = v8.getHeapStatistics();
   const usage = process.memoryUsage();

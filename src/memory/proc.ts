@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { SockprobeError } from '../errors';
 
 /** Memory figures of this process from /proc/self/status, in bytes. */
 export interface ProcStatus {
@@ -30,7 +31,14 @@ export function parseProcStatus(text: string): ProcStatus {
 
 /** One read of /proc/self/status (about 30 µs). */
 export function procStatus(): ProcStatus {
-  return parseProcStatus(fs.readFileSync('/proc/self/status', 'latin1'));
+  let text: string;
+  try {
+    text = fs.readFileSync('/proc/self/status', 'latin1');
+  } catch (error) {
+    // No /proc (off Linux), or a runtime that guards it: Deno reads /proc/self only with --allow-all.
+    throw new SockprobeError('ERR_UNSUPPORTED', `/proc/self/status could not be read (${(error as Error).message})`, { cause: error });
+  }
+  return parseProcStatus(text);
 }
 
 /** Resident set size from /proc/self/status, in bytes. */

@@ -1,6 +1,7 @@
 /** Sampled live native-heap profile by call site, in the running process (no preload, no restart). */
 import { SockprobeError, SockprobeTypeError } from '../errors';
 import { native } from '../native';
+import { runtimeLimits } from '../runtime';
 import { decodeProfile } from './decode';
 import { JsNames } from './js-names';
 import type { NativeHeapProfile } from './profile';
@@ -36,7 +37,7 @@ export interface NativeHeapProfileReadOptions {
 }
 
 function problem(): string {
-  return native().heapProblem();
+  return runtimeLimits()?.nativeHeapProfiling ?? native().heapProblem();
 }
 
 /** true where native heap profiling works in this process, else why not. */
@@ -62,7 +63,7 @@ function supported(): Promise<true | string> {
   if (firstCheckDone) return Promise.resolve(nativeHeapSupport());
   firstCheck ??= (async () => {
     try {
-      return (await native().heapProblemAsync()) || true;
+      return runtimeLimits()?.nativeHeapProfiling ?? ((await native().heapProblemAsync()) || true);
     } catch (error) {
       return (error as Error).message;
     } finally {

@@ -2,6 +2,7 @@
 import * as diagnosticsChannel from 'node:diagnostics_channel';
 import type { NetBinding } from '../binding/net';
 import { native } from '../native';
+import { runtimeLimits } from '../runtime';
 
 export { tcpInfo, type SocketOrFd } from './tcp-info';
 export { tcpStateName, tcpOptionNames, type TcpStateName, type TcpCaStateName } from './tcp-states';
@@ -38,7 +39,7 @@ export function netCapabilities(): Record<string, true | string> {
   }
   const built = addon && typeof addon.tcpProbe === 'function' ? true : 'the native addon was built without the socket probes (native/net)';
   return {
-    tcpInfo: built,
+    tcpInfo: built === true ? (runtimeLimits()?.socketFd ?? true) : built,
     socketSnapshot: built,
     connectionTracking: channels,
   };

@@ -1,5 +1,6 @@
 import { SockprobeError } from '../errors';
 import { native } from '../native';
+import { runtimeLimits } from '../runtime';
 import { BareLeases, SessionLease, type SessionHandle } from '../session-lease';
 
 /** Live OpenSSL allocations, counted inside OpenSSL's own allocator entry points. */
@@ -30,7 +31,13 @@ export interface OpensslStats {
 }
 
 function problem(): string {
-  return native().opensslTrackingProblem();
+  return withRuntimeNote(native().opensslTrackingProblem());
+}
+
+/** The addon finds no OpenSSL to hook; under Bun or Deno, say which TLS library is there instead. */
+function withRuntimeNote(problem: string): string {
+  const note = runtimeLimits()?.opensslTracking;
+  return problem && note ? `${problem}; ${note}` : problem;
 }
 
 /** true where OpenSSL tracking works in this process, else why it cannot. */
@@ -48,7 +55,7 @@ let supportPending: Promise<true | string> | undefined;
 export function opensslTrackingSupportAsync(): Promise<true | string> {
   supportPending ??= (async () => {
     try {
-      return (await native().opensslTrackingProblemAsync()) || true;
+      return withRuntimeNote(await native().opensslTrackingProblemAsync()) || true;
     } catch (error) {
       return (error as Error).message;
     }
@@ -65,8 +72,15 @@ const seam = {
 };
 const bare = new BareLeases();
 
+function unsupported(why: string): SockprobeError {
+  return new SockprobeError('ERR_UNSUPPORTED', `OpenSSL allocation tracking is not available: ${why}`);
+}
+
 function lease(onStop?: (lease: SessionLease) => void): SessionLease {
   const binding = native();
+  // The addon would refuse too; asking first names the runtime's own TLS library (Bun, Deno).
+  const why = problem();
+  if (why) throw unsupported(why);
   const session = binding.opensslStart();
   return new SessionLease(session, binding.opensslStats().sinceMs, seam, onStop);
 }
@@ -85,7 +99,7 @@ function stop(): void {
 
 function stats(): OpensslStats {
   const why = problem();
-  if (why) throw new SockprobeError('ERR_UNSUPPORTED', `OpenSSL allocation tracking is not available: ${why}`);
+  if (why) throw unsupported(why);
   const raw = native().opensslStats();
   return {
     tracking: raw.tracking,
