@@ -2,7 +2,7 @@
 // 1 ms event-loop delay monitor in this same process across it (the stall a request sees).
 //   trim-only  GC + trim without shrinking V8's heap      blocking  shrinkHeap: 'blocking' (LowMemoryNotification)
 //   full       releaseToOS() with its defaults            auto      the probe's autoRelease, sampling every 250 ms
-//   auto-paced autoRelease with { pace: true } (64 MiB/s)
+//   auto-paced autoRelease with { pace: true } (64 MiB/s)          sync      onThreadpool: false (the trim on the JS thread)
 const { fork } = require('node:child_process');
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
@@ -67,7 +67,7 @@ async function startRequests() {
   };
 }
 const epochMs = (perfMs) => performance.timeOrigin + perfMs;
-const OPTIONS = { 'trim-only': { shrinkHeap: false }, full: {}, blocking: { shrinkHeap: 'blocking' } };
+const OPTIONS = { 'trim-only': { shrinkHeap: false }, full: {}, blocking: { shrinkHeap: 'blocking' }, sync: { onThreadpool: false } };
 const monitor = monitorEventLoopDelay({ resolution: 1 });
 // The JS thread's scheduler figures (ns): time on a CPU and time runnable but waiting for one.
 // On a shared machine the wait says how much of a stall was other processes' doing.
@@ -106,8 +106,8 @@ async function main() {
     await sleep(100);
     const requests = TRAFFIC_KIND === 'requests' ? await startRequests() : null;
     if (requests) await sleep(300); // the clients' connections settle
-    // A 1 ms timer's gaps (the delay a request arriving at a random moment saw) and a per-turn
-    // histogram, over a control window without a release and then the release's own window.
+    // A 1 ms timer's gaps (the delay a request arriving at a random moment saw), over a control
+    // window without a release and then the release's own window.
     const gaps = new LoopGaps();
     let lastTurn = performance.now();
     const gapTimer = setInterval(() => {
@@ -115,12 +115,11 @@ async function main() {
       gaps.add(at, at - lastTurn);
       lastTurn = at;
     }, 1);
-    const controlMonitor = monitorEventLoopDelay({ resolution: 1 });
-    controlMonitor.enable();
     const controlFrom = performance.now();
     await sleep(CONTROL_MS);
     const controlTo = performance.now();
-    controlMonitor.disable();
+    // RELEASE_BENCH_PRE_WAIT_MS: a quiet wait before the call, to tell a build's own waiting from its release.
+    if (process.env.RELEASE_BENCH_PRE_WAIT_MS) await sleep(Number(process.env.RELEASE_BENCH_PRE_WAIT_MS));
     // V8's own GC pauses across the release (kind: 1 minor, 4 major, 8 incremental, 16 weak callbacks).
     const releaseStart = performance.now();
     gcObserver = new PerformanceObserver((list) => {
@@ -139,14 +138,15 @@ async function main() {
     clearInterval(gapTimer);
     longestStallMs = monitor.max / 1e6;
     gcObserver.disconnect();
-    const view = async (from, to, histogram) => ({
+    const view = async (from, to) => ({
       windowMs: to - from,
       timeWeightedP99Ms: loopWaitQuantileMs(gaps, from, to, 0.99),
-      perTurnP99Ms: histogram.percentile(99) / 1e6,
       longestGapMs: gaps.longestMs(from, to),
       requests: requests ? await requests.window(epochMs(from), epochMs(to)) : null,
     });
-    windows = { control: await view(controlFrom, controlTo, controlMonitor), release: await view(releaseStart, releaseEnd, monitor) };
+    // The release's own span (wallMs, to its result): a build that first watches the loop for a
+    // baseline would otherwise get a longer, diluted window than one that does not.
+    windows = { control: await view(controlFrom, controlTo), release: await view(releaseEnd - release.wallMs, releaseEnd) };
     if (requests) await requests.stop();
   }
   if (traffic) clearInterval(traffic);

@@ -20,6 +20,7 @@ const trials = [
   ['glibc, GC + malloc_trim only', '', 'trim-only'],
   ['glibc, blocking heap shrink', '', 'blocking'],
   ['glibc, releaseToOS()', '', 'full'],
+  ['glibc, releaseToOS() on the JS thread', '', 'sync'],
   ['glibc, autoRelease', '', 'auto'],
   ['jemalloc, releaseToOS()', lib + 'libjemalloc.so.2', 'full'],
   ['jemalloc, autoRelease', lib + 'libjemalloc.so.2', 'auto'],
@@ -64,7 +65,6 @@ const rows = [
     'trim ms (slices)',
     'loop p99 without / with release ms (added)',
     'jsThread.loopDelay added p99 ms',
-    'per-turn p99 with release ms',
     'requests p99 without / with release ms',
     'load avg',
   ],
@@ -121,7 +121,6 @@ for (const [label] of planned) {
     m((r) => r.release.durationMs).toFixed(1) + (slices === undefined ? '' : ` (${slices})`),
     windowed(runs, (w) => w.timeWeightedP99Ms, true),
     runs.every((r) => r.release.jsThread.loopDelay) ? m((r) => r.release.jsThread.loopDelay.addedP99Ms).toFixed(1) : '—',
-    windowed(runs, (w) => w.perTurnP99Ms, false, ['release']),
     windowed(runs, (w) => w.requests?.p99Ms),
     runs.map((r) => r.load.toFixed(1)).join(', '),
   ]);
