@@ -20,6 +20,7 @@ const trials = [
   ['glibc, GC + malloc_trim only', '', 'trim-only'],
   ['glibc, blocking heap shrink', '', 'blocking'],
   ['glibc, releaseToOS()', '', 'full'],
+  ['glibc, releaseToOS() on the JS thread', '', 'sync'],
   ['glibc, autoRelease', '', 'auto'],
   ['jemalloc, releaseToOS()', lib + 'libjemalloc.so.2', 'full'],
   ['jemalloc, autoRelease', lib + 'libjemalloc.so.2', 'auto'],
@@ -31,10 +32,22 @@ const trials = [
   ['mimalloc, autoRelease', lib + 'libmimalloc.so.2', 'auto'],
   ['mimalloc prompt decommit, releaseToOS()', lib + 'libmimalloc.so.2', 'full', MIMALLOC_PROMPT_DECOMMIT],
 ];
-const only = process.env.RELEASE_BENCH_ONLY; // e.g. "tcmalloc" to run the matching rows
+const TRAFFIC_LABEL = {
+  requests: '4 TLS clients in another process send a 64-byte request every 2 ms each, open loop, through the release (autoRelease rows: 16 KiB mallocs)',
+  malloc: 'the JS thread mallocs 16 KiB every ms',
+  0: 'none',
+};
+const only = process.env.RELEASE_BENCH_ONLY && new RegExp(process.env.RELEASE_BENCH_ONLY); // e.g. "tcmalloc" or "^glibc, (GC|releaseToOS)" picks rows
 const trial = fileURLToPath(new URL('./release-trial.cjs', import.meta.url));
 const MiB = (bytes) => (bytes / 1048576).toFixed(1);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** Medians over the runs of a figure of the control window and of the release's window; `added`: their paired difference. */
+const windowed = (runs, pick, added = false, which = ['control', 'release']) => {
+  const have = runs.filter((r) => r.windows && pick(r.windows.release) !== undefined);
+  if (have.length === 0) return '—';
+  const parts = which.map((w) => median(have.map((r) => pick(r.windows[w]))).toFixed(1)).join(' / ');
+  return added ? `${parts} (${median(have.map((r) => pick(r.windows.release) - pick(r.windows.control))).toFixed(1)})` : parts;
+};
 const rows = [
   [
     'allocator and release',
@@ -50,13 +63,26 @@ const rows = [
     'JS thread on CPU / waiting for a CPU ms',
     'wall ms',
     'trim ms (slices)',
+    'loop p99 without / with release ms (added)',
+    'jsThread.loopDelay added p99 ms',
+    'requests p99 without / with release ms',
     'load avg',
   ],
 ];
-for (const [label, preload, mode, extraEnv = {}] of trials) {
-  if (only && !label.includes(only)) continue;
-  const runs = [];
-  for (let i = 0; i < repeats; i++) {
+// RELEASE_BENCH_BEFORE_DIST: a build of the code before a change; its rows run interleaved with this one's.
+const before = process.env.RELEASE_BENCH_BEFORE_DIST;
+const picked = trials.filter(([label]) => !only || only.test(label));
+const planned = before
+  ? picked.flatMap(([label, ...rest]) => [
+      [`${label}, before`, ...rest.slice(0, 2), { ...rest[2], RELEASE_BENCH_DIST: before }],
+      [label, ...rest],
+    ])
+  : picked;
+// Repeats interleaved across rows, so the machine's load drifts over all rows alike.
+const runsByRow = new Map(planned.map(([label]) => [label, []]));
+for (let i = 0; i < repeats; i++) {
+  for (const [label, preload, mode, extraEnv = {}] of planned) {
+    const runs = runsByRow.get(label);
     const out = execFileSync(process.execPath, [trial, String(connections), mode], {
       env: { ...process.env, ...extraEnv, LD_PRELOAD: preload },
       encoding: 'utf8',
@@ -71,6 +97,9 @@ for (const [label, preload, mode, extraEnv = {}] of trials) {
         .join(', ')}), V8 pauses ${JSON.stringify(run.gcPauses ?? [])}, load ${run.load.toFixed(2)}\n`,
     );
   }
+}
+for (const [label] of planned) {
+  const runs = runsByRow.get(label);
   const m = (pick) => median(runs.map(pick));
   const stalls = runs.map((r) => r.longestStallMs);
   const stall = m((r) => r.longestStallMs).toFixed(1) + (repeats > 1 ? ` (${Math.min(...stalls).toFixed(1)}–${Math.max(...stalls).toFixed(1)})` : '');
@@ -90,14 +119,16 @@ for (const [label, preload, mode, extraEnv = {}] of trials) {
     runs[0].jsThreadSched ? `${m((r) => r.jsThreadSched.onCpuMs).toFixed(0)} / ${m((r) => r.jsThreadSched.runQueueWaitMs).toFixed(0)}` : '—',
     m((r) => r.release.wallMs ?? 0).toFixed(0),
     m((r) => r.release.durationMs).toFixed(1) + (slices === undefined ? '' : ` (${slices})`),
+    windowed(runs, (w) => w.timeWeightedP99Ms, true),
+    runs.every((r) => r.release.jsThread.loopDelay) ? m((r) => r.release.jsThread.loopDelay.addedP99Ms).toFixed(1) : '—',
+    windowed(runs, (w) => w.requests?.p99Ms),
     runs.map((r) => r.load.toFixed(1)).join(', '),
   ]);
-  process.stderr.write(`${label}: done\n`);
 }
 console.log(
   `Release benchmark: ${connections} loopback TLS connections opened and closed ` +
     `(Node ${process.version}, ${process.arch}${repeats > 1 ? `, median of ${repeats} fresh processes per row` : ''}; ` +
-    `${process.env.RELEASE_BENCH_TRAFFIC === '0' ? 'no traffic' : 'the JS thread mallocs 16 KiB every ms meanwhile'}; ` +
+    `traffic: ${TRAFFIC_LABEL[process.env.RELEASE_BENCH_TRAFFIC ?? 'requests']}; ` +
     `prompt decommit: ${JSON.stringify(MIMALLOC_PROMPT_DECOMMIT)})\n`,
 );
 console.log(rows.map((row, i) => `| ${row.join(' | ')} |` + (i === 0 ? `\n|${row.map(() => '---').join('|')}|` : '')).join('\n'));

@@ -4,7 +4,7 @@ export { allocator, type AllocatorIdentity, type AllocatorName } from './memory/
 export { allocatorStats, allocatorStatsAsync, type AllocatorStats } from './memory/stats';
 export { mallinfo, mallocStatsText, type Mallinfo } from './memory/glibc';
 export { mallocInfo, type MallocInfo, type ArenaInfo } from './memory/malloc-info';
-export { releaseToOS, type JsThreadCost, type ReleaseOptions, type ReleaseResult } from './memory/release';
+export { releaseToOS, type JsThreadCost, type LoopDelayAdded, type ReleaseOptions, type ReleaseResult } from './memory/release';
 export { memoryBreakdown, type MemoryBreakdown, type BreakdownPart } from './memory/breakdown';
 export { containerMemory } from './container/memory';
 export { containerLedger, type ContainerLedgerOptions } from './container/ledger';

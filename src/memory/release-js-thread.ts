@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay, performance, PerformanceObserver, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
+import { LoopGaps, loopWaitQuantileMs, MAX_LOOP_GAPS } from './loop-delay';
 
 /** What a release cost the JS thread. */
 export interface JsThreadCost {
@@ -18,7 +19,32 @@ export interface JsThreadCost {
   longestStallMsByStep: Record<string, number>;
   /** Longest single GC pause V8 reported during the release (its own 'gc' performance entries). */
   longestGcPauseMs: number;
+  /** The loop's p99 delay during the release against a window without one just before it. */
+  loopDelay: LoopDelayAdded;
 }
+
+/** The p99 of the delay a request arriving at a random moment would have seen before the loop turned. */
+export interface LoopDelayAdded {
+  /** p99Ms − baselineP99Ms, at least 0 (a release measured quieter than its baseline adds nothing: both figures say so). */
+  addedP99Ms: number;
+  /** Over the release's window, from the call (after the baseline) to the result. */
+  p99Ms: number;
+  /** Over the baseline window: the same loop with its traffic, just before the release started. */
+  baselineP99Ms: number;
+  windowMs: number;
+  baselineWindowMs: number;
+  /** How the figures are made. */
+  source: string;
+  /** Why the window is shorter than the release (more gaps than are kept); null otherwise. */
+  note: string | null;
+}
+
+/** The window without a release the release's loop delay is compared with. */
+export const BASELINE_WINDOW_MS = 200;
+
+export const LOOP_DELAY_SOURCE =
+  'a 1 ms timer on the JS thread: each gap between its turns, a request arriving in it waits until the gap ends; ' +
+  'p99 of that wait over the time of the window (not per timer turn, where one long stall is a single sample)';
 
 export interface GcPause {
   /** perf_hooks.constants.NODE_PERFORMANCE_GC_*: 1 minor, 4 major, 8 incremental marking, 16 weak callbacks. */
@@ -43,9 +69,14 @@ export class JsThreadMeter {
   private readonly gcListeners = new Set<() => void>();
   /** Longest gap between turns of a 1 ms timer, per step of the release (see step()). */
   private readonly stepStalls: Record<string, number> = {};
-  private currentStep = 'start';
+  private currentStep = 'baseline';
   private lastTurn = performance.now();
   private readonly stepTimer: NodeJS.Timeout;
+  /** Every gap between the 1 ms timer's turns (bounded), for the loop's p99 delay. */
+  private readonly gaps = new LoopGaps();
+  private gapsFull = false;
+  private baselineFromMs = Number.NaN;
+  private releaseFromMs = Number.NaN;
 
   constructor() {
     this.observer = new PerformanceObserver((list) => {
@@ -61,11 +92,27 @@ export class JsThreadMeter {
     this.stepTimer.unref();
   }
 
-  /** Waits for the monitor's first timer turns: it measures intervals between turns, so a
-   *  stall before its first turn would go unseen. At most ~20 ms. */
-  async started(): Promise<this> {
-    for (let waited = 0; this.histogram.count === 0 && waited < 20; waited += 2) await new Promise((resolve) => setTimeout(resolve, 2));
+  /** Waits for the monitor's first timer turns (it measures intervals between turns, so a
+   *  stall before its first turn would go unseen; at most ~20 ms), then for `baselineMs` of the
+   *  loop as it is without a release: the window the release's loop delay is compared with. */
+  async started(baselineMs = BASELINE_WINDOW_MS): Promise<this> {
+    await this.firstTurns();
+    this.baselineFromMs = performance.now();
+    if (baselineMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, baselineMs));
+      // longestStallMs is the release's own: the baseline's turns leave the histogram, which
+      // after a reset again needs a first turn to measure from.
+      this.histogram.reset();
+      await this.firstTurns();
+    }
+    this.closeGap();
+    this.releaseFromMs = performance.now();
+    this.currentStep = 'start';
     return this;
+  }
+
+  private async firstTurns(): Promise<void> {
+    for (let waited = 0; this.histogram.count === 0 && waited < 20; waited += 2) await new Promise((resolve) => setTimeout(resolve, 2));
   }
 
   /** Starts a named step of the release: time from now on counts for it. */
@@ -78,7 +125,8 @@ export class JsThreadMeter {
 
   private closeGap(): void {
     const now = performance.now();
-    this.stepStalls[this.currentStep] = Math.max(this.stepStalls[this.currentStep] ?? 0, now - this.lastTurn);
+    if (this.currentStep !== 'baseline') this.stepStalls[this.currentStep] = Math.max(this.stepStalls[this.currentStep] ?? 0, now - this.lastTurn);
+    if (!this.gapsFull && !this.gaps.add(now, now - this.lastTurn)) this.gapsFull = true;
     this.lastTurn = now;
   }
 
@@ -121,6 +169,7 @@ export class JsThreadMeter {
   /** Stops measuring, after one more timer turn (the interval that closes a last stall) and
    *  the GC entries, which arrive a turn late. */
   async stop(): Promise<JsThreadCost> {
+    const releaseToMs = performance.now();
     await new Promise((resolve) => setTimeout(resolve, 2));
     await new Promise((resolve) => setImmediate(resolve));
     this.closeGap();
@@ -128,9 +177,43 @@ export class JsThreadMeter {
     const longest = this.histogram.count > 0 ? this.histogram.max * MS_PER_NS : 0;
     const ownMs = this.ownSteps.reduce((sum, [start, end]) => sum + (end - start), 0);
     const inOwnStep = (pause: GcPause) => this.ownSteps.some(([start, end]) => pause.startMs >= start && pause.startMs <= end);
-    const gcMs = this.gcPauses.filter((pause) => pause.startMs >= this.startedAt && !inOwnStep(pause)).reduce((sum, pause) => sum + pause.durationMs, 0);
-    const longestGcPauseMs = Math.max(0, ...this.gcPauses.filter((pause) => pause.startMs >= this.startedAt).map((pause) => pause.durationMs));
-    return { longestStallMs: longest, totalMs: ownMs + gcMs, longestStallMsByStep: { ...this.stepStalls }, longestGcPauseMs };
+    // The release's own GC pauses: not the baseline's.
+    const from = this.releaseStartMs;
+    const gcMs = this.gcPauses.filter((pause) => pause.startMs >= from && !inOwnStep(pause)).reduce((sum, pause) => sum + pause.durationMs, 0);
+    const longestGcPauseMs = Math.max(0, ...this.gcPauses.filter((pause) => pause.startMs >= from).map((pause) => pause.durationMs));
+    return {
+      longestStallMs: longest,
+      totalMs: ownMs + gcMs,
+      longestStallMsByStep: { ...this.stepStalls },
+      longestGcPauseMs,
+      loopDelay: this.loopDelay(releaseToMs),
+    };
+  }
+
+  /** Where the release's window starts: after the baseline; without started() (a meter used
+   *  directly) there is no baseline and the meter's whole life is the window. */
+  private get releaseStartMs(): number {
+    return Number.isNaN(this.releaseFromMs) ? this.startedAt : this.releaseFromMs;
+  }
+
+  private loopDelay(releaseToMs: number): LoopDelayAdded {
+    const releaseFrom = this.releaseStartMs;
+    const baselineFrom = Number.isNaN(this.baselineFromMs) ? releaseFrom : this.baselineFromMs;
+    const releaseTo = this.gapsFull ? Math.min(releaseToMs, this.gaps.lastEndMs) : releaseToMs;
+    const p99Ms = loopWaitQuantileMs(this.gaps, releaseFrom, releaseTo);
+    const baselineP99Ms = loopWaitQuantileMs(this.gaps, baselineFrom, releaseFrom);
+    return {
+      addedP99Ms: Math.max(0, p99Ms - baselineP99Ms),
+      p99Ms,
+      baselineP99Ms,
+      windowMs: Math.max(0, releaseTo - releaseFrom),
+      baselineWindowMs: releaseFrom - baselineFrom,
+      source: LOOP_DELAY_SOURCE,
+      note: this.gapsFull
+        ? `the release outlasted the ${MAX_LOOP_GAPS} timer gaps kept: its window covers its first ` +
+          `${(releaseTo - releaseFrom).toFixed(0)} ms of ${(releaseToMs - releaseFrom).toFixed(0)}`
+        : null,
+    };
   }
 }
 

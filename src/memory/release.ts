@@ -10,7 +10,7 @@ import { releasedFigures } from './release-figures';
 import { RELEASE_METHODS, releaseInSlices, type ReleasePace } from './release-slices';
 import { allocatorStats, allocatorStatsAsync, type AllocatorStats } from './stats';
 
-export type { JsThreadCost } from './release-js-thread';
+export type { JsThreadCost, LoopDelayAdded } from './release-js-thread';
 export type { ReleasePace } from './release-slices';
 
 export interface ReleaseOptions {

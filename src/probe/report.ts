@@ -128,8 +128,15 @@ export function renderRelease(record: AutoReleaseRecord): string {
     `by ${r.method} in ${ms(r.trimMs)} ` +
     `on ${r.onThreadpool ? 'the threadpool' : 'the JS thread'}; ${gc}); JS thread ` +
     `held ${ms(r.jsThreadMs)} in ` +
-    `all${typeof r.jsThread?.longestStallMs === 'number' ? `, longest event-loop stall ${ms(r.jsThread.longestStallMs)}` : ''}`
+    `all${typeof r.jsThread?.longestStallMs === 'number' ? `, longest event-loop stall ${ms(r.jsThread.longestStallMs)}` : ''}` +
+    loopDelayText(r.jsThread?.loopDelay)
   );
+}
+
+/** The p99 a release added, with the two p99s it is the difference of (records from older versions have none). */
+function loopDelayText(loopDelay: { addedP99Ms: number; p99Ms: number; baselineP99Ms: number } | undefined): string {
+  if (typeof loopDelay?.addedP99Ms !== 'number') return '';
+  return `, loop p99 delay +${ms(loopDelay.addedP99Ms)} (${ms(loopDelay.p99Ms)} against ${ms(loopDelay.baselineP99Ms)} before)`;
 }
 
 /** Per-connection rows a person reads: estimates and declines, notes when in-use exceeds resident. */

@@ -42,13 +42,23 @@ describe.each(cases)('releaseToOS() under %s after 2000 TLS connections closed',
     expect(release.jsThread.longestGcPauseMs).toBeGreaterThan(0);
     expect(release.wallMs).toBeGreaterThanOrEqual(release.gc.wallMs);
     expect(release.paced).toBeNull();
+    // The loop's p99 delay: over the release against the 200 ms before it, from the step timer's
+    // gaps, so no wait in it can exceed the longest gap that timer saw.
+    const { loopDelay } = release.jsThread;
+    expect(loopDelay.baselineWindowMs).toBeGreaterThanOrEqual(199);
+    expect(loopDelay.windowMs).toBeGreaterThanOrEqual(release.wallMs);
+    expect(loopDelay.p99Ms).toBeGreaterThan(0);
+    expect(loopDelay.p99Ms).toBeLessThanOrEqual(Math.max(...Object.values(release.jsThread.longestStallMsByStep)) + 0.02);
+    expect(loopDelay.addedP99Ms).toBeCloseTo(Math.max(0, loopDelay.p99Ms - loopDelay.baselineP99Ms), 6);
+    expect(loopDelay.note).toBeNull();
     console.info(
       `${name}: ${((rss.released - rss.baseline) / MiB).toFixed(1)} MiB above baseline; longest ` +
         `stall ${release.jsThread.longestStallMs.toFixed(1)} ms ` +
         `(gc ${release.jsThread.longestStallMsByStep.gc.toFixed(1)}, ` +
         `trim ${release.jsThread.longestStallMsByStep.trim.toFixed(1)}; V8's longest ` +
         `pause ${release.jsThread.longestGcPauseMs.toFixed(1)}), JS ` +
-        `thread ${release.jsThread.totalMs.toFixed(1)} ms, wall ${release.wallMs.toFixed(0)} ms`,
+        `thread ${release.jsThread.totalMs.toFixed(1)} ms, wall ${release.wallMs.toFixed(0)} ms; loop p99 ` +
+        `${loopDelay.p99Ms.toFixed(1)} ms against ${loopDelay.baselineP99Ms.toFixed(1)} before`,
     );
     // Pool threads' caches were handed back first, except under glibc (no per-thread call).
     if (name === 'glibc') expect(release.threadpoolThreads).toBe(0);

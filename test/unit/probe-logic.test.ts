@@ -382,7 +382,13 @@ describe('createProbe with a fake native seam', () => {
           trimReleasedBytes: 40 * MiB,
           before: stats,
           after: stats,
-          jsThread: { longestStallMs: 33.2, totalMs: 36.1, longestStallMsByStep: { gc: 33.2, trim: 1.1 }, longestGcPauseMs: 30.2 },
+          jsThread: {
+            longestStallMs: 33.2,
+            totalMs: 36.1,
+            longestStallMsByStep: { gc: 33.2, trim: 1.1 },
+            longestGcPauseMs: 30.2,
+            loopDelay: { addedP99Ms: 1, p99Ms: 2, baselineP99Ms: 1, windowMs: 40, baselineWindowMs: 200, source: 'fake', note: null },
+          },
           paced: null,
           threadpoolThreads: 4,
           threadpoolNote: null,
@@ -430,7 +436,7 @@ describe('createProbe with a fake native seam', () => {
     expect(record.reason).toMatch(/connections fell from 3000 to 0/);
     const text = probe.renderReport();
     expect(text).toMatch(
-      /autoRelease \(1, 60\.0 MiB back in all\):\n {2}\d{4}-\d\d-\d\dT[\d:.]+Z connections fell from 3000 to 0; .* → 60\.0 MiB back \(40\.0 MiB by malloc_trim\(0\) in 4\.4 ms on the threadpool; heap-shrinking GC 31\.5 ms on the JS thread \(gave back 20\.0 MiB\)\); JS thread held 36\.1 ms in all, longest event-loop stall 33\.2 ms/,
+      /autoRelease \(1, 60\.0 MiB back in all\):\n {2}\d{4}-\d\d-\d\dT[\d:.]+Z connections fell from 3000 to 0; .* → 60\.0 MiB back \(40\.0 MiB by malloc_trim\(0\) in 4\.4 ms on the threadpool; heap-shrinking GC 31\.5 ms on the JS thread \(gave back 20\.0 MiB\)\); JS thread held 36\.1 ms in all, longest event-loop stall 33\.2 ms, loop p99 delay \+1\.0 ms \(2\.0 ms against 1\.0 ms before\)/,
     );
   });
 
