@@ -22,8 +22,14 @@ namespace sockprobe {
 namespace {
 
 constexpr uint8_t kListen = 10;
+constexpr uint8_t kBoundInactive = 13;  // TCP_BOUND_INACTIVE (Linux 6.8): bound, neither listening nor connected
 constexpr uint32_t kAllStates = 0xffffffffu;
 constexpr uint32_t kNotListening = kAllStates & ~(1u << kListen);
+// The states the established hash holds. Asking for BOUND_INACTIVE as well makes the kernel also
+// walk its bind hash, which visits every bound socket of the host once more (accepted sockets
+// sit in their listener's bucket): at 10,000 sockets ours plus 10,000 others, that walk doubled
+// the dump. Bound-only sockets of ours are found from their fds instead (phase 3).
+constexpr uint32_t kHashed = kNotListening & ~(1u << kBoundInactive);
 // The kernel hands a dump over in skbs of at most 32 KiB (netlink caps max_recvmsg_len), one
 // per recv(): a larger buffer would not save a syscall.
 constexpr size_t kReceiveBytes = 64 * 1024;
@@ -65,10 +71,10 @@ class Dumper {
     seen_.reserve(fds.socket_fds.size());
   }
 
-  // 1. Listeners (the kernel walks only its listening hash). 2. Every other state on our
-  // listening ports: accepted sockets, and the inode-less TIME_WAIT, SYN_RECV and orphans that
-  // are attributed through their listener. 3. Every other state on the local ports of our
-  // socket fds still unmatched (outgoing connections' ephemeral ports). Other processes'
+  // 1. Listeners (the kernel walks only its listening hash). 2. The established hash's states on
+  // our listening ports: accepted sockets, and the inode-less TIME_WAIT, SYN_RECV and orphans
+  // that are attributed through their listener. 3. Every other state on the local ports of our
+  // socket fds still unmatched (outgoing connections' ephemeral ports, bound-only sockets). Other processes'
   // sockets (a local load client's, a sidecar's) never reach us nor get tcp_info filled.
   bool Run() {
     sock_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
@@ -94,7 +100,7 @@ class Dumper {
       // A listener's accepted and TIME_WAIT sockets share its family (a dual-stack :: listener
       // accepts IPv4 peers as AF_INET6 sockets): each walk of the kernel's established hash
       // costs ~1 ms at 256k buckets however few sockets it holds, so skip the family not used.
-      if (!DumpFamilies(inet, inet6, kNotListening, filter)) return false;
+      if (!DumpFamilies(inet, inet6, kHashed, filter)) return false;
       for (uint16_t port : listening) taken_ports_[port] = true;
       result_->filter_ports += CountDistinct(listening);
     }
@@ -107,19 +113,26 @@ class Dumper {
     if (!fds_.own || unmatched.size() > kMaxProbedFds) return Unfiltered();
     LocalPorts local = LocalPortsOf(unmatched);
     if (local.err != 0) return Fail(local.syscall, local.err);
-    std::vector<uint16_t> ports;
-    for (uint16_t port : local.ports) {
-      if (!taken_ports_[port]) ports.push_back(port);
+    // Ports no dump covered yet: every state but LISTEN. Listening ports: phase 2 skipped the
+    // bind hash, so only bound-inactive sockets can be missing there.
+    std::vector<uint16_t> fresh;
+    std::vector<uint16_t> listening_ports;
+    for (uint16_t port : local.ports) (taken_ports_[port] ? listening_ports : fresh).push_back(port);
+    skip_taken_ports_ = true;
+    if (!fresh.empty()) {
+      const std::vector<uint8_t> filter = LocalPortFilter(fresh);
+      if (filter.empty()) return Unfiltered();
+      result_->filter_ports += CountDistinct(fresh);
+      if (!DumpFamilies(local.inet, local.inet6, kNotListening, filter)) return false;
     }
-    if (ports.empty()) return true;
-    const std::vector<uint8_t> filter = LocalPortFilter(ports);
+    if (listening_ports.empty()) return true;
+    const std::vector<uint8_t> filter = LocalPortFilter(listening_ports);
     if (filter.empty()) return Unfiltered();
-    result_->filter_ports += CountDistinct(ports);
-    return DumpFamilies(local.inet, local.inet6, kNotListening, filter);
+    return DumpFamilies(local.inet, local.inet6, 1u << kBoundInactive, filter);
   }
 
-  // Every non-listening socket of the host, except those on ports an earlier filtered dump
-  // already covered.
+  // Every non-listening socket of the host (the bind hash's bound-only ones too); Take() skips
+  // what an earlier dump took and the inode-less sockets on the ports it covered.
   bool Unfiltered() {
     result_->unfiltered = true;
     skip_taken_ports_ = true;
@@ -225,7 +238,10 @@ class Dumper {
     const uint16_t local_port = ntohs(msg->id.idiag_sport);
     uint8_t local[16];
     CanonicalAddress(family, msg->id.idiag_src, local);
-    if (skip_taken_ports_ && taken_ports_[local_port] && msg->idiag_state != kListen) return;
+    // A later dump sends again what an earlier one took: sockets on the ports it covered,
+    // inode-less ones included. Only a socket of ours not seen yet is new.
+    if (msg->idiag_inode != 0 && seen_.count(msg->idiag_inode) != 0) return;
+    if (skip_taken_ports_ && taken_ports_[local_port] && msg->idiag_inode == 0) return;
     if (msg->idiag_inode != 0) {
       auto found = fds_.socket_fds.find(msg->idiag_inode);
       if (found == fds_.socket_fds.end()) return;

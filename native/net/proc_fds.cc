@@ -19,6 +19,8 @@ namespace {
 
 constexpr size_t kDirentBytes = 256 * 1024;
 constexpr long kPollChunk = 16384;  // 128 KiB of pollfd at a time, whatever the table's size
+// Closed fd numbers the dense scan steps over (~0.3 µs each) before it polls the rest instead.
+constexpr long kMaxMisses = 4096;
 
 struct LinuxDirent64 {
   uint64_t d_ino;
@@ -67,19 +69,24 @@ bool FdTableSize(FdScan* scan, long* size) {
   return true;
 }
 
-// This process: fstat on the fd itself gives the socket inode without a path walk (readlink of
-// /proc/self/fd/N costs ~5x more), and poll() with POLLNVAL finds the open fds of the table in
-// one syscall per chunk, where reading /proc/self/fd makes the kernel look up a dentry per fd.
-bool ScanOwnFds(FdScan* scan) {
-  long size = 0;
-  if (!FdTableSize(scan, &size)) return false;
-  // poll() refuses more entries than RLIMIT_NOFILE; no fd sits at or above the soft limit
-  // unless the limit was lowered after it was opened, which this scan then does not see.
-  if (scan->limit_soft != 0 && static_cast<uint64_t>(size) > scan->limit_soft)
-    size = static_cast<long>(scan->limit_soft);
-  scan->socket_fds.reserve(1024);
+// How many fds this process has open: the size Linux reports for /proc/self/fd (6.2 on). 0
+// when the kernel reports none (older kernels give 0), and the scan then polls instead.
+long OpenFdCount() {
+  struct stat st {};
+  if (stat("/proc/self/fd", &st) != 0) return 0;
+  return static_cast<long>(st.st_size);
+}
+
+void Record(FdScan* scan, int fd, const struct stat& st) {
+  scan->open++;
+  if (S_ISSOCK(st.st_mode)) scan->socket_fds.emplace(static_cast<uint32_t>(st.st_ino), fd);
+}
+
+// poll() with POLLNVAL finds the open fds of [first, size) in one syscall per chunk, then one
+// fstat() per open fd. Each open socket costs the poll ~0.4 µs more (its poll method runs).
+bool PollThenStat(FdScan* scan, long first, long size) {
   std::vector<pollfd> chunk;
-  for (long first = 0; first < size; first += kPollChunk) {
+  for (; first < size; first += kPollChunk) {
     const long end = first + kPollChunk < size ? first + kPollChunk : size;
     chunk.clear();
     for (long fd = first; fd < end; fd++) chunk.push_back(pollfd{static_cast<int>(fd), 0, 0});
@@ -90,9 +97,35 @@ bool ScanOwnFds(FdScan* scan) {
       if (entry.revents & POLLNVAL) continue;
       // A fd closed since the poll fails here and is simply not one of ours.
       struct stat st {};
-      if (fstat(entry.fd, &st) != 0) continue;
-      scan->open++;
-      if (S_ISSOCK(st.st_mode)) scan->socket_fds.emplace(static_cast<uint32_t>(st.st_ino), entry.fd);
+      if (fstat(entry.fd, &st) == 0) Record(scan, entry.fd, st);
+    }
+  }
+  return true;
+}
+
+// This process: fstat on the fd itself gives the socket inode without a path walk (readlink of
+// /proc/self/fd/N costs ~5x more; reading /proc/self/fd makes the kernel look up a dentry per
+// fd). Fd tables are dense (the lowest free number is taken), so when the kernel says how many
+// fds are open, one fstat() per number from 0 finds them all and stops at the last: no poll
+// pass. A table with holes falls back to polling after kMaxMisses closed numbers.
+bool ScanOwnFds(FdScan* scan) {
+  long size = 0;
+  if (!FdTableSize(scan, &size)) return false;
+  // poll() refuses more entries than RLIMIT_NOFILE; no fd sits at or above the soft limit
+  // unless the limit was lowered after it was opened, which this scan then does not see.
+  if (scan->limit_soft != 0 && static_cast<uint64_t>(size) > scan->limit_soft)
+    size = static_cast<long>(scan->limit_soft);
+  scan->socket_fds.reserve(1024);
+  const long expected = OpenFdCount();
+  if (expected <= 0) return PollThenStat(scan, 0, size);
+  long misses = 0;
+  long fd = 0;
+  for (; fd < size && static_cast<long>(scan->open) < expected; fd++) {
+    struct stat st {};
+    if (fstat(static_cast<int>(fd), &st) == 0) {
+      Record(scan, static_cast<int>(fd), st);
+    } else if (errno == EBADF) {
+      if (++misses > kMaxMisses) return PollThenStat(scan, fd + 1, size);
     }
   }
   return true;

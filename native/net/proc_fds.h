@@ -15,8 +15,9 @@ struct FdScan {
   const char* syscall = nullptr;
 };
 
-// Blocking: run it on the threadpool. pid 0 is this process: one poll() over its fd table
-// finds the open fds and one fstat() per open fd tells sockets and their inodes. Another
+// Blocking: run it on the threadpool. pid 0 is this process: one fstat() per fd number from 0
+// until as many fds as /proc/self/fd counts are found tells sockets and their inodes (poll()
+// finds the open fds of a table with holes). Another
 // process: /proc/<pid>/fd read with getdents64 and one readlink per fd.
 FdScan ScanProcessFds(int pid);
 

@@ -52,14 +52,20 @@ describe('socketSnapshot filtered on this process ports', () => {
 
   it('finds every outgoing connection once, by its ephemeral port, and agrees with ss', async () => {
     const snapshot = await sp.socketSnapshot();
-    const reference = ssSocketsOf(await ss('tan'), process.pid);
+    const host = await ss('tan');
+    const reference = ssSocketsOf(host, process.pid);
     expect(snapshot.counts.byLocalPort).toEqual(countByLocalPort(reference));
     expect(snapshot.counts.byRemotePort[port]).toEqual({ ESTABLISHED: CONNECTIONS });
     expect(snapshot.listeners).toHaveLength(0);
     expect(snapshot.dump.unfiltered).toBe(false);
     expect(snapshot.dump.filterPorts).toBeGreaterThanOrEqual(CONNECTIONS);
-    // The server process's accepted sockets (local port = its listening port) are not sent.
-    expect(snapshot.hostSockets).toBeLessThan(2 * CONNECTIONS);
+    // The server process's accepted sockets (local port = its listening port) are not sent: what
+    // the kernel sent is the host's sockets on our ephemeral ports (ours, and other processes'
+    // connections and TIME_WAITs that reuse those port numbers), with room for churn between the
+    // two reads, far below that count plus the server's 600.
+    const ourPorts = new Set(reference.map((row) => row.local.port));
+    const onOurPorts = host.filter((row) => ourPorts.has(row.local.port) && row.state !== 'LISTEN').length;
+    expect(snapshot.hostSockets).toBeLessThan(onOurPorts + CONNECTIONS / 4);
     const fds = new Set<number>();
     for (let i = 0; i < snapshot.sockets.length; i++) fds.add(snapshot.sockets.fd(i));
     expect(fds.size).toBe(snapshot.sockets.length);
