@@ -39,7 +39,8 @@ export function nativeLoadProblem(): string | undefined {
   const fixes =
     process.platform !== 'linux'
       ? `sockprobe's probes need Linux; this is ${process.platform}.`
-      : 'Reinstall so the prebuild for linux-x64 is used (npm install sockprobe), or build from source with python3, make and g++ (npm rebuild sockprobe).';
+      : 'Reinstall so the prebuild for linux-x64 or linux-arm64 (glibc) is used (npm install sockprobe), ' +
+        'or build from source with python3, make and g++ (npm rebuild sockprobe).';
   return `the native addon did not load (${loadError?.message.split('\n')[0]}). ${fixes}`;
 }
 
