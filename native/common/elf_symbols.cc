@@ -53,7 +53,16 @@ class MappedFile {
   int error_ = 0;
 };
 
-// The file's section headers when it is a 64-bit little-endian x86-64 ELF file with some, else
+// The machine this addon runs on: a symbol table of another machine's file says nothing here.
+#if defined(__aarch64__)
+constexpr uint16_t kMachine = EM_AARCH64;
+constexpr const char* kMachineName = "AArch64";
+#else
+constexpr uint16_t kMachine = EM_X86_64;
+constexpr const char* kMachineName = "x86-64";
+#endif
+
+// The file's section headers when it is a 64-bit little-endian ELF file of this machine with some, else
 // nullptr with `why` set.
 const Elf64_Shdr* Sections(const MappedFile& file, const std::string& path, const Elf64_Ehdr** out, std::string* why) {
   const auto* header = reinterpret_cast<const Elf64_Ehdr*>(file.At(0, sizeof(Elf64_Ehdr)));
@@ -62,9 +71,9 @@ const Elf64_Shdr* Sections(const MappedFile& file, const std::string& path, cons
     return nullptr;
   }
   if (memcmp(header->e_ident, ELFMAG, SELFMAG) != 0 || header->e_ident[EI_CLASS] != ELFCLASS64 ||
-      header->e_ident[EI_DATA] != ELFDATA2LSB || header->e_machine != EM_X86_64 ||
+      header->e_ident[EI_DATA] != ELFDATA2LSB || header->e_machine != kMachine ||
       header->e_shentsize != sizeof(Elf64_Shdr)) {
-    *why = path + " is not a 64-bit little-endian x86-64 ELF file";
+    *why = path + " is not a 64-bit little-endian " + kMachineName + " ELF file";
     return nullptr;
   }
   const auto* sections = reinterpret_cast<const Elf64_Shdr*>(

@@ -20,7 +20,7 @@ struct ElfSymbol {
 // Calls `visit` for every defined data or function symbol of `file_path`'s .symtab, in table
 // order (a file's local symbols follow its STT_FILE entry). `path` names the file in
 // messages (e.g. the real path of /proc/self/exe). Returns false with `why` set when the file
-// cannot be read, is not a 64-bit x86-64 ELF, or has no .symtab (stripped). The file is
+// cannot be read, is not a 64-bit ELF of this machine, or has no .symtab (stripped). The file is
 // mapped read-only only for the duration of the call.
 bool ForEachElfSymbol(const std::string& file_path, const std::string& path,
                       const std::function<void(const ElfSymbol&)>& visit, std::string* why);

@@ -19,6 +19,16 @@ namespace heap {
 
 namespace {
 
+#if defined(__aarch64__)
+constexpr unsigned kJumpSlot = R_AARCH64_JUMP_SLOT;
+constexpr unsigned kGlobDat = R_AARCH64_GLOB_DAT;
+constexpr unsigned kAbs64 = R_AARCH64_ABS64;
+#else
+constexpr unsigned kJumpSlot = R_X86_64_JUMP_SLOT;
+constexpr unsigned kGlobDat = R_X86_64_GLOB_DAT;
+constexpr unsigned kAbs64 = R_X86_64_64;
+#endif
+
 struct Patch {
   uintptr_t* slot;
   uintptr_t original;
@@ -166,9 +176,9 @@ void CollectSlots(const LoadedObject& object, const DynamicInfo& dynamic, const 
   for (size_t i = 0; i < count; ++i) {
     const ElfW(Rela)& r = relocations[i];
     const unsigned type = ELF64_R_TYPE(r.r_info);
-    // R_X86_64_64 with no addend: a function pointer in data (libuv's default allocator
-    // table holds malloc/realloc/calloc/free this way in clang-built Node 26).
-    if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT && !(type == R_X86_64_64 && r.r_addend == 0)) continue;
+    // An absolute 64-bit relocation with no addend: a function pointer in data (libuv's
+    // default allocator table holds malloc/realloc/calloc/free this way in clang-built Node 26).
+    if (type != kJumpSlot && type != kGlobDat && !(type == kAbs64 && r.r_addend == 0)) continue;
     const size_t index = ELF64_R_SYM(r.r_info);
     const ElfW(Sym)* symbol = dynamic.symtab + index;
     if (index == 0 || !object.Contains(reinterpret_cast<uintptr_t>(symbol), sizeof *symbol)) continue;
@@ -180,7 +190,7 @@ void CollectSlots(const LoadedObject& object, const DynamicInfo& dynamic, const 
         (reinterpret_cast<uintptr_t>(slot) & 7) != 0)
       continue;
     const Mapping* mapping = maps.Find(reinterpret_cast<uintptr_t>(slot));
-    const long jmprel_index = jmprel && type == R_X86_64_JUMP_SLOT ? static_cast<long>(i) : -1;
+    const long jmprel_index = jmprel && type == kJumpSlot ? static_cast<long>(i) : -1;
     slots->push_back(Slot{slot, fn, mapping != nullptr ? mapping->prot : -1, jmprel_index});
   }
 }
@@ -199,24 +209,81 @@ ScannedObject& Scanned(const LoadedObject& object, const Maps** maps, Maps* stor
   return g_scanned.back();
 }
 
-// A jump slot not yet called in an object bound lazily (addons: process.dlopen defaults to
-// RTLD_LAZY) holds the address of its PLT entry's lazy stub, which pushes the slot's index in
-// DT_JMPREL and jumps to the resolver. The second source for such a slot is that stub, read
-// from the object's own executable segment: `[endbr64] pushq $index; [bnd] jmp PLT0` with
-// exactly this slot's index. The hook calls the real definition, so the object's own scope
-// must name it too (OwnScopeResolvesToReal): an object bringing its own allocator keeps its
-// lazy slots; so, under a preloaded allocator, do all (their own scope names libc's).
-bool HoldsOwnLazyStub(const LoadedObject& object, ScannedObject& scanned, const Slot& slot, uintptr_t current) {
-  if (slot.jmprel_index < 0 || slot.jmprel_index > 0x7fffffff) return false;
-  constexpr size_t kStubBytes = 4 + 5 + 2;
-  bool executable = false;
+// Whether [address, address + bytes) lies in the file-backed part of one of the object's
+// readable executable segments: where its PLT is.
+bool InCode(const LoadedObject& object, uintptr_t address, size_t bytes) {
   for (const ElfW(Phdr)& phdr : object.phdrs) {
     if (phdr.p_type != PT_LOAD || (phdr.p_flags & (PF_R | PF_X)) != (PF_R | PF_X)) continue;
     const uintptr_t start = object.bias + phdr.p_vaddr;
-    if (current >= start && current - start < phdr.p_filesz && kStubBytes <= phdr.p_filesz - (current - start))
-      executable = true;
+    if (address >= start && address - start < phdr.p_filesz && bytes <= phdr.p_filesz - (address - start)) return true;
   }
-  if (!executable) return false;
+  return false;
+}
+
+#if defined(__aarch64__)
+uint32_t Instruction(uintptr_t address) {
+  uint32_t word;
+  memcpy(&word, reinterpret_cast<const void*>(address), sizeof word);
+  return word;
+}
+
+constexpr uint32_t kBtiC = 0xd503245f;       // bti c
+constexpr uint32_t kAutia1716 = 0xd503219f;  // autia1716 (PAC-signed PLTs)
+constexpr uint32_t kBrX17 = 0xd61f0220;      // br x17
+constexpr uint32_t kStpX16X30 = 0xa9bf7bf0;  // stp x16, x30, [sp, #-16]!
+
+// The GOT address a PLT sequence `adrp x16, page; ldr x17, [x16, #lo]; add x16, x16, #lo;
+// [autia1716;] br x17` at `at` (after an optional bti c) loads its target from; 0 when the
+// code at `at` is not exactly that sequence with matching offsets.
+uintptr_t PltSequenceTarget(const LoadedObject& object, uintptr_t at) {
+  if (!InCode(object, at, 6 * 4)) return 0;
+  if (Instruction(at) == kBtiC) at += 4;
+  const uint32_t adrp = Instruction(at), ldr = Instruction(at + 4), add = Instruction(at + 8);
+  uint32_t br = Instruction(at + 12);
+  if (br == kAutia1716) br = Instruction(at + 16);
+  if ((adrp & 0x9f00001f) != 0x90000010 || (ldr & 0xffc003ff) != 0xf9400211 || (add & 0xffc003ff) != 0x91000210 ||
+      br != kBrX17)
+    return 0;
+  // adrp: immhi (bits 5-23) and immlo (bits 29-30) form a signed 21-bit count of 4 KiB pages.
+  int64_t pages = static_cast<int64_t>((((adrp >> 5) & 0x7ffff) << 2) | ((adrp >> 29) & 3));
+  if (pages & (int64_t{1} << 20)) pages -= int64_t{1} << 21;
+  const uintptr_t page = (at & ~uintptr_t{0xfff}) + static_cast<uintptr_t>(pages * 4096);
+  const uintptr_t ldr_offset = ((ldr >> 10) & 0xfff) * 8;  // unsigned offset scaled by 8
+  const uintptr_t add_offset = (add >> 10) & 0xfff;        // no shift (bit 22 clear, checked above)
+  if (ldr_offset != add_offset) return 0;
+  return page + ldr_offset;
+}
+#endif
+
+// A jump slot not yet called in an object bound lazily (addons: process.dlopen defaults to
+// RTLD_LAZY) holds the address of PLT code that sends the call to the resolver; the second
+// source for such a slot is that code, read from the object's own executable segment, naming
+// exactly this slot.
+//   x86-64: the slot holds its own entry's lazy stub, `[endbr64] pushq $index; [bnd] jmp PLT0`,
+//   pushing this slot's index in DT_JMPREL.
+//   AArch64: every lazy slot holds PLT0 (`[bti c] stp x16, x30, [sp, #-16]!` then an
+//   adrp/ldr/add/br x17 sequence), and the resolver learns the slot from x16, set by the
+//   slot's own entry `[bti c] adrp x16; ldr x17, [x16, #off]; add x16, x16, #off;
+//   [autia1716] br x17`, the index-th after PLT0's 32 bytes (16 bytes each, 24 with BTI or
+//   PAC): that entry must address exactly this slot.
+// The hook calls the real definition, so the object's own scope must name it too
+// (OwnScopeResolvesToReal): an object bringing its own allocator keeps its lazy slots; so,
+// under a preloaded allocator, do all (their own scope names libc's).
+bool HoldsOwnLazyStub(const LoadedObject& object, ScannedObject& scanned, const Slot& slot, uintptr_t current) {
+  if (slot.jmprel_index < 0 || slot.jmprel_index > 0x7fffffff) return false;
+#if defined(__aarch64__)
+  uintptr_t plt0 = current;
+  if (!InCode(object, plt0, 8 * 4)) return false;
+  if (Instruction(plt0) == kBtiC) plt0 += 4;
+  if (Instruction(plt0) != kStpX16X30 || PltSequenceTarget(object, plt0 + 4) == 0) return false;
+  const uintptr_t slot_address = reinterpret_cast<uintptr_t>(slot.address);
+  const uintptr_t index = static_cast<uintptr_t>(slot.jmprel_index);
+  const bool own_entry = PltSequenceTarget(object, current + 32 + 16 * index) == slot_address ||
+                         PltSequenceTarget(object, current + 32 + 24 * index) == slot_address;
+  if (!own_entry) return false;
+#else
+  constexpr size_t kStubBytes = 4 + 5 + 2;
+  if (!InCode(object, current, kStubBytes)) return false;
   const auto* code = reinterpret_cast<const unsigned char*>(current);
   static constexpr unsigned char kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
   if (memcmp(code, kEndbr64, sizeof kEndbr64) == 0) code += sizeof kEndbr64;
@@ -226,6 +293,7 @@ bool HoldsOwnLazyStub(const LoadedObject& object, ScannedObject& scanned, const 
   if (pushed != slot.jmprel_index) return false;
   code += 5;
   if (code[0] != 0xe9 && !(code[0] == 0xf2 && code[1] == 0xe9)) return false;  // jmp / bnd jmp rel32
+#endif
   int8_t& known = scanned.own_scope_is_real[slot.fn];
   if (known < 0) known = OwnScopeResolvesToReal(object, slot.fn) ? 1 : 0;
   return known == 1;

@@ -2,9 +2,10 @@
 //
 // A slot is written only when two independent sources agree: the object's own dynamic
 // relocations say the slot (R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT, or a data pointer
-// R_X86_64_64 with no addend) is bound to that symbol, and the slot's current value equals the real definition
-// ResolveReals() found by dlsym/dladdr1. Writes are compare-and-swap of exactly that value; a page that RELRO made
-// read-only is made writable only for the write, and its protection restored.
+// R_X86_64_64 with no addend; on AArch64 R_AARCH64_JUMP_SLOT, R_AARCH64_GLOB_DAT, R_AARCH64_ABS64) is bound to that
+// symbol, and the slot's current value equals the real definition ResolveReals() found by dlsym/dladdr1. Writes are
+// compare-and-swap of exactly that value; a page that RELRO made read-only is made writable only for the write, and its
+// protection restored.
 #pragma once
 #include <cstddef>
 #include <cstdint>

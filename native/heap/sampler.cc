@@ -1,7 +1,9 @@
 #include "heap/sampler.h"
 
 #include <pthread.h>
+#if defined(__x86_64__)
 #include <x86intrin.h>
+#endif
 
 #include <atomic>
 #include <cmath>
@@ -26,9 +28,35 @@ std::atomic<uint64_t> g_seed_counter{0};
 
 constexpr uint64_t kIdleMean = 512 * 1024;
 
+// A seed that differs per thread and per run; any cycle or tick counter readable at user level.
+uint64_t Ticks() {
+#if defined(__x86_64__)
+  return __rdtsc();
+#elif defined(__aarch64__)
+  uint64_t ticks;
+  asm volatile("mrs %0, cntvct_el0" : "=r"(ticks));
+  return ticks;
+#else
+  return 0;
+#endif
+}
+
+// A return address as code sees it. AArch64 code built with pac-ret (-mbranch-protection)
+// keeps a signed link register in its frame record; XPACLRI (a hint: a no-op on cores without
+// pointer authentication) clears the signature. x86-64 return addresses are plain.
+inline uintptr_t CodeAddress(uintptr_t ret) {
+#if defined(__aarch64__)
+  register uintptr_t lr asm("x30") = ret;
+  asm("hint #7" : "+r"(lr));  // XPACLRI
+  return lr;
+#else
+  return ret;
+#endif
+}
+
 uint64_t NextRandom(ThreadState& s) {
   if (s.rng == 0) {
-    s.rng = (__rdtsc() ^ reinterpret_cast<uintptr_t>(&s) ^
+    s.rng = (Ticks() ^ reinterpret_cast<uintptr_t>(&s) ^
              (g_seed_counter.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ull)) |
             1;
   }
@@ -69,7 +97,9 @@ void FindStack(ThreadState& s, uintptr_t sp) {
   s.stack_hi = hi;
 }
 
-// Return addresses up the frame-pointer chain, starting with where the hook returns. Every
+// Return addresses up the frame-pointer chain, starting with where the hook returns. The
+// frame record is the same pair on both architectures: the caller's frame pointer (rbp or
+// x29) at fp, the return address (pushed by call, or x30 stored by the prologue) above it. Every
 // read is between the current stack pointer and the top of this thread's stack, which is
 // mapped: a frame that leaves that range, goes down, or is misaligned ends the walk.
 size_t Walk(uintptr_t fp, uintptr_t sp, uintptr_t hi, uintptr_t* out) {
@@ -77,7 +107,7 @@ size_t Walk(uintptr_t fp, uintptr_t sp, uintptr_t hi, uintptr_t* out) {
   while (depth < kMaxDepth) {
     if (fp < sp || fp > hi - 2 * sizeof(uintptr_t) || (fp & (sizeof(uintptr_t) - 1)) != 0) break;
     const auto* frame = reinterpret_cast<const uintptr_t*>(fp);
-    const uintptr_t ret = frame[1];
+    const uintptr_t ret = CodeAddress(frame[1]);
     const uintptr_t next = frame[0];
     if (ret < 4096) break;
     out[depth++] = ret;
@@ -121,7 +151,8 @@ void RecordSample(ThreadState& s, void* address, size_t size, uintptr_t hook_fp)
     depth = Walk(hook_fp, sp, s.stack_hi, frames);
   }
   if (depth == 0) {
-    frames[0] = reinterpret_cast<const uintptr_t*>(hook_fp)[1];  // the hook's own return address is on its frame
+    frames[0] =
+        CodeAddress(reinterpret_cast<const uintptr_t*>(hook_fp)[1]);  // the hook's own return address is on its frame
     depth = 1;
   }
   const uint32_t stack = InternStack(frames, depth);

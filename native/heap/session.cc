@@ -58,8 +58,8 @@ void Check() {
   if (g_checked) return;
   g_checked = true;
   pthread_atfork(ForkPrepare, ForkRelease, ForkRelease);
-#if !defined(__x86_64__) || !defined(__linux__)
-  g_problem = "the native heap profiler patches x86-64 Linux GOT slots; this is another architecture";
+#if !(defined(__x86_64__) || defined(__aarch64__)) || !defined(__linux__)
+  g_problem = "the native heap profiler patches x86-64 and AArch64 Linux GOT slots; this is another architecture";
   return;
 #else
   std::string why;

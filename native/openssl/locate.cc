@@ -100,8 +100,10 @@ void Collect(const ElfSymbol& symbol, SymbolFindings* found) {
 }  // namespace
 
 bool LocateOpensslMemSite(OpensslMemSite* site, std::string* why) {
-#if !defined(__x86_64__)
-  *why = "tracking reads x86-64 ELF symbol tables to confirm OpenSSL's private addresses; this is another architecture";
+#if !defined(__x86_64__) && !defined(__aarch64__)
+  *why =
+      "tracking reads x86-64 and AArch64 ELF symbol tables to confirm OpenSSL's private addresses; this is another "
+      "architecture";
   return false;
 #endif
   site->get_mem_functions = GlobalFunction<CryptoGetMemFn>("CRYPTO_get_mem_functions");

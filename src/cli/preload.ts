@@ -14,9 +14,12 @@ const SONAMES: Record<Exclude<AllocatorChoice, 'glibc'>, { sonames: string[]; de
 /** Finds an installed allocator library through the dynamic linker's cache (ldconfig -p). */
 export function findAllocatorLibrary(name: Exclude<AllocatorChoice, 'glibc'>): string {
   const cache = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' }).stdout ?? '';
+  // ldconfig names the machine in each entry's flags: (libc6,x86-64), (libc6,AArch64).
+  const machine = process.arch === 'x64' ? 'x86-64' : process.arch === 'arm64' ? 'AArch64' : process.arch;
   for (const soname of SONAMES[name].sonames) {
-    const match = new RegExp(`^\\s*${soname.replace(/\./g, '\\.')} \\(([^)]*)\\) => (\\S+)$`, 'm').exec(cache);
-    if (match?.[1].includes(process.arch === 'x64' ? 'x86-64' : process.arch) && fs.existsSync(match[2])) return match[2];
+    for (const match of cache.matchAll(new RegExp(`^\\s*${soname.replace(/\./g, '\\.')} \\(([^)]*)\\) => (\\S+)$`, 'gm'))) {
+      if (match[1].includes(machine) && fs.existsSync(match[2])) return match[2];
+    }
   }
   throw new EnvironmentError(
     `${name} is not installed: none of ${SONAMES[name].sonames.join(', ')} is in the linker cache (on Debian/Ubuntu: apt-get install ${SONAMES[name].debian})`,

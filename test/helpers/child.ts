@@ -2,10 +2,24 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 
 export const root = path.join(__dirname, '..', '..');
+/**
+ * The Node that runs fixtures: this one, or SOCKPROBE_CHILD_NODE (test:arm64 points it at an
+ * official arm64 build, run by qemu-user through binfmt_misc).
+ */
+export const childNode = process.env.SOCKPROBE_CHILD_NODE || process.execPath;
+/**
+ * Fixtures run under an emulator (test:arm64): about 13x slower, so scenarios are scaled down,
+ * and /proc/self memory figures (RSS) are the emulator's.
+ */
+export const emulated = process.env.SOCKPROBE_CHILD_EMULATED === '1';
+/** The C compiler for the children's machine (test:arm64: aarch64-linux-gnu-gcc). */
+export const childCC = process.env.SOCKPROBE_CHILD_CC || 'cc';
+// The allocators' directory for the children's machine (test:arm64: the arm64 Debian packages, extracted).
+const libDir = process.env.SOCKPROBE_CHILD_LIBDIR || '/usr/lib/x86_64-linux-gnu';
 export const LIBS = {
-  jemalloc: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
-  tcmalloc: '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4',
-  mimalloc: '/usr/lib/x86_64-linux-gnu/libmimalloc.so.2',
+  jemalloc: path.join(libDir, 'libjemalloc.so.2'),
+  tcmalloc: path.join(libDir, 'libtcmalloc_minimal.so.4'),
+  mimalloc: path.join(libDir, 'libmimalloc.so.2'),
 } as const;
 export type PreloadName = keyof typeof LIBS | 'glibc';
 
@@ -29,7 +43,7 @@ export function runFixture<T = unknown>(
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   env.LD_PRELOAD = options.preloadPath ?? (options.preload && options.preload !== 'glibc' ? LIBS[options.preload] : '');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(root, 'test', 'fixtures', name), ...(options.args ?? [])], {
+    const child = spawn(childNode, [...(options.nodeArgs ?? []), path.join(root, 'test', 'fixtures', name), ...(options.args ?? [])], {
       env,
       cwd: root,
     });
