@@ -24,9 +24,21 @@ bool JemallocStats(NamedSizes* out) {
   uint64_t epoch = 1;
   size_t epoch_size = sizeof(epoch);
   mallctl("epoch", &epoch, &epoch_size, &epoch, epoch_size);
-  static const char* const kSizeStats[] = {
-      "stats.allocated", "stats.active", "stats.metadata", "stats.resident",     "stats.mapped",
-      "stats.retained",  "opt.narenas",  "arenas.narenas", "opt.dirty_decay_ms", "opt.muzzy_decay_ms"};
+  // stats.allocated counts freed blocks held in thread caches; 4096 (MALLCTL_ARENAS_ALL) gives
+  // their bytes over every arena. jemalloc before 5.0 lacks tcache_bytes, before 5.3 the stashed
+  // bytes: a name it rejects is left out, and the TS side says the cache was not subtracted.
+  static const char* const kSizeStats[] = {"stats.allocated",
+                                           "stats.active",
+                                           "stats.metadata",
+                                           "stats.resident",
+                                           "stats.mapped",
+                                           "stats.retained",
+                                           "opt.narenas",
+                                           "arenas.narenas",
+                                           "opt.dirty_decay_ms",
+                                           "opt.muzzy_decay_ms",
+                                           "stats.arenas.4096.tcache_bytes",
+                                           "stats.arenas.4096.tcache_stashed_bytes"};
   for (const char* name : kSizeStats) {
     // mallctl insists on the exact width: sizes are size_t, decay times ssize_t, arena
     // counts unsigned. Try the wide read first, then the 32-bit one.

@@ -55,13 +55,15 @@ export function memoryBreakdown(): MemoryBreakdown {
   const known = heap.total_physical_size + usage.external + (nativeInUse ?? 0) + (nativeFree ?? 0) + status.rssFileBytes;
   const statsSource = name === 'glibc' ? 'mallinfo2()' : `${name} stats`;
   const cap = ', at most the anonymous RSS left unexplained';
+  // Thread caches count free, but a release returns them only from threads that flushed theirs.
+  const caches = stats.threadCacheBytes === null ? '' : ` (thread caches ${(stats.threadCacheBytes / 1048576).toFixed(1)} MiB of it, which a release keeps)`;
   return {
     allocator: name,
     rss: part(status.rssBytes, '/proc/self/status VmRSS'),
     jsHeap: part(heap.total_physical_size, 'v8.getHeapStatistics().total_physical_size'),
     external: part(usage.external, 'process.memoryUsage().external'),
     nativeInUse: part(nativeInUse, nativeInUse === null ? `${name} keeps no allocated-bytes figure` : `${statsSource} allocated − external${cap}`),
-    nativeFree: part(nativeFree, nativeFree === null ? `${name} keeps no free-bytes figure` : `${statsSource} free${cap}`),
+    nativeFree: part(nativeFree, nativeFree === null ? `${name} keeps no free-bytes figure` : `${statsSource} free${caches}${cap}`),
     codeAndLibraries: part(status.rssFileBytes, '/proc/self/status RssFile'),
     other: part(Math.max(0, status.rssBytes - known), 'VmRSS − the parts above'),
   };

@@ -17,7 +17,8 @@ import type { ProbeSources } from './sources';
 /**
  * The part of an allocator's free count its release call returns: glibc's trim walks every free
  * chunk; jemalloc's purge returns dirty pages (resident, not active, not metadata; the rest of
- * its free count is fragmentation inside slabs in use); tcmalloc's ReleaseFreeMemory empties the
+ * its free count is fragmentation inside slabs in use and thread caches, which sit in active pages
+ * and which a purge returns only from threads that flushed theirs); tcmalloc's ReleaseFreeMemory empties the
  * page heap only (its central, transfer and thread caches stay).
  */
 export function releasableRaw(stats: AllocatorStats): number | null {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { NativeMallinfo2 } from '../../src/binding/malloc';
-import { normalize } from '../../src/memory/stats';
+import { JEMALLOC_TCACHE_BYTES, JEMALLOC_TCACHE_STASHED_BYTES, normalize } from '../../src/memory/stats';
 import { parseMallocInfo } from '../../src/memory/malloc-info';
 import { releasableRaw } from '../../src/probe/real-sources';
 import { numberAfter, recordedMeta, recordedText } from '../helpers/recorded';
@@ -37,6 +37,49 @@ describe('normalize(jemalloc) against malloc_stats_print', () => {
     expect(stats.freeBytes!).toBeGreaterThan(50 * MiB);
     expect(Math.abs(releasableRaw(stats)! - (resident - active - metadata))).toBeLessThan(256 * KiB);
     expect(releasableRaw(stats)!).toBeLessThan(stats.freeBytes!);
+  });
+
+  it('names no thread cache figure without the tcache names (jemalloc before 5.0; this recording read none): stats.allocated stays in use', () => {
+    expect(stats.threadCacheBytes).toBeNull();
+    expect(stats.allocatedBytes).toBe(numbersAfter['stats.allocated']);
+  });
+
+  describe('with the thread caches jemalloc printed (merged tcache_bytes, tcache_stashed_bytes)', () => {
+    const merged = text.slice(text.indexOf('Merged arenas stats:'));
+    const cached = numberAfter(merged, /tcache_bytes:\s+/);
+    const stashed = numberAfter(merged, /tcache_stashed_bytes:\s+/);
+    const withCaches = normalize('jemalloc', {
+      ...numbersAfter,
+      [JEMALLOC_TCACHE_BYTES]: cached,
+      [JEMALLOC_TCACHE_STASHED_BYTES]: stashed,
+    });
+
+    it('takes the merged figure, the sum of the per-arena ones', () => {
+      const perArena = [...text.matchAll(/^tcache_bytes:\s+(\d+)$/gm)].map((match) => Number(match[1]));
+      expect(perArena.length).toBeGreaterThan(2);
+      expect(perArena[0]).toBe(cached);
+      expect(perArena.slice(1).reduce((a, b) => a + b)).toBe(cached);
+      expect(withCaches.threadCacheBytes).toBe(cached + stashed);
+    });
+
+    it('counts the cached bytes free, not in use: allocated − tcache bytes, free grown by as much', () => {
+      expect(cached).toBeGreaterThan(MiB);
+      expect(Math.abs(withCaches.allocatedBytes! - (allocated - cached - stashed))).toBeLessThan(128 * KiB);
+      expect(withCaches.freeBytes! - stats.freeBytes!).toBe(cached + stashed);
+      expect(withCaches.allocatedBytes! + withCaches.freeBytes! + withCaches.metadataBytes!).toBe(withCaches.residentBytes);
+    });
+
+    it('keeps releasable to the dirty pages: a purge does not return what thread caches hold', () => {
+      expect(releasableRaw(withCaches)).toBe(releasableRaw(stats));
+      expect(releasableRaw(withCaches)!).toBeLessThanOrEqual(withCaches.freeBytes! - cached - stashed);
+    });
+  });
+
+  it('never goes negative when the cached bytes exceed what stats.allocated counts (reads from different moments)', () => {
+    const skewed = normalize('jemalloc', { ...numbersAfter, [JEMALLOC_TCACHE_BYTES]: numbersAfter['stats.allocated'] + MiB });
+    expect(skewed.allocatedBytes).toBe(0);
+    expect(skewed.freeBytes).toBe(numbersAfter['stats.resident'] - numbersAfter['stats.metadata']);
+    expect(skewed.freeBytes!).toBeLessThanOrEqual(skewed.residentBytes!);
   });
 });
 

@@ -34,6 +34,24 @@ describe('memoryBreakdown()', () => {
     expect(sumOfParts(b)).toBe(b.rss.bytes);
   });
 
+  it("names the thread caches inside jemalloc's free part, which a release keeps", async () => {
+    const MiB = 1024 * 1024;
+    const b = await breakdown((f) => {
+      f.owner = { ...f.owner, glibc: false, jemalloc: true, path: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', jemallocVersion: '5.3.0' };
+      f.numbers.jemalloc = {
+        'stats.allocated': 40 * MiB,
+        'stats.active': 44 * MiB,
+        'stats.metadata': 4 * MiB,
+        'stats.resident': 60 * MiB,
+        'stats.mapped': 64 * MiB,
+        'stats.arenas.4096.tcache_bytes': 3 * MiB,
+      };
+    });
+    expect(b.allocator).toBe('jemalloc');
+    expect(b.nativeFree.source).toBe('jemalloc stats free (thread caches 3.0 MiB of it, which a release keeps), at most the anonymous RSS left unexplained');
+    expect(sumOfParts(b)).toBe(b.rss.bytes);
+  });
+
   it('says where an allocator keeps no figure, instead of a zero', async () => {
     const b = await breakdown((f) => {
       f.owner = { ...f.owner, glibc: false, mimalloc: true, path: '/usr/lib/x86_64-linux-gnu/libmimalloc.so.2', mimallocVersion: 209 };

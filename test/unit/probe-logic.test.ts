@@ -354,6 +354,7 @@ describe('createProbe with a fake native seam', () => {
           allocator: 'glibc' as const,
           allocatedBytes: 10 * MiB,
           freeBytes: state.freeRaw,
+          threadCacheBytes: null,
           residentBytes: null,
           mappedBytes: null,
           metadataBytes: null,

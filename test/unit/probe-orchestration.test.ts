@@ -25,6 +25,7 @@ function fakeSources() {
       allocator: 'glibc' as const,
       allocatedBytes: 10 * MiB,
       freeBytes: state.free,
+      threadCacheBytes: null,
       residentBytes: null,
       mappedBytes: null,
       metadataBytes: null,
