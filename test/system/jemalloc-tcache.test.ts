@@ -53,7 +53,8 @@ describe('allocatorStats() under jemalloc, thread caches counted free', () => {
     expect(Math.abs(after.threadCacheBytes! - cached)).toBeLessThan(64 * KiB);
     expect(Math.abs(after.allocatedBytes - (allocated - cached))).toBeLessThan(128 * KiB);
     expect(Math.abs(after.metadataBytes - metadata)).toBeLessThan(128 * KiB);
-    expect(after.residentBytes).toBe(resident);
+    // Other threads (V8's on Node 26) touch pages between the read and the text.
+    expect(Math.abs(after.residentBytes - resident)).toBeLessThan(256 * KiB);
 
     // Consistent: nothing negative, in use + free + metadata = resident.
     for (const figures of [before, after]) {
