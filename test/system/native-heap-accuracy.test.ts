@@ -21,7 +21,7 @@ const SAMPLE_BYTES = emulated ? 6.5 * 1024 : 32 * 1024;
 
 // N idle TLS server connections (clients in a child process), profiled at 32 KiB: the
 // profile's live growth against the allocator's own in-use growth (glibc uordblks + hblkhd,
-// jemalloc stats.allocated, tcmalloc generic.current_allocated_bytes), and its openssl
+// jemalloc stats.allocated − tcache_bytes, tcmalloc generic.current_allocated_bytes), and its openssl
 // category against openssl.stats(), which counts inside OpenSSL's allocator entry points.
 describe.each<PreloadName>(['glibc', 'jemalloc', 'tcmalloc', 'mimalloc'])('native heap profile accuracy under %s', (preload) => {
   it(
@@ -31,9 +31,8 @@ describe.each<PreloadName>(['glibc', 'jemalloc', 'tcmalloc', 'mimalloc'])('nativ
         preload,
         args: [String(N), String(SAMPLE_BYTES)],
         nodeArgs: ['--expose-gc'],
-        // jemalloc's stats.allocated counts freed blocks its thread caches hold: a fixed few MB (2.8 MB on x64 Node 22,
-        // 6-7 MB with Debian's arm64 build) that 200 connections under emulation do not dwarf as 1000 do. Without the
-        // caches its count is the live blocks alone.
+        // Kept under emulation from before allocatedBytes subtracted jemalloc's thread caches (a fixed few MB, 6-7 MB
+        // with Debian's arm64 build, that 200 connections did not dwarf); without the caches there is nothing to subtract.
         env: emulated && preload === 'jemalloc' ? { MALLOC_CONF: 'tcache:false' } : {},
         timeoutMs: emulated ? 280_000 : 110_000,
       });
