@@ -31,6 +31,11 @@ export const SYSTEM_DEPENDENCIES = [
   { pkg: 'binutils', why: 'objcopy, to make a stripped node; readelf and nm, references of the native unit tests', present: () => onPath('objcopy') },
   { pkg: 'gcc', why: 'cc, to build the OpenSSL reference preload', present: () => onPath('cc') },
   { pkg: 'g++', why: 'g++, to build the lazily bound test addon and the native unit tests', present: () => onPath('g++') },
+  {
+    pkg: 'g++-aarch64-linux-gnu',
+    why: 'cross-compiles the linux-arm64 prebuild that npm pack ships (prepack), which the package test opens',
+    present: () => onPath('aarch64-linux-gnu-g++'),
+  },
   { pkg: 'chromium', why: 'renders the HTML report in a test', present: () => onPath('chromium') },
   { pkg: 'golang-go', why: 'go tool pprof, an independent reader of the native heap .pb.gz', present: () => onPath('go') },
   { pkg: 'clang-format', why: 'checks the C++ format in npm run lint, which npm test runs first', present: () => onPath('clang-format') },

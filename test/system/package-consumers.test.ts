@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root } from '../helpers/child';
 
-// npm pack runs prepack (tsc + prebuildify --napi --strip): the tarball must carry the
-// prebuild so that users need no compiler.
+// npm pack runs prepack (tsc, prebuildify --napi --strip --tag-libc, then the cross-compiled
+// linux-arm64 prebuild): the tarball must carry both prebuilds so that users need no compiler.
 describe('the npm tarball', () => {
   let dir: string;
   let tarball: string;
@@ -23,7 +23,7 @@ describe('the npm tarball', () => {
     const name = run('npm', ['pack', '--silent', '--pack-destination', dir], source).trim().split('\n').pop()!;
     tarball = path.join(dir, name);
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  }, 240_000);
+  }, 600_000);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('ships a linux-x64 N-API prebuild, the sources to rebuild, and both module formats', () => {
@@ -41,6 +41,21 @@ describe('the npm tarball', () => {
     expect(files).toContain('package/CHANGELOG.md');
     expect(files).toContain('package/docs/api.md');
     expect(files.some((f) => f.startsWith('package/build/'))).toBe(false);
+  });
+
+  it('ships the linux-x64 and linux-arm64 prebuilds, each tagged glibc and an ELF of its machine (readelf)', () => {
+    const extracted = path.join(dir, 'extracted');
+    fs.mkdirSync(extracted, { recursive: true });
+    run('tar', ['-xzf', tarball, '-C', extracted], dir);
+    for (const [arch, machine] of [
+      ['x64', /Machine:\s+Advanced Micro Devices X86-64/],
+      ['arm64', /Machine:\s+AArch64/],
+    ] as const) {
+      const folder = path.join(extracted, 'package', 'prebuilds', `linux-${arch}`);
+      const builds = fs.readdirSync(folder).filter((f) => f.endsWith('.node'));
+      expect(builds).toEqual(['sockprobe.glibc.node']);
+      expect(run('readelf', ['-h', path.join(folder, builds[0])], dir)).toMatch(machine);
+    }
   });
 
   it('ships no private key: the loopback servers make a throwaway certificate at run time', () => {
