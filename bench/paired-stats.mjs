@@ -36,7 +36,7 @@ export function summarisePaired(results) {
   return summary;
 }
 
-export function printSummary(summary) {
+function printSummary(summary) {
   console.log('metric (median of rounds)               off          on   paired change');
   for (const [name, metrics] of Object.entries(summary)) {
     for (const [key, value] of Object.entries(metrics)) {
@@ -47,4 +47,28 @@ export function printSummary(summary) {
       console.log(`${(name + ' ' + key).padEnd(34)} ${String(value.off ?? '-').padStart(10)} ${String(value.on).padStart(11)}   ${change}`);
     }
   }
+}
+
+/** The bench's result: one JSON line with --json (`jsonOnly`); else a header naming the line, the
+ *  machine and `settings`, the table, and a JSON line with every round and `detail`. */
+export async function reportPaired({ results, rounds, roundMs, settings = {}, detail = {}, jsonOnly }) {
+  const summary = summarisePaired(results);
+  const result = {
+    node: process.versions.node,
+    openssl: process.versions.openssl,
+    v8: process.versions.v8,
+    cpus: (await import('node:os')).cpus().length,
+    rounds,
+    roundMs,
+    ...settings,
+    summary,
+  };
+  if (jsonOnly) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const named = Object.entries(settings).map(([key, value]) => `, ${key} ${value}`);
+  console.log(`node ${process.version}, ${result.cpus} CPUs, ${rounds} rounds of ${roundMs / 1000} s per phase${named.join('')}`);
+  printSummary(summary);
+  console.log(JSON.stringify({ ...result, perRound: results, ...detail }));
 }
