@@ -14,8 +14,8 @@
 // node bench/native-heap.mjs [roundSeconds=1] [rounds=10] [--json]
 // (SAMPLE_BYTES=... to measure another sampling interval).
 import { createRequire } from 'node:module';
-import { startTlsPairedLoad } from './tls-paired-load.mjs';
-import { median, printSummary, summarisePaired } from './paired-stats.mjs';
+import { pairOrder, startTlsPairedLoad } from './tls-paired-load.mjs';
+import { median, reportPaired } from './paired-stats.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -39,26 +39,14 @@ async function runBench() {
   const rounds = Number(positional[1] ?? 10);
 
   const setTracking = (on) => (on ? nativeHeap.start({ sampleBytes }) : nativeHeap.stop());
-  const { handshakePhase, bulkPhase, close } = await startTlsPairedLoad({ roundMs, setTracking });
-  // Warm-up of both paths (JIT, OpenSSL caches), not reported.
-  await handshakePhase(false);
-  await handshakePhase(true);
-  await bulkPhase(false);
-  nativeHeap.stop();
-
-  const results = { handshake: { off: [], on: [] }, bulk: { off: [], on: [] } };
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [false, true] : [true, false];
-    for (const on of order) results.handshake[on ? 'on' : 'off'].push(await handshakePhase(on));
-    for (const on of order) results.bulk[on ? 'on' : 'off'].push(await bulkPhase(on));
-  }
+  const { pairedRounds, close } = await startTlsPairedLoad({ roundMs, setTracking });
+  const results = await pairedRounds(rounds);
   // Per malloc and per free through the bench addon's slots, off and on (paired rounds; in
   // each, the median of 25 batches of 1,000 blocks of 64 bytes: cache-resident memory the
   // allocator reuses, so the figure is the call path itself, not page faults).
   const frees = { off: [], on: [] };
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [false, true] : [true, false];
-    for (const on of order) {
+    for (const on of pairOrder(round)) {
       setTracking(on);
       const batches = Array.from({ length: 25 }, () => heapBenchFrees(1000, 64));
       frees[on ? 'on' : 'off'].push({ mallocNs: median(batches.map((b) => b[0])), freeNs: median(batches.map((b) => b[1])) });
@@ -68,22 +56,5 @@ async function runBench() {
   nativeHeap.stop();
   close();
 
-  const summary = summarisePaired(results);
-  const result = {
-    node: process.versions.node,
-    openssl: process.versions.openssl,
-    v8: process.versions.v8,
-    cpus: (await import('node:os')).cpus().length,
-    rounds,
-    roundMs,
-    sampleBytes,
-    summary,
-  };
-  if (JSON_ONLY) {
-    console.log(JSON.stringify(result));
-    return;
-  }
-  console.log(`node ${process.version}, ${result.cpus} CPUs, ${rounds} rounds of ${roundMs / 1000} s per phase, sampleBytes ${sampleBytes}`);
-  printSummary(summary);
-  console.log(JSON.stringify({ ...result, perRound: results }));
+  await reportPaired({ results, rounds, roundMs, settings: { sampleBytes }, jsonOnly: JSON_ONLY });
 }

@@ -13,7 +13,7 @@
 // (--json: only the result, one JSON line on stdout, for bench/lines.mjs).
 import { createRequire } from 'node:module';
 import { startTlsPairedLoad } from './tls-paired-load.mjs';
-import { printSummary, summarisePaired } from './paired-stats.mjs';
+import { reportPaired } from './paired-stats.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -39,38 +39,10 @@ async function runBench() {
     const stats = openssl.stats();
     return stats.tracking ? stats.allocations + stats.frees + stats.reallocs : 0;
   };
-  const { handshakePhase, bulkPhase, close } = await startTlsPairedLoad({ roundMs, setTracking, allocatorCalls });
-
-  // Warm-up of both paths (JIT, OpenSSL caches), not reported.
-  await handshakePhase(false);
-  await handshakePhase(true);
-  await bulkPhase(false);
-  openssl.stop();
-
-  const results = { handshake: { off: [], on: [] }, bulk: { off: [], on: [] } };
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [false, true] : [true, false];
-    for (const on of order) results.handshake[on ? 'on' : 'off'].push(await handshakePhase(on));
-    for (const on of order) results.bulk[on ? 'on' : 'off'].push(await bulkPhase(on));
-  }
+  const { pairedRounds, close } = await startTlsPairedLoad({ roundMs, setTracking, allocatorCalls });
+  const results = await pairedRounds(rounds);
   const tracked = openssl.stats();
   openssl.stop();
   close();
-  const summary = summarisePaired(results);
-  const result = {
-    node: process.versions.node,
-    openssl: process.versions.openssl,
-    v8: process.versions.v8,
-    cpus: (await import('node:os')).cpus().length,
-    rounds,
-    roundMs,
-    summary,
-  };
-  if (JSON_ONLY) {
-    console.log(JSON.stringify(result));
-    return;
-  }
-  console.log(`node ${process.version}, ${result.cpus} CPUs, ${rounds} rounds of ${roundMs / 1000} s per phase`);
-  printSummary(summary);
-  console.log(JSON.stringify({ ...result, perRound: results, lastSession: tracked }));
+  await reportPaired({ results, rounds, roundMs, detail: { lastSession: tracked }, jsonOnly: JSON_ONLY });
 }

@@ -1,29 +1,13 @@
 // Statistics of the paired off/on CPU benches (bench/openssl.mjs, bench/native-heap.mjs):
 // medians, the paired change with a distribution-free ~95% interval, and the table they print.
+import { createRequire } from 'node:module';
 
-export const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
+// median and medianInterval (the distribution-free ~95% interval of the median paired ratio, which
+// says whether a change is told apart from the noise of a shared machine) are src/allocators/stats.ts's,
+// built: the benches run after `npm run build:ts`.
+const { median, medianInterval } = createRequire(import.meta.url)('../dist/cjs/allocators/stats');
 
-// A distribution-free ~95% confidence interval of the median paired ratio: the k-th smallest
-// and k-th largest of n ratios, k the largest with P(Binomial(n, 1/2) < k) ≤ 2.5%. It says
-// whether a change is told apart from the noise of a shared machine.
-export const medianInterval = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const n = sorted.length;
-  let below = 0; // P(Binomial(n, 1/2) < k)
-  let term = 0.5 ** n; // P(Binomial(n, 1/2) = k - 1), starting at k = 1
-  let k = 0;
-  for (let i = 1; i <= n >> 1; i++) {
-    below += term;
-    if (below > 0.025) break;
-    k = i;
-    term = (term * (n - i + 1)) / i;
-  }
-  return k === 0 || k > n - k + 1 ? null : [sorted[k - 1], sorted[n - k]];
-};
+export { median };
 
 /** results: { phase: { off: [round…], on: [round…] } }, each round an object of metric → number
  *  (null where counted only while on). Paired by round index. */
@@ -52,7 +36,7 @@ export function summarisePaired(results) {
   return summary;
 }
 
-export function printSummary(summary) {
+function printSummary(summary) {
   console.log('metric (median of rounds)               off          on   paired change');
   for (const [name, metrics] of Object.entries(summary)) {
     for (const [key, value] of Object.entries(metrics)) {
@@ -63,4 +47,28 @@ export function printSummary(summary) {
       console.log(`${(name + ' ' + key).padEnd(34)} ${String(value.off ?? '-').padStart(10)} ${String(value.on).padStart(11)}   ${change}`);
     }
   }
+}
+
+/** The bench's result: one JSON line with --json (`jsonOnly`); else a header naming the line, the
+ *  machine and `settings`, the table, and a JSON line with every round and `detail`. */
+export async function reportPaired({ results, rounds, roundMs, settings = {}, detail = {}, jsonOnly }) {
+  const summary = summarisePaired(results);
+  const result = {
+    node: process.versions.node,
+    openssl: process.versions.openssl,
+    v8: process.versions.v8,
+    cpus: (await import('node:os')).cpus().length,
+    rounds,
+    roundMs,
+    ...settings,
+    summary,
+  };
+  if (jsonOnly) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const named = Object.entries(settings).map(([key, value]) => `, ${key} ${value}`);
+  console.log(`node ${process.version}, ${result.cpus} CPUs, ${rounds} rounds of ${roundMs / 1000} s per phase${named.join('')}`);
+  printSummary(summary);
+  console.log(JSON.stringify({ ...result, perRound: results, ...detail }));
 }

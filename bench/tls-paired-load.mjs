@@ -86,9 +86,27 @@ export async function startTlsPairedLoad({ roundMs, setTracking, allocatorCalls 
     return result;
   }
 
+  /** Both paths warmed up (JIT, OpenSSL caches; not reported), then `rounds` paired rounds of each
+   *  phase: results.handshake.off[round] pairs with .on[round]. */
+  async function pairedRounds(rounds) {
+    await handshakePhase(false);
+    await handshakePhase(true);
+    await bulkPhase(false);
+    setTracking(false);
+    const results = { handshake: { off: [], on: [] }, bulk: { off: [], on: [] } };
+    for (let round = 0; round < rounds; round++) {
+      for (const on of pairOrder(round)) results.handshake[on ? 'on' : 'off'].push(await handshakePhase(on));
+      for (const on of pairOrder(round)) results.bulk[on ? 'on' : 'off'].push(await bulkPhase(on));
+    }
+    return results;
+  }
+
   const close = () => {
     client.disconnect();
     server.close();
   };
-  return { handshakePhase, bulkPhase, close };
+  return { handshakePhase, bulkPhase, pairedRounds, close };
 }
+
+/** Off then on in even rounds, on then off in odd ones: drift in machine load falls on both equally. */
+export const pairOrder = (round) => (round % 2 === 0 ? [false, true] : [true, false]);

@@ -67,6 +67,64 @@ export function connectionStateValue(kernelName: string): string {
   return Object.hasOwn(STATE_VALUES, kernelName) ? STATE_VALUES[kernelName] : kernelName.toLowerCase();
 }
 
+type InstrumentKind = 'gauge' | 'upDownCounter' | 'counter';
+
+/** Every instrument, in the order they are created: kind, name, unit, description. */
+const INSTRUMENTS = {
+  rss: ['upDownCounter', 'process.memory.usage', 'By', 'Resident set size of the process.'],
+  heapUsed: ['gauge', 'v8js.memory.heap.used', 'By', 'V8 heap in use, summed over heap spaces.'],
+  heapSize: ['gauge', 'v8js.memory.heap.space.size', 'By', 'V8 heap reserved (committed), summed over heap spaces.'],
+  memoryUsed: [
+    'upDownCounter',
+    'sockprobe.memory.used',
+    'By',
+    'Memory in use by layer: external (ArrayBuffers, external strings), native (the allocator ' +
+      'serving malloc), openssl (live OpenSSL allocations), kernel (TCP socket buffers). external and ' +
+      'openssl are parts of native: do not sum layers.',
+  ],
+  memoryFree: ['upDownCounter', 'sockprobe.memory.free', 'By', 'Free memory a layer retains: native is what the allocator keeps and releaseToOS() targets.'],
+  connections: ['upDownCounter', 'sockprobe.connection.count', '{connection}', 'Open connections by kind (tls, tcp) and side (server, client).'],
+  sockets: ['upDownCounter', 'sockprobe.socket.count', '{socket}', "This process's TCP sockets by network.connection.state."],
+  fds: ['upDownCounter', 'process.unix.file_descriptor.count', '{file_descriptor}', 'Open file descriptors.'],
+  fdLimit: ['upDownCounter', 'sockprobe.file_descriptor.limit', '{file_descriptor}', 'Soft limit on open file descriptors (RLIMIT_NOFILE).'],
+  perConnection: [
+    'gauge',
+    'sockprobe.connection.memory',
+    'By',
+    'Bytes per open connection by kind and memory layer (robust regression over the probe window).',
+  ],
+  released: ['counter', 'sockprobe.autorelease.released', 'By', 'RSS autoRelease returned to the OS, measured from /proc, since the probe started.'],
+  releases: ['counter', 'sockprobe.autorelease.releases', '{release}', 'Releases autoRelease performed (failed ones included) since the probe started.'],
+  loopDelay: ['gauge', 'nodejs.eventloop.delay.max', 's', 'Longest event-loop delay since the previous sample.'],
+  // The memory cgroup: container.memory.usage and container.memory.working_set are the semantic
+  // conventions' (cAdvisor's figures); the conventions have no cgroup limit (k8s.container.memory.limit.*
+  // is the pod spec's, not the kernel's) nor OOM kill count: sockprobe.container.* for those.
+  containerUsage: [
+    'upDownCounter',
+    'container.memory.usage',
+    'By',
+    "The memory cgroup's usage (memory.current / memory.usage_in_bytes): every process in it, page cache and kernel memory included.",
+  ],
+  containerWorkingSet: [
+    'upDownCounter',
+    'container.memory.working_set',
+    'By',
+    "The memory cgroup's usage minus inactive file pages: what the kubelet evicts on; at the limit the kernel OOM-kills.",
+  ],
+  containerLimit: [
+    'upDownCounter',
+    'sockprobe.container.memory.limit',
+    'By',
+    "The memory cgroup's limit (memory.max / memory.limit_in_bytes, the lowest up the hierarchy); not reported when none is set.",
+  ],
+  oomKills: [
+    'counter',
+    'sockprobe.container.oom_kills',
+    '{process}',
+    'Processes of the memory cgroup the kernel OOM-killed since the group was made (memory.events / memory.oom_control oom_kill).',
+  ],
+} as const satisfies Record<string, readonly [InstrumentKind, string, string, string]>;
+
 /** Registers observable instruments over the probe's figures; one batch callback reads one sample for all. */
 export function registerSockprobeInstruments(options: InstrumentOptions): SockprobeInstruments {
   if (typeof options !== 'object' || options === null || typeof options.probe?.samples !== 'function')
@@ -76,75 +134,15 @@ export function registerSockprobeInstruments(options: InstrumentOptions): Sockpr
     throw new SockprobeTypeError('options.meter', 'a Meter from @opentelemetry/api', meter);
   const probe = options.probe;
 
-  const gauge = (name: string, unit: string, description: string) => meter.createObservableGauge(name, { unit, description });
-  const upDown = (name: string, unit: string, description: string) => meter.createObservableUpDownCounter(name, { unit, description });
-  const counter = (name: string, unit: string, description: string) => meter.createObservableCounter(name, { unit, description });
-
-  const rss = upDown('process.memory.usage', 'By', 'Resident set size of the process.');
-  const heapUsed = gauge('v8js.memory.heap.used', 'By', 'V8 heap in use, summed over heap spaces.');
-  const heapSize = gauge('v8js.memory.heap.space.size', 'By', 'V8 heap reserved (committed), summed over heap spaces.');
-  const memoryUsed = upDown(
-    'sockprobe.memory.used',
-    'By',
-    'Memory in use by layer: external (ArrayBuffers, external strings), native (the allocator ' +
-      'serving malloc), openssl (live OpenSSL allocations), kernel (TCP socket buffers). external and ' +
-      'openssl are parts of native: do not sum layers.',
-  );
-  const memoryFree = upDown('sockprobe.memory.free', 'By', 'Free memory a layer retains: native is what the allocator keeps and releaseToOS() targets.');
-  const connections = upDown('sockprobe.connection.count', '{connection}', 'Open connections by kind (tls, tcp) and side (server, client).');
-  const sockets = upDown('sockprobe.socket.count', '{socket}', "This process's TCP sockets by network.connection.state.");
-  const fds = upDown('process.unix.file_descriptor.count', '{file_descriptor}', 'Open file descriptors.');
-  const fdLimit = upDown('sockprobe.file_descriptor.limit', '{file_descriptor}', 'Soft limit on open file descriptors (RLIMIT_NOFILE).');
-  const perConnection = gauge(
-    'sockprobe.connection.memory',
-    'By',
-    'Bytes per open connection by kind and memory layer (robust regression over the probe window).',
-  );
-  const released = counter('sockprobe.autorelease.released', 'By', 'RSS autoRelease returned to the OS, measured from /proc, since the probe started.');
-  const releases = counter('sockprobe.autorelease.releases', '{release}', 'Releases autoRelease performed (failed ones included) since the probe started.');
-  const loopDelay = gauge('nodejs.eventloop.delay.max', 's', 'Longest event-loop delay since the previous sample.');
-  // The memory cgroup: container.memory.usage and container.memory.working_set are the semantic
-  // conventions' (cAdvisor's figures); the conventions have no cgroup limit (k8s.container.memory.limit.*
-  // is the pod spec's, not the kernel's) nor OOM kill count: sockprobe.container.* for those.
-  const containerUsage = upDown(
-    'container.memory.usage',
-    'By',
-    "The memory cgroup's usage (memory.current / memory.usage_in_bytes): every process in it, page cache and kernel memory included.",
-  );
-  const containerWorkingSet = upDown(
-    'container.memory.working_set',
-    'By',
-    "The memory cgroup's usage minus inactive file pages: what the kubelet evicts on; at the limit the kernel OOM-kills.",
-  );
-  const containerLimit = upDown(
-    'sockprobe.container.memory.limit',
-    'By',
-    "The memory cgroup's limit (memory.max / memory.limit_in_bytes, the lowest up the hierarchy); not reported when none is set.",
-  );
-  const oomKills = counter(
-    'sockprobe.container.oom_kills',
-    '{process}',
-    'Processes of the memory cgroup the kernel OOM-killed since the group was made (memory.events / memory.oom_control oom_kill).',
-  );
-  const observables = [
-    rss,
-    heapUsed,
-    heapSize,
-    memoryUsed,
-    memoryFree,
-    connections,
-    sockets,
-    fds,
-    fdLimit,
-    perConnection,
-    released,
-    releases,
-    loopDelay,
-    containerUsage,
-    containerWorkingSet,
-    containerLimit,
-    oomKills,
-  ];
+  const create = (kind: InstrumentKind, name: string, unit: string, description: string): object => {
+    if (kind === 'gauge') return meter.createObservableGauge(name, { unit, description });
+    if (kind === 'upDownCounter') return meter.createObservableUpDownCounter(name, { unit, description });
+    return meter.createObservableCounter(name, { unit, description });
+  };
+  const instrument = Object.fromEntries(
+    Object.entries(INSTRUMENTS).map(([key, [kind, name, unit, description]]) => [key, create(kind, name, unit, description)]),
+  ) as Record<keyof typeof INSTRUMENTS, object>;
+  const observables = Object.values(instrument);
 
   const estimates = cachedPerConnection(() => probe.samples());
   const releaseTotals = cumulativeReleases(() => probe.releases());
@@ -155,36 +153,36 @@ export function registerSockprobeInstruments(options: InstrumentOptions): Sockpr
     const observe = (instrument: object, value: number | null | undefined, attributes?: Attributes) => {
       if (value !== null && value !== undefined && Number.isFinite(value)) result.observe(instrument, value, attributes);
     };
-    observe(rss, s.rss);
-    observe(heapUsed, s.heapUsed);
-    observe(heapSize, s.heapTotal);
-    observe(memoryUsed, s.external, { [ATTR_MEMORY_LAYER]: 'external' });
-    observe(memoryUsed, s.nativeAllocated, { [ATTR_MEMORY_LAYER]: 'native' });
-    observe(memoryUsed, s.opensslLive, { [ATTR_MEMORY_LAYER]: 'openssl' });
-    observe(memoryUsed, s.sockets?.kernelBytes, { [ATTR_MEMORY_LAYER]: 'kernel' });
-    observe(memoryFree, s.nativeFree, { [ATTR_MEMORY_LAYER]: 'native' });
+    observe(instrument.rss, s.rss);
+    observe(instrument.heapUsed, s.heapUsed);
+    observe(instrument.heapSize, s.heapTotal);
+    observe(instrument.memoryUsed, s.external, { [ATTR_MEMORY_LAYER]: 'external' });
+    observe(instrument.memoryUsed, s.nativeAllocated, { [ATTR_MEMORY_LAYER]: 'native' });
+    observe(instrument.memoryUsed, s.opensslLive, { [ATTR_MEMORY_LAYER]: 'openssl' });
+    observe(instrument.memoryUsed, s.sockets?.kernelBytes, { [ATTR_MEMORY_LAYER]: 'kernel' });
+    observe(instrument.memoryFree, s.nativeFree, { [ATTR_MEMORY_LAYER]: 'native' });
     if (s.connections) {
       for (const kind of ['tls', 'tcp'] as const) {
         for (const side of ['server', 'client'] as const)
-          observe(connections, s.connections[kind][side], { [ATTR_CONNECTION_KIND]: kind, [ATTR_CONNECTION_SIDE]: side });
+          observe(instrument.connections, s.connections[kind][side], { [ATTR_CONNECTION_KIND]: kind, [ATTR_CONNECTION_SIDE]: side });
       }
     }
     // Two kernel states (SYN_RECV, NEW_SYN_RECV) share one convention value: add them up.
     const byState = new Map<string, number>();
     for (const [state, count] of Object.entries(s.sockets?.byState ?? {}))
       byState.set(connectionStateValue(state), (byState.get(connectionStateValue(state)) ?? 0) + count);
-    for (const [state, count] of byState) observe(sockets, count, { [ATTR_CONNECTION_STATE]: state });
-    observe(fds, s.sockets?.fds.open);
-    observe(fdLimit, s.sockets?.fds.limit);
-    for (const e of estimates()) observe(perConnection, e.bytesPerConnection, { [ATTR_CONNECTION_KIND]: e.kind, [ATTR_MEMORY_LAYER]: e.layer });
+    for (const [state, count] of byState) observe(instrument.sockets, count, { [ATTR_CONNECTION_STATE]: state });
+    observe(instrument.fds, s.sockets?.fds.open);
+    observe(instrument.fdLimit, s.sockets?.fds.limit);
+    for (const e of estimates()) observe(instrument.perConnection, e.bytesPerConnection, { [ATTR_CONNECTION_KIND]: e.kind, [ATTR_MEMORY_LAYER]: e.layer });
     const t = releaseTotals();
-    observe(released, t.released);
-    observe(releases, t.count);
-    observe(loopDelay, s.eventLoopDelayMaxMs / 1000);
-    observe(containerUsage, s.container?.usageBytes);
-    observe(containerWorkingSet, s.container?.workingSetBytes);
-    observe(containerLimit, s.container?.limitBytes);
-    observe(oomKills, s.container?.oomKills);
+    observe(instrument.released, t.released);
+    observe(instrument.releases, t.count);
+    observe(instrument.loopDelay, s.eventLoopDelayMaxMs / 1000);
+    observe(instrument.containerUsage, s.container?.usageBytes);
+    observe(instrument.containerWorkingSet, s.container?.workingSetBytes);
+    observe(instrument.containerLimit, s.container?.limitBytes);
+    observe(instrument.oomKills, s.container?.oomKills);
   };
   meter.addBatchObservableCallback(callback, observables);
   return { unregister: () => meter.removeBatchObservableCallback(callback, observables) };

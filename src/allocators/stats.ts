@@ -1,5 +1,5 @@
 /**
- * Medians and their intervals over repeats, as the benches compute them (bench/paired-stats.mjs): the
+ * Medians and their intervals over repeats, the benches' too (bench/paired-stats.mjs): the
  * interval is distribution-free, so it holds on a shared machine whose noise is anything but normal.
  */
 

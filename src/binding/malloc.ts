@@ -17,16 +17,26 @@ export interface MallocOwnerInfo {
   mimallocVersion: number | null;
 }
 
+/** glibc `struct mallinfo2`, every field, in bytes (counts where the field is a count). */
 export interface NativeMallinfo2 {
+  /** Bytes obtained from the system for the arenas (sbrk and arena mmaps). */
   arena: number;
+  /** Free chunks. */
   ordblks: number;
+  /** Free fastbin blocks. */
   smblks: number;
+  /** Separately mmapped regions. */
   hblks: number;
+  /** Bytes in separately mmapped regions. */
   hblkhd: number;
   usmblks: number;
+  /** Bytes in free fastbin blocks. */
   fsmblks: number;
+  /** Bytes in use by the application (tcache blocks count as in use). */
   uordblks: number;
+  /** Free bytes held in the arenas. */
   fordblks: number;
+  /** Releasable top of the main arena. */
   keepcost: number;
 }
 

@@ -212,17 +212,31 @@ export function interpretMemoryCgroup(reading: CgroupReading, readMs = 0): Conta
     return 'unlimited' in parsed ? 'unlimited' : parsed.bytes;
   };
 
+  /** Each key's line of a flat-keyed file into `target`, its source noted, or why it is missing. */
+  const copyLines = <K extends string>(
+    file: string,
+    lines: Map<string, number>,
+    group: string,
+    target: Record<K, number | null>,
+    keys: K[],
+    lineOf: (key: K) => string | undefined,
+  ) => {
+    for (const key of keys) {
+      const line = lineOf(key);
+      if (line === undefined) continue;
+      const value = lines.get(line);
+      if (value !== undefined) {
+        target[key] = value;
+        note(`${group}.${key}`, `${file} ${line}`);
+      } else lack(`${group}.${key}`, `${file} has no ${line} line on this kernel`);
+    }
+  };
+
   const statFields = STAT_KEYS.map((k) => `stat.${k}`);
   const stat = flat('memory.stat', statFields);
   if (location.version === 2) {
     if (stat) {
-      for (const key of STAT_KEYS) {
-        const value = stat.get(V2_STAT[key]);
-        if (value !== undefined) {
-          result.stat[key] = value;
-          note(`stat.${key}`, `memory.stat ${V2_STAT[key]}`);
-        } else lack(`stat.${key}`, `memory.stat has no ${V2_STAT[key]} line on this kernel`);
-      }
+      copyLines('memory.stat', stat, 'stat', result.stat, STAT_KEYS, (key) => V2_STAT[key]);
       // `kernel` arrived in Linux 5.18; before it, its parts are summed.
       const parts = ['kernel_stack', 'pagetables', 'percpu', 'slab', 'vmalloc'].filter((k) => stat.has(k));
       if (result.stat.kernel === null && parts.length > 0) {
@@ -239,15 +253,7 @@ export function interpretMemoryCgroup(reading: CgroupReading, readMs = 0): Conta
       'memory.events',
       EVENT_KEYS.map((k) => `events.${k}`),
     );
-    if (events) {
-      for (const key of EVENT_KEYS) {
-        const value = events.get(V2_EVENTS[key]);
-        if (value !== undefined) {
-          result.events[key] = value;
-          note(`events.${key}`, `memory.events ${V2_EVENTS[key]}`);
-        } else lack(`events.${key}`, `memory.events has no ${V2_EVENTS[key]} line on this kernel`);
-      }
-    }
+    if (events) copyLines('memory.events', events, 'events', result.events, EVENT_KEYS, (key) => V2_EVENTS[key]);
     const psi = files['memory.pressure'];
     if (psi === undefined || typeof psi !== 'string')
       lack(
@@ -263,17 +269,9 @@ export function interpretMemoryCgroup(reading: CgroupReading, readMs = 0): Conta
     }
   } else {
     if (stat) {
-      for (const key of STAT_KEYS) {
-        const base = V1_STAT[key];
-        if (base === undefined) continue;
-        // The hierarchical total_ figure, as usage_in_bytes counts descendants too.
-        const name = stat.has(`total_${base}`) ? `total_${base}` : base;
-        const value = stat.get(name);
-        if (value !== undefined) {
-          result.stat[key] = value;
-          note(`stat.${key}`, `memory.stat ${name}`);
-        } else lack(`stat.${key}`, `memory.stat has no ${base} line on this kernel`);
-      }
+      // The hierarchical total_ figure, as usage_in_bytes counts descendants too.
+      const line = (base: string | undefined) => (base !== undefined && stat.has(`total_${base}`) ? `total_${base}` : base);
+      copyLines('memory.stat', stat, 'stat', result.stat, STAT_KEYS, (key) => line(V1_STAT[key]));
     }
     const kmem = bytes('memory.kmem.usage_in_bytes', 'stat.kernel');
     result.stat.kernel = typeof kmem === 'number' ? kmem : null;

@@ -1,29 +1,10 @@
+import type { NativeMallinfo2 } from '../binding/malloc';
 import { SockprobeError } from '../errors';
 import { native } from '../native';
 import { allocator } from './detect';
 
-/** glibc `struct mallinfo2`, every field, in bytes (counts where the field is a count). */
-export interface Mallinfo {
-  /** Bytes obtained from the system for the arenas (sbrk and arena mmaps). */
-  arena: number;
-  /** Free chunks. */
-  ordblks: number;
-  /** Free fastbin blocks. */
-  smblks: number;
-  /** Separately mmapped regions. */
-  hblks: number;
-  /** Bytes in separately mmapped regions. */
-  hblkhd: number;
-  usmblks: number;
-  /** Bytes in free fastbin blocks. */
-  fsmblks: number;
-  /** Bytes in use by the application (tcache blocks count as in use). */
-  uordblks: number;
-  /** Free bytes held in the arenas. */
-  fordblks: number;
-  /** Releasable top of the main arena. */
-  keepcost: number;
-}
+/** glibc `struct mallinfo2`, every field, in bytes (counts where the field is a count): the addon's figures as they are. */
+export type Mallinfo = NativeMallinfo2;
 
 export function requireGlibc(call: string): void {
   const current = allocator();

@@ -202,30 +202,50 @@ const EXACT_MIN_R2 = 0.9;
 
 function fitTrend(layer: Layer, readings: Array<{ sample: Sample; value: number }>, minGrowthBytes: number, minR2: number, exact: boolean): LeakTrend | null {
   if (readings.length < 8) return null;
-  const t0 = readings[0].sample.time;
-  const windowMs = readings[readings.length - 1].sample.time - t0;
   const conns = readings.map((r) => totalConnections(r.sample.connections));
-  const hours = readings.map((r) => (r.sample.time - t0) / 3_600_000);
-  const connsVary = variation(conns).range >= MIN_CONNECTION_RANGE;
-  const fit = robustFit(
-    readings.map((_, i) => (connsVary ? [conns[i], hours[i]] : [hours[i]])),
-    readings.map((r) => r.value),
-  );
-  if (!fit) return null;
-  const perHour = fit.coefficients[connsVary ? 1 : 0];
-  const growth = perHour * (windowMs / 3_600_000);
-  const mean = readings.reduce((a, r) => a + r.value, 0) / readings.length;
-  if (growth < minGrowthBytes || growth < 0.05 * mean || fit.r2 < minR2) return null;
+  const fit = growthFit(readings, conns);
+  if (!fit || fit.growthBytes < minGrowthBytes || fit.growthBytes < 0.05 * fit.mean || fit.r2 < minR2) return null;
   return {
     layer,
-    bytesPerHour: perHour,
-    growthBytes: growth,
-    windowMs,
+    bytesPerHour: fit.bytesPerHour,
+    growthBytes: fit.growthBytes,
+    windowMs: fit.windowMs,
     quality: fit.r2,
     connectionsFirst: conns[0],
     connectionsLast: conns[conns.length - 1],
     exact,
   };
+}
+
+/** A layer's growth over its readings' window, and how well it fits. */
+export interface GrowthFit {
+  bytesPerHour: number;
+  growthBytes: number;
+  windowMs: number;
+  /** The readings' mean, to judge the growth against. */
+  mean: number;
+  r2: number;
+}
+
+/**
+ * Growth over time once connections are accounted for: bytes ≈ a + b·connections + c·hours, the
+ * connection term left out where `connections` (one count per reading) hardly varied. Null where
+ * nothing fits.
+ */
+export function growthFit(readings: Array<{ sample: Sample; value: number }>, connections: number[]): GrowthFit | null {
+  if (readings.length === 0) return null;
+  const t0 = readings[0].sample.time;
+  const windowMs = readings[readings.length - 1].sample.time - t0;
+  const hours = readings.map((r) => (r.sample.time - t0) / 3_600_000);
+  const connsVary = variation(connections).range >= MIN_CONNECTION_RANGE;
+  const fit = robustFit(
+    readings.map((_, i) => (connsVary ? [connections[i], hours[i]] : [hours[i]])),
+    readings.map((r) => r.value),
+  );
+  if (!fit) return null;
+  const perHour = fit.coefficients[connsVary ? 1 : 0];
+  const mean = readings.reduce((a, r) => a + r.value, 0) / readings.length;
+  return { bytesPerHour: perHour, growthBytes: perHour * (windowMs / 3_600_000), windowMs, mean, r2: fit.r2 };
 }
 
 /**

@@ -14,16 +14,8 @@ export type Severity = 'info' | 'warning' | 'critical';
 export interface FindingEvidence {
   /** A known holder of native memory (holders/signatures.ts), from the sampled native heap profile. */
   holder: Omit<HolderEstimate, 'severity' | 'fix' | 'what'>;
-  leak: {
-    bytesPerHour: number;
-    growthBytes: number;
-    windowMs: number;
-    quality: number;
-    connectionsFirst: number;
-    connectionsLast: number;
-    window: string;
-    topSites?: GrowingSite[];
-  };
+  /** The trend (correlate.ts), bytes rounded to whole bytes and quality to three digits. */
+  leak: Omit<LeakTrend, 'layer' | 'exact'> & { window: string; topSites?: GrowingSite[] };
   retention: {
     peakConnections: number;
     rssBefore: number;

@@ -1,17 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runFixture } from '../helpers/child';
-import type { OpensslStats } from '../../src';
-
-type Stats = Pick<OpensslStats, 'liveBytes' | 'liveAllocations'>;
-interface Result {
-  role: string;
-  n: number;
-  baseline: Stats;
-  atN: Stats;
-  at2N: Stats;
-  closed: Stats;
-  error?: string;
-}
+import { runOpensslConnections } from '../helpers/openssl-connections';
 
 const N = 40;
 
@@ -19,7 +7,7 @@ const N = 40;
 // other side in another process): linear, and back to baseline once they close.
 describe.each(['server', 'client'])('OpenSSL bytes per TLS connection, %s side', (role) => {
   it('grows linearly with connections and returns to baseline when they close', async () => {
-    const { json } = await runFixture<Result>('openssl-connections.js', { args: [role, String(N)], nodeArgs: ['--expose-gc'] });
+    const json = await runOpensslConnections(role, N);
     expect(json.error).toBeUndefined();
     const atN = (json.atN.liveBytes - json.baseline.liveBytes) / N;
     const at2N = (json.at2N.liveBytes - json.baseline.liveBytes) / (2 * N);

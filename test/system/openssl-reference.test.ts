@@ -7,18 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childCC, childNode, emulated, root, runFixture } from '../helpers/child';
-import type { OpensslStats } from '../../src';
-
-type Stats = Pick<OpensslStats, 'liveBytes' | 'liveAllocations'>;
-interface Result {
-  source: string;
-  baseline: Stats;
-  atN: Stats;
-  at2N: Stats;
-  closed: Stats;
-  error?: string;
-}
+import { childCC, childNode, emulated, root } from '../helpers/child';
+import { runOpensslConnections, type OpensslConnectionsResult as Result, type OpensslCounts as Stats } from '../helpers/openssl-connections';
 
 const N = 40;
 let dir = '';
@@ -37,15 +27,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function measure(role: string, reference: boolean): Promise<Result> {
-  const countFile = path.join(dir, `${role}.counts`);
-  const { json } = await runFixture<Result>('openssl-connections.js', {
-    args: reference ? [role, String(N), countFile] : [role, String(N)],
-    nodeArgs: ['--expose-gc'],
-    // runFixture sets LD_PRELOAD itself; the reference replaces it with the counting library.
-    env: reference ? { SOCKPROBE_COUNT_FILE: countFile } : {},
-    preloadPath: reference ? preload : undefined,
-    timeoutMs: emulated ? 240_000 : 120_000,
-  });
+  const json = await runOpensslConnections(role, N, reference ? { countFile: path.join(dir, `${role}.counts`), preloadPath: preload } : undefined);
   expect(json.error).toBeUndefined();
   expect(json.source).toBe(reference ? 'reference' : 'sockprobe');
   return json;

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
-import { DataPointType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { type DataPoint, DataPointType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ss, ssSocketsOf } from '../helpers/ss';
 import { readOwnMemoryGroup } from '../helpers/cgroup';
@@ -25,10 +25,7 @@ class PullReader extends MetricReader {
   }
 }
 
-interface Point {
-  value: number;
-  attributes: Record<string, unknown>;
-}
+type Point = Pick<DataPoint<number>, 'value' | 'attributes'>;
 function pointsOf(metrics: ResourceMetrics): Map<string, { unit: string; type: string; points: Point[] }> {
   const out = new Map<string, { unit: string; type: string; points: Point[] }>();
   for (const scope of metrics.scopeMetrics) {
@@ -36,7 +33,7 @@ function pointsOf(metrics: ResourceMetrics): Map<string, { unit: string; type: s
       out.set(m.descriptor.name, {
         unit: m.descriptor.unit,
         type: `${DataPointType[m.dataPointType]}/${m.descriptor.type}`,
-        points: m.dataPoints.map((p) => ({ value: p.value as number, attributes: p.attributes as Record<string, unknown> })),
+        points: m.dataPoints.map((p) => ({ value: p.value as number, attributes: p.attributes })),
       });
     }
   }

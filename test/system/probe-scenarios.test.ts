@@ -1,26 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFixture, type PreloadName } from '../helpers/child';
-import type { AutoReleaseRecord, PerConnectionEstimate, Retention } from '../../src';
+import { findingsOf } from '../helpers/findings';
+import type { AutoReleaseRecord, Finding, ProbeReport } from '../../src';
 
-interface Finding {
-  kind: string;
-  layer: string;
-  severity: string;
-  summary: string;
-  evidence: Record<string, number | string>;
-}
 interface ScenarioResult {
   allocator: { name: string };
   rss: { baseline: number; peak: number; afterPulses: number };
   lastRss: number;
   phases: Array<{ label: string; start: number; end: number; rss: number; opensslLive: number | null }>;
-  report: {
-    findings: Finding[];
-    perConnection: PerConnectionEstimate[];
-    retention: Retention | null;
-    releases: AutoReleaseRecord[];
-    versions: Record<string, string>;
-  };
+  report: Pick<ProbeReport, 'findings' | 'perConnection' | 'retention' | 'releases' | 'versions'>;
   release: { gc: { releasedBytes: number } | null; trimReleasedBytes: number; releasedBytes: number } | null;
   autoReleases: AutoReleaseRecord[];
   options: { connections: number };
@@ -42,10 +30,10 @@ describe('the probe on real loopback TLS pulses', () => {
 
   it('names retention after a spike (the Go pulse case), split into resident parts that sum to what RSS kept', () => {
     const result = spike;
-    const retention = result.report.findings.filter((f) => f.kind === 'retention');
+    const retention = findingsOf(result.report.findings, 'retention');
     expect(retention).toHaveLength(1);
     expect(['nativeFree', 'jsHeap']).toContain(retention[0].layer);
-    expect(Number(retention[0].evidence.retainedBytes)).toBeGreaterThan(16 * MiB);
+    expect(retention[0].evidence.retainedBytes).toBeGreaterThan(16 * MiB);
     const { split, retainedBytes } = result.report.retention!;
     expect(split.jsHeap).toBeGreaterThan(0);
     expect(split.jsHeap + (split.nativeFree ?? 0) + split.other).toBeCloseTo(retainedBytes, -2);
@@ -168,7 +156,7 @@ interface GrowthResult {
   opensslTracking: true | string;
   startedAt: number;
   foundAt: number | null;
-  finding: Finding | null;
+  finding: Extract<Finding, { kind: 'leak' }> | null;
   findingsSeen: string[];
   connectionsRange: [number, number];
   liveFirst: number | null;

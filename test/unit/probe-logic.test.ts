@@ -413,9 +413,8 @@ describe('createProbe with a fake native seam', () => {
     expect(probe.renderReport()).toMatch(/free native 24\.0 MiB resident; allocator's raw free count 545\.5 MiB \(not all resident\)/);
   });
 
-  it('puts what autoRelease did in report() and the text: when, why, bytes back, trim and GC time on the JS thread', async () => {
-    const state = { connections: 0, rss: 60 * MiB, freeRaw: MiB, heapPhysical: 10 * MiB };
-    const probe = createProbe({ sources: fakeSources(state).sources, autoRelease: { minIntervalMs: 1 } });
+  /** A spike to 3000 connections and back to 0, sampled, then time for the autoRelease it triggers. */
+  async function spikeThenFall(probe: ReturnType<typeof createProbe>, state: { connections: number; rss: number; freeRaw: number; heapPhysical: number }) {
     await probe.sample();
     Object.assign(state, { connections: 3000, rss: 250 * MiB, heapPhysical: 40 * MiB });
     await probe.sample();
@@ -423,6 +422,12 @@ describe('createProbe with a fake native seam', () => {
     await probe.sample();
     await probe.sample();
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  it('puts what autoRelease did in report() and the text: when, why, bytes back, trim and GC time on the JS thread', async () => {
+    const state = { connections: 0, rss: 60 * MiB, freeRaw: MiB, heapPhysical: 10 * MiB };
+    const probe = createProbe({ sources: fakeSources(state).sources, autoRelease: { minIntervalMs: 1 } });
+    await spikeThenFall(probe, state);
     const [record] = probe.report().releases;
     expect(record.result).toMatchObject({
       releasedBytes: 60 * MiB,
@@ -445,13 +450,7 @@ describe('createProbe with a fake native seam', () => {
     const state = { connections: 0, rss: 60 * MiB, freeRaw: MiB, heapPhysical: 10 * MiB };
     const fake = fakeSources(state);
     const probe = createProbe({ sources: fake.sources, autoRelease: { minIntervalMs: 1, pace: { bytesPerSecond: 8 * MiB } } });
-    await probe.sample();
-    Object.assign(state, { connections: 3000, rss: 250 * MiB, heapPhysical: 40 * MiB });
-    await probe.sample();
-    Object.assign(state, { connections: 0, rss: 190 * MiB, freeRaw: 400 * MiB });
-    await probe.sample();
-    await probe.sample();
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await spikeThenFall(probe, state);
     expect(fake.releaseOptions).toEqual([{ pace: { bytesPerSecond: 8 * MiB } }]);
   });
 

@@ -5,8 +5,7 @@
  */
 import type { NativeHeapProfile } from '../../native-heap/profile';
 import { growthRelativeError, relativeError } from '../../native-heap/sampling-error';
-import { estimateFromReadings, MIN_CONNECTION_RANGE } from '../correlate';
-import { robustFit } from '../regression';
+import { estimateFromReadings, growthFit, MIN_CONNECTION_RANGE } from '../correlate';
 import { totalConnections, type Sample } from '../sample';
 import { holderSites, holderTotals, type HolderSite, type HolderTotals } from './match';
 import { HOLDER_SIGNATURES, type HolderId, type HolderSignature } from './signatures';
@@ -85,22 +84,13 @@ function kindFor(signature: HolderSignature, sample: Sample): 'tls' | 'tcp' {
 /** Growth over time once connections are accounted for: bytes ≈ a + b·connections + c·hours. */
 function growthOf(series: Array<{ sample: Sample; value: number }>, kind: 'tls' | 'tcp', sampleBytes: number): HolderEstimate['growth'] {
   if (series.length < 6) return null;
-  const t0 = series[0].sample.time;
-  const windowMs = series[series.length - 1].sample.time - t0;
-  if (windowMs < 30_000) return null;
-  const conns = series.map((r) => totalConnections(r.sample.connections, kind));
-  const varying = Math.max(...conns) - Math.min(...conns) >= MIN_CONNECTION_RANGE;
-  const hours = series.map((r) => (r.sample.time - t0) / 3_600_000);
-  const fit = robustFit(
-    series.map((_, i) => (varying ? [conns[i], hours[i]] : [hours[i]])),
-    series.map((r) => r.value),
+  if (series[series.length - 1].sample.time - series[0].sample.time < 30_000) return null;
+  const fit = growthFit(
+    series,
+    series.map((r) => totalConnections(r.sample.connections, kind)),
   );
-  if (!fit) return null;
-  const perHour = fit.coefficients[varying ? 1 : 0];
-  const grown = perHour * (windowMs / 3_600_000);
-  const mean = series.reduce((a, r) => a + r.value, 0) / series.length;
-  if (fit.r2 < 0.6 || grown < Math.max(4 * MiB, 16 * sampleBytes, 0.2 * mean)) return null;
-  return { bytesPerHour: Math.round(perHour), windowMs };
+  if (!fit || fit.r2 < 0.6 || fit.growthBytes < Math.max(4 * MiB, 16 * sampleBytes, 0.2 * fit.mean)) return null;
+  return { bytesPerHour: Math.round(fit.bytesPerHour), windowMs: fit.windowMs };
 }
 
 /** Severity and why, or null where the holder is not worth naming. */
