@@ -106,8 +106,9 @@ bool PollThenStat(FdScan* scan, long first, long size) {
 // This process: fstat on the fd itself gives the socket inode without a path walk (readlink of
 // /proc/self/fd/N costs ~5x more; reading /proc/self/fd makes the kernel look up a dentry per
 // fd). Fd tables are dense (the lowest free number is taken), so when the kernel says how many
-// fds are open, one fstat() per number from 0 finds them all and stops at the last: no poll
-// pass. A table with holes falls back to polling after kMaxMisses closed numbers.
+// fds are open, one fstat() per number from 0 finds them all up to the last, and a poll pass
+// over the rest of the table only confirms it is closed. A table with holes falls back to
+// polling after kMaxMisses closed numbers.
 bool ScanOwnFds(FdScan* scan) {
   long size = 0;
   if (!FdTableSize(scan, &size)) return false;
@@ -128,7 +129,11 @@ bool ScanOwnFds(FdScan* scan) {
       if (++misses > kMaxMisses) return PollThenStat(scan, fd + 1, size);
     }
   }
-  return true;
+  // The count is a moment's: another thread that opens a fd into a hole below the scan (an
+  // accept, a /proc read) makes the count reached one fd early, and the highest fd, often the
+  // newest connection, would be missed. The rest of the table is mostly closed numbers, which
+  // poll() answers cheaply, so one poll pass over it finds whatever the count left out.
+  return PollThenStat(scan, fd, size);
 }
 
 // Another process's fds cannot be fstat'ed from here: read its "socket:[inode]" links.
