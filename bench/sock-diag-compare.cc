@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "loopback-pairs.h"
 #include "net/diag_dump.h"
 namespace oldsp {
 struct FdScan {
@@ -72,26 +73,8 @@ int main(int argc, char** argv) {
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = a6.sin6_port;
-  pid_t child = fork();
-  if (child == 0) {
-    std::vector<int> c;
-    for (int i = 0; i < N; i++) {
-      int s = socket(AF_INET, SOCK_STREAM, 0);
-      if (connect(s, (sockaddr*)&a, sizeof(a))) perror("connect");
-      c.push_back(s);
-    }
-    pause();
-    _exit(0);
-  }
-  std::vector<int> acc;
-  while ((int)acc.size() < N) {
-    int s = accept(L, 0, 0);
-    if (s < 0) {
-      perror("accept");
-      return 1;
-    }
-    acc.push_back(s);
-  }
+  pid_t child = 0;
+  std::vector<int> acc = OpenLoopbackPairs(L, a, N, &child);
   pthread_t t;
   pthread_create(&t, nullptr, idle, nullptr);
   const int R = 11;

@@ -28,6 +28,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "loopback-pairs.h"
 static double now() {
   timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -114,28 +116,8 @@ int main(int argc, char** argv) {
   socklen_t al = sizeof(a);
   getsockname(L, (sockaddr*)&a, &al);
   gport = ntohs(a.sin_port);
-  pid_t child = fork();
-  if (child == 0) {
-    std::vector<int> c;
-    for (int i = 0; i < N; i++) {
-      int s = socket(AF_INET, SOCK_STREAM, 0);
-      if (connect(s, (sockaddr*)&a, sizeof(a))) {
-        perror("connect");
-      }
-      c.push_back(s);
-    }
-    pause();
-    _exit(0);
-  }
-  std::vector<int> acc;
-  while ((int)acc.size() < N) {
-    int s = accept(L, 0, 0);
-    if (s < 0) {
-      perror("accept");
-      return 1;
-    }
-    acc.push_back(s);
-  }
+  pid_t child = 0;
+  std::vector<int> acc = OpenLoopbackPairs(L, a, N, &child);
   nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   struct V {
     const char* name;
