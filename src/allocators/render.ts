@@ -24,7 +24,7 @@ const HEADER = [
   'loop p99 ms',
   'autoRelease stall ms',
   'releaseToOS() stall ms',
-  'in use / free MiB',
+  'in use / resident free MiB',
   'CPU s',
 ];
 

@@ -38,7 +38,7 @@ export interface ServiceRunOptions {
 interface ReportJson {
   pid: number;
   report: { versions: { allocator: string }; releases: Array<{ time: number; result: { jsThread: { longestStallMs: number } } | null }> };
-  samples: Array<{ time: number; rss: number; eventLoopDelayMaxMs: number; nativeAllocated: number | null; allocatorFreeRaw: number | null }>;
+  samples: Array<{ time: number; rss: number; eventLoopDelayMaxMs: number; nativeAllocated: number | null; nativeFree: number | null }>;
   release: { result: { jsThread: { longestStallMs: number }; rssAfterBytes: number } | null; error: string | null } | null;
 }
 
@@ -187,7 +187,9 @@ export async function runService(resolved: ResolvedConfiguration, round: number,
       autoReleases: autoStalls.length,
       loopDelayP99Ms: loopDelays.length ? percentile(loopDelays, 99) : null,
       allocatorInUse: beforeRelease?.nativeAllocated ?? null,
-      allocatorFree: beforeRelease?.allocatorFreeRaw ?? null,
+      // The probe's resident free figure: glibc's own free count also holds pages its trims
+      // already gave back, and read larger than RSS (472 MiB free in a 345 MiB process).
+      allocatorFree: beforeRelease?.nativeFree ?? null,
       cpuMs: cpu,
       series,
       marks: { loadStart: loadStart - started, loadEnd: loadEnd - started, release: releaseAt - started },
