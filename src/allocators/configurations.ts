@@ -66,6 +66,25 @@ export const BUILT_IN_CONFIGURATIONS: readonly AllocatorConfiguration[] = BASES.
 
 export const DEFAULT_CONFIGURATION = 'glibc';
 
+/**
+ * `--only quick`: one of each behaviour the 18 showed after a TLS spike (docs/benchmarks.md, 2026-12-03):
+ * the default (glibc keeps the spike; arena_max, mmap_threshold and tcmalloc kept it too), the two that give
+ * back by configuration alone (jemalloc with background purge, mimalloc with prompt purge), each with
+ * sockprobe's autoRelease. The built-in service's default: 6 starts a round instead of 18.
+ */
+export const QUICK_CONFIGURATIONS: readonly string[] = [
+  'glibc',
+  'glibc+release',
+  'jemalloc-bg',
+  'jemalloc-bg+release',
+  'mimalloc-purge0',
+  'mimalloc-purge0+release',
+];
+
+/** Names `--only` expands: `quick` (above) and `all` (every built-in and every --config). */
+export const CONFIGURATION_SETS = ['quick', 'all'] as const;
+export type ConfigurationSet = (typeof CONFIGURATION_SETS)[number];
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,39}$/;
 const VARIABLE = /^[A-Z_][A-Z0-9_]*$/;
 
@@ -130,20 +149,29 @@ export function resolveConfiguration(configuration: AllocatorConfiguration, find
   }
 }
 
-/** The built-ins plus the user's, filtered by `--only` (names in the order given there). */
-export function chooseConfigurations(user: AllocatorConfiguration[], only: string[] | null): AllocatorConfiguration[] {
+/**
+ * The built-ins plus the user's, filtered by `--only` (names in the order given there; `quick` and `all`
+ * expand in place, a name met twice runs once). Without `--only`: the set given, and every --config.
+ */
+export function chooseConfigurations(user: AllocatorConfiguration[], only: string[] | null, byDefault: ConfigurationSet = 'all'): AllocatorConfiguration[] {
   const all = [...BUILT_IN_CONFIGURATIONS, ...user];
-  const names = new Set<string>();
+  const names = new Set<string>(CONFIGURATION_SETS);
   for (const c of all) {
-    if (names.has(c.name)) throw new UsageError(`--config ${c.name}: that name is taken`);
+    if (names.has(c.name))
+      throw new UsageError(
+        `--config ${c.name}: that name is taken${(CONFIGURATION_SETS as readonly string[]).includes(c.name) ? ' (a set --only expands)' : ''}`,
+      );
     names.add(c.name);
   }
-  if (only === null) return all;
-  return only.map((name) => {
+  const expand = (name: string): AllocatorConfiguration[] => {
+    if (name === 'all') return all;
+    if (name === 'quick') return QUICK_CONFIGURATIONS.map((n) => all.find((c) => c.name === n)!);
     const found = all.find((c) => c.name === name);
-    if (!found) throw new UsageError(`--only ${name}: no such configuration (there are ${all.map((c) => c.name).join(', ')})`);
-    return found;
-  });
+    if (!found) throw new UsageError(`--only ${name}: no such configuration (there are ${[...CONFIGURATION_SETS, ...all.map((c) => c.name)].join(', ')})`);
+    return [found];
+  };
+  if (only === null) return byDefault === 'all' ? all : [...expand('quick'), ...user];
+  return [...new Set(only.flatMap(expand))];
 }
 
 /** The variables a configuration sets in the service, LD_PRELOAD and sockprobe's included. */

@@ -12,6 +12,8 @@ export interface RunResult {
     latencyP50Ms: number | null;
     latencyP99Ms: number | null;
     wallMs: number;
+    /** Connections the built-in spike held at once (null for a load command: unknown). */
+    connections: number | null;
     /** Where the throughput and latency came from: `built-in spike`, `autocannon`, `k6`, `sockprobe-load line`, or `wall time only`. */
     source: string;
   };

@@ -16,6 +16,8 @@ export interface SummaryRow {
   rounds: number;
   settledRss: Spread | null;
   peakRss: Spread | null;
+  /** (VmHWM − statm as the load began) ÷ the spike's connections: what each held connection added at the peak. */
+  peakPerConnection: Spread | null;
   afterReleaseRss: Spread | null;
   throughput: Spread | null;
   throughputUnit: string | null;
@@ -72,6 +74,7 @@ function rowOf(c: ResolvedConfiguration, runs: RunResult[], reference: RunResult
     rounds: runs.length,
     settledRss: pick(runs, (r) => r.rss.settled),
     peakRss: pick(runs, (r) => r.rss.peak),
+    peakPerConnection: pick(runs, (r) => (r.load.connections ? (r.rss.peak - r.rss.beforeLoad) / r.load.connections : null)),
     afterReleaseRss: pick(runs, (r) => r.rss.afterRelease),
     throughput: pick(runs, (r) => r.load.throughput),
     throughputUnit: runs.find((r) => r.load.throughputUnit)?.load.throughputUnit ?? null,

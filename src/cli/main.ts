@@ -13,16 +13,18 @@ const ALLOCATORS_USAGE = `  allocators   which allocator and settings for your s
                configuration (glibc, arena_max=2, mmap_threshold=64k, jemalloc [background purge],
                tcmalloc [release rate 10], mimalloc [prompt purge], each without and with
                sockprobe's autoRelease), runs the load, idles, and names the best with its
-               Dockerfile and systemd lines
-    --run "node server.js"   the service (default: sockprobe's own TLS/TCP server)
+               Dockerfile and systemd lines. With no options: sockprobe's own TLS server,
+               a 2000-connection spike, the quick six configurations, 3 rounds (about 6 min)
+    --run "node server.js"   your service (default: sockprobe's own TLS/TCP server)
     --ready tcp:PORT         ready when a connect succeeds (default: when it listens on a port)
     --load spike:tls:N | spike:tcp:N | spike:ws:N | spike:wss:N | "<command>"
-    --repeat N (3)  --idle SECONDS (10)  --goal rss|throughput|latency|balanced (balanced)
-    --only name,name   --config name=ENV=VALUE,ENV=VALUE…   --ready-timeout S (30)
-    --load-timeout S (300)   --interval MS (100)   --json   --markdown   --out report.html   --keep
-  allocators   without --run/--load: the same pulse under glibc, glibc + releaseToOS, glibc +
-               autoRelease, jemalloc, tcmalloc and mimalloc, each in a fresh process
-               (takes pulse's size options, and --markdown)`;
+                             (needed with --run; default spike:tls:2000 without)
+    --only quick | all | name,name   (default: all with --run, quick without; quick is
+                             glibc, jemalloc-bg, mimalloc-purge0, each also +release)
+    --repeat N (3, rotating the order each round)  --idle SECONDS (10)
+    --goal rss|throughput|latency|balanced (balanced)   --config name=ENV=VALUE,ENV=VALUE…
+    --ready-timeout S (30)   --load-timeout S (300)   --interval MS (100)
+    --json   --markdown   --out report.html   --keep`;
 
 const DEMO_USAGE = `  demo         one spike of loopback connections and what releaseToOS() gives back
     --connections N  (default 3000)   --tcp`;

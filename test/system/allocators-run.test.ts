@@ -83,6 +83,41 @@ describe('sockprobe allocators --run', () => {
     expect(html).not.toContain('<script');
   }, 90_000);
 
+  it('with no --load and no --run: sockprobe’s own TLS server, a 2000-connection spike, and the peak growth per connection', async () => {
+    const { code, stdout, stderr } = await runCli(['allocators', '--only', 'glibc', '--repeat', '1', '--idle', '0', '--json']);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('built-in spike: 2000 tls connections, held 1 s, closed · 1 configuration(s) × 1 round(s) = 1 start(s) of the service');
+    const result = JSON.parse(stdout) as { load: string; verdict: Verdict; runs: RunResult[] };
+    expect(result.load).toBe('built-in spike: 2000 tls connections, held 1 s, closed');
+    const [run] = result.runs;
+    expect(run.servedBy).toBe('glibc');
+    expect(run.load.connections).toBe(2000);
+    expect(run.load.throughputUnit).toBe('conn/s');
+    // Held TLS connections cost RSS: the kernel's own peak (VmHWM) rose above statm before the spike.
+    expect(run.rss.peak).toBeGreaterThan(run.rss.beforeLoad);
+    expect(result.verdict.rows[0].peakPerConnection?.median).toBe((run.rss.peak - run.rss.beforeLoad) / 2000);
+  }, 120_000);
+
+  it('--repeat rotates the order each round so drift over the run cancels', async () => {
+    const { code, stdout, stderr } = await runCli([
+      'allocators',
+      '--only',
+      'glibc,glibc+release,jemalloc',
+      '--load',
+      'spike:tcp:20',
+      '--repeat',
+      '2',
+      '--idle',
+      '0',
+      '--json',
+    ]);
+    expect(code, stderr).toBe(0);
+    const { runs } = JSON.parse(stdout) as { runs: RunResult[] };
+    // runs are in the order they ran: round 2 starts one further on (the unit test follows all the rotations).
+    expect(runs.map((r) => `${r.round} ${r.configuration}`)).toEqual(['1 glibc', '1 glibc+release', '1 jemalloc', '2 glibc+release', '2 jemalloc', '2 glibc']);
+    for (const run of runs) expect(run.load.connections).toBe(20);
+  }, 180_000);
+
   it('skips a configuration whose library is missing and says why', async () => {
     const alone = await runCli(['allocators', '--config', 'ghost=LD_PRELOAD=/nonexistent/libjemalloc.so.2', '--only', 'ghost', '--load', 'spike:tcp:10']);
     expect(alone.code).toBe(1);

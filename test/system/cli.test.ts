@@ -61,6 +61,12 @@ describe('sockprobe CLI', () => {
     [['pulse', '--allocator', 'hoard'], /--allocator takes one of glibc, jemalloc, tcmalloc, mimalloc, not hoard/],
     [['pulse', '--bogus'], /unknown option --bogus/],
     [['pulse', '--out'], /--out needs a value/],
+    // The pulse-based comparison's options name what replaced them, never take another meaning.
+    [['allocators', '--connections', '500'], /--connections is not an allocators option .*--load spike:tls:N/],
+    [['allocators', '--tcp'], /--tcp is not an allocators option .*--load spike:tcp:N/],
+    [['allocators', '--allocator', 'jemalloc'], /--allocator is not an allocators option .*--only jemalloc,jemalloc\+release/],
+    [['allocators', '--auto-release'], /--auto-release is not an allocators option .*--only glibc\+release/],
+    [['allocators', '--run', 'node server.js'], /--run needs --load/],
   ])('exits 2 with a clear message for %j', async (args, message) => {
     const { code, stderr } = await run(args);
     expect(code).toBe(2);

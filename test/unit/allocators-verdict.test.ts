@@ -4,6 +4,7 @@ import {
   chooseConfigurations,
   dockerfileLines,
   parseUserConfiguration,
+  QUICK_CONFIGURATIONS,
   resolveConfiguration,
   systemdLines,
   type AllocatorConfiguration,
@@ -15,7 +16,7 @@ import type { RunResult } from '../../src/allocators/run-result';
 import { median, medianInterval, pairedChange, percentile, spread } from '../../src/allocators/stats';
 import { buildVerdict, changeText } from '../../src/allocators/verdict';
 import { EnvironmentError, UsageError } from '../../src/cli/args';
-import { interleave, takeConfigs } from '../../src/cli/allocators-service';
+import { interleave, takeConfigs } from '../../src/cli/allocators-command';
 
 const MiB = 1048576;
 
@@ -61,7 +62,7 @@ function run(configuration: string, round: number, settledMiB: number, throughpu
     configuration,
     round,
     servedBy: 'glibc',
-    load: { throughput, throughputUnit: 'req/s', latencyP50Ms: p99 / 2, latencyP99Ms: p99, wallMs: 1000, source: 'test' },
+    load: { throughput, throughputUnit: 'req/s', latencyP50Ms: p99 / 2, latencyP99Ms: p99, wallMs: 1000, source: 'test', connections: null },
     rss: { beforeLoad: 50 * MiB, peak: 200 * MiB, afterLoad: 190 * MiB, settled: settledMiB * MiB, afterRelease: 60 * MiB },
     releaseStallMs: 20,
     autoReleaseStallMs: stall,
@@ -116,6 +117,17 @@ describe('allocators: the verdict', () => {
       'ENV LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
       'ENV MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0',
     ]);
+  });
+
+  it("gives a spike's peak growth per held connection, and none for a load command (its connections unknown)", () => {
+    const spiked = [1, 2, 3].map((r) => {
+      const one = run('glibc', r, 160, 1000, 10);
+      return { ...one, load: { ...one.load, connections: 1000 }, rss: { ...one.rss, peak: (150 + r) * MiB } };
+    });
+    const row = buildVerdict([config('glibc')], spiked, 'rss', 'glibc').rows[0];
+    // (peak − before the load) ÷ 1000: (101, 102, 103) MiB ÷ 1000.
+    expect(row.peakPerConnection).toMatchObject({ median: (102 * MiB) / 1000, low: (101 * MiB) / 1000, high: (103 * MiB) / 1000 });
+    expect(buildVerdict(resolved, runs, 'rss', 'glibc').rows.every((r) => r.peakPerConnection === null)).toBe(true);
   });
 
   it('names the autoRelease stall of a release configuration and says when a change is within the noise', () => {
@@ -190,6 +202,22 @@ describe('allocators: configurations', () => {
     expect(() => chooseConfigurations([parseUserConfiguration('glibc=X=1')], null)).toThrow(/that name is taken/);
   });
 
+  it('expands the quick and all sets: all by default with your service, quick (and your --config) with the built-in one', () => {
+    const mine = parseUserConfiguration('mine=LD_PRELOAD=jemalloc,MALLOC_CONF=narenas:2');
+    const names = (list: AllocatorConfiguration[]) => list.map((c) => c.name);
+    expect(names(chooseConfigurations([mine], null))).toEqual([...BUILT_IN_CONFIGURATIONS.map((c) => c.name), 'mine']);
+    expect(names(chooseConfigurations([mine], null, 'quick'))).toEqual([...QUICK_CONFIGURATIONS, 'mine']);
+    // Every quick name is a built-in one, each without and with sockprobe's release.
+    for (const name of QUICK_CONFIGURATIONS) expect(BUILT_IN_CONFIGURATIONS.map((c) => c.name)).toContain(name);
+    expect(QUICK_CONFIGURATIONS.filter((n) => n.endsWith('+release')).map((n) => n.replace('+release', ''))).toEqual(
+      QUICK_CONFIGURATIONS.filter((n) => !n.endsWith('+release')),
+    );
+    // A set expands in place; a name met twice runs once.
+    expect(names(chooseConfigurations([], ['tcmalloc', 'quick', 'glibc']))).toEqual(['tcmalloc', ...QUICK_CONFIGURATIONS]);
+    expect(chooseConfigurations([mine], ['all'])).toHaveLength(BUILT_IN_CONFIGURATIONS.length + 1);
+    expect(() => chooseConfigurations([parseUserConfiguration('quick=X=1')], null)).toThrow(/--config quick: that name is taken \(a set --only expands\)/);
+  });
+
   it('writes systemd lines, quoting what has spaces', () => {
     const resolved = { configuration: BUILT_IN_CONFIGURATIONS.find((c) => c.name === 'glibc-arena2+release')!, library: null, skipped: null };
     expect(systemdLines(resolved)).toEqual([
@@ -246,6 +274,13 @@ describe('allocators: load and order', () => {
 
   it('rotates the configurations each round so each meets every position', () => {
     expect(interleave(['a', 'b', 'c'], 3).map((x) => `${x.round}${x.item}`)).toEqual(['1a', '1b', '1c', '2b', '2c', '2a', '3c', '3a', '3b']);
+    // Over as many rounds as configurations, each configuration runs once at each position of a round.
+    const items = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const order = interleave(items, 6);
+    for (const item of items) {
+      const positions = order.map((x, i) => (x.item === item ? i % items.length : -1)).filter((p) => p >= 0);
+      expect(positions.sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    }
     expect(takeConfigs(['--config', 'a=X=1', '--idle', '2', '--config', 'b=Y=2'])).toEqual({ configs: ['a=X=1', 'b=Y=2'], rest: ['--idle', '2'] });
   });
 });
