@@ -46,9 +46,8 @@ for (let round = 0; round < rounds; round++) {
 }
 const keys = Object.keys(results[0][0]);
 const fmt = (v) => (Number.isFinite(v) ? v.toFixed(1) : '—');
-console.log(
-  `Node ${process.version}, ${connections} connections, ${rounds} rounds, load ${Math.min(...results.flat().map((r) => r.load)).toFixed(1)}–${Math.max(...results.flat().map((r) => r.load)).toFixed(1)}`,
-);
+const loads = results.flat().map((r) => r.load);
+console.log(`Node ${process.version}, ${connections} connections, ${rounds} rounds, load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`);
 console.log(`| GLIBC_TUNABLES | ${keys.filter((key) => key !== 'load').join(' | ')} |`);
 console.log(
   `|---|${keys
