@@ -44,6 +44,15 @@ const BASES: Base[] = [
     allocator: 'glibc',
     env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=131072' },
   },
+  {
+    // glibc 2.35+ marks its heap MADV_HUGEPAGE: a trim then frees whole 2 MiB pages, about a tenth of the kernel's
+    // time per MiB of 4 KiB pages, so a release holds the arena lock a serving JS thread waits on for a few ms
+    // (docs/benchmarks.md: glibc's trim). The price: a spike's RSS grows by what the huge pages round up to.
+    name: 'glibc-thp',
+    label: 'glibc, transparent huge pages for its heap',
+    allocator: 'glibc',
+    env: { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
+  },
   { name: 'jemalloc', label: 'jemalloc default', allocator: 'jemalloc', env: {} },
   {
     name: 'jemalloc-bg',
@@ -133,20 +142,56 @@ export interface ResolvedConfiguration {
 type Finder = (name: Exclude<AllocatorChoice, 'glibc'>) => string;
 
 /** Finds each configuration's library the way `pulse --allocator` does (the linker cache); a missing one is skipped with why. */
-export function resolveConfiguration(configuration: AllocatorConfiguration, find: Finder = findAllocatorLibrary): ResolvedConfiguration {
+export function resolveConfiguration(
+  configuration: AllocatorConfiguration,
+  find: Finder = findAllocatorLibrary,
+  hugePages: HugePagesHost = hostHugePages(),
+): ResolvedConfiguration {
   const given = configuration.preload;
   if (given?.includes('/')) {
     return fs.existsSync(given)
       ? { configuration, library: given, skipped: null }
       : { configuration, library: null, skipped: `LD_PRELOAD=${given} does not exist` };
   }
-  if (configuration.allocator === 'glibc') return { configuration, library: null, skipped: null };
+  if (configuration.allocator === 'glibc') return { configuration, library: null, skipped: hugePagesSkipped(configuration, hugePages) };
   try {
     return { configuration, library: find(configuration.allocator), skipped: null };
   } catch (error) {
     if (error instanceof EnvironmentError) return { configuration, library: null, skipped: error.message };
     throw error;
   }
+}
+
+/** What glibc.malloc.hugetlb=1 needs of the host: THP `madvise` or `always`, and glibc 2.35 or later. */
+export interface HugePagesHost {
+  /** The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled; null where it cannot be read. */
+  thpMode: string | null;
+  /** glibc's version at run time (process.report); null where none is reported (musl). */
+  glibc: string | null;
+}
+
+const THP_ENABLED = '/sys/kernel/mm/transparent_hugepage/enabled';
+
+export function hostHugePages(): HugePagesHost {
+  let thpMode: string | null = null;
+  try {
+    thpMode = /\[(\w+)\]/.exec(fs.readFileSync(THP_ENABLED, 'utf8'))?.[1] ?? null;
+  } catch {
+    thpMode = null;
+  }
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return { thpMode, glibc: header?.glibcVersionRuntime ?? null };
+}
+
+/** Why a configuration asking glibc for huge pages would run as plain glibc here; null when it would not. */
+export function hugePagesSkipped(configuration: AllocatorConfiguration, host: HugePagesHost): string | null {
+  if (!/(^|:)glibc\.malloc\.hugetlb=1(:|$)/.test(configuration.env.GLIBC_TUNABLES ?? '')) return null;
+  if (host.thpMode !== 'madvise' && host.thpMode !== 'always')
+    return `glibc.malloc.hugetlb=1 needs transparent huge pages (${THP_ENABLED}: ${host.thpMode ?? 'unreadable'}); it would run as glibc default`;
+  const [major, minor] = (host.glibc ?? '0.0').split('.').map(Number);
+  if (major < 2 || (major === 2 && minor < 35))
+    return `glibc.malloc.hugetlb needs glibc 2.35 or later (this is ${host.glibc ?? 'not glibc'}); it would run as glibc default`;
+  return null;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay, performance, PerformanceObserver, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
 import { LoopGaps, loopWaitQuantileMs, MAX_LOOP_GAPS } from './loop-delay';
+import type { LoopWatch } from './loop-watch';
 
 /** What a release cost the JS thread. */
 export interface JsThreadCost {
@@ -35,7 +36,8 @@ export interface LoopDelayAdded {
   baselineWindowMs: number;
   /** How the figures are made. */
   source: string;
-  /** Why the window is shorter than the release (more gaps than are kept); null otherwise. */
+  /** Why the window is shorter than the release (more gaps than are kept), or the baseline shorter than 200 ms
+   *  (a release near a memory limit does not wait for one); null otherwise. */
   note: string | null;
 }
 
@@ -76,6 +78,8 @@ export class JsThreadMeter {
   private readonly gaps = new LoopGaps();
   private gapsFull = false;
   private baselineFromMs = Number.NaN;
+  private baselineNote: string | null = null;
+  private gapsCoverStalls = false;
   private releaseFromMs = Number.NaN;
 
   constructor() {
@@ -94,8 +98,10 @@ export class JsThreadMeter {
 
   /** Waits for the monitor's first timer turns (it measures intervals between turns, so a
    *  stall before its first turn would go unseen; at most ~20 ms), then for `baselineMs` of the
-   *  loop as it is without a release: the window the release's loop delay is compared with. */
-  async started(baselineMs = BASELINE_WINDOW_MS): Promise<this> {
+   *  loop as it is without a release: the window the release's loop delay is compared with.
+   *  With a running `recent` watch, its last `baselineMs` are the baseline and nothing is awaited. */
+  async started(baselineMs = BASELINE_WINDOW_MS, recent?: LoopWatch): Promise<this> {
+    if (recent?.running) return this.startedFrom(recent, baselineMs);
     await this.firstTurns();
     this.baselineFromMs = performance.now();
     if (baselineMs > 0) {
@@ -108,6 +114,28 @@ export class JsThreadMeter {
     this.closeGap();
     this.releaseFromMs = performance.now();
     this.currentStep = 'start';
+    return this;
+  }
+
+  /** Takes the baseline from the loop's recent gaps and starts at once: a release near a memory
+   *  limit must not wait for a figure. Where they cover less than `baselineMs`, the note says so. */
+  private startedFrom(recent: LoopWatch, baselineMs: number): this {
+    const now = performance.now();
+    const coveredFrom = recent.coveredFromMs;
+    this.baselineFromMs = Number.isFinite(coveredFrom) ? Math.max(now - baselineMs, coveredFrom) : now;
+    recent.copyInto(this.gaps, this.baselineFromMs);
+    // The gap still open (from the watch's last turn) belongs to the baseline: closeGap ends it now.
+    this.lastTurn = Math.min(this.lastTurn, recent.lastTurnMs);
+    this.closeGap();
+    this.releaseFromMs = performance.now();
+    this.currentStep = 'start';
+    // The histogram has no turn yet: the longest stall is taken from the 1 ms gaps as well (stop()).
+    this.gapsCoverStalls = true;
+    const coveredMs = this.releaseFromMs - this.baselineFromMs;
+    if (coveredMs < baselineMs - 1)
+      this.baselineNote =
+        `the baseline covers the ${coveredMs.toFixed(0)} ms of loop watched before the release, not ${baselineMs} ms: ` +
+        'near a memory limit the release did not wait for it';
     return this;
   }
 
@@ -174,7 +202,8 @@ export class JsThreadMeter {
     await new Promise((resolve) => setImmediate(resolve));
     this.closeGap();
     this.dispose();
-    const longest = this.histogram.count > 0 ? this.histogram.max * MS_PER_NS : 0;
+    const histogramMax = this.histogram.count > 0 ? this.histogram.max * MS_PER_NS : 0;
+    const longest = this.gapsCoverStalls ? Math.max(histogramMax, this.gaps.longestMs(this.releaseStartMs, releaseToMs + 2)) : histogramMax;
     const ownMs = this.ownSteps.reduce((sum, [start, end]) => sum + (end - start), 0);
     const inOwnStep = (pause: GcPause) => this.ownSteps.some(([start, end]) => pause.startMs >= start && pause.startMs <= end);
     // The release's own GC pauses: not the baseline's.
@@ -209,10 +238,16 @@ export class JsThreadMeter {
       windowMs: Math.max(0, releaseTo - releaseFrom),
       baselineWindowMs: releaseFrom - baselineFrom,
       source: LOOP_DELAY_SOURCE,
-      note: this.gapsFull
-        ? `the release outlasted the ${MAX_LOOP_GAPS} timer gaps kept: its window covers its first ` +
-          `${(releaseTo - releaseFrom).toFixed(0)} ms of ${(releaseToMs - releaseFrom).toFixed(0)}`
-        : null,
+      note:
+        [
+          this.gapsFull
+            ? `the release outlasted the ${MAX_LOOP_GAPS} timer gaps kept: its window covers its first ` +
+              `${(releaseTo - releaseFrom).toFixed(0)} ms of ${(releaseToMs - releaseFrom).toFixed(0)}`
+            : null,
+          this.baselineNote,
+        ]
+          .filter((note) => note !== null)
+          .join('; ') || null,
     };
   }
 }

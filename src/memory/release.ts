@@ -6,6 +6,7 @@ import { allocator, type AllocatorName } from './detect';
 import { rssBytes } from './proc';
 import { runGcStep, type GcStepResult, type HeapShrink } from './release-gc';
 import { JsThreadMeter, type JsThreadCost } from './release-js-thread';
+import type { LoopWatch } from './loop-watch';
 import { releasedFigures } from './release-figures';
 import { RELEASE_METHODS, releaseInSlices, type ReleasePace } from './release-slices';
 import { allocatorStats, allocatorStatsAsync, type AllocatorStats } from './stats';
@@ -90,11 +91,17 @@ function validate(options: unknown): ReleaseOptions & { pace: ReleasePace | fals
  * malloc, and reports what really came back (from /proc) and what it cost the JS thread.
  */
 export async function releaseToOS(options?: ReleaseOptions): Promise<ReleaseResult> {
+  return releaseWithLoopWatch(options, undefined);
+}
+
+/** releaseToOS() for the probe: with a running `recent` watch (near a memory limit), the loop-delay baseline is
+ *  its last 200 ms and the release starts at once instead of watching the loop first. */
+export async function releaseWithLoopWatch(options: ReleaseOptions | undefined, recent: LoopWatch | undefined): Promise<ReleaseResult> {
   const given = validate(options);
   const { name } = allocator();
   const { gc = true, shrinkHeap = true, onThreadpool = name !== 'mimalloc', pace } = given;
   if (name === 'unknown') throw new SockprobeError('ERR_UNSUPPORTED', 'releaseToOS(): the allocator serving malloc is not one sockprobe knows how to trim');
-  const meter = await new JsThreadMeter().started();
+  const meter = await new JsThreadMeter().started(undefined, recent);
   try {
     return await releaseMeasured(name, { gc, shrinkHeap, onThreadpool, pace: pace || null }, meter);
   } finally {

@@ -24,7 +24,9 @@ export interface AutoReleaseOptions {
   /** Also release when the working set nears a memory limit, before the kernel reclaims or OOM-kills —
    *  what GOMEMLIMIT does for Go's scavenger. `'cgroup'`: the memory cgroup's limit, measured against the
    *  group's working set (usage − inactive file); a number of bytes: that limit, measured against the
-   *  group's working set in a memory cgroup, else against RSS. Paced (64 MiB/s) unless `pace` says otherwise. */
+   *  group's working set in a memory cgroup, else against RSS. Paced (64 MiB/s) unless `pace` says otherwise.
+   *  Such a release starts at once: from 10 points below the share the probe watches the loop (a 1 ms timer),
+   *  and the release's loop-delay baseline is the last 200 ms it watched. */
   memoryLimit?: 'cgroup' | number;
   /** The share of the memory limit at which a release is due. Default 0.9. */
   memoryLimitShare?: number;
@@ -195,6 +197,19 @@ export class AutoReleasePolicy {
     };
   }
 
+  /** Whether this policy releases near a memory limit. */
+  get watchesMemoryLimit(): boolean {
+    return this.memoryLimit !== null;
+  }
+
+  /** Whether a limit-driven release may be due soon: the working set is within LOOP_WATCH_MARGIN of the
+   *  release share (the probe then keeps the loop's recent gaps for the release's baseline). */
+  nearMemoryLimit(sample: Sample): boolean {
+    if (!this.memoryLimit) return false;
+    const held = heldAgainstLimit(sample, this.memoryLimit);
+    return !('reason' in held) && held.share >= this.memoryLimit.share - LOOP_WATCH_MARGIN;
+  }
+
   /** Called after the probe released: the next spike starts from here. */
   released(sample: Sample, rssAfter: number): void {
     // Near the limit, a release that gave back less than the minimum was chasing memory in use:
@@ -222,6 +237,32 @@ function memoryLimitFrom(limit: unknown, share: unknown): { limit: 'cgroup' | nu
 
 const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
 
+/** The limit and the figure held against it: the cgroup's working set where there is one, else RSS. */
+function heldAgainstLimit(
+  sample: Sample,
+  config: { limit: 'cgroup' | number },
+): { limitBytes: number; limitSource: string; measuredBytes: number; measure: 'working set' | 'RSS'; share: number } | { reason: string } {
+  const container = sample.container;
+  let limitBytes: number;
+  let limitSource: string;
+  if (config.limit === 'cgroup') {
+    if (!container) return { reason: 'memoryLimit "cgroup": this process is in no readable memory cgroup' };
+    if (container.limitBytes === null) return { reason: 'memoryLimit "cgroup": the memory cgroup sets no limit' };
+    limitBytes = container.limitBytes;
+    limitSource = container.limitSource ?? 'the memory cgroup';
+  } else {
+    limitBytes = config.limit;
+    limitSource = 'autoRelease.memoryLimit';
+  }
+  const inGroup = container != null && container.workingSetBytes !== null;
+  const measuredBytes = inGroup ? container.workingSetBytes! : sample.rss;
+  return { limitBytes, limitSource, measuredBytes, measure: inGroup ? 'working set' : 'RSS', share: measuredBytes / limitBytes };
+}
+
+/** How far below the release share the probe starts watching the loop (LoopWatch), so a limit-driven release
+ *  finds its loop-delay baseline ready and need not wait for one. */
+export const LOOP_WATCH_MARGIN = 0.1;
+
 /**
  * The limit-aware half of autoRelease, pure: null while the working set is below the release share
  * (nothing to say), else whether to release now and why. What looks releasable near the limit is
@@ -233,22 +274,9 @@ export function considerMemoryLimit(
   config: { limit: 'cgroup' | number; share: number },
   policy: { minReleasableBytes: number; maxEventLoopDelayMs: number; sinceReleaseMs: number; intervalMs: number },
 ): AutoReleaseDecision | null {
-  const container = sample.container;
-  let limitBytes: number;
-  let limitSource: string;
-  if (config.limit === 'cgroup') {
-    if (!container) return { release: false, reason: 'memoryLimit "cgroup": this process is in no readable memory cgroup' };
-    if (container.limitBytes === null) return { release: false, reason: 'memoryLimit "cgroup": the memory cgroup sets no limit' };
-    limitBytes = container.limitBytes;
-    limitSource = container.limitSource ?? 'the memory cgroup';
-  } else {
-    limitBytes = config.limit;
-    limitSource = 'autoRelease.memoryLimit';
-  }
-  const inGroup = container != null && container.workingSetBytes !== null;
-  const measuredBytes = inGroup ? container.workingSetBytes! : sample.rss;
-  const measure = inGroup ? ('working set' as const) : ('RSS' as const);
-  const share = measuredBytes / limitBytes;
+  const held = heldAgainstLimit(sample, config);
+  if ('reason' in held) return { release: false, reason: held.reason };
+  const { limitBytes, limitSource, measuredBytes, measure, share } = held;
   if (!(share >= config.share)) return null;
   const near =
     `${measure} ${mib(measuredBytes)} is ${percent(share)} of the ${mib(limitBytes)} limit ` +

@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { SockprobeTypeError } from '../errors';
+import { LoopWatch } from '../memory/loop-watch';
 import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
 import { MIN_CONNECTION_RANGE } from './correlate';
 import { DEFAULT_THRESHOLDS, type FindingThresholds } from './findings';
@@ -146,6 +147,8 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   const sources = options.sources ?? realSources();
   const policy = options.autoRelease ? new AutoReleasePolicy(options.autoRelease === true ? {} : options.autoRelease) : null;
   const releases = new RingBuffer<AutoReleaseRecord>(64);
+  // The loop's recent 1 ms gaps, kept only while the working set nears autoRelease.memoryLimit (see nearMemoryLimit).
+  const loopWatch = policy?.watchesMemoryLimit ? new LoopWatch() : null;
   // Kills apart from breaches: a group throttled above memory.high for minutes must not push its
   // OOM kills out of a shared buffer.
   const memoryKills = new RingBuffer<MemoryEventRecord>(32);
@@ -249,6 +252,10 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     const previous = ring.last();
     ring.push(sample);
     for (const extension of extensions) extension.sampled(sample);
+    if (loopWatch) {
+      if (policy!.nearMemoryLimit(sample)) loopWatch.start();
+      else if (!releasing) loopWatch.stop();
+    }
     if (policy && !releasing) considerRelease(sample, previous);
     return sample;
   }
@@ -258,8 +265,15 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     if (!decision.release) return;
     releasing = true;
     const started = Date.now();
+    // Near the limit the release starts at once: its loop-delay baseline is what the watch saw (all of the
+    // last 200 ms when it ran that long; less, and the release's note says so, when memory rose faster).
+    let recent: LoopWatch | undefined;
+    if (decision.trigger === 'memory-limit' && loopWatch) {
+      loopWatch.start();
+      recent = loopWatch;
+    }
     sources
-      .release(policy!.releaseOptions)
+      .release(policy!.releaseOptions, recent)
       .then(
         (result) => {
           policy!.released(sample, result.rssAfterBytes);
@@ -288,6 +302,8 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       if (eventsOptions && sources.watchContainerEvents) eventsWatch = sources.watchContainerEvents((record) => memoryEvents.push(record), eventsOptions);
       histogram = monitorEventLoopDelay({ resolution: 10 });
       histogram.enable();
+      // Until the first sample says how near the limit the working set is (a probe started near it releases at its first sample).
+      loopWatch?.start();
       timer = setInterval(() => void probe.sample().catch(() => undefined), intervalMs);
       timer.unref();
       return probe;
@@ -299,6 +315,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       for (const extension of extensions) extension.stop('probe.stop() was called');
       histogram?.disable();
       histogram = undefined;
+      loopWatch?.stop();
       eventsWatch?.stop();
     },
     sample() {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import { allocator } from '../memory/detect';
 import { parseProcStatus } from '../memory/proc';
-import { releaseToOS } from '../memory/release';
+import { releaseWithLoopWatch } from '../memory/release';
 import { allocatorStatsAsync, type AllocatorStats } from '../memory/stats';
 import { socketSnapshot } from '../net/snapshot';
 import { trackConnections } from '../net/tracking';
@@ -68,7 +68,7 @@ export function realSources(): ProbeSources {
     opensslSession: () => openssl.session(),
     connections: () => (tracker ? tracker.counts().open : null),
     sockets: (idleThresholdMs) => (snapshots ? socketSnapshot().then((snapshot) => summariseSnapshot(snapshot, idleThresholdMs)) : null),
-    release: (options) => releaseToOS(options),
+    release: (options, recent) => releaseWithLoopWatch(options, recent),
     allocatorName: () => allocatorName,
     // On the JS thread (three small reads, ~0.1 ms): fs.promises would pay four loop hops per file.
     // Its time is returned so the sample counts it in probeMs.

@@ -1,3 +1,4 @@
+import type { LoopWatch } from '../memory/loop-watch';
 import type { ReleaseOptions, ReleaseResult } from '../memory/release';
 import type { NativeHeapSession } from '../native-heap';
 import type { NativeHeapProfile } from '../native-heap/profile';
@@ -20,7 +21,8 @@ export interface ProbeSources {
   connections(): ConnectionCounts | null;
   /** A whole-process socket snapshot summarised; null where snapshots are unsupported. */
   sockets(idleThresholdMs: number): Promise<SocketSummary> | null;
-  release(options?: ReleaseOptions): Promise<ReleaseResult>;
+  /** releaseToOS(); `recent`: the loop's last gaps, the release's loop-delay baseline (near a memory limit: no wait for one). */
+  release(options?: ReleaseOptions, recent?: LoopWatch): Promise<ReleaseResult>;
   /** Whether OpenSSL tracking can work here (true), else why not; asked before trackOpenssl(true). */
   opensslSupport?(): Promise<true | string>;
   /** The probe's own reference to OpenSSL tracking (joining a running session, or starting one);

@@ -30,6 +30,7 @@ interface Result {
   start: Reading;
   before: Reading;
   after: Reading;
+  seenAt: number;
   rssBefore: number;
   rssAfter: number;
   releases: AutoReleaseRecord[];
@@ -92,6 +93,20 @@ describe('limit-aware autoRelease in a real 256 MiB cgroup v1 group', () => {
       /of the 256\.0 MiB limit \(memory\.limit_in_bytes.*past the 80% release share: releasing before the kernel reclaims or OOM-kills/,
     );
     expect(result.rendered).toMatch(/releasing before the kernel reclaims or OOM-kills.* → [\d.]+ MiB back/);
+  });
+
+  it('took its loop-delay baseline from the loop the probe watched since start(), and did not wait for one', () => {
+    const [first] = result.releases;
+    const { loopDelay, longestStallMs } = first.result!.jsThread;
+    // The probe started 250 ms before its first sample: the whole 200 ms baseline was watched already.
+    expect(loopDelay.baselineWindowMs).toBeGreaterThan(199);
+    expect(loopDelay.baselineWindowMs).toBeLessThan(210);
+    expect(loopDelay.note).toBeNull();
+    // The fixture's 40 ms block fell in it: a waiting request's p99 there is most of the block.
+    expect(loopDelay.baselineP99Ms).toBeGreaterThan(30);
+    expect(longestStallMs).toBeGreaterThan(0);
+    // From the decision to the record: the release's own wall time, not 200 ms more of waiting first.
+    expect(result.seenAt - first.time - first.result!.wallMs).toBeLessThan(100);
   });
 
   it("the group's working set fell by what the release gave back, and what looked releasable was released", () => {

@@ -1,8 +1,10 @@
+import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   BUILT_IN_CONFIGURATIONS,
   chooseConfigurations,
   dockerfileLines,
+  hostHugePages,
   parseUserConfiguration,
   QUICK_CONFIGURATIONS,
   resolveConfiguration,
@@ -153,11 +155,12 @@ describe('allocators: the verdict', () => {
 describe('allocators: configurations', () => {
   it('has each base without and with sockprobe release, and the settings the issue asks for', () => {
     const names = BUILT_IN_CONFIGURATIONS.map((c) => c.name);
-    expect(names).toHaveLength(18);
-    expect(names.filter((n) => n.endsWith('+release'))).toHaveLength(9);
+    expect(names).toHaveLength(20);
+    expect(names.filter((n) => n.endsWith('+release'))).toHaveLength(10);
     const env = (name: string) => BUILT_IN_CONFIGURATIONS.find((c) => c.name === name)!.env;
     expect(env('glibc-arena2').GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=2');
     expect(env('glibc-mmap64k').GLIBC_TUNABLES).toContain('glibc.malloc.mmap_threshold=65536');
+    expect(env('glibc-thp').GLIBC_TUNABLES).toBe('glibc.malloc.hugetlb=1');
     expect(env('tcmalloc-rate10').TCMALLOC_RELEASE_RATE).toBe('10');
     expect(env('mimalloc-purge0')).toMatchObject({ MIMALLOC_RESET_DELAY: '0', MIMALLOC_PURGE_DELAY: '0' });
   });
@@ -194,6 +197,25 @@ describe('allocators: configurations', () => {
     expect(resolveConfiguration(glibc, missing).skipped).toBeNull();
     const ghost: AllocatorConfiguration = parseUserConfiguration('ghost=LD_PRELOAD=/nowhere/libmimalloc.so.2');
     expect(resolveConfiguration(ghost, missing).skipped).toBe('LD_PRELOAD=/nowhere/libmimalloc.so.2 does not exist');
+  });
+
+  it('skips glibc-thp where the host has no transparent huge pages or glibc is older than 2.35, saying which', () => {
+    const thp = BUILT_IN_CONFIGURATIONS.find((c) => c.name === 'glibc-thp+release')!;
+    const none = () => '';
+    expect(resolveConfiguration(thp, none, { thpMode: 'madvise', glibc: '2.36' }).skipped).toBeNull();
+    expect(resolveConfiguration(thp, none, { thpMode: 'always', glibc: '2.39' }).skipped).toBeNull();
+    expect(resolveConfiguration(thp, none, { thpMode: 'never', glibc: '2.36' }).skipped).toMatch(
+      /^glibc\.malloc\.hugetlb=1 needs transparent huge pages \(\/sys\/kernel\/mm\/transparent_hugepage\/enabled: never\)/,
+    );
+    expect(resolveConfiguration(thp, none, { thpMode: null, glibc: '2.36' }).skipped).toMatch(/enabled: unreadable\)/);
+    expect(resolveConfiguration(thp, none, { thpMode: 'madvise', glibc: '2.31' }).skipped).toMatch(/needs glibc 2\.35 or later \(this is 2\.31\)/);
+    // Plain glibc never asks for huge pages.
+    expect(resolveConfiguration(BUILT_IN_CONFIGURATIONS[0], none, { thpMode: 'never', glibc: null }).skipped).toBeNull();
+    // This host, read for real: the kernel's own file, and glibc's version as Node reports it.
+    const host = hostHugePages();
+    const enabled = fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8');
+    expect(enabled).toContain(`[${host.thpMode}]`);
+    expect(host.glibc).toMatch(/^2\.\d+$/);
   });
 
   it('filters with --only in the order given and refuses unknown or taken names', () => {

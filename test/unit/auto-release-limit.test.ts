@@ -4,12 +4,20 @@
  * share, or with nothing releasable, or with no limit to read, it does not.
  */
 import { describe, expect, it } from 'vitest';
-import { AutoReleasePolicy, considerMemoryLimit, DEFAULT_PACE_BYTES_PER_SECOND, MEMORY_LIMIT_INTERVAL_MS, releaseRecord } from '../../src/probe/auto-release';
+import {
+  AutoReleasePolicy,
+  considerMemoryLimit,
+  DEFAULT_PACE_BYTES_PER_SECOND,
+  LOOP_WATCH_MARGIN,
+  MEMORY_LIMIT_INTERVAL_MS,
+  releaseRecord,
+} from '../../src/probe/auto-release';
 import { createProbe } from '../../src/probe/probe';
 import { renderReport } from '../../src/probe/report';
 import type { ContainerReading, Sample } from '../../src/probe/sample';
 import type { ProbeSources } from '../../src/probe/sources';
 import type { ReleaseResult } from '../../src/memory/release';
+import type { LoopWatch } from '../../src/memory/loop-watch';
 import { makeSample } from '../helpers/samples';
 
 const MiB = 1024 * 1024;
@@ -114,6 +122,17 @@ describe('AutoReleasePolicy with memoryLimit', () => {
     expect(times.slice(0, 5)).toEqual([0, 10, 30, 60, 65]);
   });
 
+  it(`is near the limit from ${LOOP_WATCH_MARGIN * 100}% below the release share, and never without a limit to read`, () => {
+    const policy = new AutoReleasePolicy({ memoryLimit: 'cgroup' });
+    expect(policy.watchesMemoryLimit).toBe(true);
+    expect(policy.nearMemoryLimit(at(0, 0.79 * LIMIT))).toBe(false);
+    expect(policy.nearMemoryLimit(at(0, 0.81 * LIMIT))).toBe(true);
+    expect(policy.nearMemoryLimit(at(0, 0.95 * LIMIT))).toBe(true);
+    expect(policy.nearMemoryLimit(at(0, 0.95 * LIMIT, { container: null }))).toBe(false);
+    expect(new AutoReleasePolicy().watchesMemoryLimit).toBe(false);
+    expect(new AutoReleasePolicy().nearMemoryLimit(at(0, 0.95 * LIMIT))).toBe(false);
+  });
+
   it('without memoryLimit the same samples release nothing, and pace stays off', () => {
     const policy = new AutoReleasePolicy();
     expect(policy.releaseOptions).toEqual({});
@@ -129,6 +148,39 @@ describe('AutoReleasePolicy with memoryLimit', () => {
 });
 
 describe('the probe records a limit-driven release as such', () => {
+  it('the probe watches the loop only near the limit, and hands the running watch to a limit-driven release', async () => {
+    const base = at(0, 470 * MiB);
+    let reading = group(300 * MiB);
+    const handed: Array<{ watch: LoopWatch | undefined; running: boolean }> = [];
+    const sources: ProbeSources = {
+      memory: () => ({ rss: base.rss, heapUsed: base.heapUsed, heapTotal: base.heapTotal, external: base.external, arrayBuffers: base.arrayBuffers }),
+      allocator: async () => ({ allocated: 100 * MiB, free: 30 * MiB }),
+      opensslLive: () => null,
+      connections: () => base.connections,
+      sockets: () => null,
+      release: async (_options, recent) => {
+        handed.push({ watch: recent, running: recent?.running ?? false });
+        return { rssAfterBytes: base.rss - 30 * MiB, jsThread: { totalMs: 1 } } as unknown as ReleaseResult;
+      },
+      allocatorName: () => 'glibc',
+      container: async () => reading,
+    };
+    const probe = createProbe({ sources, autoRelease: { memoryLimit: 'cgroup', minIntervalMs: 1 }, containerEvents: false });
+    await probe.sample(); // 59% of the limit: no watch, no release
+    reading = group(440 * MiB); // 86%: near, not past
+    await probe.sample();
+    expect(handed).toEqual([]);
+    reading = group(470 * MiB); // 92%: past the share
+    await probe.sample();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(handed).toHaveLength(1);
+    expect(handed[0].running).toBe(true);
+    reading = group(300 * MiB);
+    await probe.sample();
+    expect(handed[0].watch!.running).toBe(false);
+    probe.stop();
+  });
+
   it('record and text report name the trigger, the limit and the working set', async () => {
     const result = {
       allocator: 'glibc',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LoopGaps, loopWaitQuantileMs, MAX_LOOP_GAPS } from '../../src/memory/loop-delay';
+import { LOOP_WATCH_KEEP, LoopWatch } from '../../src/memory/loop-watch';
 import { JsThreadMeter } from '../../src/memory/release-js-thread';
 
 /** Gaps tiling [0, lengths' sum]: each gap ends where the next starts. */
@@ -93,5 +94,92 @@ describe("JsThreadMeter's loop delay", () => {
     expect(loopDelay.note).toBeNull();
     // The baseline's own turns are not in the release's steps.
     expect(Object.keys(cost.longestStallMsByStep)).not.toContain('baseline');
+  });
+
+  it("with a running LoopWatch the baseline is the watch's last gaps and the release starts at once", async () => {
+    const watch = new LoopWatch();
+    watch.start();
+    // The reference: the longest gap another 1 ms timer on the same loop saw (the block, and what load adds to it).
+    let longestGap = 0;
+    let last = performance.now();
+    const reference = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 1);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // A 30 ms block the watch sees, then 100 ms of a quiet loop: both inside the last 200 ms.
+      const blockedFrom = performance.now();
+      while (performance.now() - blockedFrom < 30);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const called = performance.now();
+      const meter = await new JsThreadMeter().started(200, watch);
+      const startedInMs = performance.now() - called;
+      const cost = await meter.stop();
+      const { loopDelay } = cost;
+      expect(startedInMs).toBeLessThan(50); // no 200 ms wait, no wait for the histogram's first turns
+      expect(loopDelay.baselineWindowMs).toBeGreaterThan(199);
+      expect(loopDelay.baselineWindowMs).toBeLessThan(205);
+      // The block's gap (30 ms, more under load) fills ~31 of the 200 ms: waits over d last 31 − d ms, p99 ~29 ms.
+      expect(loopDelay.baselineP99Ms).toBeGreaterThan(25);
+      expect(loopDelay.baselineP99Ms).toBeLessThan(longestGap + 1);
+      expect(loopDelay.note).toBeNull();
+    } finally {
+      clearInterval(reference);
+      watch.stop();
+    }
+  });
+
+  it('a watch started just before the release gives a shorter baseline, and the note says so', async () => {
+    const watch = new LoopWatch();
+    watch.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      const meter = await new JsThreadMeter().started(200, watch);
+      const { loopDelay } = await meter.stop();
+      expect(loopDelay.baselineWindowMs).toBeGreaterThan(35);
+      expect(loopDelay.baselineWindowMs).toBeLessThan(150);
+      expect(loopDelay.note).toMatch(
+        /^the baseline covers the \d+ ms of loop watched before the release, not 200 ms: near a memory limit the release did not wait for it$/,
+      );
+    } finally {
+      watch.stop();
+    }
+  });
+
+  it('a stopped watch is not used: the meter waits for its own baseline', async () => {
+    const watch = new LoopWatch();
+    watch.start();
+    watch.stop();
+    expect(watch.running).toBe(false);
+    expect(watch.coveredFromMs).toBeNaN();
+    const called = performance.now();
+    const meter = await new JsThreadMeter().started(50, watch);
+    expect(performance.now() - called).toBeGreaterThanOrEqual(49);
+    expect((await meter.stop()).loopDelay.baselineWindowMs).toBeGreaterThanOrEqual(49);
+  });
+});
+
+describe('LoopWatch', () => {
+  it(`keeps the last ${LOOP_WATCH_KEEP} gaps, oldest first, tiling the time it watched`, async () => {
+    const watch = new LoopWatch();
+    const startedAt = performance.now();
+    watch.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const gaps = new LoopGaps();
+      watch.copyInto(gaps, -Infinity);
+      expect(gaps.size).toBeGreaterThan(5);
+      expect(gaps.size).toBeLessThanOrEqual(LOOP_WATCH_KEEP);
+      expect(watch.coveredFromMs).toBeCloseTo(startedAt, 0);
+      expect(gaps.lastEndMs).toBe(watch.lastTurnMs);
+      // Only gaps ending after fromMs.
+      const later = new LoopGaps();
+      watch.copyInto(later, watch.lastTurnMs - 20);
+      expect(later.size).toBeLessThan(gaps.size);
+    } finally {
+      watch.stop();
+    }
   });
 });
