@@ -1,7 +1,7 @@
 // The snapshot's native scan and dump at two commits, alternating in one process (11 rounds,
-// medians), N loopback connections to a dual-stack listener (clients in a forked child).
-// Build: copy the old commit's native/net/{proc_fds,diag_dump,port_filter,local_ports}.cc and
-// headers to /tmp/old/net, then
+// medians; the new code's on-CPU time too), N loopback connections to a dual-stack listener (clients in a forked
+// child). Build: copy the old commit's native/net/{proc_fds,diag_dump,port_filter,local_ports}.cc and headers to
+// /tmp/old/net, then
 //   for f in proc_fds diag_dump port_filter local_ports; do
 //     g++ -O2 -std=c++17 -fno-exceptions -c -Dsockprobe=oldsp -I/tmp/old /tmp/old/net/$f.cc -o /tmp/old_$f.o; done
 //   g++ -O2 -std=c++17 -fno-exceptions -pthread -Inative bench/sock-diag-compare.cc native/net/{diag_dump,proc_fds,\
@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,6 +57,20 @@ static double now() {
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
+static double cpu() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+static long MinorFaults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+static double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
 static void* idle(void*) {
   for (;;) pause();
 }
@@ -78,17 +93,23 @@ int main(int argc, char** argv) {
   pthread_t t;
   pthread_create(&t, nullptr, idle, nullptr);
   const int R = 11;
-  std::vector<double> so, sn, dold, dnew;
+  std::vector<double> so, sn, dold, dnew, sn_cpu, dnew_cpu, faults;
   for (int r = 0; r < R; r++) {
     double t0 = now();
     auto os = oldsp::ScanProcessFds(0);
     double t1 = now();
     auto od = oldsp::DumpProcessTcpSockets(os);
     double t2 = now();
+    double c2 = cpu();
+    const long faults_before = MinorFaults();
     auto ns = sockprobe::ScanProcessFds(0);
     double t3 = now();
+    double c3 = cpu();
     auto nd = sockprobe::DumpProcessTcpSockets(ns);
     double t4 = now();
+    faults.push_back(MinorFaults() - faults_before);
+    sn_cpu.push_back(c3 - c2);
+    dnew_cpu.push_back(cpu() - c3);
     so.push_back(t1 - t0);
     dold.push_back(t2 - t1);
     sn.push_back(t3 - t2);
@@ -101,6 +122,9 @@ int main(int argc, char** argv) {
   for (auto* v : {&so, &dold, &sn, &dnew}) std::sort(v->begin(), v->end());
   printf("old: scan %.2f dump %.2f total %.2f | new: scan %.2f dump %.2f total %.2f (medians, ms)\n", so[R / 2],
          dold[R / 2], so[R / 2] + dold[R / 2], sn[R / 2], dnew[R / 2], sn[R / 2] + dnew[R / 2]);
+  printf(
+      "new on-CPU: scan %.2f dump %.2f (medians, ms; the rest of the wall time waited for a core), %.0f minor faults\n",
+      median(sn_cpu), median(dnew_cpu), median(faults));
   kill(child, SIGKILL);
   waitpid(child, 0, 0);
 }

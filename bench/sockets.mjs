@@ -268,6 +268,7 @@ async function measurePoint(label, own, hostFactor) {
       mainThreadMs: result.timings.mainThreadMs,
       scanMs: result.timings.scanMs,
       dumpMs: result.timings.dumpMs,
+      cpuMs: result.timings.cpuMs,
       rows: result.sockets.length,
       sent: result.hostSockets,
     });
@@ -291,6 +292,7 @@ async function measurePoint(label, own, hostFactor) {
     snapshotRange: range(total),
     scanMs: median(snapshots.map((s) => s.scanMs)),
     dumpMs: median(snapshots.map((s) => s.dumpMs)),
+    cpuMs: median(snapshots.map((s) => s.cpuMs)),
     mainThreadMs: median(snapshots.map((s) => s.mainThreadMs)),
     mainThreadMaxMs: Math.max(...snapshots.map((s) => s.mainThreadMs)),
     ssMs: median(ssRuns),
@@ -301,7 +303,7 @@ async function measurePoint(label, own, hostFactor) {
   console.log(
     `| ${label} | ${point.rows} | ${hostSockets} | ${point.sent} | ${r1(point.snapshotMs)} ` +
       `(${r1(point.snapshotRange[0])}–${r1(point.snapshotRange[1])}) | ${r1(point.scanMs)} ` +
-      `| ${r1(point.dumpMs)} | ${r1(point.mainThreadMs)} (max ${r1(point.mainThreadMaxMs)}) ` +
+      `| ${r1(point.dumpMs)} | ${r1(point.cpuMs)} | ${r1(point.mainThreadMs)} (max ${r1(point.mainThreadMaxMs)}) ` +
       `| ${r1(point.ssMs)} (${r1(point.ssRange[0])}–${r1(point.ssRange[1])}) | ${r1(point.speedup)}× |`,
   );
   return point;
@@ -350,9 +352,9 @@ async function scaling() {
   );
   console.log(
     '| point | rows | host TCP sockets (ss) | sent by the kernel | snapshot ms median (range) | fd ' +
-      'scan ms | dump ms | on the loop ms | ss -tmin + parse ms (range) | ratio |',
+      'scan ms | dump ms | threadpool on-CPU ms | on the loop ms | ss -tmin + parse ms (range) | ratio |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   try {
     for (const own of POINTS) {
       const tls = Math.min(TLS, Math.floor(own / 10));

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <unordered_set>
+#include <utility>
 
 #include "net/local_ports.h"
 #include "net/port_filter.h"
@@ -316,8 +317,10 @@ class Dumper {
 
 }  // namespace
 
-DiagResult DumpProcessTcpSockets(const FdScan& fds) {
+DiagResult DumpProcessTcpSockets(const FdScan& fds, std::vector<uint8_t> rows) {
   DiagResult result;
+  result.rows = std::move(rows);
+  result.rows.clear();
   result.rows.reserve((fds.socket_fds.size() + 64) * row::kBytes);
   Dumper(fds, &result).Run();
   return result;

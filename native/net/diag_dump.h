@@ -29,7 +29,8 @@ struct DiagResult {
   const char* syscall = nullptr;
 };
 
-// Blocking: run it on the threadpool.
-DiagResult DumpProcessTcpSockets(const FdScan& fds);
+// Blocking: run it on the threadpool. The rows go into `rows` (emptied first: a spare buffer
+// whose pages are already there, see net/rows_pool.h).
+DiagResult DumpProcessTcpSockets(const FdScan& fds, std::vector<uint8_t> rows = {});
 
 }  // namespace sockprobe

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -10,6 +12,7 @@
 #include "common/promise_worker.h"
 #include "net/diag_dump.h"
 #include "net/proc_fds.h"
+#include "net/rows_pool.h"
 
 namespace sockprobe {
 
@@ -21,19 +24,25 @@ Napi::Value LimitValue(Napi::Env env, uint64_t limit) {
 }
 
 // The rows as an ArrayBuffer, handed over without a copy where the runtime allows external
-// buffers (Node does), copied where it does not (V8-sandboxed embedders).
+// buffers (Node does), copied where it does not (V8-sandboxed embedders). Collected, the buffer
+// becomes the next snapshot's spare.
 Napi::Value RowsBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
   if (bytes.empty()) return Napi::ArrayBuffer::New(env, 0);
   auto* owned = new std::vector<uint8_t>(std::move(bytes));
   napi_value external = nullptr;
   const napi_status status = napi_create_external_arraybuffer(
       env, owned->data(), owned->size(),
-      [](napi_env, void*, void* hint) { delete static_cast<std::vector<uint8_t>*>(hint); }, owned, &external);
+      [](napi_env, void*, void* hint) {
+        std::unique_ptr<std::vector<uint8_t>> rows(static_cast<std::vector<uint8_t>*>(hint));
+        ReturnSpareRows(std::move(*rows));
+      },
+      owned, &external);
   if (status == napi_ok) return Napi::Value(env, external);
   void* data = nullptr;
   napi_value copy = nullptr;
   const bool copied = napi_create_arraybuffer(env, owned->size(), &data, &copy) == napi_ok;
   if (copied) std::memcpy(data, owned->data(), owned->size());
+  ReturnSpareRows(std::move(*owned));
   delete owned;
   return copied ? Napi::Value(env, copy) : Napi::Value();
 }
@@ -50,26 +59,42 @@ Napi::Value CountsArray(Napi::Env env, const std::map<uint32_t, uint32_t>& count
 }
 
 // What the threadpool half produces; settled into JS by SettleSnapshot.
+// Wall and on-CPU time of each stage, so a slow snapshot tells waiting for a core (the wall
+// time grows, the CPU time does not) from work that got dearer.
 struct SnapshotResult {
   FdScan scan;
   DiagResult diag;
+  uint64_t queued_at = 0;  // when the JS thread queued the work
+  uint64_t started_at = 0;
+  uint64_t done_at = 0;
   uint64_t scan_ns = 0;
   uint64_t dump_ns = 0;
+  uint64_t scan_cpu_ns = 0;
+  uint64_t dump_cpu_ns = 0;
 };
 
-SnapshotResult TakeSnapshot(int pid) {
+SnapshotResult TakeSnapshot(int pid, uint64_t queued_at) {
   SnapshotResult result;
+  result.queued_at = queued_at;
   const uint64_t start = MonotonicNanos();
+  const uint64_t start_cpu = ClockNanos(CLOCK_THREAD_CPUTIME_ID);
+  result.started_at = start;
   result.scan = ScanProcessFds(pid);
   const uint64_t scanned = MonotonicNanos();
+  const uint64_t scanned_cpu = ClockNanos(CLOCK_THREAD_CPUTIME_ID);
   result.scan_ns = scanned - start;
-  if (result.scan.err != 0) return result;
-  result.diag = DumpProcessTcpSockets(result.scan);
-  result.dump_ns = MonotonicNanos() - scanned;
+  result.scan_cpu_ns = scanned_cpu - start_cpu;
+  if (result.scan.err == 0) {
+    result.diag = DumpProcessTcpSockets(result.scan, TakeSpareRows());
+    result.dump_cpu_ns = ClockNanos(CLOCK_THREAD_CPUTIME_ID) - scanned_cpu;
+  }
+  result.done_at = MonotonicNanos();
+  result.dump_ns = result.scan.err == 0 ? result.done_at - scanned : 0;
   return result;
 }
 
 Napi::Value SettleSnapshot(Napi::Env env, SnapshotResult& snapshot) {
+  const uint64_t settle_start = MonotonicNanos();
   const FdScan& scan = snapshot.scan;
   DiagResult& diag = snapshot.diag;
   const int err = scan.err != 0 ? scan.err : diag.err;
@@ -95,14 +120,20 @@ Napi::Value SettleSnapshot(Napi::Env env, SnapshotResult& snapshot) {
   result.Set("fdHardLimit", LimitValue(env, scan.limit_hard));
   result.Set("scanNs", SizeValue(env, snapshot.scan_ns));
   result.Set("dumpNs", SizeValue(env, snapshot.dump_ns));
+  result.Set("scanCpuNs", SizeValue(env, snapshot.scan_cpu_ns));
+  result.Set("dumpCpuNs", SizeValue(env, snapshot.dump_cpu_ns));
+  result.Set("queueWaitNs", SizeValue(env, snapshot.started_at - snapshot.queued_at));
+  result.Set("completeWaitNs", SizeValue(env, settle_start - snapshot.done_at));
+  result.Set("settleNs", SizeValue(env, MonotonicNanos() - settle_start));  // all but this last Set
   return result;
 }
 
 }  // namespace
 
 Napi::Value QueueSnapshot(Napi::Env env, int pid) {
+  const uint64_t queued_at = MonotonicNanos();
   return PromiseWorker<SnapshotResult>::Queue(
-      env, "sockprobe:socketSnapshot", [pid] { return TakeSnapshot(pid); }, SettleSnapshot);
+      env, "sockprobe:socketSnapshot", [pid, queued_at] { return TakeSnapshot(pid, queued_at); }, SettleSnapshot);
 }
 
 }  // namespace sockprobe

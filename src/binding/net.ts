@@ -25,6 +25,14 @@ export interface NativeSnapshotRows {
   fdHardLimit: number;
   scanNs: number;
   dumpNs: number;
+  /** On-CPU time of the threadpool thread in the scan and in the dumps (absent in recordings made before they were). */
+  scanCpuNs?: number;
+  dumpCpuNs?: number;
+  /** From queueing the work to a threadpool thread starting it. */
+  queueWaitNs?: number;
+  /** From the work's end to the JS thread settling it, and the settle itself (JS values from the result). */
+  completeWaitNs?: number;
+  settleNs?: number;
 }
 
 export interface NativeNetLayout {

@@ -42,8 +42,10 @@ export interface SocketSnapshot<U64 = number | null> {
   /**
    * scanMs, dumpMs: the threadpool parts. totalMs: call to result. mainThreadMs: the part that
    * ran on the event loop (queueing the work, then turning rows into counts), i.e. the stall.
+   * cpuMs: the threadpool thread's CPU time in the scan and dumps; well below scanMs + dumpMs,
+   * the rest was waiting for a core (a loaded host), not work.
    */
-  timings: { scanMs: number; dumpMs: number; totalMs: number; mainThreadMs: number };
+  timings: { scanMs: number; dumpMs: number; cpuMs: number | null; totalMs: number; mainThreadMs: number };
 }
 
 export interface SocketSnapshotOptions {
@@ -122,6 +124,12 @@ export async function socketSnapshot(options: SocketSnapshotOptions = {}): Promi
     fds: { open: raw.fdsOpen, limit: raw.fdLimit, hardLimit: raw.fdHardLimit, headroom: raw.fdLimit - raw.fdsOpen },
     hostSockets: raw.hostSockets,
     dump: { filterPorts: raw.filterPorts, unfiltered: raw.unfiltered, requests: raw.dumps },
-    timings: { scanMs: raw.scanNs / 1e6, dumpMs: raw.dumpNs / 1e6, totalMs: finished - started, mainThreadMs: queuedMs + (finished - resolved) },
+    timings: {
+      scanMs: raw.scanNs / 1e6,
+      dumpMs: raw.dumpNs / 1e6,
+      cpuMs: raw.scanCpuNs === undefined || raw.dumpCpuNs === undefined ? null : (raw.scanCpuNs + raw.dumpCpuNs) / 1e6,
+      totalMs: finished - started,
+      mainThreadMs: queuedMs + (finished - resolved),
+    },
   };
 }

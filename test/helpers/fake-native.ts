@@ -47,6 +47,8 @@ const emptySnapshot = (): NativeSnapshotRows => ({
   fdHardLimit: 4096,
   scanNs: 0,
   dumpNs: 0,
+  scanCpuNs: 0,
+  dumpCpuNs: 0,
 });
 
 export class FakeNative implements NativeBinding {
