@@ -166,6 +166,11 @@ export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(L
     const readings = method === 'rising-edge' ? risingEdge(all) : all;
     for (const estimate of estimateFromReadings(LAYERS[layer].label, readings, present, method)) estimates.push({ layer, ...estimate });
   }
+  return noteInUseAboveResident(estimates);
+}
+
+/** Notes each in-use estimate above the RSS one of its kind (they may have been fitted a layer at a time). */
+export function noteInUseAboveResident(estimates: PerConnectionEstimate[]): PerConnectionEstimate[] {
   for (const e of estimates) {
     if (!RESIDENT_COMPARABLE.includes(e.layer) || e.bytesPerConnection === null) continue;
     const rss = estimates.find((r) => r.layer === 'rss' && r.kind === e.kind)?.bytesPerConnection;
@@ -255,14 +260,36 @@ export function growthFit(readings: Array<{ sample: Sample; value: number }>, co
  * layers are also judged over trailing windows from `exactWindowMs` (doubling up to `minWindowMs`),
  * needing R² ≥ 0.9 there; the longest window that holds is the one reported.
  */
-export function leakTrends(samples: Sample[], minGrowthBytes = 4 * 1024 * 1024, minWindowMs = 5 * 60_000, exactWindowMs = 20_000): LeakTrend[] {
+export function leakTrends(
+  samples: Sample[],
+  minGrowthBytes = 4 * 1024 * 1024,
+  minWindowMs = 5 * 60_000,
+  exactWindowMs = 20_000,
+  layers: Layer[] = LEAK_LAYERS,
+): LeakTrend[] {
+  const steps = leakTrendSteps(samples, minGrowthBytes, minWindowMs, exactWindowMs, layers);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** leakTrends() one fit at a time: yields after each fit (a full window's costs milliseconds), names it. */
+export function* leakTrendSteps(
+  samples: Sample[],
+  minGrowthBytes: number,
+  minWindowMs: number,
+  exactWindowMs: number,
+  layers: Layer[] = LEAK_LAYERS,
+): Generator<string, LeakTrend[], void> {
   const trends: LeakTrend[] = [];
-  for (const layer of LEAK_LAYERS) {
+  for (const layer of layers) {
     const readings = readingsOf(samples, layer);
     if (readings.length < 8) continue;
     const windowMs = readings[readings.length - 1].sample.time - readings[0].sample.time;
     // Over seconds, GC sawtooth and allocator caching look like growth: a noisy layer needs minutes.
     const long = windowMs >= minWindowMs ? fitTrend(layer, readings, minGrowthBytes, 0.6, false) : null;
+    if (windowMs >= minWindowMs) yield `trend fit (${layer}, whole window)`;
     if (long || !EXACT_LAYERS.includes(layer)) {
       if (long) trends.push(long);
       continue;
@@ -275,9 +302,13 @@ export function leakTrends(samples: Sample[], minGrowthBytes = 4 * 1024 * 1024, 
       const recent = readings.filter((r) => r.sample.time >= end - span);
       if (recent.length < 8 || recent[recent.length - 1].sample.time - recent[0].sample.time < 0.75 * span) continue;
       best = fitTrend(layer, recent, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
+      yield `trend fit (${layer}, last ${span / 1000} s)`;
     }
     // The whole window too, when it is shorter than the noisy layers' (a climb since the probe started).
-    if (windowMs < minWindowMs && windowMs >= exactWindowMs) best = fitTrend(layer, readings, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
+    if (windowMs < minWindowMs && windowMs >= exactWindowMs) {
+      best = fitTrend(layer, readings, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
+      yield `trend fit (${layer}, whole window)`;
+    }
     if (best) trends.push(best);
   }
   return trends;

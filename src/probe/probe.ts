@@ -1,7 +1,9 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { SockprobeTypeError } from '../errors';
 import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
-import { MIN_CONNECTION_RANGE } from './correlate';
+import { MIN_CONNECTION_RANGE, leakTrendSteps, noteInUseAboveResident, perConnection, type PerConnectionEstimate } from './correlate';
+import { LAYERS, type Layer } from './layers';
+import { registerReportSteps, type ReportSteps } from './report-steps';
 import { DEFAULT_THRESHOLDS, type FindingThresholds } from './findings';
 import { defaultMaxHeldBytes, type NativeHeapProfileOptions } from './native-heap';
 import type { ProbeExtension } from './extension';
@@ -10,7 +12,7 @@ import { OpensslExtension } from './openssl-extension';
 import { SockprobeError } from '../errors';
 import type { NativeHeapProfile } from '../native-heap/profile';
 import { realSources } from './real-sources';
-import { buildReport, currentVersions, renderReport, type ProbeReport } from './report';
+import { assembleReport, buildReport, currentVersions, renderReport, type ProbeReport } from './report';
 import { RingBuffer } from './ring-buffer';
 import { residentFree, totalConnections, type Sample, type SocketSummary } from './sample';
 import type { ProbeSources } from './sources';
@@ -281,6 +283,24 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       .finally(() => (releasing = false));
   }
 
+  // probe.report() a part at a time (src/probe/report-steps.ts): the same figures, each fit in a turn of its own.
+  function* reportSteps(): ReportSteps {
+    const samples = ring.toArray();
+    const estimates: PerConnectionEstimate[] = [];
+    for (const layer of Object.keys(LAYERS) as Layer[]) {
+      estimates.push(...perConnection(samples, [layer]));
+      yield `per-connection fit (${layer})`;
+    }
+    const trends = yield* leakTrendSteps(samples, thresholds.leakGrowthBytes, thresholds.leakWindowMs, thresholds.exactLeakWindowMs);
+    let report = assembleReport(samples, currentVersions(sources.allocatorName()), thresholds, releases.toArray(), noteInUseAboveResident(estimates), trends);
+    yield 'findings';
+    for (const extension of extensions) {
+      report = extension.decorate(report, samples);
+      yield extension === heapExtension ? 'native heap part' : 'OpenSSL part';
+    }
+    return withContainerEvents(report);
+  }
+
   const probe: Probe = {
     start() {
       if (timer) return probe;
@@ -326,5 +346,6 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       return timer !== undefined;
     },
   };
+  registerReportSteps(probe, reportSteps);
   return probe;
 }
