@@ -1,5 +1,5 @@
 import { LAYERS, readingsOf, type Layer } from './layers';
-import { robustFit } from './regression';
+import { drain, named, robustFitSteps } from './regression';
 import { RESIDENT_FREE_METHOD, totalConnections, type Sample } from './sample';
 import { kibOrBytes as kib } from '../format/bytes';
 
@@ -93,6 +93,16 @@ export function estimateFromReadings(
   present: Array<'tls' | 'tcp'>,
   method: PerConnectionEstimate['method'] = 'regression',
 ): Array<Omit<PerConnectionEstimate, 'layer'>> {
+  return drain(estimateSteps(label, readings, present, method));
+}
+
+/** estimateFromReadings() a fit iteration at a time (see robustFitSteps). */
+export function* estimateSteps(
+  label: string,
+  readings: Array<{ sample: Sample; value: number }>,
+  present: Array<'tls' | 'tcp'>,
+  method: PerConnectionEstimate['method'] = 'regression',
+): Generator<void, Array<Omit<PerConnectionEstimate, 'layer'>>, void> {
   const counts = {
     tls: readings.map((r) => totalConnections(r.sample.connections, 'tls')),
     tcp: readings.map((r) => totalConnections(r.sample.connections, 'tcp')),
@@ -103,7 +113,7 @@ export function estimateFromReadings(
   });
   const fit =
     varying.length && readings.length >= varying.length + 3
-      ? robustFit(
+      ? yield* robustFitSteps(
           readings.map((_, i) => varying.map((k) => counts[k][i])),
           readings.map((r) => r.value),
         )
@@ -157,6 +167,11 @@ export function estimateFromReadings(
  * declined with the reason, never reported.
  */
 export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(LAYERS) as Layer[]): PerConnectionEstimate[] {
+  return drain(perConnectionSteps(samples, layers));
+}
+
+/** perConnection() a fit iteration at a time (see robustFitSteps). */
+export function* perConnectionSteps(samples: Sample[], layers: Layer[] = Object.keys(LAYERS) as Layer[]): Generator<void, PerConnectionEstimate[], void> {
   const estimates: PerConnectionEstimate[] = [];
   const present = kindsPresent(samples);
   for (const layer of layers) {
@@ -164,7 +179,7 @@ export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(L
     const all = readingsOf(samples, layer);
     if (!all.length) continue;
     const readings = method === 'rising-edge' ? risingEdge(all) : all;
-    for (const estimate of estimateFromReadings(LAYERS[layer].label, readings, present, method)) estimates.push({ layer, ...estimate });
+    for (const estimate of yield* estimateSteps(LAYERS[layer].label, readings, present, method)) estimates.push({ layer, ...estimate });
   }
   return noteInUseAboveResident(estimates);
 }
@@ -205,10 +220,16 @@ export const EXACT_LAYERS: Layer[] = ['openssl'];
 /** An exact layer's climb must explain this much of its variation over a short window. */
 const EXACT_MIN_R2 = 0.9;
 
-function fitTrend(layer: Layer, readings: Array<{ sample: Sample; value: number }>, minGrowthBytes: number, minR2: number, exact: boolean): LeakTrend | null {
+function* fitTrend(
+  layer: Layer,
+  readings: Array<{ sample: Sample; value: number }>,
+  minGrowthBytes: number,
+  minR2: number,
+  exact: boolean,
+): Generator<void, LeakTrend | null, void> {
   if (readings.length < 8) return null;
   const conns = readings.map((r) => totalConnections(r.sample.connections));
-  const fit = growthFit(readings, conns);
+  const fit = yield* growthFitSteps(readings, conns);
   if (!fit || fit.growthBytes < minGrowthBytes || fit.growthBytes < 0.05 * fit.mean || fit.r2 < minR2) return null;
   return {
     layer,
@@ -238,12 +259,17 @@ export interface GrowthFit {
  * nothing fits.
  */
 export function growthFit(readings: Array<{ sample: Sample; value: number }>, connections: number[]): GrowthFit | null {
+  return drain(growthFitSteps(readings, connections));
+}
+
+/** growthFit() a fit iteration at a time (see robustFitSteps). */
+function* growthFitSteps(readings: Array<{ sample: Sample; value: number }>, connections: number[]): Generator<void, GrowthFit | null, void> {
   if (readings.length === 0) return null;
   const t0 = readings[0].sample.time;
   const windowMs = readings[readings.length - 1].sample.time - t0;
   const hours = readings.map((r) => (r.sample.time - t0) / 3_600_000);
   const connsVary = variation(connections).range >= MIN_CONNECTION_RANGE;
-  const fit = robustFit(
+  const fit = yield* robustFitSteps(
     readings.map((_, i) => (connsVary ? [connections[i], hours[i]] : [hours[i]])),
     readings.map((r) => r.value),
   );
@@ -267,14 +293,10 @@ export function leakTrends(
   exactWindowMs = 20_000,
   layers: Layer[] = LEAK_LAYERS,
 ): LeakTrend[] {
-  const steps = leakTrendSteps(samples, minGrowthBytes, minWindowMs, exactWindowMs, layers);
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
-  }
+  return drain(leakTrendSteps(samples, minGrowthBytes, minWindowMs, exactWindowMs, layers));
 }
 
-/** leakTrends() one fit at a time: yields after each fit (a full window's costs milliseconds), names it. */
+/** leakTrends() a fit iteration at a time (see robustFitSteps), each step named by the fit it is part of. */
 export function* leakTrendSteps(
   samples: Sample[],
   minGrowthBytes: number,
@@ -288,8 +310,7 @@ export function* leakTrendSteps(
     if (readings.length < 8) continue;
     const windowMs = readings[readings.length - 1].sample.time - readings[0].sample.time;
     // Over seconds, GC sawtooth and allocator caching look like growth: a noisy layer needs minutes.
-    const long = windowMs >= minWindowMs ? fitTrend(layer, readings, minGrowthBytes, 0.6, false) : null;
-    if (windowMs >= minWindowMs) yield `trend fit (${layer}, whole window)`;
+    const long = windowMs >= minWindowMs ? yield* named(`trend fit (${layer}, whole window)`, fitTrend(layer, readings, minGrowthBytes, 0.6, false)) : null;
     if (long || !EXACT_LAYERS.includes(layer)) {
       if (long) trends.push(long);
       continue;
@@ -301,13 +322,11 @@ export function* leakTrendSteps(
     for (let span = exactWindowMs; span < minWindowMs && 0.75 * span <= windowMs; span *= 2) {
       const recent = readings.filter((r) => r.sample.time >= end - span);
       if (recent.length < 8 || recent[recent.length - 1].sample.time - recent[0].sample.time < 0.75 * span) continue;
-      best = fitTrend(layer, recent, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
-      yield `trend fit (${layer}, last ${span / 1000} s)`;
+      best = (yield* named(`trend fit (${layer}, last ${span / 1000} s)`, fitTrend(layer, recent, minGrowthBytes, EXACT_MIN_R2, true))) ?? best;
     }
     // The whole window too, when it is shorter than the noisy layers' (a climb since the probe started).
     if (windowMs < minWindowMs && windowMs >= exactWindowMs) {
-      best = fitTrend(layer, readings, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
-      yield `trend fit (${layer}, whole window)`;
+      best = (yield* named(`trend fit (${layer}, whole window)`, fitTrend(layer, readings, minGrowthBytes, EXACT_MIN_R2, true))) ?? best;
     }
     if (best) trends.push(best);
   }

@@ -1,7 +1,8 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { SockprobeTypeError } from '../errors';
 import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
-import { MIN_CONNECTION_RANGE, leakTrendSteps, noteInUseAboveResident, perConnection, type PerConnectionEstimate } from './correlate';
+import { MIN_CONNECTION_RANGE, leakTrendSteps, noteInUseAboveResident, perConnectionSteps, type PerConnectionEstimate } from './correlate';
+import { named } from './regression';
 import { LAYERS, type Layer } from './layers';
 import { registerReportSteps, type ReportSteps } from './report-steps';
 import { DEFAULT_THRESHOLDS, type FindingThresholds } from './findings';
@@ -288,8 +289,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
     const samples = ring.toArray();
     const estimates: PerConnectionEstimate[] = [];
     for (const layer of Object.keys(LAYERS) as Layer[]) {
-      estimates.push(...perConnection(samples, [layer]));
-      yield `per-connection fit (${layer})`;
+      estimates.push(...(yield* named(`per-connection fit (${layer})`, perConnectionSteps(samples, [layer]))));
     }
     const trends = yield* leakTrendSteps(samples, thresholds.leakGrowthBytes, thresholds.leakWindowMs, thresholds.exactLeakWindowMs);
     let report = assembleReport(samples, currentVersions(sources.allocatorName()), thresholds, releases.toArray(), noteInUseAboveResident(estimates), trends);
