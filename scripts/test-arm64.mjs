@@ -17,7 +17,8 @@ import { PINNED_VERSIONS, SYSROOT, arm64CacheRoot, ensureBinfmt, ensureDebianPac
 const root = fileURLToPath(new URL('..', import.meta.url));
 const lineTimeoutMs = Number(process.env.SOCKPROBE_LINE_TIMEOUT_MS) || 12 * 60_000;
 
-// Exact counts, which emulation leaves as they are: capabilities, OpenSSL bytes against the
+// Exact counts, which emulation leaves as they are: capabilities (with the socket probes the
+// emulator refuses named as unsupported, and their calls throwing ERR_UNSUPPORTED), OpenSSL bytes against the
 // preloaded CRYPTO_set_mem_functions counter, the profile against the allocators' in-use
 // counts, GOT slots patched and restored (eager and lazily bound) under churn.
 const SUBSET = [
@@ -36,7 +37,8 @@ const NOT_UNDER_EMULATION = [
   ['openssl-crosscheck', 'gdb attaches to the qemu process, not the arm64 guest'],
   [
     'net-* (tcpInfo, socket snapshots)',
-    'qemu-user 7.2 copies only 4 bytes of getsockopt(TCP_INFO) (it treats TCP options as ints) and refuses NETLINK_SOCK_DIAG sockets; ' +
+    'qemu-user 7.2 copies only 4 bytes of getsockopt(TCP_INFO) (it treats TCP options as ints) and refuses NETLINK_SOCK_DIAG sockets ' +
+      '(capabilities() says so and the calls throw ERR_UNSUPPORTED: checked by capabilities-platform); ' +
       'the kernel structures read are the same on both machines',
   ],
   ['everything else', 'about 13x slower than native: the subset is sized to finish in about 12 minutes'],

@@ -28,7 +28,10 @@ import { isMainThread } from 'node:worker_threads';
 import { releaseToOS } from './memory/release';
 import { nativeLoadProblem } from './native';
 import { createProbe, type Probe } from './probe/probe';
-import { jsonReport, reportHeader, reportPath, writeWhole, type ProcessRole, type ReportRelease } from './register-report';
+import { jsonReportText, reportHeader, reportPath, writeWhole, type ProcessRole, type ReportRelease } from './register-report';
+import { reportSteps } from './probe/report-steps';
+import { renderReport } from './probe/report';
+import { reportCostLine, SliceMeter } from './register-slices';
 import { releaseOnReportFromEnvironment, settingsFromEnvironment, workersFromEnvironment } from './register-settings';
 
 const say = (line: string) => process.stderr.write(`sockprobe/register: ${line}\n`);
@@ -100,7 +103,13 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Probe {
       );
       await probe.sample().catch(() => undefined);
     }
-    const text = json ? `${JSON.stringify(jsonReport(role(), Date.now(), probe, release))}\n` : `${probe.renderReport()}\n`;
+    // A part a turn (setImmediate between), each timed: the report says what it held the JS thread.
+    const meter = new SliceMeter();
+    const samples = probe.samples();
+    const built = await meter.steps(reportSteps(probe));
+    const text = json
+      ? await jsonReportText(role(), Date.now(), built, samples, release, meter)
+      : `${meter.slice('text of the report', () => renderReport(built))}\n\n${reportCostLine(meter.total())}\n`;
     writeReport(target, text, json);
   };
   process.on('SIGUSR2', () => {

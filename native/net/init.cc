@@ -10,6 +10,7 @@
 #include "net/probe.h"
 #include "net/probe_layout.h"
 #include "net/snapshot_worker.h"
+#include "net/support.h"
 #include "net/tcp_info_layout.h"
 
 namespace sockprobe {
@@ -87,10 +88,27 @@ static Napi::Value NetLayout(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// netSupport(): whether TCP_INFO and sock_diag answer here (see support.h); errno names come
+// from TypeScript. Run once per process by src/net/support.ts.
+static Napi::Value NetSupportCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const NetSupport support = CheckNetSupport();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("tcpInfoLength", Napi::Number::New(env, support.tcp_info_length));
+  result.Set("tcpInfoErrno", Napi::Number::New(env, support.tcp_info_errno));
+  result.Set("tcpInfoSyscall",
+             support.tcp_info_syscall ? Napi::Value(Napi::String::New(env, support.tcp_info_syscall)) : env.Null());
+  result.Set("sockDiagErrno", Napi::Number::New(env, support.sock_diag_errno));
+  result.Set("sockDiagStep",
+             support.sock_diag_step ? Napi::Value(Napi::String::New(env, support.sock_diag_step)) : env.Null());
+  return result;
+}
+
 void InitNet(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpProbe", Napi::Function::New(env, TcpProbe, "tcpProbe"));
   exports.Set("socketSnapshotRows", Napi::Function::New(env, SocketSnapshotRows, "socketSnapshotRows"));
   exports.Set("netLayout", Napi::Function::New(env, NetLayout, "netLayout"));
+  exports.Set("netSupport", Napi::Function::New(env, NetSupportCheck, "netSupport"));
 }
 
 }  // namespace sockprobe

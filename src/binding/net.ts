@@ -46,6 +46,18 @@ export interface NativeNetLayout {
   rowSkmem: number;
 }
 
+/** What netSupport() found: TCP_INFO's length on a loopback listener, and a sock_diag lookup of it. */
+export interface NativeNetSupport {
+  /** Bytes of tcp_info filled, or -1 when a syscall failed (tcpInfoErrno, tcpInfoSyscall). */
+  tcpInfoLength: number;
+  tcpInfoErrno: number;
+  tcpInfoSyscall: string | null;
+  /** 0 when the lookup answered with the listener; else the errno of sockDiagStep
+   *  (socket, sendmsg, recv, or sock_diag: the kernel's own error, ENOMSG for a wrong answer). */
+  sockDiagErrno: number;
+  sockDiagStep: string | null;
+}
+
 export interface NetBinding {
   /**
    * TCP_INFO (+ SIOCINQ/SIOCOUTQ when `what & 1`, SO_MEMINFO when `what & 2`) of `fd` into
@@ -55,6 +67,8 @@ export interface NetBinding {
   tcpProbe(fd: number, buffer: Uint8Array, what?: number): number;
   /** The /proc/<pid>/fd scan (pid 0 or absent: this process) and sock_diag dumps, on the threadpool. Rejects with ERR_SYSCALL. */
   socketSnapshotRows(pid?: number): Promise<NativeSnapshotRows>;
+  /** Whether TCP_INFO and sock_diag answer here (a few syscalls, about 0.1 ms). Older builds lack it. */
+  netSupport?(): NativeNetSupport;
   /** The byte layouts of this build, for checking src/net/layout.ts. */
   netLayout(): NativeNetLayout;
 }

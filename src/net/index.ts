@@ -3,6 +3,7 @@ import * as diagnosticsChannel from 'node:diagnostics_channel';
 import type { NetBinding } from '../binding/net';
 import { native } from '../native';
 import { runtimeLimits } from '../runtime';
+import { netSupport } from './support';
 
 export { tcpInfo, type SocketOrFd } from './tcp-info';
 export { tcpStateName, tcpOptionNames, type TcpStateName, type TcpCaStateName } from './tcp-states';
@@ -38,9 +39,10 @@ export function netCapabilities(): Record<string, true | string> {
     addon = undefined;
   }
   const built = addon && typeof addon.tcpProbe === 'function' ? true : 'the native addon was built without the socket probes (native/net)';
+  const answers = built === true ? netSupport() : { tcpInfo: built, socketSnapshot: built };
   return {
-    tcpInfo: built === true ? (runtimeLimits()?.socketFd ?? true) : built,
-    socketSnapshot: built,
+    tcpInfo: answers.tcpInfo === true ? (runtimeLimits()?.socketFd ?? true) : answers.tcpInfo,
+    socketSnapshot: answers.socketSnapshot,
     connectionTracking: channels,
   };
 }

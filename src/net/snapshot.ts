@@ -4,6 +4,7 @@ import { native } from '../native';
 import type { NativeSnapshotRows } from '../binding/net';
 import { SocketRows, type SocketRow } from './snapshot-rows';
 import { socketError } from './syscall-error';
+import { requireNetSupport } from './support';
 import { tcpStateName, type TcpStateName } from './tcp-states';
 
 export type StateCounts = Partial<Record<TcpStateName, number>>;
@@ -86,7 +87,8 @@ function byPort(pairs: number[]): Record<number, StateCounts> {
  * inodes in /proc/self/fd. TIME_WAIT, SYN_RECV and orphaned sockets (closed by the app,
  * still in FIN_WAIT1/2, LAST_ACK or CLOSING) have no inode: they are counted when they sit on
  * one of this process's listening addresses and ports. Client-side ones cannot be attributed
- * to a process, by the kernel or by ss. Both scans run on the threadpool.
+ * to a process, by the kernel or by ss. Both scans run on the threadpool. Rejects with
+ * ERR_UNSUPPORTED (capabilities().socketSnapshot's reason) where sock_diag does not answer.
  */
 export function socketSnapshot(options?: SocketSnapshotOptions & { bigint?: false }): Promise<SocketSnapshot<number | null>>;
 export function socketSnapshot(options: SocketSnapshotOptions & { bigint: true }): Promise<SocketSnapshot<bigint>>;
@@ -94,6 +96,7 @@ export async function socketSnapshot(options: SocketSnapshotOptions = {}): Promi
   if (options === null || typeof options !== 'object') throw new SockprobeTypeError('options', 'an object', options);
   if (options.bigint !== undefined && typeof options.bigint !== 'boolean') throw new SockprobeTypeError('options.bigint', 'a boolean', options.bigint);
   const pid = targetPid(options.pid);
+  requireNetSupport('socketSnapshot', 'socketSnapshot()');
   const started = performance.now();
   let raw: NativeSnapshotRows;
   let queuedMs = 0;

@@ -4,6 +4,7 @@ import { decodeProbe, decodeSkmem } from './decode';
 import { PROBE, PROBE_QUEUES, PROBE_SKMEM } from './layout';
 import { resolveFd } from './resolve-fd';
 import { socketError } from './syscall-error';
+import { requireNetSupport } from './support';
 import type { Server, Socket } from 'node:net';
 import type { TcpInfoOptions, TcpSocketInfo } from './types';
 
@@ -26,13 +27,15 @@ function flag(options: TcpInfoOptions, key: keyof TcpInfoOptions, fallback: bool
  * tls.TLSSocket (server or client side), an http(s) agent's socket, a listening net.Server,
  * or a numeric fd. The fd is read from the live handle at each call.
  * Throws SockprobeError ERR_SOCKET_CLOSED (EBADF), ERR_NOT_A_SOCKET (ENOTSOCK),
- * ERR_SOCKET_TYPE (EOPNOTSUPP/ENOPROTOOPT: Unix socket, UDP) with errno and syscall.
+ * ERR_SOCKET_TYPE (EOPNOTSUPP/ENOPROTOOPT: Unix socket, UDP) with errno and syscall, and
+ * ERR_UNSUPPORTED (with capabilities().tcpInfo's reason) where TCP_INFO does not answer in full.
  */
 export function tcpInfo(socketOrFd: SocketOrFd, options?: TcpInfoOptions & { bigint?: false }): TcpSocketInfo<number | null>;
 export function tcpInfo(socketOrFd: SocketOrFd, options: TcpInfoOptions & { bigint: true }): TcpSocketInfo<bigint>;
 export function tcpInfo(socketOrFd: unknown, options: TcpInfoOptions = {}): TcpSocketInfo<unknown> {
   if (options === null || typeof options !== 'object') throw new SockprobeTypeError('options', 'an object', options);
   const fd = resolveFd(socketOrFd, 'socketOrFd');
+  requireNetSupport('tcpInfo', 'tcpInfo()');
   const bigint = flag(options, 'bigint', false);
   const what = (flag(options, 'queues', true) ? PROBE_QUEUES : 0) | (flag(options, 'skmem', true) ? PROBE_SKMEM : 0);
   let length: number;

@@ -1,5 +1,5 @@
 import { LAYERS, readingsOf, type Layer } from './layers';
-import { robustFit } from './regression';
+import { drain, named, robustFitSteps } from './regression';
 import { RESIDENT_FREE_METHOD, totalConnections, type Sample } from './sample';
 import { kibOrBytes as kib } from '../format/bytes';
 
@@ -93,6 +93,16 @@ export function estimateFromReadings(
   present: Array<'tls' | 'tcp'>,
   method: PerConnectionEstimate['method'] = 'regression',
 ): Array<Omit<PerConnectionEstimate, 'layer'>> {
+  return drain(estimateSteps(label, readings, present, method));
+}
+
+/** estimateFromReadings() a fit iteration at a time (see robustFitSteps). */
+export function* estimateSteps(
+  label: string,
+  readings: Array<{ sample: Sample; value: number }>,
+  present: Array<'tls' | 'tcp'>,
+  method: PerConnectionEstimate['method'] = 'regression',
+): Generator<void, Array<Omit<PerConnectionEstimate, 'layer'>>, void> {
   const counts = {
     tls: readings.map((r) => totalConnections(r.sample.connections, 'tls')),
     tcp: readings.map((r) => totalConnections(r.sample.connections, 'tcp')),
@@ -103,7 +113,7 @@ export function estimateFromReadings(
   });
   const fit =
     varying.length && readings.length >= varying.length + 3
-      ? robustFit(
+      ? yield* robustFitSteps(
           readings.map((_, i) => varying.map((k) => counts[k][i])),
           readings.map((r) => r.value),
         )
@@ -157,6 +167,11 @@ export function estimateFromReadings(
  * declined with the reason, never reported.
  */
 export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(LAYERS) as Layer[]): PerConnectionEstimate[] {
+  return drain(perConnectionSteps(samples, layers));
+}
+
+/** perConnection() a fit iteration at a time (see robustFitSteps). */
+export function* perConnectionSteps(samples: Sample[], layers: Layer[] = Object.keys(LAYERS) as Layer[]): Generator<void, PerConnectionEstimate[], void> {
   const estimates: PerConnectionEstimate[] = [];
   const present = kindsPresent(samples);
   for (const layer of layers) {
@@ -164,8 +179,13 @@ export function perConnection(samples: Sample[], layers: Layer[] = Object.keys(L
     const all = readingsOf(samples, layer);
     if (!all.length) continue;
     const readings = method === 'rising-edge' ? risingEdge(all) : all;
-    for (const estimate of estimateFromReadings(LAYERS[layer].label, readings, present, method)) estimates.push({ layer, ...estimate });
+    for (const estimate of yield* estimateSteps(LAYERS[layer].label, readings, present, method)) estimates.push({ layer, ...estimate });
   }
+  return noteInUseAboveResident(estimates);
+}
+
+/** Notes each in-use estimate above the RSS one of its kind (they may have been fitted a layer at a time). */
+export function noteInUseAboveResident(estimates: PerConnectionEstimate[]): PerConnectionEstimate[] {
   for (const e of estimates) {
     if (!RESIDENT_COMPARABLE.includes(e.layer) || e.bytesPerConnection === null) continue;
     const rss = estimates.find((r) => r.layer === 'rss' && r.kind === e.kind)?.bytesPerConnection;
@@ -200,10 +220,16 @@ export const EXACT_LAYERS: Layer[] = ['openssl'];
 /** An exact layer's climb must explain this much of its variation over a short window. */
 const EXACT_MIN_R2 = 0.9;
 
-function fitTrend(layer: Layer, readings: Array<{ sample: Sample; value: number }>, minGrowthBytes: number, minR2: number, exact: boolean): LeakTrend | null {
+function* fitTrend(
+  layer: Layer,
+  readings: Array<{ sample: Sample; value: number }>,
+  minGrowthBytes: number,
+  minR2: number,
+  exact: boolean,
+): Generator<void, LeakTrend | null, void> {
   if (readings.length < 8) return null;
   const conns = readings.map((r) => totalConnections(r.sample.connections));
-  const fit = growthFit(readings, conns);
+  const fit = yield* growthFitSteps(readings, conns);
   if (!fit || fit.growthBytes < minGrowthBytes || fit.growthBytes < 0.05 * fit.mean || fit.r2 < minR2) return null;
   return {
     layer,
@@ -233,12 +259,17 @@ export interface GrowthFit {
  * nothing fits.
  */
 export function growthFit(readings: Array<{ sample: Sample; value: number }>, connections: number[]): GrowthFit | null {
+  return drain(growthFitSteps(readings, connections));
+}
+
+/** growthFit() a fit iteration at a time (see robustFitSteps). */
+function* growthFitSteps(readings: Array<{ sample: Sample; value: number }>, connections: number[]): Generator<void, GrowthFit | null, void> {
   if (readings.length === 0) return null;
   const t0 = readings[0].sample.time;
   const windowMs = readings[readings.length - 1].sample.time - t0;
   const hours = readings.map((r) => (r.sample.time - t0) / 3_600_000);
   const connsVary = variation(connections).range >= MIN_CONNECTION_RANGE;
-  const fit = robustFit(
+  const fit = yield* robustFitSteps(
     readings.map((_, i) => (connsVary ? [connections[i], hours[i]] : [hours[i]])),
     readings.map((r) => r.value),
   );
@@ -255,14 +286,31 @@ export function growthFit(readings: Array<{ sample: Sample; value: number }>, co
  * layers are also judged over trailing windows from `exactWindowMs` (doubling up to `minWindowMs`),
  * needing R² ≥ 0.9 there; the longest window that holds is the one reported.
  */
-export function leakTrends(samples: Sample[], minGrowthBytes = 4 * 1024 * 1024, minWindowMs = 5 * 60_000, exactWindowMs = 20_000): LeakTrend[] {
+export function leakTrends(
+  samples: Sample[],
+  minGrowthBytes = 4 * 1024 * 1024,
+  minWindowMs = 5 * 60_000,
+  exactWindowMs = 20_000,
+  layers: Layer[] = LEAK_LAYERS,
+): LeakTrend[] {
+  return drain(leakTrendSteps(samples, minGrowthBytes, minWindowMs, exactWindowMs, layers));
+}
+
+/** leakTrends() a fit iteration at a time (see robustFitSteps), each step named by the fit it is part of. */
+export function* leakTrendSteps(
+  samples: Sample[],
+  minGrowthBytes: number,
+  minWindowMs: number,
+  exactWindowMs: number,
+  layers: Layer[] = LEAK_LAYERS,
+): Generator<string, LeakTrend[], void> {
   const trends: LeakTrend[] = [];
-  for (const layer of LEAK_LAYERS) {
+  for (const layer of layers) {
     const readings = readingsOf(samples, layer);
     if (readings.length < 8) continue;
     const windowMs = readings[readings.length - 1].sample.time - readings[0].sample.time;
     // Over seconds, GC sawtooth and allocator caching look like growth: a noisy layer needs minutes.
-    const long = windowMs >= minWindowMs ? fitTrend(layer, readings, minGrowthBytes, 0.6, false) : null;
+    const long = windowMs >= minWindowMs ? yield* named(`trend fit (${layer}, whole window)`, fitTrend(layer, readings, minGrowthBytes, 0.6, false)) : null;
     if (long || !EXACT_LAYERS.includes(layer)) {
       if (long) trends.push(long);
       continue;
@@ -274,10 +322,12 @@ export function leakTrends(samples: Sample[], minGrowthBytes = 4 * 1024 * 1024, 
     for (let span = exactWindowMs; span < minWindowMs && 0.75 * span <= windowMs; span *= 2) {
       const recent = readings.filter((r) => r.sample.time >= end - span);
       if (recent.length < 8 || recent[recent.length - 1].sample.time - recent[0].sample.time < 0.75 * span) continue;
-      best = fitTrend(layer, recent, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
+      best = (yield* named(`trend fit (${layer}, last ${span / 1000} s)`, fitTrend(layer, recent, minGrowthBytes, EXACT_MIN_R2, true))) ?? best;
     }
     // The whole window too, when it is shorter than the noisy layers' (a climb since the probe started).
-    if (windowMs < minWindowMs && windowMs >= exactWindowMs) best = fitTrend(layer, readings, minGrowthBytes, EXACT_MIN_R2, true) ?? best;
+    if (windowMs < minWindowMs && windowMs >= exactWindowMs) {
+      best = (yield* named(`trend fit (${layer}, whole window)`, fitTrend(layer, readings, minGrowthBytes, EXACT_MIN_R2, true))) ?? best;
+    }
     if (best) trends.push(best);
   }
   return trends;

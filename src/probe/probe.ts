@@ -2,7 +2,10 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import { SockprobeTypeError } from '../errors';
 import { LoopWatch } from '../memory/loop-watch';
 import { AutoReleasePolicy, releaseRecord, type AutoReleaseOptions, type AutoReleaseRecord } from './auto-release';
-import { MIN_CONNECTION_RANGE } from './correlate';
+import { MIN_CONNECTION_RANGE, leakTrendSteps, noteInUseAboveResident, perConnectionSteps, type PerConnectionEstimate } from './correlate';
+import { named } from './regression';
+import { LAYERS, type Layer } from './layers';
+import { registerReportSteps, type ReportSteps } from './report-steps';
 import { DEFAULT_THRESHOLDS, type FindingThresholds } from './findings';
 import { defaultMaxHeldBytes, type NativeHeapProfileOptions } from './native-heap';
 import type { ProbeExtension } from './extension';
@@ -11,7 +14,7 @@ import { OpensslExtension } from './openssl-extension';
 import { SockprobeError } from '../errors';
 import type { NativeHeapProfile } from '../native-heap/profile';
 import { realSources } from './real-sources';
-import { buildReport, currentVersions, renderReport, type ProbeReport } from './report';
+import { assembleReport, buildReport, currentVersions, renderReport, type ProbeReport } from './report';
 import { RingBuffer } from './ring-buffer';
 import { residentFree, totalConnections, type Sample, type SocketSummary } from './sample';
 import type { ProbeSources } from './sources';
@@ -295,6 +298,23 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       .finally(() => (releasing = false));
   }
 
+  // probe.report() a part at a time (src/probe/report-steps.ts): the same figures, each fit in a turn of its own.
+  function* reportSteps(): ReportSteps {
+    const samples = ring.toArray();
+    const estimates: PerConnectionEstimate[] = [];
+    for (const layer of Object.keys(LAYERS) as Layer[]) {
+      estimates.push(...(yield* named(`per-connection fit (${layer})`, perConnectionSteps(samples, [layer]))));
+    }
+    const trends = yield* leakTrendSteps(samples, thresholds.leakGrowthBytes, thresholds.leakWindowMs, thresholds.exactLeakWindowMs);
+    let report = assembleReport(samples, currentVersions(sources.allocatorName()), thresholds, releases.toArray(), noteInUseAboveResident(estimates), trends);
+    yield 'findings';
+    for (const extension of extensions) {
+      report = extension.decorate(report, samples);
+      yield extension === heapExtension ? 'native heap part' : 'OpenSSL part';
+    }
+    return withContainerEvents(report);
+  }
+
   const probe: Probe = {
     start() {
       if (timer) return probe;
@@ -343,5 +363,6 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       return timer !== undefined;
     },
   };
+  registerReportSteps(probe, reportSteps);
   return probe;
 }

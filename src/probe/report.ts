@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import { leakFinding, retentionFinding, rssPerConnection, socketFindings, DEFAULT_THRESHOLDS, type Finding, type FindingThresholds } from './findings';
-import { leakTrends, perConnection, retentionAfterSpike, type PerConnectionEstimate, type Retention } from './correlate';
+import { leakTrends, perConnection, retentionAfterSpike, type LeakTrend, type PerConnectionEstimate, type Retention } from './correlate';
 import { headroomFindings } from './headroom';
 import { LAYERS } from './layers';
 import { RESIDENT_FREE_METHOD, type Sample } from './sample';
@@ -80,11 +80,33 @@ export function buildReport(
   if (typeof versions !== 'object' || versions === null) throw new SockprobeTypeError('versions', 'an object', versions);
   if (typeof thresholds !== 'object' || thresholds === null) throw new SockprobeTypeError('thresholds', 'an object', thresholds);
   if (!Array.isArray(releases)) throw new SockprobeTypeError('releases', 'an array of autoRelease records', releases);
-  thresholds = { ...DEFAULT_THRESHOLDS, ...thresholds };
-  const estimates = perConnection(samples);
+  const all = { ...DEFAULT_THRESHOLDS, ...thresholds };
+  return assembleReport(
+    samples,
+    versions,
+    all,
+    releases,
+    perConnection(samples),
+    leakTrends(samples, all.leakGrowthBytes, all.leakWindowMs, all.exactLeakWindowMs),
+  );
+}
+
+/**
+ * buildReport() from its fitted parts, for a caller that fits them a layer at a time in turns of
+ * their own (sockprobe/register's SIGUSR2 report: each fit of a full window costs milliseconds).
+ * `thresholds` complete (DEFAULT_THRESHOLDS merged in); inputs checked by the caller.
+ */
+export function assembleReport(
+  samples: Sample[],
+  versions: Versions,
+  thresholds: FindingThresholds,
+  releases: AutoReleaseRecord[],
+  estimates: PerConnectionEstimate[],
+  trends: LeakTrend[],
+): ProbeReport {
   const retention = retentionAfterSpike(samples);
   const findings: Finding[] = [
-    ...leakTrends(samples, thresholds.leakGrowthBytes, thresholds.leakWindowMs, thresholds.exactLeakWindowMs).map((trend) => leakFinding(trend, thresholds)),
+    ...trends.map((trend) => leakFinding(trend, thresholds)),
     ...(retention ? [retentionFinding(retention, thresholds)].filter((f): f is Finding => f !== null) : []),
     ...socketFindings(samples[samples.length - 1], rssPerConnection(estimates), thresholds),
     ...headroomFindings(samples, thresholds.memoryHeadroomShare),
