@@ -16,7 +16,7 @@ import { parseLoadOutput } from '../../src/allocators/load-output';
 import { parseLoad } from '../../src/allocators/load';
 import type { RunResult } from '../../src/allocators/run-result';
 import { median, medianInterval, pairedChange, percentile, spread } from '../../src/allocators/stats';
-import { buildVerdict, changeText } from '../../src/allocators/verdict';
+import { buildVerdict, changeText, costSentence } from '../../src/allocators/verdict';
 import { EnvironmentError, UsageError } from '../../src/cli/args';
 import { interleave, takeConfigs } from '../../src/cli/allocators-command';
 
@@ -111,7 +111,7 @@ describe('allocators: the verdict', () => {
     // (101/161, 102/162, 103/163) − 1: median −37.0%, range −37.3% … −36.8%.
     expect(row.versusDefault?.settledRss?.median).toBeCloseTo(102 / 162 - 1, 10);
     expect(verdict.best?.sentence).toBe(
-      'jemalloc, background purge: 37% less RSS after the spike (range −37% … −37%), throughput −2% (range −2% … −2%), ' +
+      'jemalloc, background purge: 37% less RSS after the spike (range −37% … −37%), peak RSS +0% (range +0% … +0%), throughput −2% (range −2% … −2%), ' +
         'p99 latency +10% (range +10% … +10%), no release stall (sockprobe does not release)',
     );
     expect(verdict.best?.dockerfile).toEqual([
@@ -119,6 +119,23 @@ describe('allocators: the verdict', () => {
       'ENV LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
       'ENV MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0',
     ]);
+  });
+
+  it('balanced counts the peak: a configuration that settles lowest but peaks far higher does not win', () => {
+    const peaked = (r: RunResult, peakMiB: number): RunResult => ({ ...r, rss: { ...r.rss, peak: peakMiB * MiB } });
+    const both = [config('glibc'), config('glibc-thp+release'), config('jemalloc-bg+release')];
+    const spikeRuns = [1, 2, 3].flatMap((r) => [
+      peaked(run('glibc', r, 340, 1000, 100), 340),
+      // Like glibc with huge pages after the 5000-connection spike (docs/benchmarks.md): settles at 80, peaks at 590.
+      peaked(run('glibc-thp+release', r, 80, 1000, 100, 30), 590),
+      peaked(run('jemalloc-bg+release', r, 85, 1000, 100, 30), 320),
+    ]);
+    expect(buildVerdict(both, spikeRuns, 'rss', 'glibc').best?.name).toBe('glibc-thp+release');
+    const balanced = buildVerdict(both, spikeRuns, 'balanced', 'glibc');
+    expect(balanced.best?.name).toBe('jemalloc-bg+release');
+    const thp = balanced.rows.find((r) => r.name === 'glibc-thp+release')!;
+    expect(thp.versusDefault?.peakRss?.median).toBeCloseTo(590 / 340 - 1, 10);
+    expect(costSentence(thp, 'glibc')).toContain('peak RSS +74% (range +74% … +74%)');
   });
 
   it("gives a spike's peak growth per held connection, and none for a load command (its connections unknown)", () => {
