@@ -7,7 +7,7 @@
  */
 import * as v8 from 'node:v8';
 import { CATEGORIES } from '../native-heap/categories';
-import { diffProfiles, siteGrowthError, siteTitle, type NativeHeapDiff } from '../native-heap/diff';
+import { diffProfiles, diffProfilesSteps, siteGrowthError, siteTitle, type NativeHeapDiff } from '../native-heap/diff';
 import { categorySamples, relativeError } from '../native-heap/sampling-error';
 import type { NativeHeapCategory, NativeHeapProfile } from '../native-heap/profile';
 import { estimateSteps, kindsPresent, type PerConnectionEstimate, type Retention } from './correlate';
@@ -289,10 +289,15 @@ export class NativeHeapProfiles {
   /** What grew from the first profile to the newest, or null with fewer than two. The diff
    *  (milliseconds for a large profile) is made once per new profile, not on every report(). */
   growth(): NativeHeapReport['growth'] {
+    return drain(this.growthSteps());
+  }
+
+  /** growth() a few hundred sites a step (see diffProfilesSteps). */
+  *growthSteps(): Generator<void, NativeHeapReport['growth'], void> {
     const pair = this.pair();
     if (!pair) return null;
     if (this.grown?.of !== pair[1]) {
-      const diff = diffProfiles(pair[0], pair[1]);
+      const diff = yield* diffProfilesSteps(pair[0], pair[1]);
       this.grown = {
         of: pair[1],
         growth: {
@@ -350,7 +355,7 @@ export class NativeHeapProfiles {
   /** report() a part at a time: the diff, then each category's and each holder's fit an iteration a turn. */
   *reportSteps(requested: boolean, unavailable: string | null, sampleBytes: number | null, samples: Sample[]): Generator<string, NativeHeapReport, void> {
     const latest = this.latest();
-    const growth = this.growth();
+    const growth = yield* named('native heap growth', this.growthSteps());
     yield 'native heap growth';
     const perConnection = yield* this.perConnectionSteps(samples);
     const holders = yield* this.holdersSteps(samples);
