@@ -1,5 +1,5 @@
 import { LAYERS, readingsOf, type Layer } from './layers';
-import { drain, named, robustFitSteps } from './regression';
+import { designFitSteps, drain, named, type Fit } from './regression';
 import { RESIDENT_FREE_METHOD, totalConnections, type Sample } from './sample';
 import { kibOrBytes as kib } from '../format/bytes';
 
@@ -111,13 +111,16 @@ export function* estimateSteps(
     const v = variation(counts[kind].length ? counts[kind] : [0]);
     return v.range >= MIN_CONNECTION_RANGE && v.distinct >= MIN_DISTINCT;
   });
-  const fit =
-    varying.length && readings.length >= varying.length + 3
-      ? yield* robustFitSteps(
-          readings.map((_, i) => varying.map((k) => counts[k][i])),
-          readings.map((r) => r.value),
-        )
-      : null;
+  let fit: Fit | null = null;
+  if (varying.length && readings.length >= varying.length + 3) {
+    const design = { x: new Float64Array(readings.length * varying.length), columns: varying.length, y: new Float64Array(readings.length) };
+    for (let i = 0; i < readings.length; i++) {
+      for (let c = 0; c < varying.length; c++) design.x[i * varying.length + c] = counts[varying[c]][i];
+      design.y[i] = readings[i].value;
+    }
+    yield; // the readings, counts and design: a turn of their own
+    fit = yield* designFitSteps(design);
+  }
   // A declined kind keeps the fit's R² where there was a fit, so the reader sees how far it fell short.
   const decline = (kind: 'tls' | 'tcp', quality: number | null, declined: string): Omit<PerConnectionEstimate, 'layer'> => ({
     kind,
@@ -179,6 +182,7 @@ export function* perConnectionSteps(samples: Sample[], layers: Layer[] = Object.
     const all = readingsOf(samples, layer);
     if (!all.length) continue;
     const readings = method === 'rising-edge' ? risingEdge(all) : all;
+    yield;
     for (const estimate of yield* estimateSteps(LAYERS[layer].label, readings, present, method)) estimates.push({ layer, ...estimate });
   }
   return noteInUseAboveResident(estimates);
@@ -263,16 +267,21 @@ export function growthFit(readings: Array<{ sample: Sample; value: number }>, co
 }
 
 /** growthFit() a fit iteration at a time (see robustFitSteps). */
-function* growthFitSteps(readings: Array<{ sample: Sample; value: number }>, connections: number[]): Generator<void, GrowthFit | null, void> {
+export function* growthFitSteps(readings: Array<{ sample: Sample; value: number }>, connections: number[]): Generator<void, GrowthFit | null, void> {
   if (readings.length === 0) return null;
   const t0 = readings[0].sample.time;
   const windowMs = readings[readings.length - 1].sample.time - t0;
   const hours = readings.map((r) => (r.sample.time - t0) / 3_600_000);
   const connsVary = variation(connections).range >= MIN_CONNECTION_RANGE;
-  const fit = yield* robustFitSteps(
-    readings.map((_, i) => (connsVary ? [connections[i], hours[i]] : [hours[i]])),
-    readings.map((r) => r.value),
-  );
+  const columns = connsVary ? 2 : 1;
+  const design = { x: new Float64Array(readings.length * columns), columns, y: new Float64Array(readings.length) };
+  for (let i = 0; i < readings.length; i++) {
+    if (connsVary) design.x[i * 2] = connections[i];
+    design.x[i * columns + columns - 1] = hours[i];
+    design.y[i] = readings[i].value;
+  }
+  yield; // the readings and design: a turn of their own (as in estimateSteps)
+  const fit = yield* designFitSteps(design);
   if (!fit) return null;
   const perHour = fit.coefficients[connsVary ? 1 : 0];
   const mean = readings.reduce((a, r) => a + r.value, 0) / readings.length;
@@ -308,6 +317,7 @@ export function* leakTrendSteps(
   for (const layer of layers) {
     const readings = readingsOf(samples, layer);
     if (readings.length < 8) continue;
+    yield `trend readings (${layer})`;
     const windowMs = readings[readings.length - 1].sample.time - readings[0].sample.time;
     // Over seconds, GC sawtooth and allocator caching look like growth: a noisy layer needs minutes.
     const long = windowMs >= minWindowMs ? yield* named(`trend fit (${layer}, whole window)`, fitTrend(layer, readings, minGrowthBytes, 0.6, false)) : null;

@@ -15,6 +15,8 @@ export interface ProbeExtension {
   sampled(sample: Sample): void;
   /** The report with this extension's part in it: its status, rows and findings. */
   decorate(report: ProbeReport, samples: Sample[]): ProbeReport;
+  /** decorate() in parts, each yielding the name of what it built (the same result), where one turn would be long. */
+  decorateSteps?(report: ProbeReport, samples: Sample[]): Generator<string, ProbeReport, void>;
   /** What the extension keeps in the JS heap, bytes. */
   ownMemoryBytes(): number;
 }

@@ -5,6 +5,7 @@ import type { NativeHeapSession } from '../native-heap';
 import type { NativeHeapProfile } from '../native-heap/profile';
 import { sessionStatus, Unavailable, type ProbeExtension } from './extension';
 import { NativeHeapProfiles } from './native-heap';
+import { drain } from './regression';
 import type { ProbeReport } from './report';
 import type { Sample } from './sample';
 import type { NativeHeapSource } from './sources';
@@ -96,11 +97,17 @@ export class NativeHeapExtension implements ProbeExtension {
   }
 
   decorate(report: ProbeReport, samples: Sample[]): ProbeReport {
+    return drain(this.decorateSteps(report, samples));
+  }
+
+  /** decorate() a part at a time: the diff, each category's and each holder's fit an iteration a turn, then the findings. */
+  *decorateSteps(report: ProbeReport, samples: Sample[]): Generator<string, ProbeReport, void> {
     const nativeHeap = {
-      ...this.profiles.report(true, this.unavailable.reason, this.lease?.sampleBytes ?? null, samples),
+      ...(yield* this.profiles.reportSteps(true, this.unavailable.reason, this.lease?.sampleBytes ?? null, samples)),
       ...sessionStatus(this.lease),
       joined: this.joined,
     };
+    yield 'native heap holders';
     return { ...report, findings: this.profiles.findings(report.findings, nativeHeap, report.retention, samples), nativeHeap };
   }
 

@@ -7,13 +7,14 @@
  */
 import * as v8 from 'node:v8';
 import { CATEGORIES } from '../native-heap/categories';
-import { diffProfiles, siteGrowthError, siteTitle, type NativeHeapDiff } from '../native-heap/diff';
+import { diffProfiles, diffProfilesSteps, siteGrowthError, siteTitle, type NativeHeapDiff } from '../native-heap/diff';
 import { categorySamples, relativeError } from '../native-heap/sampling-error';
 import type { NativeHeapCategory, NativeHeapProfile } from '../native-heap/profile';
-import { estimateFromReadings, kindsPresent, type PerConnectionEstimate, type Retention } from './correlate';
+import { estimateSteps, kindsPresent, type PerConnectionEstimate, type Retention } from './correlate';
 import { withGrowingSites, type Finding, type ProfileMoment } from './findings';
 import { holderFinding } from './holders/finding';
-import { estimateHolders, type HolderEstimate, type HolderReading } from './holders/estimate';
+import { estimateHoldersSteps, type HolderEstimate, type HolderReading } from './holders/estimate';
+import { drain, named } from './regression';
 import { holderTotalsSliced, type HolderSite, type HolderTotals } from './holders/match';
 import type { HolderId } from './holders/signatures';
 import { RingBuffer } from './ring-buffer';
@@ -219,12 +220,20 @@ export class NativeHeapProfiles {
 
   /** Holders worth naming, from every matched reading; the fit is redone only when a profile was matched since. */
   holders(samples: Sample[]): HolderEstimate[] {
+    return drain(this.holdersSteps(samples));
+  }
+
+  /** holders() a fit iteration at a time, each step named by the holder it fits. */
+  *holdersSteps(samples: Sample[]): Generator<string, HolderEstimate[], void> {
     if (this.holdersCache?.version !== this.holderVersion) {
+      // The version read before the steps: a profile matched between them is fitted at the next report.
+      const version = this.holderVersion;
       const readings = this.readings
         .toArray()
         .filter((r): r is Reading & { holders: HolderTotals } => r.holders !== null)
         .sort((a, b) => a.takenAt - b.takenAt);
-      this.holdersCache = { version: this.holderVersion, estimates: estimateHolders(readings as HolderReading[], this.holderSites, undefined) };
+      const estimates = yield* estimateHoldersSteps(readings as HolderReading[], this.holderSites, undefined);
+      this.holdersCache = { version, estimates };
     }
     const now = samples[samples.length - 1];
     return this.holdersCache.estimates.map((h) => ({ ...h, rssNow: now?.rss ?? null }));
@@ -280,10 +289,15 @@ export class NativeHeapProfiles {
   /** What grew from the first profile to the newest, or null with fewer than two. The diff
    *  (milliseconds for a large profile) is made once per new profile, not on every report(). */
   growth(): NativeHeapReport['growth'] {
+    return drain(this.growthSteps());
+  }
+
+  /** growth() a few hundred sites a step (see diffProfilesSteps). */
+  *growthSteps(): Generator<void, NativeHeapReport['growth'], void> {
     const pair = this.pair();
     if (!pair) return null;
     if (this.grown?.of !== pair[1]) {
-      const diff = diffProfiles(pair[0], pair[1]);
+      const diff = yield* diffProfilesSteps(pair[0], pair[1]);
       this.grown = {
         of: pair[1],
         growth: {
@@ -303,6 +317,11 @@ export class NativeHeapProfiles {
   private grown: { of: NativeHeapProfile; growth: NonNullable<NativeHeapReport['growth']> } | null = null;
 
   perConnection(samples: Sample[]): NativeCategoryEstimate[] {
+    return drain(this.perConnectionSteps(samples));
+  }
+
+  /** perConnection() a fit iteration at a time, each step named by the category it fits. */
+  *perConnectionSteps(samples: Sample[]): Generator<string, NativeCategoryEstimate[], void> {
     const readings = this.readings.toArray();
     if (!readings.length) return [];
     const present = kindsPresent(samples);
@@ -318,7 +337,7 @@ export class NativeHeapProfiles {
       // The figure's error: the newest profile's sampled allocations in the category (a level, 1/√n).
       const sampled = counts ? (category === 'total' ? CATEGORIES.reduce((sum, c) => sum + counts[c], 0) : counts[category]) : null;
       const error = sampled === null ? null : relativeError(sampled);
-      for (const estimate of estimateFromReadings(label, series, present))
+      for (const estimate of yield* named(`native heap fit (${category})`, estimateSteps(label, series, present)))
         out.push({ category, ...estimate, sampledAllocations: sampled, relativeError: error });
     }
     return out;
@@ -330,16 +349,25 @@ export class NativeHeapProfiles {
   }
 
   report(requested: boolean, unavailable: string | null, sampleBytes: number | null, samples: Sample[]): NativeHeapReport {
+    return drain(this.reportSteps(requested, unavailable, sampleBytes, samples));
+  }
+
+  /** report() a part at a time: the diff, then each category's and each holder's fit an iteration a turn. */
+  *reportSteps(requested: boolean, unavailable: string | null, sampleBytes: number | null, samples: Sample[]): Generator<string, NativeHeapReport, void> {
     const latest = this.latest();
+    const growth = yield* named('native heap growth', this.growthSteps());
+    yield 'native heap growth';
+    const perConnection = yield* this.perConnectionSteps(samples);
+    const holders = yield* this.holdersSteps(samples);
     return {
       requested,
       unavailable,
       sampleBytes,
       profiles: this.taken,
       latest: latest ? { takenAt: latest.takenAt, totalBytes: latest.totalBytes, categories: latest.categories, dropped: latest.dropped } : null,
-      growth: this.growth(),
-      perConnection: this.perConnection(samples),
-      holders: this.holders(samples),
+      growth,
+      perConnection,
+      holders,
     };
   }
 }

@@ -14,7 +14,7 @@ import { OpensslExtension } from './openssl-extension';
 import { SockprobeError } from '../errors';
 import type { NativeHeapProfile } from '../native-heap/profile';
 import { realSources } from './real-sources';
-import { assembleReport, buildReport, currentVersions, renderReport, type ProbeReport } from './report';
+import { assembleReportSteps, buildReport, currentVersions, renderReport, type ProbeReport } from './report';
 import { RingBuffer } from './ring-buffer';
 import { residentFree, totalConnections, type Sample, type SocketSummary } from './sample';
 import type { ProbeSources } from './sources';
@@ -306,11 +306,19 @@ export function createProbe(options: ProbeOptions = {}): Probe {
       estimates.push(...(yield* named(`per-connection fit (${layer})`, perConnectionSteps(samples, [layer]))));
     }
     const trends = yield* leakTrendSteps(samples, thresholds.leakGrowthBytes, thresholds.leakWindowMs, thresholds.exactLeakWindowMs);
-    let report = assembleReport(samples, currentVersions(sources.allocatorName()), thresholds, releases.toArray(), noteInUseAboveResident(estimates), trends);
+    let report = yield* assembleReportSteps(
+      samples,
+      currentVersions(sources.allocatorName()),
+      thresholds,
+      releases.toArray(),
+      noteInUseAboveResident(estimates),
+      trends,
+    );
     yield 'findings';
     for (const extension of extensions) {
-      report = extension.decorate(report, samples);
-      yield extension === heapExtension ? 'native heap part' : 'OpenSSL part';
+      if (extension.decorateSteps) report = yield* extension.decorateSteps(report, samples);
+      else report = extension.decorate(report, samples);
+      yield extension === heapExtension ? 'native heap findings' : 'OpenSSL part';
     }
     return withContainerEvents(report);
   }

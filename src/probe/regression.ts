@@ -29,22 +29,39 @@ function solve(a: number[][], b: number[]): number[] | null {
   return m.map((row, i) => row[n] / row[i]);
 }
 
-// Allocation-free accumulation: the probe refits thousands of samples on the JS thread
-// (every new sample a scrape sees), so this loop is the probe's hot spot.
-function weightedLeastSquares(xs: number[][], y: number[], w: Float64Array): number[] | null {
-  const p = xs[0].length + 1;
-  const ata = Array.from({ length: p }, () => new Array<number>(p).fill(0));
-  const atb = new Array<number>(p).fill(0);
-  for (let i = 0; i < y.length; i++) {
-    const x = xs[i];
+/** A regression's data, flat: row i's regressor c at x[i * columns + c]. Typed arrays, so the thousands of
+ *  rows a fit holds across its turns are two objects for the garbage collector to move, not thousands. */
+export interface Design {
+  x: Float64Array;
+  columns: number;
+  y: Float64Array;
+}
+
+/** Rows of regressors and their values as a Design (the same doubles). */
+export function designOf(xs: number[][], y: number[]): Design {
+  const columns = xs[0]?.length ?? 0;
+  const x = new Float64Array(y.length * columns);
+  for (let i = 0; i < y.length; i++) for (let c = 0; c < columns; c++) x[i * columns + c] = xs[i][c];
+  return { x, columns, y: Float64Array.from(y) };
+}
+
+// Rows accumulated per turn: a reweighting over 3600 rows took 0.3-0.5 ms warm but several ms in a
+// process's first report (the code not yet optimized), so the rows go in bounded runs.
+const ROWS_PER_TURN = 1200;
+
+// Allocation-free accumulation of rows [from, to) into the normal equations: the probe refits
+// thousands of samples on the JS thread, so this loop is the probe's hot spot.
+function accumulate(d: Design, w: Float64Array, from: number, to: number, ata: number[][], atb: number[]): void {
+  const p = d.columns + 1;
+  for (let i = from; i < to; i++) {
+    const row = i * d.columns;
     const wi = w[i];
     for (let r = 0; r < p; r++) {
-      const xr = r === 0 ? 1 : x[r - 1];
-      atb[r] += wi * xr * y[i];
-      for (let c = 0; c < p; c++) ata[r][c] += wi * xr * (c === 0 ? 1 : x[c - 1]);
+      const xr = r === 0 ? 1 : d.x[row + r - 1];
+      atb[r] += wi * xr * d.y[i];
+      for (let c = 0; c < p; c++) ata[r][c] += wi * xr * (c === 0 ? 1 : d.x[row + c - 1]);
     }
   }
-  return solve(ata, atb);
 }
 
 /** Median of non-negative values, sorted in place as numbers (a typed-array sort, no comparator). */
@@ -81,22 +98,37 @@ export function* named<T>(name: string, steps: Generator<unknown, T, void>): Gen
 
 /**
  * robustFit() an iteration at a time: yields after each reweighting (at 3600 samples one costs
- * about 0.5 ms; the whole fit 8-10 ms), so a caller can hand the event loop back in between.
+ * about 0.5 ms warm; the whole fit 8-10 ms), and within one after every ROWS_PER_TURN rows, so a
+ * caller can hand the event loop back in between.
  */
 export function* robustFitSteps(xs: number[][], y: number[], iterations = 8): Generator<void, Fit | null, void> {
   if (y.length < xs[0]?.length + 2 || y.length === 0) return null;
-  const w = new Float64Array(y.length).fill(1);
-  const residuals = new Float64Array(y.length);
-  const magnitudes = new Float64Array(y.length);
+  return yield* designFitSteps(designOf(xs, y), iterations);
+}
+
+/** robustFitSteps() over a Design. */
+export function* designFitSteps(d: Design, iterations = 8): Generator<void, Fit | null, void> {
+  const n = d.y.length;
+  if (n < d.columns + 2 || n === 0) return null;
+  const p = d.columns + 1;
+  const w = new Float64Array(n).fill(1);
+  const residuals = new Float64Array(n);
+  const magnitudes = new Float64Array(n);
   let beta: number[] | null = null;
   for (let it = 0; it < iterations; it++) {
-    beta = weightedLeastSquares(xs, y, w);
+    const ata = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+    const atb = new Array<number>(p).fill(0);
+    for (let from = 0; from < n; from += ROWS_PER_TURN) {
+      if (from > 0) yield;
+      accumulate(d, w, from, Math.min(n, from + ROWS_PER_TURN), ata, atb);
+    }
+    beta = solve(ata, atb);
     if (!beta) return null;
-    for (let i = 0; i < y.length; i++) magnitudes[i] = Math.abs((residuals[i] = y[i] - predict(beta, xs[i])));
+    for (let i = 0; i < n; i++) magnitudes[i] = Math.abs((residuals[i] = d.y[i] - predict(beta, d, i)));
     const sigma = 1.4826 * medianInPlace(magnitudes);
     if (sigma === 0) break;
     const k = 1.345 * sigma;
-    for (let i = 0; i < y.length; i++) {
+    for (let i = 0; i < n; i++) {
       const r = Math.abs(residuals[i]);
       w[i] = r <= k ? 1 : k / r;
     }
@@ -105,22 +137,23 @@ export function* robustFitSteps(xs: number[][], y: number[], iterations = 8): Ge
   if (!beta) return null;
   let wSum = 0;
   let weighted = 0;
-  for (let i = 0; i < y.length; i++) {
+  for (let i = 0; i < n; i++) {
     wSum += w[i];
-    weighted += w[i] * y[i];
+    weighted += w[i] * d.y[i];
   }
   const mean = weighted / wSum;
   let total = 0;
   let residual = 0;
-  for (let i = 0; i < y.length; i++) {
-    total += w[i] * (y[i] - mean) ** 2;
-    residual += w[i] * (y[i] - predict(beta, xs[i])) ** 2;
+  for (let i = 0; i < n; i++) {
+    total += w[i] * (d.y[i] - mean) ** 2;
+    residual += w[i] * (d.y[i] - predict(beta, d, i)) ** 2;
   }
-  return { intercept: beta[0], coefficients: beta.slice(1), r2: total === 0 ? 1 : Math.max(0, 1 - residual / total), n: y.length };
+  return { intercept: beta[0], coefficients: beta.slice(1), r2: total === 0 ? 1 : Math.max(0, 1 - residual / total), n };
 }
 
-function predict(beta: number[], x: number[]): number {
+function predict(beta: number[], d: Design, i: number): number {
   let sum = beta[0];
-  for (let i = 0; i < x.length; i++) sum += beta[i + 1] * x[i];
+  const row = i * d.columns;
+  for (let c = 0; c < d.columns; c++) sum += beta[c + 1] * d.x[row + c];
   return sum;
 }

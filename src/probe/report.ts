@@ -3,6 +3,7 @@ import { leakFinding, retentionFinding, rssPerConnection, socketFindings, DEFAUL
 import { leakTrends, perConnection, retentionAfterSpike, type LeakTrend, type PerConnectionEstimate, type Retention } from './correlate';
 import { headroomFindings } from './headroom';
 import { LAYERS } from './layers';
+import { drain } from './regression';
 import { RESIDENT_FREE_METHOD, type Sample } from './sample';
 import type { AutoReleaseRecord } from './auto-release';
 import type { NativeHeapReport } from './native-heap';
@@ -61,7 +62,8 @@ export function currentVersions(allocator: string): Versions {
 
 function costOf(values: number[]): ProbeReport['probeCost'] {
   if (!values.length) return { meanMs: 0, medianMs: 0, maxMs: 0 };
-  const sorted = [...values].sort((a, b) => a - b);
+  // A typed array sorts numerically without a comparator call per pair (the same order for finite values).
+  const sorted = Float64Array.from(values).sort();
   return { meanMs: values.reduce((a, b) => a + b, 0) / values.length, medianMs: sorted[sorted.length >> 1], maxMs: sorted[sorted.length - 1] };
 }
 
@@ -104,7 +106,22 @@ export function assembleReport(
   estimates: PerConnectionEstimate[],
   trends: LeakTrend[],
 ): ProbeReport {
+  return drain(assembleReportSteps(samples, versions, thresholds, releases, estimates, trends));
+}
+
+/** assembleReport() in parts (each a pass over the samples), each yielding the name of what it built. */
+export function* assembleReportSteps(
+  samples: Sample[],
+  versions: Versions,
+  thresholds: FindingThresholds,
+  releases: AutoReleaseRecord[],
+  estimates: PerConnectionEstimate[],
+  trends: LeakTrend[],
+): Generator<string, ProbeReport, void> {
   const retention = retentionAfterSpike(samples);
+  yield 'retention';
+  const probeCost = costOf(samples.map((s) => s.probeMs ?? 0));
+  yield 'probe cost';
   const findings: Finding[] = [
     ...trends.map((trend) => leakFinding(trend, thresholds)),
     ...(retention ? [retentionFinding(retention, thresholds)].filter((f): f is Finding => f !== null) : []),
@@ -121,7 +138,7 @@ export function assembleReport(
     samples: samples.length,
     windowMs: samples.length ? samples[samples.length - 1].time - samples[0].time : 0,
     versions,
-    probeCost: costOf(samples.map((s) => s.probeMs ?? 0)),
+    probeCost,
   };
 }
 

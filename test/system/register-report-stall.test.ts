@@ -64,13 +64,19 @@ describe.each(['json', 'txt'])('sockprobe/register report (%s) on SIGUSR2', (ext
         expect(report.histogramMaxMs, context).toBeLessThanOrEqual(1.25 * Math.max(longestSliceMs, background) + 2);
         expect(onLoopMs).toBeGreaterThanOrEqual(longestSliceMs);
         expect(onLoopMs).toBeLessThanOrEqual(report.elapsedMs + 0.5);
-        // A fit, a trend, the findings, each extension's part and the output: each its own turn.
-        expect(slices).toBeGreaterThanOrEqual(10);
+        // Each reweighting of each fit (the native heap's categories and holders too), the diff, the findings
+        // and the output in turns of their own: 57-137 here, with how many profiles and holders there are.
+        expect(slices).toBeGreaterThanOrEqual(40);
       }
-      // Built in turns, not one: in the quietest round no turn took more than 60% of the report's
-      // time on the loop (one turn would be 100%; here a turn is a fifth to a third).
+      // Built in turns, not one: in the quietest round no turn took more than half the report's time on
+      // the loop (one turn would be 100%; measured 10-37%, the top where another process took the cores)...
       const quietest = json.rounds.map((round) => round.report.recorded!).sort((a, b) => a.longestSliceMs - b.longestSliceMs)[0];
-      expect(quietest.longestSliceMs, JSON.stringify(quietest)).toBeLessThanOrEqual(0.6 * quietest.onLoopMs);
+      const context = JSON.stringify({ quietest, rounds: json.rounds });
+      expect(quietest.longestSliceMs, context).toBeLessThanOrEqual(0.5 * quietest.onLoopMs);
+      // ...and its longest turn is no longer than a stall the same process shows without a report (its own
+      // sampling and profiles, GC, other load) plus 1 ms: the report adds no stall of its own beyond that.
+      const background = Math.max(...json.rounds.map(({ baseline }) => Math.max(baseline.histogramMaxMs, baseline.longestGapMs)));
+      expect(quietest.longestSliceMs, context).toBeLessThanOrEqual(background + 1);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { siteCategory } from '../../src/native-heap/pprof';
-import { diffProfiles, growthProfile, renderDiff, shortName, siteGrowthError, siteKey, siteTitle } from '../../src/native-heap/diff';
+import { diffProfiles, diffProfilesSteps, growthProfile, renderDiff, shortName, siteGrowthError, siteKey, siteTitle } from '../../src/native-heap/diff';
 import { frame, jsFrame, makeProfile, site, STACKS } from '../helpers/native-heap';
 
 const byCategory = (s: { stack: Parameters<typeof siteCategory>[0] }) => siteCategory(s.stack);
@@ -17,6 +17,24 @@ describe('nativeHeap.diff', () => {
     byCategory,
   );
   const diff = diffProfiles(before, after);
+
+  it('is built a few hundred sites a step for a caller that hands the loop back, the same diff as in one call', () => {
+    const many = (n: number, scale: number) =>
+      makeProfile(
+        Array.from({ length: n }, (_, i) => site([frame(`site${i}`, 0x5000 + i), ...STACKS.ssl], (i + 1) * scale)),
+        { takenAt: 1_700_000_000_000 + scale },
+        byCategory,
+      );
+    const [early, late] = [many(1500, 1000), many(2000, 1500)];
+    const steps = diffProfilesSteps(early, late);
+    let yields = 0;
+    let next = steps.next();
+    for (; !next.done; next = steps.next()) yields++;
+    expect(next.value).toEqual(diffProfiles(early, late));
+    expect(next.value.newSites).toBe(500);
+    // 1500 + 2000 sites keyed and 2000 matched, 400 a step: not one turn.
+    expect(yields).toBeGreaterThanOrEqual(8);
+  });
 
   it('lists what grew, largest first, with new sites marked', () => {
     expect(diff.grown.map((s) => [s.growthBytes, s.change, s.category])).toEqual([

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { siteCategory } from '../../src/native-heap/pprof';
 import type { NativeHeapProfile } from '../../src/native-heap/profile';
 import { createProbe } from '../../src/probe/probe';
+import { reportSteps } from '../../src/probe/report-steps';
 import { defaultMaxHeldBytes, profileBytes, trimProfile } from '../../src/probe/native-heap';
 import type { NativeHeapSource, ProbeSources } from '../../src/probe/sources';
 import { makeProfile, site, STACKS } from '../helpers/native-heap';
@@ -203,6 +204,30 @@ describe('createProbe({ nativeHeapProfile })', () => {
       ),
     );
     expect(probe.renderReport()).toMatch(new RegExp(`node, tls\\s+64\\.0 KiB  \\(R² \\d\\.\\d\\d, \\d+ profiles, ${percent(row('node').relativeError!)} from`));
+    probe.stop();
+  });
+
+  it('gives the same report built a fit iteration at a time (sockprobe/register) as in one call, the native heap part included', async () => {
+    const { state, sources } = fakeProcess();
+    const probe = createProbe({ sources, nativeHeapProfile: true }).start();
+    await settle();
+    for (const connections of [0, 100, 250, 400, 300, 150, 500]) {
+      state.connections = connections;
+      await probe.profileNativeHeap();
+      await probe.sample();
+    }
+    await settle(); // the holders are matched in slices after each profile
+    const steps = reportSteps(probe);
+    const parts: string[] = [];
+    let next = steps.next();
+    for (; !next.done; next = steps.next()) parts.push(next.value);
+    const stepped = next.value;
+    expect(stepped).toEqual(probe.report());
+    expect(stepped.nativeHeap!.perConnection.length).toBeGreaterThan(0);
+    // The native heap part is many turns, not one: each category's fit an iteration a turn, then the holders, then findings.
+    expect(parts.filter((part) => part === 'native heap fit (openssl)').length).toBeGreaterThan(1);
+    expect(parts.indexOf('native heap fit (openssl)')).toBeGreaterThan(parts.indexOf('findings'));
+    expect(parts.at(-1)).toBe('native heap findings');
     probe.stop();
   });
 

@@ -3,7 +3,7 @@ import { AutoReleasePolicy, DEFAULT_PACE_BYTES_PER_SECOND } from '../../src/prob
 import { releaseToOS } from '../../src/memory/release';
 import { threadpoolSize } from '../../src/memory/release-slices';
 import { belowThreshold, leakTrends, perConnection, retentionAfterSpike } from '../../src/probe/correlate';
-import { robustFit } from '../../src/probe/regression';
+import { designFitSteps, designOf, robustFit } from '../../src/probe/regression';
 import { buildReport, renderReport, type Versions } from '../../src/probe/report';
 import { createProbe } from '../../src/probe/probe';
 import { RingBuffer } from '../../src/probe/ring-buffer';
@@ -29,6 +29,23 @@ describe('robustFit', () => {
     expect(fit.coefficients[0]).toBeLessThan(14_000 * 1.02);
     expect(fit.coefficients[1]).toBeGreaterThan(3_000 * 0.95);
     expect(fit.coefficients[1]).toBeLessThan(3_000 * 1.05);
+  });
+
+  it('hands the loop back within a reweighting over thousands of rows, with the same fit as in one call', () => {
+    const xs: number[][] = [];
+    const y: number[] = [];
+    for (let i = 0; i < 3600; i++) {
+      xs.push([(i * 37) % 500]);
+      y.push(1000 + 14_000 * xs[i][0] + 5_000 * noise(i) + (i % 25 === 0 ? 50e6 : 0));
+    }
+    const steps = designFitSteps(designOf(xs, y));
+    let yields = 0;
+    let next = steps.next();
+    for (; !next.done; next = steps.next()) yields++;
+    expect(next.value).toEqual(robustFit(xs, y));
+    expect(next.value!.coefficients[0]).toBeCloseTo(14_000, -2);
+    // 8 reweightings, each in three runs of rows (1200 a turn) at 3600 rows, not one turn each.
+    expect(yields).toBeGreaterThanOrEqual(8 * 3);
   });
 
   it('returns null when a column does not vary', () => {

@@ -5,7 +5,8 @@
  */
 import type { NativeHeapProfile } from '../../native-heap/profile';
 import { growthRelativeError, relativeError } from '../../native-heap/sampling-error';
-import { estimateFromReadings, growthFit, MIN_CONNECTION_RANGE } from '../correlate';
+import { estimateSteps, growthFitSteps, MIN_CONNECTION_RANGE } from '../correlate';
+import { drain, named } from '../regression';
 import { totalConnections, type Sample } from '../sample';
 import { holderSites, holderTotals, type HolderSite, type HolderTotals } from './match';
 import { HOLDER_SIGNATURES, type HolderId, type HolderSignature } from './signatures';
@@ -82,10 +83,14 @@ function kindFor(signature: HolderSignature, sample: Sample): 'tls' | 'tcp' {
 }
 
 /** Growth over time once connections are accounted for: bytes ≈ a + b·connections + c·hours. */
-function growthOf(series: Array<{ sample: Sample; value: number }>, kind: 'tls' | 'tcp', sampleBytes: number): HolderEstimate['growth'] {
+function* growthOfSteps(
+  series: Array<{ sample: Sample; value: number }>,
+  kind: 'tls' | 'tcp',
+  sampleBytes: number,
+): Generator<void, HolderEstimate['growth'], void> {
   if (series.length < 6) return null;
   if (series[series.length - 1].sample.time - series[0].sample.time < 30_000) return null;
-  const fit = growthFit(
+  const fit = yield* growthFitSteps(
     series,
     series.map((r) => totalConnections(r.sample.connections, kind)),
   );
@@ -128,6 +133,15 @@ export function estimateHolders(
   latest: NativeHeapProfile | Partial<Record<HolderId, HolderSite[]>> | null,
   now: Sample | undefined,
 ): HolderEstimate[] {
+  return drain(estimateHoldersSteps(readings, latest, now));
+}
+
+/** estimateHolders() a fit iteration at a time, each step named by the holder it fits. */
+export function* estimateHoldersSteps(
+  readings: HolderReading[],
+  latest: NativeHeapProfile | Partial<Record<HolderId, HolderSite[]>> | null,
+  now: Sample | undefined,
+): Generator<string, HolderEstimate[], void> {
   if (!readings.length) return [];
   const newest = readings[readings.length - 1];
   const present = (['tls', 'tcp'] as const).filter((kind) => readings.some((r) => totalConnections(r.sample.connections, kind) > 0));
@@ -137,7 +151,8 @@ export function estimateHolders(
     if (!tally) continue;
     const kind = kindFor(signature, newest.sample);
     const series = readings.map((r) => ({ sample: r.sample, value: r.holders[signature.id]?.bytes ?? 0 }));
-    const fitted = present.includes(kind) ? estimateFromReadings(signature.name, series, present).find((e) => e.kind === kind) : undefined;
+    const step = `holder fit (${signature.id})`;
+    const fitted = present.includes(kind) ? (yield* named(step, estimateSteps(signature.name, series, present))).find((e) => e.kind === kind) : undefined;
     const connections = totalConnections(newest.sample.connections, kind);
     let bytesPerConnection: number | null = null;
     let method: HolderEstimate['method'] = null;
@@ -148,6 +163,7 @@ export function estimateHolders(
       bytesPerConnection = tally.bytes / connections;
       method = 'division';
     }
+    const growth = yield* named(`holder growth fit (${signature.id})`, growthOfSteps(series, kind, newest.sampleBytes));
     const base = {
       ...holderIdentity(signature),
       kind,
@@ -160,7 +176,7 @@ export function estimateHolders(
       quality: method === 'regression' ? fitted!.quality : null,
       ...(method !== 'regression' ? { declined: fitted?.declined ?? `no ${kind} connections in the window` } : {}),
       connections,
-      growth: growthOf(series, kind, newest.sampleBytes),
+      growth,
       takenAt: newest.takenAt,
       rssAtProfile: newest.sample.rss,
       rssNow: now?.rss ?? null,
