@@ -24,9 +24,15 @@ export interface NativeBinding extends MallocBinding, NetBinding, OpensslBinding
 
 let loaded: NativeBinding | undefined;
 let loadError: Error | undefined;
+let loadErrorMomentary = false;
+
+// A load that failed for want of an fd or memory (dlopen and node-gyp-build's directory read each
+// need an fd; a service leaking sockets reaches its limit) says nothing about the addon: the next
+// call tries again instead of the process living without sockprobe from then on.
+const MOMENTARY_LOAD = /\b(EMFILE|ENFILE|ENOMEM)\b|Too many open files|Cannot allocate memory/i;
 
 function load(): NativeBinding | undefined {
-  if (loaded || loadError) return loaded;
+  if (loaded || (loadError && !loadErrorMomentary)) return loaded;
   try {
     const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
     const file = nodeGypBuild.resolve(packageRoot);
@@ -36,6 +42,8 @@ function load(): NativeBinding | undefined {
     loaded = withCallerErrors(require(file) as NativeBinding);
   } catch (error) {
     loadError = error as Error;
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    loadErrorMomentary = MOMENTARY_LOAD.test(`${code} ${loadError.message}`);
   }
   return loaded;
 }
@@ -67,8 +75,9 @@ export function nativeLoadProblem(): string | undefined {
   if (load()) return undefined;
   const libc = runningLibc() === 'musl' ? ' musl' : '';
   const message = loadError?.message.split('\n')[0] ?? '';
-  const fixes =
-    process.platform !== 'linux'
+  const fixes = loadErrorMomentary
+    ? 'The process had no fd or memory to spare when sockprobe loaded its addon; the next call tries again.'
+    : process.platform !== 'linux'
       ? `sockprobe's probes need Linux; this is ${process.platform}.`
       : /--allow-ffi/.test(message)
         ? 'Deno loads native addons only with --allow-ffi: run it with that permission (or --allow-all).'
@@ -89,6 +98,7 @@ export function native(): NativeBinding {
 export function setNativeForTesting(binding: NativeBinding | undefined): void {
   loaded = binding && withCallerErrors(binding);
   loadError = undefined;
+  loadErrorMomentary = false;
 }
 
 // A view of the binding whose functions rebuild errors; values (and functions a test fake

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { netSupportFrom, TCP_INFO_MIN_BYTES } from '../../src/net/support';
+import { checkWasMomentary, netSupportFrom, TCP_INFO_MIN_BYTES } from '../../src/net/support';
 import { TCP_INFO_FIELDS, fieldSize } from '../../src/net/tcp-info-fields';
 
 // What the addon's netSupport() answered: on this x86-64 kernel (Debian 12), and under qemu-user 7.2
@@ -29,6 +29,26 @@ describe('netSupportFrom()', () => {
     });
     expect(tcpInfo).toBe('getsockopt(TCP_INFO) fails here: socket on a loopback TCP socket gave EPERM');
     expect(socketSnapshot).toBe('the kernel did not answer a sock_diag lookup of a loopback listener (ENOENT)');
+  });
+
+  it('does not call a full fd table, short memory or a loopback that is down unsupported, and does not keep that check', () => {
+    for (const errno of ['EMFILE', 'ENFILE', 'ENOMEM', 'EADDRNOTAVAIL'] as const) {
+      const raw = {
+        tcpInfoLength: -1,
+        tcpInfoErrno: constants.errno[errno],
+        tcpInfoSyscall: errno === 'EADDRNOTAVAIL' ? 'bind' : 'socket',
+        sockDiagErrno: constants.errno[errno],
+        sockDiagStep: errno === 'EADDRNOTAVAIL' ? 'bind' : 'socket',
+      };
+      expect(netSupportFrom(raw)).toEqual({ tcpInfo: true, socketSnapshot: true });
+      expect(checkWasMomentary(raw)).toBe(true);
+    }
+    // The netlink socket alone refused for want of fds: the tcp_info answer stands, the snapshot is not blocked.
+    const raw = { ...KERNEL, sockDiagErrno: constants.errno.EMFILE, sockDiagStep: 'socket' };
+    expect(netSupportFrom(raw)).toEqual({ tcpInfo: true, socketSnapshot: true });
+    expect(checkWasMomentary(raw)).toBe(true);
+    expect(checkWasMomentary(QEMU)).toBe(false);
+    expect(checkWasMomentary(KERNEL)).toBe(false);
   });
 
   it("asks for the Linux 2.6 tcp_info: through total_retrans, the first fields' end", () => {
